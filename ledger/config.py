@@ -1,0 +1,276 @@
+"""Configuration: one ``Settings`` object (environment variables prefixed ``VPL_``, or ``.env``).
+
+Settings are read once, by whoever builds a ``Ledger``, an app or a CLI run, and passed in; nothing
+here runs at import time. Per-network and compiler settings live in ``hardhat-free-config/`` and
+are validated into ``NetworkConfig`` and ``CompilerConfig``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.errors import ConfigError, InsecureDefault
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_DIR = REPO_ROOT / "hardhat-free-config"
+
+#: The well-known public test mnemonic of ganache/anvil/hardhat. Development chains only.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+NodeKind = Literal["ganache", "anvil"]
+M = TypeVar("M", bound=BaseModel)
+
+
+class NodeConfig(BaseModel):
+    """How the tooling starts a local node (ignored when attaching to an external RPC URL)."""
+
+    model_config = {"extra": "forbid"}
+
+    kind: NodeKind = "ganache"
+    host: str = "127.0.0.1"
+    port: int = Field(8545, ge=1, le=65535)
+    accounts: int = Field(20, ge=1, le=200)
+    balance_ether: int = Field(1_000_000, ge=1)
+    gas_limit: int = Field(30_000_000, ge=1_000_000)
+    #: Seconds between blocks; 0 mines one block per transaction (instant).
+    block_time: int = Field(0, ge=0)
+    evm_version: str = "shanghai"
+    startup_timeout_seconds: float = Field(60.0, gt=0)
+
+
+class OperatorKey(BaseModel):
+    """Where an operator's signing key comes from: an index of the dev mnemonic, or a keystore."""
+
+    model_config = {"extra": "forbid"}
+
+    index: int | None = Field(None, ge=0)
+    keystore: Path | None = None
+    #: Name of the environment variable holding the keystore's password.
+    password_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OperatorKey:
+        if (self.index is None) == (self.keystore is None):
+            raise ValueError("an operator key needs exactly one of 'index' or 'keystore'")
+        if self.keystore is not None and not self.password_env:
+            raise ValueError("a keystore operator key needs 'password_env'")
+        return self
+
+
+class CouncilConfig(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    members: list[str] = Field(min_length=1)
+    threshold: int = Field(ge=1)
+    proposal_lifetime_seconds: int = Field(7 * 24 * 3600, ge=60)
+
+    @model_validator(mode="after")
+    def _threshold_fits(self) -> CouncilConfig:
+        if self.threshold > len(self.members):
+            raise ValueError(
+                f"council threshold {self.threshold} is larger than its {len(self.members)} members"
+            )
+        if len(set(self.members)) != len(self.members):
+            raise ValueError("council members must be distinct")
+        return self
+
+
+class NetworkConfig(BaseModel):
+    """One network file, ``hardhat-free-config/networks/<name>.json``."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str
+    chain_id: int = Field(ge=1)
+    rpc_url: str
+    #: True for a local chain the tooling starts itself: dev mnemonic allowed, nodes managed.
+    development: bool = False
+    node: NodeConfig | None = None
+    mnemonic: str | None = None
+    operators: dict[str, OperatorKey]
+    council: CouncilConfig
+    metadata_uri: str = "vpl://scheme/{id}.json"
+    #: Blocks after which a transaction counts as final (0 on an instant-seal local chain).
+    confirmations: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NetworkConfig:
+        for member in self.council.members:
+            if member not in self.operators:
+                raise ValueError(f"council member {member!r} is not a named operator")
+        if "deployer" not in self.operators:
+            raise ValueError("a network needs an operator named 'deployer'")
+        uses_index = any(op.index is not None for op in self.operators.values())
+        if uses_index and not self.mnemonic:
+            raise ValueError("operators given by 'index' need a 'mnemonic'")
+        if self.development and self.node is None:
+            raise ValueError("a development network needs a 'node' section")
+        return self
+
+
+class CompilerConfig(BaseModel):
+    """``hardhat-free-config/compiler.json``: what the Solidity build depends on."""
+
+    model_config = {"extra": "forbid"}
+
+    solc_version: str
+    evm_version: str = "shanghai"
+    optimizer_enabled: bool = True
+    optimizer_runs: int = Field(200, ge=1)
+    via_ir: bool = False
+
+
+def _load_json_model(model: type[M], path: Path) -> M:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"config file {path} is invalid: {problems}") from None
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from ``VPL_*`` environment variables or a ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="VPL_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    network: str = "local"
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    #: Solidity sources, and the npm packages (solc, nodes, OpenZeppelin) they build with.
+    contracts_dir: Path = REPO_ROOT / "contracts"
+    node_modules_dir: Path = REPO_ROOT / "node_modules"
+    #: Local state: node database, build cache, SQLite file, development secrets.
+    data_dir: Path = Path(".vpl")
+    deployments_dir: Path | None = None
+    #: Overrides the network file's RPC URL (attach to a running node).
+    rpc_url: str | None = None
+    #: Overrides the network file's node kind for a local chain.
+    node: NodeKind | None = None
+    #: Overrides the network file's node port for a local chain.
+    node_port: int | None = Field(None, ge=1, le=65535)
+    database_url: str | None = None
+    #: 32 random bytes, base64: encrypts the personal-data vault.
+    vault_key: str | None = None
+    #: Secret for identity commitments (keyed hash of the ID number); never changes once used.
+    commitment_key: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("data_dir", "config_dir", "contracts_dir", "node_modules_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # --- derived -------------------------------------------------------------------------------
+
+    @cached_property
+    def network_config(self) -> NetworkConfig:
+        path = self.config_dir / "networks" / f"{self.network}.json"
+        if not path.exists():
+            known = sorted(p.stem for p in (self.config_dir / "networks").glob("*.json"))
+            raise ConfigError(
+                f"unknown network {self.network!r}: no {path}. Known networks: {', '.join(known)}"
+            )
+        net = _load_json_model(NetworkConfig, path)
+        if self.node is not None and net.node is not None:
+            net.node.kind = self.node
+        if self.node_port is not None and net.node is not None:
+            net.node.port = self.node_port
+            if self.rpc_url is None:
+                net.rpc_url = f"http://{net.node.host}:{self.node_port}"
+        if self.rpc_url is not None:
+            net.rpc_url = self.rpc_url
+        if self.environment == "production":
+            if net.development:
+                raise InsecureDefault(
+                    f"network {net.name!r} is a development network; choose a production network "
+                    "file with VPL_NETWORK"
+                )
+            if net.mnemonic and net.mnemonic.strip() == DEV_MNEMONIC:
+                raise InsecureDefault(
+                    "the public test mnemonic cannot be used in production; use keystore operators"
+                )
+        return net
+
+    @cached_property
+    def compiler_config(self) -> CompilerConfig:
+        return _load_json_model(CompilerConfig, self.config_dir / "compiler.json")
+
+    @property
+    def resolved_deployments_dir(self) -> Path:
+        return (self.deployments_dir or self.config_dir / "deployments").expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'vpl.db'}"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.data_dir / "build"
+
+    @property
+    def node_dir(self) -> Path:
+        return self.data_dir / "node"
+
+    def vault_key_bytes(self) -> bytes:
+        return self._secret_bytes("vault_key")
+
+    def commitment_key_bytes(self) -> bytes:
+        return self._secret_bytes("commitment_key")
+
+    def _secret_bytes(self, name: Literal["vault_key", "commitment_key"]) -> bytes:
+        value = getattr(self, name)
+        if value is None:
+            if self.environment != "development":
+                raise ConfigError(
+                    f"VPL_{name.upper()} is not set. Generate one with `vpl secrets new` and keep "
+                    "it in your secret store; it cannot be changed once data is written."
+                )
+            value = self._dev_secrets()[name]
+        try:
+            key = base64.b64decode(value, validate=True)
+        except (ValueError, TypeError):
+            raise ConfigError(f"VPL_{name.upper()} is not valid base64") from None
+        if len(key) != 32:
+            raise ConfigError(f"VPL_{name.upper()} must be 32 bytes (base64), got {len(key)}")
+        return key
+
+    def _dev_secrets(self) -> dict[str, str]:
+        """Development only: secrets generated once into the data directory (never the repo)."""
+        path = self.data_dir / "dev-secrets.json"
+        if path.exists():
+            loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+            return loaded
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        generated = {
+            "vault_key": new_secret(),
+            "commitment_key": new_secret(),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(generated, handle)
+        return generated
+
+
+def new_secret() -> str:
+    """32 random bytes, base64: a fresh vault or commitment key."""
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")

@@ -1,0 +1,226 @@
+"""The one exception hierarchy of the project.
+
+Every error raised by ``ledger`` is a ``LedgerError``; the API (``api/errors.py``) and the CLI
+(``scripts/cli.py``) each translate them in one place. A message says what is wrong and what to do
+next. Contract custom errors are decoded into the leaves below in one place,
+``ledger.revert.decode_revert``.
+
+    LedgerError
+    ├── ConfigError                      settings or a config file is missing or invalid
+    │   └── InsecureDefault              a development secret used outside development
+    ├── InputError (ValueError)          bad input caught before anything is sent
+    │   ├── InvalidAddress
+    │   ├── InvalidAmount
+    │   ├── InvalidIdentity              an ID number that is not a valid resident ID
+    │   └── UnknownName                  an unknown scheme code, role or account name
+    ├── BuildError                       the Solidity compiler failed or cannot be run
+    ├── NodeError                        starting, stopping or attaching to a chain node
+    │   ├── NodeAlreadyRunning           a node (ours or a stranger's) already holds the port
+    │   ├── NodeNotRunning
+    │   └── StaleNode                    a pid file left by a crash, or an unknown process on the port
+    ├── ChainError                       talking to the chain
+    │   ├── RetryableChainError          the connection dropped, a timeout: safe to retry
+    │   ├── TransactionFailed            mined but reverted without a known reason
+    │   └── ContractRevert               a contract refused, with its custom error decoded
+    │       ├── NotAuthorized            (AccessControlUnauthorizedAccount, ...NotIssuer, ...)
+    │       ├── NotAMember               (MemberNotRegistered)
+    │       ├── MemberFrozen
+    │       ├── AlreadyRegistered        (MemberAlreadyRegistered, MemberCommitmentInUse)
+    │       ├── UnknownScheme            (SchemeUnknown)
+    │       ├── QuotaExceeded            (PointsQuotaExceeded)
+    │       ├── InsufficientBalance      (ERC1155InsufficientBalance)
+    │       └── CouncilRefused           (Council* errors: too few approvals, approved twice, ...)
+    ├── DeploymentError                  the manifest and the chain disagree
+    │   ├── NotDeployed
+    │   └── ForeignCode                  code at a manifest address is not ours
+    └── StoreError                       the off-chain store
+        ├── VaultKeyError                the vault key is missing or wrong
+        └── RecordNotFound (LookupError)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LedgerError(Exception):
+    """Root of every error this project raises on purpose."""
+
+    code: ClassVar[str] = "ledger_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+class ConfigError(LedgerError):
+    code = "config_error"
+
+
+class InsecureDefault(ConfigError):
+    code = "insecure_default"
+
+
+# --- input -------------------------------------------------------------------------------------
+
+
+class InputError(LedgerError, ValueError):
+    code = "invalid_input"
+
+
+class InvalidAddress(InputError):
+    code = "invalid_address"
+
+
+class InvalidAmount(InputError):
+    code = "invalid_amount"
+
+
+class InvalidIdentity(InputError):
+    code = "invalid_identity"
+
+
+class UnknownName(InputError):
+    code = "unknown_name"
+
+
+# --- build and node ----------------------------------------------------------------------------
+
+
+class BuildError(LedgerError):
+    code = "build_error"
+
+
+class NodeError(LedgerError):
+    code = "node_error"
+
+
+class NodeAlreadyRunning(NodeError):
+    code = "node_already_running"
+
+
+class NodeNotRunning(NodeError):
+    code = "node_not_running"
+
+
+class StaleNode(NodeError):
+    code = "stale_node"
+
+
+# --- chain -------------------------------------------------------------------------------------
+
+
+class ChainError(LedgerError):
+    code = "chain_error"
+
+
+class RetryableChainError(ChainError):
+    """The request may not have reached the node; sending the same signed bytes again is safe."""
+
+    code = "chain_unavailable"
+
+
+class TransactionFailed(ChainError):
+    code = "transaction_failed"
+
+
+class ContractRevert(ChainError):
+    """A contract refused a call with a custom error; ``error`` and ``args`` carry it decoded."""
+
+    code = "contract_revert"
+    #: Solidity custom error names that decode into this class (see ledger.revert).
+    solidity_errors: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, message: str, *, error: str, args: dict[str, Any], **details: Any) -> None:
+        super().__init__(message, error=error, args=args, **details)
+        self.error = error
+        self.args_by_name = args
+
+
+class NotAuthorized(ContractRevert):
+    code = "not_authorized"
+    solidity_errors = (
+        "AccessControlUnauthorizedAccount",
+        "SchemeUnauthorizedIssuer",
+        "CouncilUnauthorizedMember",
+        "CouncilOnlySelf",
+    )
+
+
+class NotAMember(ContractRevert):
+    code = "not_a_member"
+    solidity_errors = ("MemberNotRegistered", "PointsNotAMember")
+
+
+class MemberFrozen(ContractRevert):
+    code = "member_frozen"
+    solidity_errors = ("MemberIsFrozen", "PointsMemberFrozen")
+
+
+class AlreadyRegistered(ContractRevert):
+    code = "already_registered"
+    solidity_errors = ("MemberAlreadyRegistered", "MemberCommitmentInUse")
+
+
+class UnknownScheme(ContractRevert):
+    code = "unknown_scheme"
+    solidity_errors = ("SchemeUnknown",)
+
+
+class QuotaExceeded(ContractRevert):
+    code = "quota_exceeded"
+    solidity_errors = ("PointsQuotaExceeded",)
+
+
+class InsufficientBalance(ContractRevert):
+    code = "insufficient_balance"
+    solidity_errors = ("ERC1155InsufficientBalance",)
+
+
+class CouncilRefused(ContractRevert):
+    code = "council_refused"
+    solidity_errors = (
+        "CouncilAlreadyApproved",
+        "CouncilNotEnoughApprovals",
+        "CouncilProposalUnknown",
+        "CouncilProposalClosed",
+        "CouncilProposalExpired",
+        "CouncilNotApproved",
+    )
+
+
+# --- deployment --------------------------------------------------------------------------------
+
+
+class DeploymentError(LedgerError):
+    code = "deployment_error"
+
+
+class NotDeployed(DeploymentError):
+    code = "not_deployed"
+
+
+class ForeignCode(DeploymentError):
+    code = "foreign_code"
+
+
+# --- off-chain store ---------------------------------------------------------------------------
+
+
+class StoreError(LedgerError):
+    code = "store_error"
+
+
+class VaultKeyError(StoreError):
+    code = "vault_key_error"
+
+
+class RecordNotFound(StoreError, LookupError):
+    code = "not_found"
