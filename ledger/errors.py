@@ -12,6 +12,7 @@ next. Contract custom errors are decoded into the leaves below in one place,
     │   ├── InvalidAddress
     │   ├── InvalidAmount
     │   ├── InvalidIdentity              an ID number that is not a valid resident ID
+    │   ├── InvalidPhone                 not a mainland mobile number
     │   └── UnknownName                  an unknown scheme code, role or account name
     ├── BuildError                       the Solidity compiler failed or cannot be run
     ├── NodeError                        starting, stopping or attaching to a chain node
@@ -35,6 +36,9 @@ next. Contract custom errors are decoded into the leaves below in one place,
     │   └── ForeignCode                  code at a manifest address is not ours
     └── StoreError                       the off-chain store
         ├── VaultKeyError                the vault key is missing or wrong
+        ├── VaultCorrupt                 a vault row fails authentication: tampered or moved
+        ├── AlreadyInVault               the address or the identity commitment is already stored
+        ├── StatusConflict               the row's status does not allow this change
         └── RecordNotFound (LookupError)
 """
 
@@ -85,6 +89,10 @@ class InvalidAmount(InputError):
 
 class InvalidIdentity(InputError):
     code = "invalid_identity"
+
+
+class InvalidPhone(InputError):
+    code = "invalid_phone"
 
 
 class UnknownName(InputError):
@@ -220,6 +228,32 @@ class StoreError(LedgerError):
 
 class VaultKeyError(StoreError):
     code = "vault_key_error"
+
+
+class VaultCorrupt(StoreError):
+    """A vault row fails authentication: its bytes were altered or copied from another row."""
+
+    code = "vault_corrupt"
+
+
+class AlreadyInVault(StoreError):
+    """``field`` (``"address"`` or ``"commitment"``) is already held by a row of the vault."""
+
+    code = "already_in_vault"
+
+    def __init__(self, message: str, *, field: str, **details: Any) -> None:
+        super().__init__(message, field=field, **details)
+        self.field = field
+
+
+class StatusConflict(StoreError):
+    """A row's current ``status`` does not allow the requested change."""
+
+    code = "status_conflict"
+
+    def __init__(self, message: str, *, status: str, **details: Any) -> None:
+        super().__init__(message, status=status, **details)
+        self.status = status
 
 
 class RecordNotFound(StoreError, LookupError):

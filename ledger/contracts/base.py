@@ -1,0 +1,71 @@
+"""What every typed contract client shares: reads with decoded errors, writes through ``TxSender``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.logs import DISCARD
+from web3.types import EventData
+
+from ledger.tx import TxResult, TxSender
+
+
+@dataclass(frozen=True)
+class Call:
+    """One contract call, as a council proposal carries it."""
+
+    target: str
+    data: str
+    summary: str
+
+
+class ContractClient:
+    """A deployed contract: python names and types over its ABI."""
+
+    def __init__(
+        self, w3: Web3, sender: TxSender, address: str, abi: Sequence[dict[str, Any]]
+    ) -> None:
+        self.w3 = w3
+        self.sender = sender
+        self.address = Web3.to_checksum_address(address)
+        self.contract = w3.eth.contract(address=self.address, abi=list(abi))
+
+    def _read(self, fn: str, *args: Any) -> Any:
+        try:
+            return getattr(self.contract.functions, fn)(*args).call()
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self.sender.decoder.decode(exc.data, context=fn) from None
+
+    def _encode(self, fn: str, *args: Any) -> str:
+        data: str = self.contract.encode_abi(fn, args=list(args))
+        return data
+
+    def _write(self, account: LocalAccount, fn: str, *args: Any) -> TxResult:
+        return self.sender.send(account, self.address, self._encode(fn, *args), context=fn)
+
+    def _call(self, fn: str, *args: Any, summary: str) -> Call:
+        return Call(target=self.address, data=self._encode(fn, *args), summary=summary)
+
+    def _events(self, result: TxResult, event: str) -> list[EventData]:
+        return list(
+            getattr(self.contract.events, event)().process_receipt(result.receipt, errors=DISCARD)
+        )
+
+    def role(self, constant: str) -> bytes:
+        """A role id constant of this contract (e.g. REGISTRAR_ROLE)."""
+        value: bytes = self._read(constant)
+        return value
+
+    def has_role(self, role: bytes, account: str) -> bool:
+        return bool(self._read("hasRole", role, account))
+
+    def grant_role_call(self, role: bytes, account: str, summary: str) -> Call:
+        return self._call("grantRole", role, account, summary=summary)
+
+    def revoke_role_call(self, role: bytes, account: str, summary: str) -> Call:
+        return self._call("revokeRole", role, account, summary=summary)

@@ -1,0 +1,154 @@
+"""Client of the SchemeRegistry contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntFlag
+
+from eth_account.signers.local import LocalAccount
+
+from ledger.contracts.base import Call, ContractClient
+from ledger.errors import InputError
+from ledger.tx import TxResult
+
+VALUE_DECIMALS = 3
+
+
+class SchemeFlag(IntFlag):
+    """What members may do with a scheme's points."""
+
+    EXCHANGE_OUT = 1
+    EXCHANGE_IN = 2
+    GIFTS = 4
+    REDEMPTION = 8
+    TIME_BANK = 16
+
+
+@dataclass(frozen=True)
+class Scheme:
+    id: int
+    code: str
+    issuer: str
+    #: Value of one point in the city standard unit, in thousandths.
+    unit_value: int
+    quota_period: int
+    flags: SchemeFlag
+    created_at: int
+    quota: int
+    name: str
+    unit: str
+
+    @property
+    def value_csu(self) -> float:
+        return self.unit_value / 10**VALUE_DECIMALS
+
+
+def encode_code(code: str) -> bytes:
+    """A scheme code as the contract stores it: ASCII, left-aligned, zero-padded to 32 bytes."""
+    if (
+        not code
+        or len(code) > 16
+        or not all(c.isascii() and (c.isupper() or c.isdigit() or c in "-_") for c in code)
+    ):
+        raise InputError(f"scheme code {code!r} must be 1-16 characters of A-Z, 0-9, '-' or '_'")
+    return code.encode("ascii").ljust(32, b"\x00")
+
+
+def decode_code(raw: bytes) -> str:
+    return bytes(raw).rstrip(b"\x00").decode("ascii", errors="replace")
+
+
+class SchemeRegistryClient(ContractClient):
+    def add_scheme_call(
+        self,
+        *,
+        code: str,
+        name: str,
+        unit: str,
+        issuer: str,
+        unit_value: int,
+        quota: int,
+        quota_period: int,
+        flags: SchemeFlag,
+    ) -> Call:
+        return self._call(
+            "addScheme",
+            encode_code(code),
+            name,
+            unit,
+            issuer,
+            unit_value,
+            quota,
+            quota_period,
+            int(flags),
+            summary=f"admit scheme {code} ({name}) issued by {issuer}",
+        )
+
+    def set_quota_call(self, scheme_id: int, quota: int, quota_period: int) -> Call:
+        return self._call(
+            "setQuota",
+            scheme_id,
+            quota,
+            quota_period,
+            summary=f"set scheme {scheme_id} quota to {quota}/{quota_period}s",
+        )
+
+    def set_unit_value_call(self, scheme_id: int, unit_value: int) -> Call:
+        return self._call(
+            "setUnitValue",
+            scheme_id,
+            unit_value,
+            summary=f"set scheme {scheme_id} value to {unit_value}",
+        )
+
+    def set_issuer_call(self, scheme_id: int, issuer: str) -> Call:
+        return self._call(
+            "setIssuer", scheme_id, issuer, summary=f"hand scheme {scheme_id} to issuer {issuer}"
+        )
+
+    def set_flags_call(self, scheme_id: int, flags: SchemeFlag) -> Call:
+        return self._call(
+            "setFlags", scheme_id, int(flags), summary=f"set scheme {scheme_id} flags to {flags!s}"
+        )
+
+    def grant_scheme_role(
+        self, account: LocalAccount, scheme_id: int, role: bytes, member: str
+    ) -> TxResult:
+        return self._write(account, "grantSchemeRole", scheme_id, role, member)
+
+    def revoke_scheme_role(
+        self, account: LocalAccount, scheme_id: int, role: bytes, member: str
+    ) -> TxResult:
+        return self._write(account, "revokeSchemeRole", scheme_id, role, member)
+
+    def grant_scheme_role_call(
+        self, scheme_id: int, role: bytes, member: str, summary: str
+    ) -> Call:
+        return self._call("grantSchemeRole", scheme_id, role, member, summary=summary)
+
+    def has_scheme_role(self, scheme_id: int, role: bytes, account: str) -> bool:
+        return bool(self._read("hasSchemeRole", scheme_id, role, account))
+
+    def scheme(self, scheme_id: int) -> Scheme:
+        s = self._read("scheme", scheme_id)
+        return Scheme(
+            id=scheme_id,
+            code=decode_code(s[0]),
+            issuer=s[1],
+            unit_value=int(s[2]),
+            quota_period=int(s[3]),
+            flags=SchemeFlag(int(s[4])),
+            created_at=int(s[5]),
+            quota=int(s[6]),
+            name=s[7],
+            unit=s[8],
+        )
+
+    def scheme_id(self, code: str) -> int:
+        return int(self._read("schemeIdOf", encode_code(code)))
+
+    def scheme_count(self) -> int:
+        return int(self._read("schemeCount"))
+
+    def schemes(self) -> list[Scheme]:
+        return [self.scheme(i) for i in range(1, self.scheme_count() + 1)]

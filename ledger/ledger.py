@@ -1,0 +1,416 @@
+"""``Ledger``: the chain connection, the contract clients and the off-chain store, built from Settings.
+
+Everything the CLI and the API do goes through here; each operation is keyword-only, checks its
+input before anything is written, and is safe to run again after an interruption.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TypeVar
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.engine import Engine
+from web3 import Web3
+from web3.logs import DISCARD
+
+from ledger import accounts, compiler, deploy
+from ledger.chain import connect
+from ledger.config import NetworkConfig, Settings
+from ledger.contracts import (
+    Call,
+    ContractClient,
+    CouncilClient,
+    MemberInfo,
+    MemberRegistryClient,
+    MemberStatus,
+    PointsLedgerClient,
+    Proposal,
+    Scheme,
+    SchemeFlag,
+    SchemeRegistryClient,
+)
+from ledger.errors import AlreadyRegistered, ContractRevert, InputError, NotAMember, RecordNotFound
+from ledger.identity import identity_commitment
+from ledger.revert import RevertDecoder
+from ledger.roles import RoleSpec, role, role_names_by_id
+from ledger.store import PersonalData, Vault, VaultEntry, init_db, make_engine
+from ledger.tx import TxResult, TxSender
+from ledger.values import parse_address, parse_amount, parse_reason
+
+log = logging.getLogger(__name__)
+C = TypeVar("C", bound=ContractClient)
+
+
+@dataclass(frozen=True)
+class Registration:
+    member: MemberInfo
+    #: False when the same person and address were already registered (a repeated request).
+    created: bool
+    tx_hash: str | None
+
+
+@dataclass(frozen=True)
+class Balance:
+    scheme: Scheme
+    amount: int
+
+
+@dataclass(frozen=True)
+class ProposalOutcome:
+    proposal: Proposal
+    state: str
+    tx_hash: str | None
+
+
+class Ledger:
+    """The ledger of one network, as configured by ``settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # --- wiring (lazy: nothing connects until it is used) --------------------------------------
+
+    @cached_property
+    def network(self) -> NetworkConfig:
+        return self.settings.network_config
+
+    @cached_property
+    def w3(self) -> Web3:
+        return connect(self.network)
+
+    @cached_property
+    def build(self) -> compiler.Build:
+        return compiler.build(self.settings)
+
+    @cached_property
+    def decoder(self) -> RevertDecoder:
+        return RevertDecoder((a.abi for a in self.build.artifacts.values()), role_names_by_id())
+
+    @cached_property
+    def sender(self) -> TxSender:
+        return TxSender(
+            self.w3,
+            chain_id=self.network.chain_id,
+            decoder=self.decoder,
+            confirmations=self.network.confirmations,
+        )
+
+    @cached_property
+    def manifest(self) -> deploy.Manifest:
+        """The verified deployment: refuses a chain whose code does not match it."""
+        manifest = deploy.load_manifest(self.settings)
+        deploy.verify(self.w3, manifest, self.build)
+        return manifest
+
+    def _client(self, cls: type[C], name: str) -> C:
+        return cls(self.w3, self.sender, self.manifest.address(name), self.build.get(name).abi)
+
+    @cached_property
+    def council(self) -> CouncilClient:
+        return self._client(CouncilClient, "Council")
+
+    @cached_property
+    def members(self) -> MemberRegistryClient:
+        return self._client(MemberRegistryClient, "MemberRegistry")
+
+    @cached_property
+    def schemes(self) -> SchemeRegistryClient:
+        return self._client(SchemeRegistryClient, "SchemeRegistry")
+
+    @cached_property
+    def points(self) -> PointsLedgerClient:
+        return self._client(PointsLedgerClient, "PointsLedger")
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.settings.resolved_database_url)
+        init_db(engine)
+        return engine
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault(self.engine, self.settings.vault_key_bytes())
+
+    def operator(self, name: str) -> LocalAccount:
+        """The signing account of a named operator from the network file."""
+        return accounts.operator(self.network, name)
+
+    def deploy(self, *, fresh: bool = False) -> deploy.DeployOutcome:
+        """Deploy the contracts once (a no-op when the manifest already matches the chain)."""
+        outcome = deploy.deploy(self.settings, self.w3, self.sender, self.build, fresh=fresh)
+        self.__dict__["manifest"] = outcome.manifest
+        for name in ("council", "members", "schemes", "points"):
+            self.__dict__.pop(name, None)
+        return outcome
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+    # --- members -------------------------------------------------------------------------------
+
+    def register_member(
+        self, *, registrar: LocalAccount, address: str, personal: PersonalData
+    ) -> Registration:
+        """Register a person's account: the vault keeps who they are, the chain only a commitment.
+
+        Repeating a registration that already succeeded returns it unchanged; a person or an address
+        that is already registered otherwise is refused before anything is written.
+        """
+        address = parse_address(address, what="member address")
+        commitment = identity_commitment(self.settings.commitment_key_bytes(), personal.id_number)
+        on_chain = self.members.member(address)
+        by_person = self.vault.find_by_commitment(commitment)
+
+        if by_person is not None and by_person.address != address:
+            raise AlreadyRegistered(
+                f"this person is already registered, as {by_person.address}; one person holds one "
+                "member account (a lost key is recovered with `vpl member recover`)",
+                error="MemberCommitmentInUse",
+                args={"holder": by_person.address},
+            )
+        if on_chain.registered:
+            if on_chain.commitment == commitment and by_person is not None:
+                if by_person.status == "pending":
+                    self.vault.set_status(address, "registered")
+                return Registration(member=on_chain, created=False, tx_hash=None)
+            raise AlreadyRegistered(
+                f"{address} is already registered to another person",
+                error="MemberAlreadyRegistered",
+                args={"account": address},
+            )
+        holder = self.members.holder_of(commitment)
+        if holder is not None:
+            raise AlreadyRegistered(
+                f"this person is already registered on chain, as {holder}",
+                error="MemberCommitmentInUse",
+                args={"holder": holder},
+            )
+        if by_person is None:
+            try:
+                self.vault.get(address)
+            except RecordNotFound:
+                pass
+            else:
+                raise AlreadyRegistered(
+                    f"{address} is already in the vault for another person",
+                    error="MemberAlreadyRegistered",
+                    args={"account": address},
+                )
+            self.vault.put(address=address, commitment=commitment, data=personal, status="pending")
+        try:
+            result = self.members.register(registrar, address, commitment)
+        except ContractRevert:
+            self.vault.delete(address)
+            raise
+        self.vault.set_status(address, "registered")
+        log.info("registered member %s (tx %s)", address, result.tx_hash)
+        return Registration(
+            member=self.members.member(address), created=True, tx_hash=result.tx_hash
+        )
+
+    def member(self, address: str) -> MemberInfo:
+        return self.members.member(parse_address(address, what="member address"))
+
+    def personal_data(self, address: str) -> VaultEntry:
+        """The vault entry of a member (following recovery to the live address)."""
+        address = parse_address(address, what="member address")
+        info = self.members.member(address)
+        if info.status is MemberStatus.RECOVERED and info.successor:
+            self._apply_recovery(address, info.successor)
+        return self.vault.resolve(address)
+
+    def freeze_member(
+        self, *, registrar: LocalAccount, address: str, reason: int | str
+    ) -> TxResult:
+        return self.members.freeze(
+            registrar, parse_address(address, what="member address"), parse_reason(reason)
+        )
+
+    def unfreeze_member(
+        self, *, registrar: LocalAccount, address: str, reason: int | str
+    ) -> TxResult:
+        return self.members.unfreeze(
+            registrar, parse_address(address, what="member address"), parse_reason(reason)
+        )
+
+    def recovery_call(self, *, previous: str, successor: str) -> Call:
+        """The council call that moves a member and their balances to a new address."""
+        previous = parse_address(previous, what="previous address")
+        successor = parse_address(successor, what="new address")
+        old = self.members.member(previous)
+        if not old.registered:
+            raise NotAMember(
+                f"{previous} is not a registered member; nothing to recover",
+                error="MemberNotRegistered",
+                args={"account": previous},
+            )
+        if self.members.member(successor).registered:
+            raise AlreadyRegistered(
+                f"{successor} is already registered; recovery needs a fresh address",
+                error="MemberAlreadyRegistered",
+                args={"account": successor},
+            )
+        return self.members.recover_call(previous, successor)
+
+    def _apply_recovery(self, previous: str, successor: str) -> None:
+        """Move the vault entry after the council recovered a member on chain (idempotent)."""
+        try:
+            entry = self.vault.get(previous)
+        except RecordNotFound:
+            log.warning("recovered member %s has no vault entry", previous)
+            return
+        if entry.status != "recovered":
+            self.vault.relink(previous, successor)
+
+    # --- schemes and balances ------------------------------------------------------------------
+
+    def scheme(self, code_or_id: str | int) -> Scheme:
+        """A scheme by code ("VOL") or id."""
+        if isinstance(code_or_id, int) or str(code_or_id).isdigit():
+            return self.schemes.scheme(int(code_or_id))
+        return self.schemes.scheme(self.schemes.scheme_id(str(code_or_id).strip().upper()))
+
+    def add_scheme_call(
+        self,
+        *,
+        code: str,
+        name: str,
+        unit: str,
+        issuer: str,
+        unit_value: int | str,
+        quota: int | str,
+        quota_period: int | str,
+        flags: SchemeFlag,
+    ) -> Call:
+        return self.schemes.add_scheme_call(
+            code=code.strip().upper(),
+            name=name,
+            unit=unit,
+            issuer=parse_address(issuer, what="issuer address"),
+            unit_value=parse_amount(unit_value, what="unit value"),
+            quota=parse_amount(quota, what="quota"),
+            quota_period=parse_amount(quota_period, what="quota period"),
+            flags=flags,
+        )
+
+    def balances(self, address: str) -> list[Balance]:
+        """The member's balance in every scheme."""
+        address = parse_address(address, what="member address")
+        schemes = self.schemes.schemes()
+        amounts = self.points.balances(address, [s.id for s in schemes]) if schemes else {}
+        return [Balance(scheme=s, amount=amounts[s.id]) for s in schemes]
+
+    # --- roles ---------------------------------------------------------------------------------
+
+    def role_call(
+        self, *, role_name: str, account: str, grant: bool, scheme: str | int | None = None
+    ) -> Call:
+        """The council call granting or revoking a role (scheme roles need the scheme)."""
+        spec = role(role_name)
+        account = parse_address(account, what="account")
+        verb = "grant" if grant else "revoke"
+        if spec.per_scheme:
+            if scheme is None:
+                raise _needs_scheme(spec)
+            s = self.scheme(scheme)
+            fn = "grantSchemeRole" if grant else "revokeSchemeRole"
+            return self.schemes._call(
+                fn, s.id, spec.id, account, summary=f"{verb} {spec.name} of {s.code} to {account}"
+            )
+        client = self._role_contract(spec)
+        fn = "grantRole" if grant else "revokeRole"
+        return client._call(fn, spec.id, account, summary=f"{verb} {spec.name} to {account}")
+
+    def set_scheme_role(
+        self, *, issuer: LocalAccount, role_name: str, account: str, scheme: str | int, grant: bool
+    ) -> TxResult:
+        """A scheme's issuer names or removes its own staff directly (no council needed)."""
+        spec = role(role_name)
+        if not spec.per_scheme:
+            raise _not_scheme_role(spec)
+        s = self.scheme(scheme)
+        account = parse_address(account, what="account")
+        if grant:
+            return self.schemes.grant_scheme_role(issuer, s.id, spec.id, account)
+        return self.schemes.revoke_scheme_role(issuer, s.id, spec.id, account)
+
+    def has_role(self, *, role_name: str, account: str, scheme: str | int | None = None) -> bool:
+        spec = role(role_name)
+        account = parse_address(account, what="account")
+        if spec.per_scheme:
+            if scheme is None:
+                raise _needs_scheme(spec)
+            return self.schemes.has_scheme_role(self.scheme(scheme).id, spec.id, account)
+        return self._role_contract(spec).has_role(spec.id, account)
+
+    def _role_contract(self, spec: RoleSpec) -> MemberRegistryClient | PointsLedgerClient:
+        return self.members if spec.contract == "MemberRegistry" else self.points
+
+    # --- council -------------------------------------------------------------------------------
+
+    def propose(
+        self, *, proposer: LocalAccount, calls: Sequence[Call], description: str = ""
+    ) -> ProposalOutcome:
+        """Put calls to the council; the proposer's approval counts."""
+        text = description or "; ".join(c.summary for c in calls)
+        proposal_id, result = self.council.propose(proposer, calls, text)
+        return self._outcome(proposal_id, result.tx_hash)
+
+    def approve(
+        self, *, member: LocalAccount, proposal_id: int, execute: bool = False
+    ) -> ProposalOutcome:
+        """Approve as a council member; with ``execute``, also run it once enough have approved."""
+        result = self.council.approve(member, proposal_id)
+        outcome = self._outcome(proposal_id, result.tx_hash)
+        if execute and outcome.state == "approved":
+            return self.execute(member=member, proposal_id=proposal_id)
+        return outcome
+
+    def execute(self, *, member: LocalAccount, proposal_id: int) -> ProposalOutcome:
+        result = self.council.execute(member, proposal_id)
+        for event in self.members.contract.events.MemberRecovered().process_receipt(
+            result.receipt, errors=DISCARD
+        ):
+            self._apply_recovery(event["args"]["previous"], event["args"]["successor"])
+        return self._outcome(proposal_id, result.tx_hash)
+
+    def govern(self, calls: Sequence[Call], description: str = "") -> ProposalOutcome:
+        """Development shortcut: propose, approve and execute with the configured council keys."""
+        names = self.network.council.members
+        needed = self.network.council.threshold
+        outcome = self.propose(
+            proposer=self.operator(names[0]), calls=calls, description=description
+        )
+        for name in names[1:needed]:
+            outcome = self.approve(member=self.operator(name), proposal_id=outcome.proposal.id)
+        return self.execute(member=self.operator(names[0]), proposal_id=outcome.proposal.id)
+
+    def proposals(self, *, include_closed: bool = False) -> list[ProposalOutcome]:
+        out = []
+        for pid in range(self.council.proposal_count(), 0, -1):
+            outcome = self._outcome(pid, None)
+            if include_closed or outcome.state in ("open", "approved"):
+                out.append(outcome)
+        return out
+
+    def _outcome(self, proposal_id: int, tx_hash: str | None) -> ProposalOutcome:
+        proposal = self.council.proposal(proposal_id)
+        now = int(self.w3.eth.get_block("latest")["timestamp"])
+        return ProposalOutcome(
+            proposal=proposal, state=proposal.state(self.council.threshold(), now), tx_hash=tx_hash
+        )
+
+
+def _needs_scheme(spec: RoleSpec) -> InputError:
+    return InputError(f"the {spec.name} role belongs to a scheme: name it with --scheme")
+
+
+def _not_scheme_role(spec: RoleSpec) -> InputError:
+    return InputError(
+        f"{spec.name} is a council-granted role, not a scheme role; use a council proposal"
+    )

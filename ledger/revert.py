@@ -1,0 +1,205 @@
+"""Turns revert data from any of our contracts into a typed ``ContractRevert`` with a clear message.
+
+This is the one place custom errors are decoded; the API and the CLI only translate the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+
+from ledger import errors
+from ledger.errors import ContractRevert, TransactionFailed
+
+_ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
+_PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
+
+_PANICS = {
+    0x01: "assertion failed",
+    0x11: "arithmetic overflow or underflow",
+    0x12: "division by zero",
+    0x21: "invalid enum value",
+    0x32: "array index out of bounds",
+    0x41: "out of memory",
+}
+
+#: What each custom error means for a person, and what to do next. `{name}` fields are the
+#: error's own arguments.
+MESSAGES: dict[str, str] = {
+    # OpenZeppelin
+    "AccessControlUnauthorizedAccount": "{account} lacks the role {neededRole_name}; "
+    "a council proposal can grant it (`vpl role grant`)",
+    "ERC1155InsufficientBalance": "{sender} holds {balance} of scheme {tokenId}, "
+    "fewer than the {needed} needed",
+    # Council
+    "CouncilUnauthorizedMember": "{account} is not a council member (or not the proposer)",
+    "CouncilOnlySelf": "this action can only run through an approved council proposal",
+    "CouncilProposalUnknown": "there is no proposal {proposalId}; list them with `vpl council list`",
+    "CouncilProposalClosed": "proposal {proposalId} is already executed or cancelled",
+    "CouncilProposalExpired": "proposal {proposalId} expired at {deadline}; propose it again",
+    "CouncilAlreadyApproved": "{member} has already approved proposal {proposalId}",
+    "CouncilNotApproved": "{member} has not approved proposal {proposalId}",
+    "CouncilNotEnoughApprovals": "proposal {proposalId} has {approvals} of the {threshold} "
+    "approvals it needs; more council members must approve it first",
+    "CouncilInvalidThreshold": "a threshold of {threshold} does not fit a council of {members}",
+    "CouncilInvalidMember": "{account} cannot be a council member here",
+    "CouncilAlreadyMember": "{account} already has a council seat",
+    "CouncilTooManyMembers": "the council cannot have more than {maxMembers} members",
+    "CouncilInvalidProposal": "a proposal needs 1 to {maxCalls} calls (got {calls})",
+    "CouncilInvalidTarget": "{target} is not a contract",
+    "CouncilInvalidLifetime": "a proposal lifetime of {lifetime}s is too short",
+    # Members
+    "MemberInvalidAddress": "{account} cannot be a member address",
+    "MemberInvalidCommitment": "the identity commitment is empty",
+    "MemberAlreadyRegistered": "{account} is already registered",
+    "MemberCommitmentInUse": "this person is already registered, as {holder}; one person holds "
+    "one member account (use recovery for a lost key)",
+    "MemberNotRegistered": "{account} is not a registered member; register it first",
+    "MemberIsFrozen": "{account} is frozen (reason {reason})",
+    "MemberNotFrozen": "{account} is not frozen",
+    "MemberInvalidReason": "a reason code must be 1-65535 (got {reason})",
+    "MemberAlreadyRecovered": "{account} was recovered to {successor}; use the new address",
+    "MemberBatchTooLarge": "a registration batch holds at most {maxSize} (got {size})",
+    "MemberLedgerAlreadyLinked": "the member registry is already linked to {ledger}",
+    # Schemes
+    "SchemeUnknown": "there is no scheme {schemeId}; list them with `vpl scheme list`",
+    "SchemeUnknownCode": "there is no scheme with code {code_text}; list them with `vpl scheme list`",
+    "SchemeCodeInUse": "the scheme code {code_text} is taken by scheme {schemeId}",
+    "SchemeInvalidCode": "a scheme code is 1-16 characters of A-Z, 0-9, '-' or '_'",
+    "SchemeInvalidName": "a scheme name and unit must be 1-96 bytes",
+    "SchemeInvalidIssuer": "{issuer} cannot be an issuer",
+    "SchemeInvalidValue": "a scheme's unit value must be positive (got {unitValue})",
+    "SchemeInvalidQuota": "a quota must be 1..2^128-1 per period of at least an hour "
+    "(got {quota} per {quotaPeriod}s)",
+    "SchemeInvalidFlags": "unknown scheme flags {flags}",
+    "SchemeInvalidRole": "{role_name} is not a scheme role (reviewer, merchant, organiser)",
+    "SchemeInvalidAccount": "{account} cannot hold a scheme role",
+    "SchemeUnauthorizedIssuer": "{account} is not the issuer of scheme {schemeId}",
+    "SchemeTooMany": "the registry holds at most {maxSchemes} schemes",
+    # Points
+    "PointsNotAMember": "{account} is not an active member and cannot hold or move points",
+    "PointsMemberFrozen": "{account} is frozen and cannot hold or move points",
+    "PointsTransferNotAllowed": "points cannot be transferred freely; use the scheme's own "
+    "operations (gift, exchange, redeem)",
+    "PointsInvalidAmount": "an amount must be 1..2^128-1 (got {amount})",
+    "PointsInvalidSource": "issued points need a source (the record behind them)",
+    "PointsQuotaExceeded": "scheme {schemeId} has {remaining} points of quota left in this "
+    "period, fewer than the {requested} requested",
+    "PointsUnauthorizedCaller": "{caller} may not call this",
+}
+
+
+@dataclass(frozen=True)
+class _ErrorAbi:
+    name: str
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+
+
+def _error_class(name: str) -> type[ContractRevert]:
+    for obj in vars(errors).values():
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, ContractRevert)
+            and name in getattr(obj, "solidity_errors", ())
+        ):
+            return obj
+    return ContractRevert
+
+
+def _canonical_type(entry: Mapping[str, Any]) -> str:
+    kind: str = entry["type"]
+    if kind.startswith("tuple"):
+        inner = ",".join(_canonical_type(c) for c in entry["components"])
+        return f"({inner}){kind[len('tuple') :]}"
+    return kind
+
+
+class RevertDecoder:
+    """Decodes revert data using the custom errors of a set of ABIs."""
+
+    def __init__(
+        self, abis: Iterable[Iterable[Mapping[str, Any]]], role_names: Mapping[bytes, str]
+    ):
+        self._errors: dict[bytes, _ErrorAbi] = {}
+        self._role_names = dict(role_names)
+        for abi in abis:
+            for entry in abi:
+                if entry.get("type") != "error":
+                    continue
+                types = tuple(_canonical_type(i) for i in entry["inputs"])
+                selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
+                names = tuple(i["name"] for i in entry["inputs"])
+                self._errors[selector] = _ErrorAbi(entry["name"], names, types)
+
+    def decode(self, data: bytes | str | None, *, context: str = "") -> errors.ChainError:
+        """The exception for revert `data` (hex or bytes); unknown data gives TransactionFailed."""
+        raw = _to_bytes(data)
+        prefix = f"{context}: " if context else ""
+        if len(raw) < 4:
+            return TransactionFailed(f"{prefix}the transaction reverted without a reason")
+        selector, body = raw[:4], raw[4:]
+        if selector == _ERROR_STRING:
+            (reason,) = abi_decode(["string"], body)
+            return ContractRevert(f"{prefix}{reason}", error="Error", args={"reason": reason})
+        if selector == _PANIC:
+            (code,) = abi_decode(["uint256"], body)
+            text = _PANICS.get(code, f"panic 0x{code:02x}")
+            return ContractRevert(f"{prefix}{text}", error="Panic", args={"code": code})
+        spec = self._errors.get(selector)
+        if spec is None:
+            return TransactionFailed(f"{prefix}reverted with unknown error 0x{raw.hex()}")
+        values = abi_decode(list(spec.types), body)
+        args = {
+            name: _plain(value, typ)
+            for name, value, typ in zip(spec.names, values, spec.types, strict=True)
+        }
+        message = prefix + self._message(spec.name, args)
+        return _error_class(spec.name)(message, error=spec.name, args=args)
+
+    def _message(self, name: str, args: dict[str, Any]) -> str:
+        template = MESSAGES.get(name)
+        fields = dict(args)
+        for key, value in args.items():
+            if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
+                fields[f"{key}_name"] = self._role_names.get(bytes.fromhex(value[2:]), value)
+                fields[f"{key}_text"] = _bytes32_text(value)
+        if template is None:
+            shown = ", ".join(f"{k}={v}" for k, v in args.items())
+            return f"{name}({shown})"
+        try:
+            return template.format(**fields)
+        except (KeyError, IndexError):
+            return f"{name}: {template}"
+
+
+def _bytes32_text(value: str) -> str:
+    raw = bytes.fromhex(value[2:]).rstrip(b"\x00")
+    try:
+        return raw.decode("ascii") if raw.isascii() and raw else value
+    except UnicodeDecodeError:
+        return value
+
+
+def _plain(value: Any, typ: str) -> Any:
+    if typ == "address":
+        return to_checksum_address(value)
+    if typ.startswith("bytes") and isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    return value
+
+
+def _to_bytes(data: bytes | str | None) -> bytes:
+    if data is None:
+        return b""
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    text = data[2:] if data.startswith("0x") else data
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return b""

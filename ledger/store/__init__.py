@@ -1,0 +1,16 @@
+"""The off-chain store: SQLModel tables and sessions, and the encrypted personal-data vault."""
+
+from ledger.store.db import UtcDateTime, init_db, make_engine, session, utcnow
+from ledger.store.vault import MemberIdentity, PersonalData, Vault, VaultEntry
+
+__all__ = [
+    "MemberIdentity",
+    "PersonalData",
+    "UtcDateTime",
+    "Vault",
+    "VaultEntry",
+    "init_db",
+    "make_engine",
+    "session",
+    "utcnow",
+]

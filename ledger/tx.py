@@ -1,0 +1,316 @@
+"""The only way a transaction is signed, sent and confirmed.
+
+One ``TxSender`` per chain connection. For every write it: simulates the call (``eth_estimateGas``),
+so a refusal is raised as a typed ``ContractRevert`` before anything is sent; takes the next nonce
+for the signer under a per-account lock (correct under threads, and under async tasks through
+``asend``); signs with eth-account; sends the raw bytes, re-sending the *same* bytes after a dropped
+connection (same hash, so never a second transaction); waits for the receipt and the configured
+confirmations; and decodes a mined revert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.types import TxReceipt
+
+from ledger.errors import ChainError, RetryableChainError, TransactionFailed
+from ledger.revert import RevertDecoder
+
+log = logging.getLogger(__name__)
+
+_RETRYABLE = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    ConnectionError,
+    TimeoutError,
+)
+_ALREADY_SENT = ("already known", "known transaction", "already imported", "alreadyknown")
+_NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "incorrect nonce", "nonce too small")
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined, successful transaction."""
+
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    gas_used: int
+    receipt: TxReceipt = field(repr=False)
+
+
+@dataclass
+class _Nonces:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    next: int | None = None
+
+
+class TxSender:
+    """Signs, sends and confirms transactions for any number of local accounts."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        chain_id: int,
+        decoder: RevertDecoder,
+        confirmations: int = 0,
+        receipt_timeout: float = 120.0,
+        send_attempts: int = 5,
+    ) -> None:
+        self.w3 = w3
+        self.chain_id = chain_id
+        self.decoder = decoder
+        self.confirmations = confirmations
+        self.receipt_timeout = receipt_timeout
+        self.send_attempts = send_attempts
+        self._nonces: dict[str, _Nonces] = {}
+        self._nonces_guard = threading.Lock()
+
+    # --- public --------------------------------------------------------------------------------
+
+    def send(
+        self,
+        account: LocalAccount,
+        to: str,
+        data: bytes | str,
+        *,
+        gas: int | None = None,
+        context: str = "",
+    ) -> TxResult:
+        """Simulate, sign, send and confirm a call of `data` on `to` from `account`."""
+        sender = account.address
+        call: dict[str, Any] = {"from": sender, "to": to_checksum_address(to), "data": _hex(data)}
+        if gas is None:
+            estimate = self._rpc("eth_estimateGas", [call], context=context)
+            gas = int(estimate, 16) * 6 // 5 + 20_000
+        gas_price = int(self._rpc("eth_gasPrice", []), 16)
+        tx_hash = self._sign_and_send(account, call, gas=gas, gas_price=gas_price, context=context)
+        return self.wait(tx_hash, call=call, context=context)
+
+    def deploy(
+        self, account: LocalAccount, bytecode: str, *, context: str = ""
+    ) -> tuple[str, TxResult]:
+        """Create a contract from `bytecode` (constructor arguments appended); returns its address."""
+        call: dict[str, Any] = {"from": account.address, "data": bytecode}
+        estimate = self._rpc("eth_estimateGas", [call], context=context)
+        gas = int(estimate, 16) * 6 // 5 + 50_000
+        gas_price = int(self._rpc("eth_gasPrice", []), 16)
+        tx_hash = self._sign_and_send(account, call, gas=gas, gas_price=gas_price, context=context)
+        result = self.wait(tx_hash, call=call, context=context)
+        address = result.receipt["contractAddress"]
+        if not address:
+            raise TransactionFailed(f"{context}: contract creation {tx_hash} returned no address")
+        return to_checksum_address(address), result
+
+    async def asend(
+        self,
+        account: LocalAccount,
+        to: str,
+        data: bytes | str,
+        *,
+        gas: int | None = None,
+        context: str = "",
+    ) -> TxResult:
+        """``send`` for async code: runs in a worker thread; nonces stay correct across both."""
+        return await asyncio.to_thread(self.send, account, to, data, gas=gas, context=context)
+
+    def call(
+        self, to: str, data: bytes | str, *, sender: str | None = None, context: str = ""
+    ) -> bytes:
+        """A read-only ``eth_call``; a revert raises its decoded error."""
+        call: dict[str, Any] = {"to": to_checksum_address(to), "data": _hex(data)}
+        if sender:
+            call["from"] = sender
+        return bytes(HexBytes(self._rpc("eth_call", [call, "latest"], context=context)))
+
+    def wait(
+        self, tx_hash: str, *, call: Mapping[str, Any] | None = None, context: str = ""
+    ) -> TxResult:
+        """Wait for `tx_hash` to be mined (and confirmed); a revert raises its decoded error."""
+        deadline = time.monotonic() + self.receipt_timeout
+        delay = 0.02
+        while True:
+            receipt = self._receipt(tx_hash)
+            if receipt is not None:
+                break
+            if time.monotonic() > deadline:
+                raise RetryableChainError(
+                    f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s; "
+                    "it may still be mined: wait for it rather than sending again",
+                    tx_hash=tx_hash,
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+        block_number = int(receipt["blockNumber"])
+        if receipt["status"] != 1:
+            raise self._mined_revert(tx_hash, block_number, call, context)
+        if self.confirmations:
+            while self._block_number() - block_number < self.confirmations:
+                if time.monotonic() > deadline:
+                    raise RetryableChainError(
+                        f"transaction {tx_hash} is not yet confirmed", tx_hash=tx_hash
+                    )
+                time.sleep(0.5)
+        return TxResult(
+            tx_hash=tx_hash,
+            block_number=block_number,
+            block_hash=HexBytes(receipt["blockHash"]).to_0x_hex(),
+            gas_used=int(receipt["gasUsed"]),
+            receipt=receipt,
+        )
+
+    def reset_nonce(self, address: str) -> None:
+        """Forget the cached nonce of `address` (it is read from the chain next time)."""
+        with self._tracker(address).lock:
+            self._tracker(address).next = None
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _tracker(self, address: str) -> _Nonces:
+        with self._nonces_guard:
+            return self._nonces.setdefault(address, _Nonces())
+
+    def _sign_and_send(
+        self,
+        account: LocalAccount,
+        call: Mapping[str, Any],
+        *,
+        gas: int,
+        gas_price: int,
+        context: str,
+    ) -> str:
+        tracker = self._tracker(account.address)
+        with tracker.lock:
+            for attempt in itertools.count():
+                if tracker.next is None:
+                    tracker.next = int(
+                        self._rpc("eth_getTransactionCount", [account.address, "pending"]), 16
+                    )
+                nonce = tracker.next
+                signed = account.sign_transaction(
+                    {
+                        "chainId": self.chain_id,
+                        "nonce": nonce,
+                        **({"to": call["to"]} if call.get("to") else {}),
+                        "data": call["data"],
+                        "value": 0,
+                        "gas": gas,
+                        "gasPrice": gas_price,
+                    }
+                )
+                try:
+                    tx_hash = self._send_raw(signed.raw_transaction, signed.hash.to_0x_hex())
+                except ChainError as exc:
+                    tracker.next = None
+                    if attempt == 0 and any(s in str(exc).lower() for s in _NONCE_TOO_LOW):
+                        log.info(
+                            "nonce %d of %s was taken elsewhere; resynchronising",
+                            nonce,
+                            account.address,
+                        )
+                        continue
+                    raise
+                tracker.next = nonce + 1
+                log.debug("sent %s from %s nonce %d (%s)", tx_hash, account.address, nonce, context)
+                return tx_hash
+        raise AssertionError("unreachable")
+
+    def _send_raw(self, raw: bytes, tx_hash: str) -> str:
+        """Send signed bytes; after a dropped connection send the same bytes again (same hash)."""
+        delay = 0.2
+        for attempt in range(1, self.send_attempts + 1):
+            try:
+                self._rpc("eth_sendRawTransaction", [HexBytes(raw).to_0x_hex()])
+                return tx_hash
+            except RetryableChainError:
+                if attempt == self.send_attempts:
+                    raise
+                log.warning("connection lost sending %s; retrying the same bytes", tx_hash)
+                time.sleep(delay)
+                delay *= 2
+            except ChainError as exc:
+                if any(s in str(exc).lower() for s in _ALREADY_SENT):
+                    return tx_hash
+                raise
+        raise AssertionError("unreachable")
+
+    def _receipt(self, tx_hash: str) -> TxReceipt | None:
+        try:
+            return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))  # type: ignore[arg-type]
+        except _RETRYABLE:
+            return None
+        except Exception as exc:  # web3 raises TransactionNotFound while pending
+            if type(exc).__name__ == "TransactionNotFound":
+                return None
+            raise
+
+    def _block_number(self) -> int:
+        return int(self._rpc("eth_blockNumber", []), 16)
+
+    def _mined_revert(
+        self, tx_hash: str, block_number: int, call: Mapping[str, Any] | None, context: str
+    ) -> ChainError:
+        """Replay a reverted transaction on the state before its block to read the reason."""
+        if call is not None:
+            try:
+                self._rpc("eth_call", [dict(call), hex(max(block_number - 1, 0))], context=context)
+            except ChainError as exc:
+                exc.details["tx_hash"] = tx_hash
+                return exc
+        return TransactionFailed(
+            f"{context + ': ' if context else ''}transaction {tx_hash} reverted in block {block_number}",
+            tx_hash=tx_hash,
+        )
+
+    def _rpc(self, method: str, params: list[Any], *, context: str = "") -> Any:
+        """A raw JSON-RPC request; node errors are decoded uniformly across ganache, anvil, Besu."""
+        try:
+            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        except _RETRYABLE as exc:
+            raise RetryableChainError(
+                f"the chain node did not answer {method}: {exc.__class__.__name__}; "
+                "check that it is running (`vpl chain status`)"
+            ) from None
+        error = response.get("error")
+        if error is None:
+            return response.get("result")
+        data = _revert_data(error)
+        if data is not None and method in ("eth_estimateGas", "eth_call"):
+            raise self.decoder.decode(data, context=context)
+        message = error.get("message", str(error)) if isinstance(error, Mapping) else str(error)
+        if method in ("eth_estimateGas", "eth_call") and "revert" in message.lower():
+            raise self.decoder.decode(None, context=context)
+        raise ChainError(f"{method} failed: {message}", rpc_error=error)
+
+
+def _revert_data(error: Any) -> str | None:
+    """The revert data in a node's error object (anvil/Besu: ``data``; ganache: ``data.result``)."""
+    if not isinstance(error, Mapping):
+        return None
+    data = error.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return data
+    if isinstance(data, Mapping):
+        for key in ("result", "data"):
+            value = data.get(key)
+            if isinstance(value, str) and value.startswith("0x"):
+                return value
+    return None
+
+
+def _hex(data: bytes | str) -> str:
+    return data if isinstance(data, str) else HexBytes(data).to_0x_hex()
