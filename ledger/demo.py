@@ -1,0 +1,106 @@
+"""Seeds a development chain with the demo city (``shared/data/demo-city.json``): its schemes, the
+registrar and auditor roles, and scheme staff. Idempotent: what exists already is left alone."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.contracts import Call, SchemeFlag
+from ledger.errors import ConfigError, UnknownScheme
+from ledger.ledger import Ledger
+
+#: One quota period, and a generous demo quota per period.
+DEMO_PERIOD_SECONDS = 30 * 24 * 3600
+DEMO_QUOTA = 10_000_000
+
+_EXCHANGE_FLAGS = {
+    "give_and_accept": SchemeFlag.EXCHANGE_OUT | SchemeFlag.EXCHANGE_IN,
+    "give_only": SchemeFlag.EXCHANGE_OUT,
+    "accept_only": SchemeFlag.EXCHANGE_IN,
+    "none": SchemeFlag(0),
+}
+#: Scheme staff in the demo: (role, operator name, scheme codes).
+_STAFF = (
+    ("reviewer", "reviewer-1", ("VOL", "BEE", "TIME")),
+    ("reviewer", "reviewer-2", ("VOL", "BEE", "TIME")),
+    ("organiser", "reviewer-1", ("VOL",)),
+    ("merchant", "merchant-1", ("VOL", "BEE", "CULTURE")),
+)
+
+
+@dataclass
+class DemoSummary:
+    schemes_added: list[str] = field(default_factory=list)
+    roles_granted: list[str] = field(default_factory=list)
+    proposal_id: int | None = None
+
+
+def scheme_flags(spec: dict[str, Any]) -> SchemeFlag:
+    """The on-chain flags of a demo scheme entry."""
+    exchange = spec.get("exchange", "none")
+    if exchange not in _EXCHANGE_FLAGS:
+        raise ConfigError(f"demo scheme {spec.get('code')}: unknown exchange mode {exchange!r}")
+    flags = _EXCHANGE_FLAGS[exchange] | SchemeFlag.REDEMPTION
+    if spec.get("gifts_allowed"):
+        flags |= SchemeFlag.GIFTS
+    if spec["code"] == "TIME":
+        flags |= SchemeFlag.TIME_BANK
+    return flags
+
+
+def bootstrap_demo(ledger: Ledger, demo_path: Path) -> DemoSummary:
+    """Admit the demo city's schemes and staff on a development network."""
+    if not ledger.network.development:
+        raise ConfigError("the demo city is for development networks only")
+    try:
+        city = json.loads(demo_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read the demo city {demo_path}: {exc}") from None
+
+    summary = DemoSummary()
+    calls: list[Call] = []
+    for spec in city["schemes"]:
+        code = spec["code"]
+        try:
+            ledger.scheme(code)
+            continue
+        except UnknownScheme:
+            pass
+        calls.append(
+            ledger.add_scheme_call(
+                code=code,
+                name=spec["name_zh"],
+                unit="小时" if code == "TIME" else "分",
+                issuer=ledger.operator(f"issuer-{code.lower()}").address,
+                unit_value=int(round(spec["unit_value_csu"] * 1000)),
+                quota=DEMO_QUOTA,
+                quota_period=DEMO_PERIOD_SECONDS,
+                flags=scheme_flags(spec),
+            )
+        )
+        summary.schemes_added.append(code)
+    for role_name in ("registrar", "auditor"):
+        account = ledger.operator(role_name).address
+        if not ledger.has_role(role_name=role_name, account=account):
+            calls.append(ledger.role_call(role_name=role_name, account=account, grant=True))
+            summary.roles_granted.append(f"{role_name} -> {role_name}")
+    if calls:
+        summary.proposal_id = ledger.govern(calls, "demo city bootstrap").proposal.id
+
+    for role_name, operator_name, codes in _STAFF:
+        account = ledger.operator(operator_name).address
+        for code in codes:
+            if ledger.has_role(role_name=role_name, account=account, scheme=code):
+                continue
+            ledger.set_scheme_role(
+                issuer=ledger.operator(f"issuer-{code.lower()}"),
+                role_name=role_name,
+                account=account,
+                scheme=code,
+                grant=True,
+            )
+            summary.roles_granted.append(f"{role_name} of {code} -> {operator_name}")
+    return summary

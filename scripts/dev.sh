@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The quick start's two commands, on a clean machine:
+#   scripts/dev.sh up     local chain + deploy + demo city + API server (Ctrl-C stops the server)
+#   scripts/dev.sh test   the whole test suite (starts its own chain nodes)
+# Each installs what it needs first: Debian packages (Python venv, Node.js) if missing, Python
+# packages into .venv, npm packages (solc, ganache, anvil, OpenZeppelin) into node_modules.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+need_apt=()
+python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  || need_apt+=(python3 python3-venv python3-pip)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+if ((${#need_apt[@]})); then
+  say "installing Debian packages: ${need_apt[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}"
+fi
+
+stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+py_stamp=$(stamp pyproject.toml)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.vpl-stamp 2>/dev/null)" != "$py_stamp" ]; then
+  say "installing Python packages into .venv"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$py_stamp" > .venv/.vpl-stamp
+fi
+
+npm_stamp=$(stamp package.json package-lock.json)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.vpl-stamp 2>/dev/null)" != "$npm_stamp" ]; then
+  say "installing npm packages (solc, ganache, anvil, OpenZeppelin Contracts)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_stamp" > node_modules/.vpl-stamp
+fi
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  up)   exec .venv/bin/vpl up "$@" ;;
+  test) exec .venv/bin/python -m pytest "$@" ;;
+  vpl)  exec .venv/bin/vpl "$@" ;;
+  *)    echo "usage: scripts/dev.sh up|test|vpl [args...]" >&2; exit 2 ;;
+esac
