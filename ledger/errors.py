@@ -179,7 +179,7 @@ class AlreadyRegistered(ContractRevert):
 
 class UnknownScheme(ContractRevert):
     code = "unknown_scheme"
-    solidity_errors = ("SchemeUnknown",)
+    solidity_errors = ("SchemeUnknown", "SchemeUnknownCode")
 
 
 class QuotaExceeded(ContractRevert):

@@ -1,0 +1,56 @@
+"""The first API endpoints, served from a real chain: health, schemes, balances, the error model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ledger.ledger import Ledger
+from tests.conftest import minter
+from tests.factories import new_member, new_scheme
+
+
+@pytest.fixture(scope="module")
+def client(ledger: Ledger) -> Iterator[TestClient]:
+    with TestClient(create_app(ledger.settings)) as c:
+        yield c
+
+
+def test_health_reports_the_deployed_chain(client: TestClient, ledger: Ledger) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["chain_id"] == ledger.network.chain_id
+    assert body["block"] >= ledger.manifest.deploy_block
+
+
+def test_schemes_lists_an_admitted_scheme_with_its_flags(client: TestClient, ledger: Ledger) -> None:
+    scheme = new_scheme(ledger)
+    listed = {s["code"]: s for s in client.get("/v1/schemes").json()}
+    assert listed[scheme.code]["id"] == scheme.id
+    assert listed[scheme.code]["flags"] == ["gifts"]
+    assert client.get(f"/v1/schemes/{scheme.code}").json()["name"] == scheme.name
+
+
+def test_unknown_scheme_is_a_404_with_a_stable_code(client: TestClient) -> None:
+    response = client.get("/v1/schemes/NOSUCH")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_scheme"
+    assert "vpl scheme list" in response.json()["error"]["message"]
+
+
+def test_balances_show_issued_points(client: TestClient, ledger: Ledger) -> None:
+    scheme = new_scheme(ledger)
+    member = new_member(ledger)
+    ledger.points.issue(minter(), member.address, scheme.id, 42, b"\x01" * 32)
+    balances = {b["scheme"]: b["amount"] for b in client.get(f"/v1/members/{member.address}/balances").json()}
+    assert balances[scheme.code] == 42
+
+
+@pytest.mark.parametrize("address", ["0x1234", "not-an-address", "0x" + "g" * 40])
+def test_malformed_address_is_a_422_naming_the_problem(client: TestClient, address: str) -> None:
+    response = client.get(f"/v1/members/{address}/balances")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_address"
