@@ -1,1 +1,29 @@
-"""ledger."""
+"""志愿积分链: the Python core of the volunteer points ledger.
+
+Build a ``Ledger`` from ``Settings`` and call its operations; see README.md for the architecture.
+"""
+
+from ledger.config import Settings
+from ledger.contracts import Call, MemberInfo, MemberStatus, Proposal, Scheme, SchemeFlag
+from ledger.errors import LedgerError
+from ledger.ledger import Balance, Ledger, ProposalOutcome, Registration
+from ledger.node import LocalNode, NodeStatus
+from ledger.store import PersonalData
+
+__all__ = [
+    "Balance",
+    "Call",
+    "Ledger",
+    "LedgerError",
+    "LocalNode",
+    "MemberInfo",
+    "MemberStatus",
+    "NodeStatus",
+    "PersonalData",
+    "Proposal",
+    "ProposalOutcome",
+    "Registration",
+    "Scheme",
+    "SchemeFlag",
+    "Settings",
+]

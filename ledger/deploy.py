@@ -156,7 +156,7 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         artifact: Artifact = build.get(name)
         data = artifact.bytecode + abi_encode(types, args).hex()
         address, result = sender.deploy(deployer, data, context=f"deploy {name}")
-        code = w3.eth.get_code(address)
+        code = w3.eth.get_code(Web3.to_checksum_address(address))
         deployed[name] = DeployedContract(
             address=address,
             codehash="0x" + keccak(code).hex(),
@@ -183,7 +183,9 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
     council = deployed["Council"].address
 
     def send(name: str, fn: str, *args: object) -> None:
-        contract = w3.eth.contract(address=deployed[name].address, abi=list(build.get(name).abi))
+        contract = w3.eth.contract(
+            address=Web3.to_checksum_address(deployed[name].address), abi=list(build.get(name).abi)
+        )
         sender.send(
             deployer, deployed[name].address, contract.encode_abi(fn, args=list(args)), context=fn
         )

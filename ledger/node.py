@@ -1,12 +1,12 @@
 """Start, stop and inspect the local chain node (ganache or anvil) of a development network.
 
 The node runs detached, in a session of its own, so it outlives the command that started it
-(``vpl chain up`` returns, the node keeps running, ``vpl chain down`` stops it). Its chain lives in
-the node directory (``settings.node_dir``): ganache keeps a database there, anvil a state file that it
-loads on start, dumps every few seconds and dumps again on SIGTERM. A pid file, ``node.json``, says
-which process is ours; one whose process is gone, or is now some other program, is stale and is
-cleaned up. The node of a network that is not a development one, or of an explicit ``VPL_RPC_URL``,
-is external: it can be inspected, never started or stopped.
+(``vpl chain up`` returns, the node keeps running, ``vpl chain down`` stops it). Its chain lives
+in the node directory (``settings.node_dir``): ganache keeps a database there, anvil a state file
+that it loads on start, dumps every few seconds and dumps again on SIGTERM. A pid file,
+``node.json``, says which process is ours; one whose process is gone, or is now some other
+program, is stale and is cleaned up. The node of a network that is not a development one, or of
+an explicit ``VPL_RPC_URL``, is external: it can be inspected, never started or stopped.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ PID_FILE = "node.json"
 LOCK_FILE = "node.lock"
 GANACHE_DB = "ganache-db"
 ANVIL_STATE = "anvil-state.json"
+#: A copy of anvil's state as it was when the node last started cleanly.
+ANVIL_STATE_BACKUP = "anvil-state.last-start.json"
 #: How often anvil dumps its state file: a crash (SIGKILL, power loss) loses at most this much.
 ANVIL_STATE_INTERVAL_SECONDS = 2
 _POLL_SECONDS = 0.05
@@ -59,7 +61,7 @@ class NodeStatus:
     running: bool
     #: Started by this tooling, per the pid file in ``data_dir``.
     managed: bool
-    #: ``ganache`` or ``anvil`` for our node; for another node, the name from ``web3_clientVersion``.
+    #: ``ganache`` or ``anvil`` for our node; for another, its name from ``web3_clientVersion``.
     kind: str | None
     pid: int | None
     rpc_url: str
@@ -104,12 +106,25 @@ class _PidRecord:
         return json.dumps({**asdict(self), "command": list(self.command)}, indent=2) + "\n"
 
 
+class _DetachedPopen(subprocess.Popen[bytes]):
+    """A node process meant to outlive this one: dropping it is not a leak (no ResourceWarning)."""
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.poll()
+
+
 class LocalNode:
     """The local ganache or anvil node of a development network, started and stopped on demand."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this node was built with."""
+        return self._settings
 
     @property
     def data_dir(self) -> Path:
@@ -174,8 +189,8 @@ class LocalNode:
             self._process = None
         if killed:
             logger.warning(
-                "%s node (pid %d) ignored SIGTERM for %g s and was killed; a state written since "
-                "its last periodic save is lost",
+                "%s node (pid %d) ignored SIGTERM for %g s and was killed; what it had not saved "
+                "yet is lost",
                 record.kind,
                 record.pid,
                 timeout,
@@ -228,43 +243,36 @@ class LocalNode:
         """The command line that runs the configured node on this data directory."""
         binary = str(self._binary(node.kind))
         if node.kind == "ganache":
-            command = [
-                binary,
-                "--server.host", node.host,
-                "--server.port", str(node.port),
-                "--chain.chainId", str(net.chain_id),
-                "--chain.networkId", str(net.chain_id),
-                "--chain.hardfork", node.evm_version,
-                "--wallet.totalAccounts", str(node.accounts),
-                "--wallet.defaultBalance", str(node.balance_ether),
-                "--miner.blockGasLimit", str(node.gas_limit),
-                "--miner.blockTime", str(node.block_time),
-                "--database.dbPath", str(self.data_dir / GANACHE_DB),
-                "--logging.quiet",
-            ]  # fmt: skip
-            if net.mnemonic:
-                command += ["--wallet.mnemonic", net.mnemonic]
-            return command
-        command = [
-            binary,
-            "--host", node.host,
-            "--port", str(node.port),
-            "--chain-id", str(net.chain_id),
-            "--hardfork", node.evm_version,
-            "--accounts", str(node.accounts),
-            "--balance", str(node.balance_ether),
-            "--gas-limit", str(node.gas_limit),
-            "--base-fee", "0",
-            "--gas-price", "0",
-            "--state", str(self.data_dir / ANVIL_STATE),
-            "--state-interval", str(ANVIL_STATE_INTERVAL_SECONDS),
-            "--quiet",
-        ]  # fmt: skip
-        if node.block_time > 0:
-            command += ["--block-time", str(node.block_time)]
-        if net.mnemonic:
-            command += ["--mnemonic", net.mnemonic]
-        return command
+            options: dict[str, object] = {
+                "--server.host": node.host,
+                "--server.port": node.port,
+                "--chain.chainId": net.chain_id,
+                "--chain.networkId": net.chain_id,
+                "--chain.hardfork": node.evm_version,
+                "--wallet.totalAccounts": node.accounts,
+                "--wallet.defaultBalance": node.balance_ether,
+                "--miner.blockGasLimit": node.gas_limit,
+                "--miner.blockTime": node.block_time,
+                "--database.dbPath": self.data_dir / GANACHE_DB,
+                "--wallet.mnemonic": net.mnemonic,
+            }
+            return [binary, *_flags(options), "--logging.quiet"]
+        options = {
+            "--host": node.host,
+            "--port": node.port,
+            "--chain-id": net.chain_id,
+            "--hardfork": node.evm_version,
+            "--accounts": node.accounts,
+            "--balance": node.balance_ether,
+            "--gas-limit": node.gas_limit,
+            "--base-fee": 0,
+            "--gas-price": 0,
+            "--block-time": node.block_time or None,
+            "--state": self.data_dir / ANVIL_STATE,
+            "--state-interval": ANVIL_STATE_INTERVAL_SECONDS,
+            "--mnemonic": net.mnemonic,
+        }
+        return [binary, *_flags(options), "--quiet"]
 
     def _binary(self, kind: str) -> Path:
         """The node executable under node_modules (anvil's native binary, not its node wrapper)."""
@@ -327,6 +335,8 @@ class LocalNode:
 
     def _launch(self, net: NetworkConfig, node: NodeConfig) -> _PidRecord:
         """Run the node detached, record it, and wait until it answers with our chain id."""
+        if node.kind == "anvil":
+            self._check_anvil_state()
         command = self._command(net, node)
         log_path = self.data_dir / f"{node.kind}.log"
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -334,7 +344,7 @@ class LocalNode:
             log.write(f"\n# {started_at} vpl starts: {shlex.join(command)}\n".encode())
             log.flush()
             try:
-                process = subprocess.Popen(
+                process = _DetachedPopen(
                     command,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -360,7 +370,9 @@ class LocalNode:
                 net.rpc_url, node.startup_timeout_seconds, alive=lambda: process.poll() is None
             )
             if chain_id != net.chain_id:
-                raise NodeError(f"{net.rpc_url} answers with chain id {chain_id}, not {net.chain_id}")
+                raise NodeError(
+                    f"{net.rpc_url} answers with chain id {chain_id}, not {net.chain_id}"
+                )
         except BaseException as exc:
             _terminate(process.pid, _KILL_WAIT_SECONDS, process)
             self.pid_file.unlink(missing_ok=True)
@@ -375,22 +387,48 @@ class LocalNode:
             ) from None
         return record
 
+    def _check_anvil_state(self) -> None:
+        """Refuse a state file a crash damaged mid-save (anvil saves in place); copy a good one."""
+        state = self.data_dir / ANVIL_STATE
+        backup = self.data_dir / ANVIL_STATE_BACKUP
+        try:
+            text = state.read_bytes()
+        except FileNotFoundError:
+            return
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            restore = (
+                f"move {backup} (the state when the node last started) into its place to go on "
+                "from there, or "
+                if backup.exists()
+                else ""
+            )
+            raise NodeError(
+                f"anvil's state file {state} is damaged ({exc}), probably by a crash while anvil "
+                f"was saving it; {restore}delete it to start a new chain",
+                state_file=str(state),
+            ) from None
+        partial = backup.with_suffix(".partial")
+        partial.write_bytes(text)
+        os.replace(partial, backup)
+
     def _already_running(
         self, record: _PidRecord, net: NetworkConfig, node: NodeConfig
     ) -> NodeStatus:
         """The status of our node that is already up, if it is the node the config asks for."""
         if record.kind != node.kind:
             raise NodeError(
-                f"a {record.kind} node (pid {record.pid}) started from {self.data_dir} is running, "
-                f"but the configuration asks for {node.kind}; stop it first with `vpl chain down`, "
-                f"or set VPL_NODE={record.kind} to keep using it",
+                f"the {record.kind} node (pid {record.pid}) started from {self.data_dir} is "
+                f"running, but the configuration asks for {node.kind}; stop it first with "
+                f"`vpl chain down`, or set VPL_NODE={record.kind} to keep using it",
                 running_kind=record.kind,
                 configured_kind=node.kind,
             )
         if record.port != node.port or record.rpc_url != net.rpc_url:
             raise NodeError(
-                f"the {record.kind} node (pid {record.pid}) started from {self.data_dir} listens at "
-                f"{record.rpc_url}, but the configuration asks for {net.rpc_url}; stop it first "
+                f"the {record.kind} node (pid {record.pid}) started from {self.data_dir} listens "
+                f"at {record.rpc_url}, but the configuration asks for {net.rpc_url}; stop it first "
                 f"with `vpl chain down`, or set VPL_NODE_PORT={record.port} to keep using it",
                 running_url=record.rpc_url,
                 configured_url=net.rpc_url,
@@ -454,10 +492,11 @@ def wait_for_rpc(url: str, timeout: float, *, alive: Callable[[], bool] | None =
     while True:
         remaining = deadline - time.monotonic()
         try:
-            return int(_rpc(url, "eth_chainId", [], max(min(_PROBE_TIMEOUT_SECONDS, remaining), 0.1)), 16)
+            per_try = max(min(_PROBE_TIMEOUT_SECONDS, remaining), 0.1)
+            return int(_rpc(url, "eth_chainId", [], per_try), 16)
         except _RpcUnavailable as exc:
             problem = str(exc)
-        except ValueError:
+        except (ValueError, TypeError):
             problem = "eth_chainId did not return a hex number"
         if alive is not None and not alive():
             raise NodeError(f"the node process exited before {url} answered", rpc_url=url)
@@ -474,6 +513,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _flags(options: dict[str, object]) -> list[str]:
+    """``--flag value`` pairs for a command line, leaving out the options whose value is None."""
+    return [
+        part for flag, value in options.items() if value is not None for part in (flag, str(value))
+    ]
 
 
 class _RpcUnavailable(Exception):
@@ -520,8 +566,9 @@ def _describe_listener(url: str) -> str:
         chain_id = int(_rpc(url, "eth_chainId", [], _PROBE_TIMEOUT_SECONDS), 16)
     except (_RpcUnavailable, ValueError, TypeError):
         return "a program that does not answer JSON-RPC"
-    client = _client_name(url)
-    return f"a {client or 'JSON-RPC'} node with chain id {chain_id}"
+    client = _client_name(url) or "JSON-RPC"
+    article = "an" if client[0] in "aeiou" else "a"
+    return f"{article} {client} node with chain id {chain_id}"
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -549,11 +596,9 @@ def _platform_tag() -> str:
 
 
 def _cmdline(pid: int) -> list[str] | None:
-    """The command line of ``pid`` from /proc, or None where there is no /proc."""
+    """The command line of ``pid`` from /proc, or None where it cannot be read."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return None if not Path("/proc/self").exists() else []
     except OSError:
         return None
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
@@ -573,21 +618,29 @@ def _runs(cmdline: list[str], command: tuple[str, ...]) -> bool:
 def _pid_alive(pid: int, child: subprocess.Popen[bytes] | None = None) -> bool:
     """Whether ``pid`` is a live process (reaping it first if it is our exited child)."""
     if child is not None:
-        return child.poll() is None
-    with contextlib.suppress(ChildProcessError):
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+        if child.poll() is not None:
             return False
+    else:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    return _state(pid) not in ("Z", "X")
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter from /proc (``Z`` for a zombie, exiting but not yet reaped)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[0] if fields else None
 
 
 def _identify(record: _PidRecord, child: subprocess.Popen[bytes] | None) -> str | None:
@@ -595,21 +648,32 @@ def _identify(record: _PidRecord, child: subprocess.Popen[bytes] | None) -> str 
     if not _pid_alive(record.pid, child):
         return f"process {record.pid}, which is no longer running (the {record.kind} node exited)"
     cmdline = _cmdline(record.pid)
+    if cmdline == []:  # its memory is already gone: it is exiting
+        return f"process {record.pid}, which is no longer running (the {record.kind} node exited)"
     if cmdline is not None and not _runs(cmdline, record.command):
-        shown = shlex.join(cmdline)[:120] if cmdline else "unknown"
-        return f"process {record.pid}, which is now another program ({shown})"
+        return f"process {record.pid}, which is now another program ({shlex.join(cmdline)[:120]})"
     return None
 
 
 def _group_alive(pid: int, child: subprocess.Popen[bytes] | None) -> bool:
-    """Whether the node process, or anything else in its session's process group, is alive."""
+    """Whether the node, or anything it spawned in its session (npm wrappers do), is alive."""
     if _pid_alive(pid, child):
         return True
-    try:
-        os.killpg(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            state, _ppid, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        if group == str(pid) and state != "Z":
+            return True
+    return False
 
 
 def _wait_gone(pid: int, timeout: float, child: subprocess.Popen[bytes] | None) -> bool:

@@ -158,8 +158,8 @@ class RevertDecoder:
             name: _plain(value, typ)
             for name, value, typ in zip(spec.names, values, spec.types, strict=True)
         }
-        message = prefix + self._message(spec.name, args)
-        return _error_class(spec.name)(message, error=spec.name, args=args)
+        message = self._message(spec.name, args)
+        return _error_class(spec.name)(message, error=spec.name, args=args, call=context or None)
 
     def _message(self, name: str, args: dict[str, Any]) -> str:
         template = MESSAGES.get(name)

@@ -70,6 +70,7 @@ class TxSender:
         confirmations: int = 0,
         receipt_timeout: float = 120.0,
         send_attempts: int = 5,
+        gas_price: int | None = None,
     ) -> None:
         self.w3 = w3
         self.chain_id = chain_id
@@ -77,6 +78,8 @@ class TxSender:
         self.confirmations = confirmations
         self.receipt_timeout = receipt_timeout
         self.send_attempts = send_attempts
+        #: A fixed gas price (0 on a zero-fee chain); None asks the node each time.
+        self.gas_price = gas_price
         self._nonces: dict[str, _Nonces] = {}
         self._nonces_guard = threading.Lock()
 
@@ -97,8 +100,7 @@ class TxSender:
         if gas is None:
             estimate = self._rpc("eth_estimateGas", [call], context=context)
             gas = int(estimate, 16) * 6 // 5 + 20_000
-        gas_price = int(self._rpc("eth_gasPrice", []), 16)
-        tx_hash = self._sign_and_send(account, call, gas=gas, gas_price=gas_price, context=context)
+        tx_hash = self._sign_and_send(account, call, gas=gas, gas_price=self._gas_price(), context=context)
         return self.wait(tx_hash, call=call, context=context)
 
     def deploy(
@@ -108,8 +110,7 @@ class TxSender:
         call: dict[str, Any] = {"from": account.address, "data": bytecode}
         estimate = self._rpc("eth_estimateGas", [call], context=context)
         gas = int(estimate, 16) * 6 // 5 + 50_000
-        gas_price = int(self._rpc("eth_gasPrice", []), 16)
-        tx_hash = self._sign_and_send(account, call, gas=gas, gas_price=gas_price, context=context)
+        tx_hash = self._sign_and_send(account, call, gas=gas, gas_price=self._gas_price(), context=context)
         result = self.wait(tx_hash, call=call, context=context)
         address = result.receipt["contractAddress"]
         if not address:
@@ -247,6 +248,11 @@ class TxSender:
                     return tx_hash
                 raise
         raise AssertionError("unreachable")
+
+    def _gas_price(self) -> int:
+        if self.gas_price is not None:
+            return self.gas_price
+        return int(self._rpc("eth_gasPrice", []), 16)
 
     def _receipt(self, tx_hash: str) -> TxReceipt | None:
         try:

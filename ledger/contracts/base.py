@@ -39,7 +39,8 @@ class ContractClient:
         try:
             return getattr(self.contract.functions, fn)(*args).call()
         except (ContractCustomError, ContractLogicError) as exc:
-            raise self.sender.decoder.decode(exc.data, context=fn) from None
+            data = exc.data if isinstance(exc.data, str) else None
+            raise self.sender.decoder.decode(data, context=fn) from None
 
     def _encode(self, fn: str, *args: Any) -> str:
         data: str = self.contract.encode_abi(fn, args=list(args))
