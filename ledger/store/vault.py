@@ -21,7 +21,6 @@ from typing import Literal, cast, get_args
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eth_utils import is_address, to_checksum_address
 from sqlalchemy import CheckConstraint, Column, ForeignKey, LargeBinary, String
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +39,7 @@ from ledger.errors import (
 )
 from ledger.identity import COMMITMENT_SIZE, mask, normalize_id_number, normalize_phone
 from ledger.store.db import UtcDateTime, session, utcnow
+from ledger.values import parse_address
 
 logger = logging.getLogger(__name__)
 
@@ -163,16 +163,6 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:8]
 
 
-def _checksummed(address: str) -> str:
-    """The EIP-55 form of ``address``; InvalidAddress if it is not an address."""
-    if not isinstance(address, str) or not is_address(address):
-        raise InvalidAddress(
-            f"{address!r} is not an account address (0x and 40 hex digits, with a valid checksum "
-            "if mixed-case)"
-        )
-    return str(to_checksum_address(address))
-
-
 def _commitment_hex(commitment: bytes) -> str:
     """Hex of a 32-byte commitment; InvalidIdentity for anything else."""
     if not isinstance(commitment, bytes | bytearray) or len(commitment) != COMMITMENT_SIZE:
@@ -210,7 +200,7 @@ class Vault:
 
     def get(self, address: str) -> VaultEntry:
         """The entry of ``address`` (a tombstone if it was recovered); RecordNotFound if none."""
-        address = _checksummed(address)
+        address = parse_address(address)
         with session(self._engine) as db:
             return self._entry(self._row(db, address))
 
@@ -245,7 +235,7 @@ class Vault:
         status: str = "pending",
     ) -> VaultEntry:
         """Seal ``data`` for a new member; AlreadyInVault if the address or commitment is taken."""
-        address = _checksummed(address)
+        address = parse_address(address)
         hex_commitment = _commitment_hex(commitment)
         if not isinstance(data, PersonalData):
             raise InvalidIdentity("the vault stores PersonalData values")
@@ -281,7 +271,7 @@ class Vault:
 
     def set_status(self, address: str, status: str) -> VaultEntry:
         """Move a pending entry to registered (the same status again changes nothing)."""
-        address = _checksummed(address)
+        address = parse_address(address)
         wanted = _known_status(status)
         if wanted == "recovered":
             raise StatusConflict(
@@ -313,7 +303,7 @@ class Vault:
 
     def delete(self, address: str) -> None:
         """Remove a pending entry (a registration the chain refused); other statuses are kept."""
-        address = _checksummed(address)
+        address = parse_address(address)
         with session(self._engine) as db:
             row = self._row(db, address)
             if row.status != "pending":
@@ -338,7 +328,7 @@ class Vault:
 
         Idempotent: relinking again to the same ``new`` returns the new entry unchanged.
         """
-        old, new = _checksummed(old), _checksummed(new)
+        old, new = parse_address(old, what="old address"), parse_address(new, what="new address")
         if old == new:
             raise InvalidAddress(f"recovery needs a new address; {new} is the old one")
         with session(self._engine) as db:
