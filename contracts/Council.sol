@@ -12,7 +12,8 @@ import {ICouncil} from "./interfaces/ICouncil.sol";
 /// is a proposal that council members approve on chain before anyone can execute it.
 /// @dev The council is the admin (DEFAULT_ADMIN_ROLE) of every other contract, so a proposal's calls
 /// run with the council's authority. Approvals are counted against the current membership at
-/// execution, so a removed member's approval no longer counts.
+/// execution, so a removed member's approval no longer counts; an approval is tied to the seat it
+/// was given from, so a member removed and seated again starts with no approvals.
 contract Council is ICouncil, ERC2771Context {
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -36,7 +37,10 @@ contract Council is ICouncil, ERC2771Context {
     uint64 private _lifetime;
     uint256 private _proposalCount;
     mapping(uint256 proposalId => Proposal) private _proposals;
-    mapping(uint256 proposalId => mapping(address member => bool)) private _approved;
+    /// The seat number the approval was given from (0: not approved); see `_seat`.
+    mapping(uint256 proposalId => mapping(address member => uint256 seat)) private _approved;
+    /// Increases each time an account is seated, so approvals from an earlier seat do not count.
+    mapping(address member => uint256 seat) private _seat;
 
     modifier onlyMember() {
         if (!_members.contains(_msgSender())) revert CouncilUnauthorizedMember(_msgSender());
@@ -66,9 +70,8 @@ contract Council is ICouncil, ERC2771Context {
         onlyMember
         returns (uint256 proposalId)
     {
-        if (targets.length == 0 || targets.length > MAX_CALLS || targets.length != calldatas.length) {
-            revert CouncilInvalidProposal(targets.length, MAX_CALLS);
-        }
+        if (targets.length != calldatas.length) revert CouncilLengthMismatch(targets.length, calldatas.length);
+        if (targets.length == 0 || targets.length > MAX_CALLS) revert CouncilInvalidProposal(targets.length, MAX_CALLS);
         for (uint256 i = 0; i < targets.length; ++i) {
             if (targets[i].code.length == 0) revert CouncilInvalidTarget(targets[i]);
         }
@@ -83,7 +86,7 @@ contract Council is ICouncil, ERC2771Context {
         }
         p.description = description;
         emit ProposalCreated(proposalId, p.proposer, targets, calldatas, description, p.deadline);
-        _approved[proposalId][p.proposer] = true;
+        _approved[proposalId][p.proposer] = _seat[p.proposer];
         emit ProposalApproved(proposalId, p.proposer, approvalCount(proposalId));
     }
 
@@ -91,8 +94,8 @@ contract Council is ICouncil, ERC2771Context {
     function approve(uint256 proposalId) external onlyMember {
         _requireOpen(proposalId);
         address member = _msgSender();
-        if (_approved[proposalId][member]) revert CouncilAlreadyApproved(proposalId, member);
-        _approved[proposalId][member] = true;
+        if (_hasApproved(proposalId, member)) revert CouncilAlreadyApproved(proposalId, member);
+        _approved[proposalId][member] = _seat[member];
         emit ProposalApproved(proposalId, member, approvalCount(proposalId));
     }
 
@@ -100,8 +103,8 @@ contract Council is ICouncil, ERC2771Context {
     function revokeApproval(uint256 proposalId) external onlyMember {
         _requireOpen(proposalId);
         address member = _msgSender();
-        if (!_approved[proposalId][member]) revert CouncilNotApproved(proposalId, member);
-        _approved[proposalId][member] = false;
+        if (!_hasApproved(proposalId, member)) revert CouncilNotApproved(proposalId, member);
+        _approved[proposalId][member] = 0;
         emit ApprovalRevoked(proposalId, member, approvalCount(proposalId));
     }
 
@@ -189,14 +192,14 @@ contract Council is ICouncil, ERC2771Context {
     }
 
     function hasApproved(uint256 proposalId, address member) external view returns (bool) {
-        return _approved[proposalId][member];
+        return _members.contains(member) && _hasApproved(proposalId, member);
     }
 
     /// @notice Approvals by current members (bounded by MAX_MEMBERS).
     function approvalCount(uint256 proposalId) public view returns (uint256 count) {
         uint256 n = _members.length();
         for (uint256 i = 0; i < n; ++i) {
-            if (_approved[proposalId][_members.at(i)]) ++count;
+            if (_hasApproved(proposalId, _members.at(i))) ++count;
         }
     }
 
@@ -213,10 +216,16 @@ contract Council is ICouncil, ERC2771Context {
         if (block.timestamp > p.deadline) revert CouncilProposalExpired(proposalId, p.deadline);
     }
 
+    function _hasApproved(uint256 proposalId, address member) private view returns (bool) {
+        uint256 seat = _approved[proposalId][member];
+        return seat != 0 && seat == _seat[member];
+    }
+
     function _addMember(address account) private {
         if (account == address(0)) revert CouncilInvalidMember(account);
         if (_members.length() >= MAX_MEMBERS) revert CouncilTooManyMembers(MAX_MEMBERS);
         if (!_members.add(account)) revert CouncilAlreadyMember(account);
+        ++_seat[account];
         emit CouncilMemberAdded(account);
     }
 

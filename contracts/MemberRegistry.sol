@@ -46,9 +46,10 @@ contract MemberRegistry is IMemberRegistry, Governed {
         external
         onlyRole(REGISTRAR_ROLE)
     {
-        if (accounts.length > MAX_BATCH || accounts.length != commitments.length) {
-            revert MemberBatchTooLarge(accounts.length, MAX_BATCH);
+        if (accounts.length != commitments.length) {
+            revert MemberBatchLengthMismatch(accounts.length, commitments.length);
         }
+        if (accounts.length > MAX_BATCH) revert MemberBatchTooLarge(accounts.length, MAX_BATCH);
         for (uint256 i = 0; i < accounts.length; ++i) {
             _register(accounts[i], commitments[i]);
         }

@@ -85,8 +85,8 @@ contract PointsLedger is IPointsLedger, ERC1155Supply, Governed {
     // --- ERC-1155 transfers are closed: points move only under scheme rules --------------------
 
     /// @dev Always reverts: members cannot approve operators.
-    function setApprovalForAll(address, bool) public pure override {
-        revert PointsTransferNotAllowed(address(0), address(0));
+    function setApprovalForAll(address operator, bool) public view override {
+        revert PointsTransferNotAllowed(_msgSender(), operator);
     }
 
     /// @dev Always reverts: no free transfers; gifts and exchange have their own functions.

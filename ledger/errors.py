@@ -24,12 +24,14 @@ next. Contract custom errors are decoded into the leaves below in one place,
     │   ├── TransactionFailed            mined but reverted without a known reason
     │   └── ContractRevert               a contract refused, with its custom error decoded
     │       ├── NotAuthorized            (AccessControlUnauthorizedAccount, ...NotIssuer, ...)
-    │       ├── NotAMember               (MemberNotRegistered)
+    │       ├── NotAMember               (MemberNotRegistered, PointsNotAMember)
     │       ├── MemberFrozen
     │       ├── AlreadyRegistered        (MemberAlreadyRegistered, MemberCommitmentInUse)
     │       ├── UnknownScheme            (SchemeUnknown)
     │       ├── QuotaExceeded            (PointsQuotaExceeded)
     │       ├── InsufficientBalance      (ERC1155InsufficientBalance)
+    │       ├── InvalidRequest           (the contract's own input checks: *Invalid*, *Mismatch*)
+    │       ├── StateConflict            (already done or not applicable: MemberNotFrozen, ...)
     │       └── CouncilRefused           (Council* errors: too few approvals, approved twice, ...)
     ├── DeploymentError                  the manifest and the chain disagree
     │   ├── NotDeployed
@@ -190,6 +192,51 @@ class QuotaExceeded(ContractRevert):
 class InsufficientBalance(ContractRevert):
     code = "insufficient_balance"
     solidity_errors = ("ERC1155InsufficientBalance",)
+
+
+class InvalidRequest(ContractRevert):
+    """The contract refused the values themselves (out of range, malformed, mismatched)."""
+
+    code = "invalid_request"
+    solidity_errors = (
+        "MemberInvalidAddress",
+        "MemberInvalidCommitment",
+        "MemberInvalidReason",
+        "MemberBatchTooLarge",
+        "MemberBatchLengthMismatch",
+        "SchemeInvalidCode",
+        "SchemeInvalidName",
+        "SchemeInvalidIssuer",
+        "SchemeInvalidValue",
+        "SchemeInvalidQuota",
+        "SchemeInvalidFlags",
+        "SchemeInvalidRole",
+        "SchemeInvalidAccount",
+        "SchemeTooMany",
+        "SchemeCodeInUse",
+        "PointsInvalidAmount",
+        "PointsInvalidSource",
+        "CouncilInvalidThreshold",
+        "CouncilInvalidMember",
+        "CouncilAlreadyMember",
+        "CouncilTooManyMembers",
+        "CouncilInvalidProposal",
+        "CouncilLengthMismatch",
+        "CouncilInvalidTarget",
+        "CouncilInvalidLifetime",
+    )
+
+
+class StateConflict(ContractRevert):
+    """The request is valid but the current state forbids it (already done, not applicable)."""
+
+    code = "state_conflict"
+    solidity_errors = (
+        "MemberNotFrozen",
+        "MemberAlreadyRecovered",
+        "MemberLedgerAlreadyLinked",
+        "PointsTransferNotAllowed",
+    )
 
 
 class CouncilRefused(ContractRevert):

@@ -171,7 +171,7 @@ class Ledger:
                 f"this person is already registered, as {by_person.address}; one person holds one "
                 "member account (a lost key is recovered with `vpl member recover`)",
                 error="MemberCommitmentInUse",
-                args={"holder": by_person.address},
+                args={"commitment": "0x" + commitment.hex(), "holder": by_person.address},
             )
         if on_chain.registered:
             if on_chain.commitment == commitment and by_person is not None:
@@ -188,7 +188,7 @@ class Ledger:
             raise AlreadyRegistered(
                 f"this person is already registered on chain, as {holder}",
                 error="MemberCommitmentInUse",
-                args={"holder": holder},
+                args={"commitment": "0x" + commitment.hex(), "holder": holder},
             )
         if by_person is None:
             try:

@@ -50,6 +50,7 @@ MESSAGES: dict[str, str] = {
     "CouncilAlreadyMember": "{account} already has a council seat",
     "CouncilTooManyMembers": "the council cannot have more than {maxMembers} members",
     "CouncilInvalidProposal": "a proposal needs 1 to {maxCalls} calls (got {calls})",
+    "CouncilLengthMismatch": "{targets} targets but {calldatas} calls were given",
     "CouncilInvalidTarget": "{target} is not a contract",
     "CouncilInvalidLifetime": "a proposal lifetime of {lifetime}s is too short",
     # Members
@@ -64,6 +65,7 @@ MESSAGES: dict[str, str] = {
     "MemberInvalidReason": "a reason code must be 1-65535 (got {reason})",
     "MemberAlreadyRecovered": "{account} was recovered to {successor}; use the new address",
     "MemberBatchTooLarge": "a registration batch holds at most {maxSize} (got {size})",
+    "MemberBatchLengthMismatch": "{accounts} accounts but {commitments} commitments were given",
     "MemberLedgerAlreadyLinked": "the member registry is already linked to {ledger}",
     # Schemes
     "SchemeUnknown": "there is no scheme {schemeId}; list them with `vpl scheme list`",

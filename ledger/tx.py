@@ -38,7 +38,13 @@ _RETRYABLE = (
     TimeoutError,
 )
 _ALREADY_SENT = ("already known", "known transaction", "already imported", "alreadyknown")
-_NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "incorrect nonce", "nonce too small")
+_NONCE_TOO_LOW = (
+    "nonce too low",
+    "nonce is too low",
+    "incorrect nonce",
+    "nonce too small",
+    "correct nonce",  # ganache: "the tx doesn't have the correct nonce"
+)
 
 
 @dataclass(frozen=True)

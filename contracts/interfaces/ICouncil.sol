@@ -47,6 +47,7 @@ interface ICouncil {
     error CouncilAlreadyMember(address account);
     error CouncilTooManyMembers(uint256 maxMembers);
     error CouncilInvalidProposal(uint256 calls, uint256 maxCalls);
+    error CouncilLengthMismatch(uint256 targets, uint256 calldatas);
     error CouncilInvalidTarget(address target);
     error CouncilInvalidLifetime(uint64 lifetime);
 

@@ -38,6 +38,7 @@ interface IMemberRegistry {
     error MemberInvalidReason(uint16 reason);
     error MemberAlreadyRecovered(address account, address successor);
     error MemberBatchTooLarge(uint256 size, uint256 maxSize);
+    error MemberBatchLengthMismatch(uint256 accounts, uint256 commitments);
     error MemberLedgerAlreadyLinked(address ledger);
 
     /// @notice Registers `account` for the person behind `commitment`.

@@ -1,0 +1,229 @@
+"""``vpl chain``, ``vpl deploy`` and ``vpl up``: the local node, the contracts, the demo city."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ledger.config import REPO_ROOT
+from ledger.errors import ConfigError, NodeNotRunning
+from ledger.node import LocalNode, NodeStatus
+from scripts._output import fields, line, table
+from scripts._state import APP_OPTIONS, State, state_of
+
+DEFAULT_DEMO_CITY = REPO_ROOT.parent / "shared" / "data" / "demo-city.json"
+
+chain_app = typer.Typer(help="Start, stop and inspect the local chain node.", **APP_OPTIONS)
+
+
+class NodeChoice(StrEnum):
+    ganache = "ganache"
+    anvil = "anvil"
+
+
+NodeOption = Annotated[
+    NodeChoice | None, typer.Option("--node", help="Node kind (default: the network file's).")
+]
+
+
+def _node_data(status: NodeStatus) -> dict[str, Any]:
+    return {
+        "running": status.running,
+        "managed": status.managed,
+        "already_running": status.already_running,
+        "kind": status.kind,
+        "pid": status.pid,
+        "rpc_url": status.rpc_url,
+        "chain_id": status.chain_id,
+        "block_number": status.block_number,
+        "data_dir": status.data_dir,
+        "stale": status.stale,
+    }
+
+
+def _show_node(state: State, status: NodeStatus, headline: str) -> None:
+    data = _node_data(status)
+    state.out.result(
+        data,
+        line(headline, "bold"),
+        fields(
+            None,
+            [
+                ("kind", status.kind),
+                ("pid", status.pid),
+                ("rpc url", status.rpc_url),
+                ("chain id", status.chain_id),
+                ("block", status.block_number),
+                ("managed here", status.managed),
+                ("node directory", status.data_dir),
+                ("stale", status.stale),
+            ],
+        ),
+    )
+
+
+@chain_app.command("up")
+def chain_up(ctx: typer.Context, node: NodeOption = None) -> None:
+    """Start the local node (a running one started from this data directory is reused)."""
+    state = state_of(ctx)
+    state.override(node=node.value if node else None)
+    status = LocalNode(state.settings).start()
+    verb = "is already running" if status.already_running else "started"
+    _show_node(state, status, f"{status.kind} node {verb} at {status.rpc_url}")
+
+
+@chain_app.command("down")
+def chain_down(ctx: typer.Context) -> None:
+    """Stop the local node started from this data directory (its chain is kept)."""
+    state = state_of(ctx)
+    try:
+        status = LocalNode(state.settings).stop()
+    except NodeNotRunning as exc:
+        state.out.result(
+            {"running": False, "stopped": False, "note": exc.message},
+            line(f"nothing to stop: {exc.message}"),
+        )
+        return
+    data = {**_node_data(status), "stopped": True}
+    state.out.result(
+        data,
+        line(
+            f"{status.kind} node (pid {status.pid}) stopped; its chain is kept for `vpl chain up`"
+        ),
+    )
+
+
+@chain_app.command("status")
+def chain_status(ctx: typer.Context) -> None:
+    """What runs at the network's RPC URL, and whether it is ours."""
+    state = state_of(ctx)
+    status = LocalNode(state.settings).status()
+    headline = f"running at {status.rpc_url}" if status.running else "not running"
+    _show_node(state, status, headline)
+
+
+def _deploy(state: State, *, fresh: bool) -> dict[str, Any]:
+    outcome = state.ledger.deploy(fresh=fresh)
+    manifest = outcome.manifest
+    return {
+        "created": outcome.created,
+        "network": manifest.network,
+        "chain_id": manifest.chain_id,
+        "manifest": outcome.path,
+        "deploy_block": manifest.deploy_block,
+        "contracts": {name: c.address for name, c in manifest.contracts.items()},
+    }
+
+
+def _deploy_headline(data: dict[str, Any]) -> str:
+    if data["created"]:
+        return f"deployed {len(data['contracts'])} contracts on {data['network']}"
+    return "already deployed, manifest matches the chain"
+
+
+def deploy_command(
+    ctx: typer.Context,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Development only: deploy anew, keep the old manifest.")
+    ] = False,
+) -> None:
+    """Deploy the contracts once (a no-op when the manifest matches the chain)."""
+    state = state_of(ctx)
+    data = _deploy(state, fresh=fresh)
+    state.out.result(
+        data,
+        line(_deploy_headline(data), "bold"),
+        table(None, ["contract", "address"], data["contracts"].items()),
+        line(f"manifest: {data['manifest']} (block {data['deploy_block']})"),
+    )
+
+
+def up_command(
+    ctx: typer.Context,
+    node: NodeOption = None,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API after setting up.")
+    ] = True,
+    host: Annotated[str, typer.Option("--host", help="API host.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="API port.", min=1, max=65535)] = 8000,
+    demo: Annotated[
+        Path | None, typer.Option("--demo", help="Demo city file (default: shared/data).")
+    ] = None,
+) -> None:
+    """Development in one step: chain up, deploy, seed the demo city, serve the API."""
+    state = state_of(ctx)
+    out = state.out
+    state.override(node=node.value if node else None)
+    settings = state.settings
+    net = settings.network_config
+    if not net.development:
+        raise ConfigError(
+            f"`vpl up` sets up a development network, and {net.name!r} is not one; use "
+            "`vpl deploy` and run the API under your process manager"
+        )
+    if settings.rpc_url is None:
+        status = LocalNode(settings).start()
+        verb = "is already running" if status.already_running else "started"
+        out.note(f"chain: {status.kind} node {verb} at {status.rpc_url}")
+    else:
+        out.note(f"chain: attaching to {settings.rpc_url}")
+    deployed = _deploy(state, fresh=False)
+    out.note(f"contracts: {_deploy_headline(deployed)}")
+
+    demo_path = demo or DEFAULT_DEMO_CITY
+    seeded: Any = None
+    if demo_path.exists():
+        from ledger.demo import bootstrap_demo
+
+        summary = bootstrap_demo(state.ledger, demo_path)
+        seeded = asdict(summary) if is_dataclass(summary) else summary  # type: ignore[arg-type]
+        out.note(f"demo city ({demo_path}): {_demo_text(seeded)}")
+    else:
+        out.note(f"demo city: {demo_path} does not exist; skipped")
+
+    url = f"http://{host}:{port}"
+    data = {
+        "network": net.name,
+        "rpc_url": net.rpc_url,
+        "deploy": deployed,
+        "demo": seeded,
+        "api": url if serve else None,
+    }
+    out.result(
+        data,
+        line(f"ready: network {net.name} at {net.rpc_url}", "bold"),
+        fields(
+            None,
+            [
+                ("contracts", _deploy_headline(deployed)),
+                ("demo city", _demo_text(seeded)),
+                ("API", f"{url} (docs at {url}/docs)" if serve else "not served (--no-serve)"),
+            ],
+        ),
+    )
+    if serve:
+        import uvicorn
+
+        from api.app import create_app
+
+        state.close()  # the app builds its own Ledger from the same settings
+        out.note(f"serving the API at {url}; Ctrl-C stops the server")
+        uvicorn.run(create_app(settings), host=host, port=port)
+    if settings.rpc_url is None:
+        out.note("the chain keeps running; stop it with `vpl chain down`")
+
+
+def _demo_text(seeded: Any) -> str:
+    if seeded is None:
+        return "skipped"
+    if not isinstance(seeded, dict):
+        return str(seeded)
+    schemes = seeded.get("schemes_added") or []
+    roles = seeded.get("roles_granted") or []
+    if not schemes and not roles:
+        return "already seeded"
+    return f"added schemes {', '.join(schemes) or '-'}; granted {len(roles)} roles"

@@ -1,0 +1,204 @@
+"""``vpl member`` and ``vpl balance``: register, inspect, freeze and recover members."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from ledger.errors import RecordNotFound
+from ledger.identity import mask
+from ledger.store import PersonalData
+from ledger.values import parse_address
+from scripts._output import fields, line, table, timestamp
+from scripts._proposals import ApproveAll, Description, check_approve_all, submit
+from scripts._state import APP_OPTIONS, State, state_of
+
+REGISTRAR = "registrar"
+
+member_app = typer.Typer(help="Members: register, inspect, freeze, recover.", **APP_OPTIONS)
+
+
+def _read_id_number() -> str:
+    """The ID number from a hidden prompt, or from stdin when it is not a terminal."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        value: str = typer.prompt("ID number", hide_input=True, err=True)
+        return value
+    return (sys.stdin.readline() if sys.stdin is not None else "").strip()
+
+
+def _member_data(state: State, address: str) -> dict[str, Any]:
+    info = state.ledger.member(address)
+    return {
+        "address": info.address,
+        "registered": info.registered,
+        "status": info.status.name.lower(),
+        "frozen_reason": info.frozen_reason or None,
+        "registered_at": timestamp(info.registered_at),
+        "registrar": info.registrar,
+        "successor": info.successor,
+        "commitment": "0x" + info.commitment.hex() if info.registered else None,
+    }
+
+
+@member_app.command("register")
+def member_register(
+    ctx: typer.Context,
+    address: Annotated[str, typer.Argument(metavar="ADDRESS")],
+    name: Annotated[str, typer.Option("--name", help="Real name (kept in the vault).")],
+    phone: Annotated[str | None, typer.Option("--phone", help="Mobile number.")] = None,
+    id_number: Annotated[
+        str | None,
+        typer.Option(
+            "--id-number", help="Resident ID number; omit it to be asked (or read stdin)."
+        ),
+    ] = None,
+) -> None:
+    """Register a member: the vault keeps who they are, the chain only a commitment."""
+    state = state_of(ctx)
+    parse_address(address, what="member address")  # refuse a bad address before asking for an ID
+    personal = PersonalData(
+        name=name, id_number=id_number if id_number is not None else _read_id_number(), phone=phone
+    )
+    registration = state.ledger.register_member(
+        registrar=state.sign_as(REGISTRAR), address=address, personal=personal
+    )
+    data = {**_member_data(state, registration.member.address)}
+    data.update(created=registration.created, tx_hash=registration.tx_hash)
+    headline = (
+        f"registered {data['address']}"
+        if registration.created
+        else f"{data['address']} was already registered to this person; nothing changed"
+    )
+    state.out.result(
+        data,
+        line(headline, "bold"),
+        fields(None, [("status", data["status"]), ("tx", data["tx_hash"])]),
+    )
+
+
+@member_app.command("show")
+def member_show(
+    ctx: typer.Context,
+    address: Annotated[str, typer.Argument(metavar="ADDRESS")],
+    reveal: Annotated[bool, typer.Option("--reveal", help="Show personal data unmasked.")] = False,
+) -> None:
+    """A member's chain status and (masked) personal data."""
+    state = state_of(ctx)
+    data = _member_data(state, address)
+    try:
+        entry = state.ledger.personal_data(address)
+    except RecordNotFound:
+        entry = None
+
+    def shown(value: str) -> str:
+        return value if reveal else mask(value)
+
+    personal: dict[str, Any] | None = None
+    if entry is not None and entry.data is not None:
+        personal = {
+            "address": entry.address,
+            "status": entry.status,
+            "name": shown(entry.data.name),
+            "id_number": shown(entry.data.id_number),
+            "phone": shown(entry.data.phone) if entry.data.phone else None,
+            "masked": not reveal,
+        }
+    data["personal"] = personal
+    if reveal and personal is not None:
+        state.out.note("personal data shown unmasked: keep it out of logs and screenshots")
+    rows: list[tuple[str, Any]] = [
+        ("status", data["status"]),
+        ("frozen reason", data["frozen_reason"]),
+        ("registered", data["registered_at"]),
+        ("registrar", state.label(data["registrar"])),
+        ("recovered to", data["successor"]),
+    ]
+    if personal is None:
+        rows.append(("vault", "no personal data held here"))
+    else:
+        rows += [
+            ("name", personal["name"]),
+            ("ID number", personal["id_number"]),
+            ("phone", personal["phone"]),
+        ]
+    state.out.result(data, fields(f"member {data['address']}", rows))
+
+
+def _freeze(ctx: typer.Context, address: str, reason: str, *, freeze: bool) -> None:
+    state = state_of(ctx)
+    registrar = state.sign_as(REGISTRAR)
+    if freeze:
+        result = state.ledger.freeze_member(registrar=registrar, address=address, reason=reason)
+    else:
+        result = state.ledger.unfreeze_member(registrar=registrar, address=address, reason=reason)
+    data = {**_member_data(state, address), "tx_hash": result.tx_hash}
+    verb = "frozen" if freeze else "unfrozen"
+    state.out.result(
+        data, line(f"{data['address']} {verb} (reason {reason}); now {data['status']}")
+    )
+
+
+ReasonOption = Annotated[str, typer.Option("--reason", metavar="CODE", help="Reason code 1-65535.")]
+
+
+@member_app.command("freeze")
+def member_freeze(
+    ctx: typer.Context,
+    address: Annotated[str, typer.Argument(metavar="ADDRESS")],
+    reason: ReasonOption,
+) -> None:
+    """Freeze a member: they can no longer receive or move points."""
+    _freeze(ctx, address, reason, freeze=True)
+
+
+@member_app.command("unfreeze")
+def member_unfreeze(
+    ctx: typer.Context,
+    address: Annotated[str, typer.Argument(metavar="ADDRESS")],
+    reason: ReasonOption,
+) -> None:
+    """Lift a freeze."""
+    _freeze(ctx, address, reason, freeze=False)
+
+
+@member_app.command("recover")
+def member_recover(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(metavar="OLD")],
+    new: Annotated[str, typer.Argument(metavar="NEW")],
+    approve_all: ApproveAll = False,
+    description: Description = "",
+) -> None:
+    """Propose moving a member who lost their key, with their points, to a new address."""
+    state = state_of(ctx)
+    check_approve_all(state, approve_all)
+    call = state.ledger.recovery_call(previous=old, successor=new)
+    submit(state, [call], approve_all=approve_all, description=description)
+
+
+def balance_command(
+    ctx: typer.Context, address: Annotated[str, typer.Argument(metavar="ADDRESS")]
+) -> None:
+    """A member's balance in every scheme."""
+    state = state_of(ctx)
+    balances = state.ledger.balances(address)
+    data = [
+        {
+            "scheme": b.scheme.code,
+            "scheme_id": b.scheme.id,
+            "name": b.scheme.name,
+            "unit": b.scheme.unit,
+            "amount": b.amount,
+        }
+        for b in balances
+    ]
+    state.out.result(
+        data,
+        table(
+            f"balances of {parse_address(address)}",
+            ["scheme", "name", "amount", "unit"],
+            [(d["scheme"], d["name"], d["amount"], d["unit"]) for d in data],
+        ),
+    )

@@ -1,0 +1,175 @@
+"""``vpl scheme``: add (a council proposal), list and show point schemes."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any
+
+import typer
+
+from ledger.contracts import Scheme, SchemeFlag
+from ledger.errors import UnknownName
+from scripts._output import fields, table, timestamp
+from scripts._proposals import ApproveAll, Description, check_approve_all, submit
+from scripts._state import APP_OPTIONS, State, state_of
+
+DEFAULT_QUOTA_PERIOD = str(30 * 24 * 3600)
+
+scheme_app = typer.Typer(help="Point schemes (积分体系).", **APP_OPTIONS)
+
+
+#: Flag names as people type them. Stopgap: belongs next to SchemeFlag in ledger.contracts.
+FLAG_NAMES: dict[str, SchemeFlag] = {
+    (flag.name or "").lower().replace("_", "-"): flag for flag in SchemeFlag
+}
+
+
+def parse_flags(text: str) -> SchemeFlag:
+    """``gifts,redemption`` -> SchemeFlag; ``none`` or nothing -> no flags."""
+    flags = SchemeFlag(0)
+    for part in text.split(","):
+        name = part.strip().lower().replace("_", "-")
+        if name in ("", "none"):
+            continue
+        flag = FLAG_NAMES.get(name)
+        if flag is None:
+            close = difflib.get_close_matches(name, FLAG_NAMES, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UnknownName(
+                f"unknown scheme flag {part.strip()!r}.{hint} Flags are: {', '.join(FLAG_NAMES)}"
+            )
+        flags |= flag
+    return flags
+
+
+def period_text(seconds: int) -> str:
+    """``30d``, ``12h``, ``90s``: a quota period for people."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def flag_names(flags: SchemeFlag) -> list[str]:
+    return [name for name, flag in FLAG_NAMES.items() if flag in flags]
+
+
+def scheme_data(state: State, s: Scheme) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "code": s.code,
+        "name": s.name,
+        "unit": s.unit,
+        "issuer": s.issuer,
+        "issuer_operator": state.labels().get(s.issuer),
+        "unit_value": s.unit_value,
+        "value_csu": s.value_csu,
+        "quota": s.quota,
+        "quota_period_seconds": s.quota_period,
+        "flags": flag_names(s.flags),
+        "created_at": timestamp(s.created_at),
+    }
+
+
+@scheme_app.command("add")
+def scheme_add(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(metavar="CODE", help="1-16 of A-Z, 0-9, '-', '_'.")],
+    name: Annotated[str, typer.Option("--name", help="What people call it.")],
+    issuer: Annotated[
+        str, typer.Option("--issuer", metavar="ADDR-or-OPERATOR", help="Who issues its points.")
+    ],
+    quota: Annotated[str, typer.Option("--quota", help="Points it may issue per period.")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit name.")] = "分",
+    value: Annotated[
+        str, typer.Option("--value", help="One point in thousandths of the city standard unit.")
+    ] = "1000",
+    period: Annotated[
+        str, typer.Option("--period", metavar="SECONDS", help="Quota period.")
+    ] = DEFAULT_QUOTA_PERIOD,
+    flags: Annotated[
+        str,
+        typer.Option(
+            "--flags", help="Comma list: exchange-out,exchange-in,gifts,redemption,time-bank."
+        ),
+    ] = "redemption",
+    approve_all: ApproveAll = False,
+    description: Description = "",
+) -> None:
+    """Propose a new scheme to the council."""
+    state = state_of(ctx)
+    check_approve_all(state, approve_all)
+    call = state.ledger.add_scheme_call(
+        code=code,
+        name=name,
+        unit=unit,
+        issuer=state.account(issuer, what="issuer address"),
+        unit_value=value,
+        quota=quota,
+        quota_period=period,
+        flags=parse_flags(flags),
+    )
+    submit(state, [call], approve_all=approve_all, description=description)
+
+
+@scheme_app.command("list")
+def scheme_list(ctx: typer.Context) -> None:
+    """Every scheme."""
+    state = state_of(ctx)
+    data = [scheme_data(state, s) for s in state.ledger.schemes.schemes()]
+    state.out.result(
+        data,
+        table(
+            "schemes",
+            ["id", "code", "name (unit)", "value", "quota", "flags", "issuer"],
+            [
+                (
+                    d["id"],
+                    d["code"],
+                    f"{d['name']} ({d['unit']})",
+                    d["value_csu"],
+                    f"{d['quota']}/{period_text(d['quota_period_seconds'])}",
+                    ", ".join(d["flags"]),
+                    d["issuer_operator"] or d["issuer"],
+                )
+                for d in data
+            ],
+        ),
+    )
+
+
+@scheme_app.command("show")
+def scheme_show(
+    ctx: typer.Context, scheme: Annotated[str, typer.Argument(metavar="CODE-or-ID")]
+) -> None:
+    """One scheme, with its supply and remaining quota."""
+    state = state_of(ctx)
+    ledger = state.ledger
+    s = ledger.scheme(scheme)
+    data = scheme_data(state, s)
+    # Stopgap: no Ledger method gathers a scheme's supply.
+    data.update(
+        total_supply=ledger.points.total_supply(s.id),
+        issued=ledger.points.issued(s.id),
+        burned=ledger.points.burned(s.id),
+        remaining_quota=ledger.points.remaining_quota(s.id),
+    )
+    state.out.result(
+        data,
+        fields(
+            f"scheme {s.code} (id {s.id})",
+            [
+                ("name", s.name),
+                ("unit", s.unit),
+                ("issuer", state.label(s.issuer)),
+                ("value", f"{s.value_csu} city standard units ({s.unit_value}/1000)"),
+                ("quota", f"{s.quota} per {period_text(s.quota_period)}"),
+                ("flags", data["flags"]),
+                ("created", data["created_at"]),
+                ("total supply", data["total_supply"]),
+                ("issued", data["issued"]),
+                ("burned", data["burned"]),
+                ("remaining quota", data["remaining_quota"]),
+            ],
+        ),
+    )

@@ -1,0 +1,110 @@
+"""``vpl``: the administration CLI. It parses arguments, calls ``ledger``, and formats the answer.
+
+No rule lives here: what is allowed, and every check of a value, is in ``ledger``. Every
+``LedgerError`` becomes a message and an exit code in one place, ``_Group.invoke`` (under
+``main``): 2 bad input, 3 refused by a contract, 4 node unavailable, 5 deployment, 1 otherwise.
+Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
+``_schemes``, ``_members`` (member, balance), ``_roles``; ``_proposals`` is what every
+proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
+tables, the JSON and the exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from ledger.config import new_secret
+from ledger.errors import LedgerError
+from scripts._chain import chain_app, deploy_command, up_command
+from scripts._council import council_app
+from scripts._members import balance_command, member_app
+from scripts._output import Output, configure_logging, exit_code, line
+from scripts._roles import role_app
+from scripts._schemes import scheme_app
+from scripts._state import APP_OPTIONS, State, state_of
+
+
+class _Group(TyperGroup):
+    """The top-level group: the one place a LedgerError becomes a message and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:  # a click Context (typer vendors click)
+        try:
+            return super().invoke(ctx)
+        except LedgerError as exc:
+            out = ctx.obj.out if isinstance(ctx.obj, State) else Output(json_mode=False)
+            out.error(exc)
+            raise typer.Exit(exit_code(exc)) from None
+
+
+app = typer.Typer(
+    cls=_Group, help="志愿积分链: volunteer points ledger administration.", **APP_OPTIONS
+)
+secrets_app = typer.Typer(help="Secrets for the vault and identity commitments.", **APP_OPTIONS)
+app.command("deploy")(deploy_command)
+app.command("up")(up_command)
+app.command("balance")(balance_command)
+app.add_typer(chain_app, name="chain")
+app.add_typer(council_app, name="council")
+app.add_typer(scheme_app, name="scheme")
+app.add_typer(member_app, name="member")
+app.add_typer(role_app, name="role")
+app.add_typer(secrets_app, name="secrets")
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    network: Annotated[
+        str | None, typer.Option("--network", help="Network file name (VPL_NETWORK).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Local state directory (VPL_DATA_DIR).")
+    ] = None,
+    rpc_url: Annotated[
+        str | None, typer.Option("--rpc-url", help="Attach to this node (VPL_RPC_URL).")
+    ] = None,
+    json_mode: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+    signer: Annotated[
+        str | None,
+        typer.Option("--as", metavar="OPERATOR", help="The named operator key that signs."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    """志愿积分链: volunteer points ledger administration."""
+    state = State(
+        network=network, data_dir=data_dir, rpc_url=rpc_url, json_mode=json_mode, signer=signer
+    )
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+    configure_logging(verbose)
+
+
+def main() -> None:
+    """Entry point of ``vpl`` (errors are translated by ``_Group.invoke``)."""
+    app()
+
+
+@secrets_app.command("new")
+def secrets_new(ctx: typer.Context) -> None:
+    """Fresh keys for VPL_VAULT_KEY and VPL_COMMITMENT_KEY (32 random bytes, base64)."""
+    state = state_of(ctx)
+    data = {"vault_key": new_secret(), "commitment_key": new_secret()}
+    state.out.note(
+        "keep these in your secret store, never in the repository; neither can change once data "
+        "is written"
+    )
+    state.out.result(
+        data,
+        line(f"VPL_VAULT_KEY={data['vault_key']}"),
+        line(f"VPL_COMMITMENT_KEY={data['commitment_key']}"),
+    )
+
+
+if __name__ == "__main__":
+    main()

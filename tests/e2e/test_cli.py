@@ -1,0 +1,501 @@
+"""``vpl``, end to end: each command against the session's deployed chain, vault and manifest.
+
+Commands run in-process with Typer's CliRunner, pointed at the ``ledger`` fixture's node
+(``--rpc-url``), data directory (vault, development secrets) and deployments directory; the
+chain commands run as real subprocesses on a throwaway data directory and port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from typer.testing import CliRunner, Result
+
+from ledger.config import REPO_ROOT, Settings
+from ledger.contracts import MemberStatus, SchemeFlag
+from ledger.errors import NodeNotRunning, RecordNotFound
+from ledger.ledger import Ledger
+from ledger.node import LocalNode, free_port
+from scripts.cli import app
+from tests.conftest import minter
+from tests.factories import id_number, new_member, new_scheme
+
+Vpl = Callable[..., Result]
+
+
+@pytest.fixture
+def vpl(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> Vpl:
+    """Runs ``vpl`` against the session ledger's chain, vault and manifest."""
+    for name in list(os.environ):
+        if name.startswith("VPL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("VPL_DEPLOYMENTS_DIR", str(ledger.settings.resolved_deployments_dir))
+    runner = CliRunner()
+    base = ["--data-dir", str(ledger.settings.data_dir), "--rpc-url", ledger.network.rpc_url]
+
+    def run(*args: str, input: str | None = None) -> Result:
+        try:
+            return runner.invoke(app, [*base, *args], input=input)
+        finally:
+            # The CLI signed with the operators' keys from its own Ledger; the session Ledger's
+            # cached nonces are stale now (ledger/tx.py does not recognise ganache's wording of
+            # "nonce too low", so it would not resynchronise by itself).
+            for name in ledger.network.operators:
+                ledger.sender.reset_nonce(ledger.operator(name).address)
+
+    return run
+
+
+def ok(result: Result) -> Any:
+    """The JSON document of a successful ``--json`` run."""
+    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+    return json.loads(result.stdout)
+
+
+def fails(result: Result, code: int, message: str) -> None:
+    """The run exited with ``code`` and said ``message`` on stderr, without a traceback."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert result.stderr.startswith("error: ")
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def fresh_address() -> str:
+    return str(Account.create().address)
+
+
+def fresh_code() -> str:
+    return "CLI" + secrets.token_hex(4).upper()
+
+
+# --- deploy ------------------------------------------------------------------------------------
+
+
+def test_deploy_on_a_deployed_chain_is_a_no_op(vpl: Vpl, ledger: Ledger) -> None:
+    data = ok(vpl("--json", "deploy"))
+
+    assert data["created"] is False
+    assert data["contracts"] == {n: c.address for n, c in ledger.manifest.contracts.items()}
+    readable = vpl("deploy")
+    assert readable.exit_code == 0
+    assert "already deployed, manifest matches the chain" in readable.stdout
+
+
+# --- schemes -----------------------------------------------------------------------------------
+
+
+def test_scheme_add_with_approve_all_is_listed_and_shown(vpl: Vpl, ledger: Ledger) -> None:
+    code = fresh_code()
+
+    added = ok(
+        vpl(
+            "--json", "scheme", "add", code, "--name", "测试积分", "--issuer", "issuer-bee",
+            "--quota", "5000", "--value", "1500", "--flags", "gifts,redemption", "--approve-all",
+        )
+    )  # fmt: skip
+
+    assert added["state"] == "executed"
+    assert added["next_step"] is None
+    listed = {s["code"]: s for s in ok(vpl("--json", "scheme", "list"))}
+    assert listed[code]["issuer"] == ledger.operator("issuer-bee").address
+    assert listed[code]["issuer_operator"] == "issuer-bee"
+    assert listed[code]["flags"] == ["gifts", "redemption"]
+    shown = ok(vpl("--json", "scheme", "show", code.lower()))
+    assert shown["id"] == listed[code]["id"]
+    assert (shown["unit_value"], shown["value_csu"], shown["quota"]) == (1500, 1.5, 5000)
+    assert (shown["total_supply"], shown["issued"], shown["burned"]) == (0, 0, 0)
+    assert shown["remaining_quota"] == 5000
+    assert ok(vpl("--json", "scheme", "show", str(shown["id"])))["code"] == code
+    assert ledger.scheme(code).flags == SchemeFlag.GIFTS | SchemeFlag.REDEMPTION
+
+
+@pytest.mark.parametrize(
+    ("quota", "message"),
+    [
+        ("0", "quota must be positive (got 0)"),
+        ("-5", "quota must be positive (got -5)"),
+        (str(2**128), "is larger than the maximum"),
+        ("12.5", "is not a whole number"),
+    ],
+)
+def test_a_quota_that_is_not_a_positive_128_bit_number_exits_2_and_proposes_nothing(
+    vpl: Vpl, ledger: Ledger, quota: str, message: str
+) -> None:
+    proposals, schemes = ledger.council.proposal_count(), ledger.schemes.scheme_count()
+
+    result = vpl(
+        "scheme", "add", fresh_code(), "--name", "x", "--issuer", "issuer-vol",
+        f"--quota={quota}", "--approve-all",
+    )  # fmt: skip
+
+    fails(result, 2, message)
+    assert ledger.council.proposal_count() == proposals
+    assert ledger.schemes.scheme_count() == schemes
+
+
+def test_an_unknown_scheme_exits_3_with_a_hint(vpl: Vpl) -> None:
+    fails(vpl("scheme", "show", "NOSUCH"), 3, "there is no scheme with code NOSUCH")
+
+
+def test_an_unknown_flag_suggests_the_closest_one(vpl: Vpl, ledger: Ledger) -> None:
+    proposals = ledger.council.proposal_count()
+
+    result = vpl(
+        "scheme", "add", fresh_code(), "--name", "x", "--issuer", "issuer-vol", "--quota", "10",
+        "--flags", "gift",
+    )  # fmt: skip
+
+    fails(result, 2, "Did you mean 'gifts'?")
+    assert ledger.council.proposal_count() == proposals
+
+
+# --- members -----------------------------------------------------------------------------------
+
+
+def test_member_register_reads_the_id_number_from_stdin_and_show_masks_it(
+    vpl: Vpl, ledger: Ledger
+) -> None:
+    address, number = fresh_address(), id_number()
+
+    registered = vpl(
+        "--json", "member", "register", address, "--name", "陈小红", "--phone", "13912345678",
+        input=number + "\n",
+    )  # fmt: skip
+
+    data = ok(registered)
+    assert (data["address"], data["status"], data["created"]) == (address, "active", True)
+    assert number not in registered.output
+    assert ledger.personal_data(address).data.id_number == number  # type: ignore[union-attr]
+
+    masked = vpl("--json", "member", "show", address)
+    shown = ok(masked)["personal"]
+    assert number not in masked.output and "陈小红" not in masked.output
+    assert shown["id_number"] == number[:4] + "*" * 10 + number[-4:]
+    assert (shown["name"], shown["phone"], shown["masked"]) == ("陈**", "139****5678", True)
+    readable = vpl("member", "show", address)
+    assert readable.exit_code == 0 and number not in readable.output
+
+    revealed = ok(vpl("--json", "member", "show", address, "--reveal"))["personal"]
+    assert (revealed["name"], revealed["id_number"]) == ("陈小红", number)
+
+    again = ok(vpl("--json", "member", "register", address, "--name", "陈小红", input=number))
+    assert again["created"] is False
+
+
+def test_member_freeze_and_unfreeze(vpl: Vpl, ledger: Ledger) -> None:
+    member = new_member(ledger)
+
+    frozen = ok(vpl("--json", "member", "freeze", member.address, "--reason", "3"))
+    assert (frozen["status"], frozen["frozen_reason"]) == ("frozen", 3)
+    fails(vpl("member", "freeze", member.address, "--reason", "3"), 3, "is frozen")
+
+    thawed = ok(vpl("--json", "member", "unfreeze", member.address, "--reason", "4"))
+    assert thawed["status"] == "active"
+    assert ledger.member(member.address).status is MemberStatus.ACTIVE
+
+
+def test_registrar_work_signed_by_a_council_key_exits_3_and_changes_nothing(
+    vpl: Vpl, ledger: Ledger
+) -> None:
+    member = new_member(ledger)
+
+    result = vpl("--as", "council-1", "member", "freeze", member.address, "--reason", "1")
+
+    fails(result, 3, "lacks the role registrar")
+    assert ledger.member(member.address).status is MemberStatus.ACTIVE
+
+
+def test_registering_the_same_person_twice_exits_3_and_stores_nothing(
+    vpl: Vpl, ledger: Ledger
+) -> None:
+    member = new_member(ledger)
+    second = fresh_address()
+
+    result = vpl(
+        "member", "register", second, "--name", member.personal.name,
+        "--id-number", member.personal.id_number,
+    )  # fmt: skip
+
+    fails(result, 3, f"this person is already registered, as {member.address}")
+    assert member.personal.id_number not in result.output
+    assert not ledger.member(second).registered
+    with pytest.raises(RecordNotFound):
+        ledger.vault.get(second)
+
+
+def _miscased(address: str) -> str:
+    """The address with the case of one letter flipped: a broken EIP-55 checksum."""
+    body = address[2:]
+    i = next(i for i, c in enumerate(body) if c.isalpha())
+    return "0x" + body[:i] + body[i].swapcase() + body[i + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda a: a[:-3], "is not an address (0x followed by 40 hex digits)"),
+        (lambda a: "0x" + "g" * 40, "is not an address"),
+        (_miscased, "has a wrong checksum"),
+    ],
+    ids=["short", "not-hex", "checksum"],
+)
+def test_a_bad_member_address_exits_2_and_registers_nothing(
+    vpl: Vpl, ledger: Ledger, make: Callable[[str], str], message: str
+) -> None:
+    address = fresh_address()
+    members = ledger.members.member_count()
+
+    result = vpl("member", "register", make(address), "--name", "张三", input=id_number())
+
+    fails(result, 2, message)
+    assert ledger.members.member_count() == members
+    assert not ledger.member(address).registered
+
+
+def test_balance_lists_every_scheme(vpl: Vpl, ledger: Ledger) -> None:
+    member = new_member(ledger)
+    scheme = new_scheme(ledger)
+    ledger.points.issue(minter(), member.address, scheme.id, 25, secrets.token_bytes(32))
+
+    balances = ok(vpl("--json", "balance", member.address))
+
+    assert len(balances) == ledger.schemes.scheme_count()
+    mine = next(b for b in balances if b["scheme"] == scheme.code)
+    assert (mine["amount"], mine["scheme_id"], mine["unit"]) == (25, scheme.id, scheme.unit)
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+
+def test_the_issuer_grants_a_scheme_reviewer_and_role_check_sees_it(
+    vpl: Vpl, ledger: Ledger
+) -> None:
+    scheme = new_scheme(ledger, issuer=ledger.operator("issuer-green").address)
+    reviewer = fresh_address()
+    assert not ok(vpl("--json", "role", "check", "reviewer", reviewer, "--scheme", scheme.code))[
+        "has_role"
+    ]
+
+    granted = ok(vpl("--json", "role", "grant", "reviewer", reviewer, "--scheme", scheme.code))
+
+    assert granted["signed_by"] == ledger.operator("issuer-green").address
+    assert granted["has_role"] is True
+    check = ok(vpl("--json", "role", "check", "reviewer", reviewer, "--scheme", scheme.code))
+    assert check == {
+        "role": "reviewer",
+        "scheme": scheme.code,
+        "account": reviewer,
+        "has_role": True,
+    }
+    ok(vpl("--json", "role", "revoke", "reviewer", reviewer, "--scheme", scheme.code))
+    assert not ledger.has_role(role_name="reviewer", account=reviewer, scheme=scheme.id)
+
+
+def test_a_scheme_role_granted_by_another_issuer_exits_3_and_grants_nothing(
+    vpl: Vpl, ledger: Ledger
+) -> None:
+    scheme = new_scheme(ledger)  # issued by issuer-vol
+    reviewer = fresh_address()
+
+    result = vpl(
+        "--as", "issuer-bee", "role", "grant", "reviewer", reviewer, "--scheme", scheme.code
+    )
+
+    fails(result, 3, f"is not the issuer of scheme {scheme.id}")
+    assert not ledger.has_role(role_name="reviewer", account=reviewer, scheme=scheme.id)
+
+
+def test_a_scheme_role_without_a_scheme_and_an_unknown_role_exit_2(vpl: Vpl) -> None:
+    fails(vpl("role", "grant", "reviewer", fresh_address()), 2, "name it with --scheme")
+    fails(vpl("role", "check", "reviewr", fresh_address()), 2, "unknown role 'reviewr'")
+
+
+# --- council -----------------------------------------------------------------------------------
+
+
+def test_a_proposal_needs_a_second_approval_then_executes(vpl: Vpl, ledger: Ledger) -> None:
+    scheme = new_scheme(ledger)
+
+    proposed = ok(vpl("--json", "council", "propose", "value", scheme.code, "1500"))
+
+    pid = proposed["id"]
+    assert (proposed["state"], proposed["approvals"], proposed["threshold"]) == ("open", 1, 2)
+    assert proposed["approved_by"] == ["council-1"]
+    assert (
+        proposed["next_step"] == f"needs 1 more approval: vpl --as council-2 council approve {pid}"
+    )
+    readable = vpl("council", "show", str(pid))
+    assert f"vpl --as council-2 council approve {pid}" in readable.stdout
+    assert "setUnitValue" in readable.stdout
+
+    fails(vpl("council", "approve", str(pid)), 3, f"has already approved proposal {pid}")
+    assert ledger.council.proposal(pid).approvals == 1
+    assert ledger.scheme(scheme.id).unit_value == 1000
+
+    approved = ok(vpl("--json", "--as", "council-2", "council", "approve", str(pid)))
+    assert approved["state"] == "approved"
+    assert approved["next_step"] == f"ready to execute: vpl council execute {pid}"
+
+    executed = ok(vpl("--json", "council", "execute", str(pid)))
+    assert (executed["state"], executed["next_step"]) == ("executed", None)
+    assert ledger.scheme(scheme.id).unit_value == 1500
+    fails(vpl("council", "execute", str(pid)), 3, f"proposal {pid} is already executed")
+    assert pid not in [p["id"] for p in ok(vpl("--json", "council", "list"))]
+    closed = {p["id"]: p for p in ok(vpl("--json", "council", "list", "--all"))}
+    assert closed[pid]["state"] == "executed"
+
+
+def test_a_ledger_wide_role_is_granted_by_approve_with_execute(vpl: Vpl, ledger: Ledger) -> None:
+    auditor = fresh_address()
+
+    proposed = ok(vpl("--json", "role", "grant", "auditor", auditor))
+    assert proposed["state"] == "open"
+    assert not ledger.has_role(role_name="auditor", account=auditor)
+
+    done = ok(
+        vpl("--json", "--as", "council-3", "council", "approve", str(proposed["id"]), "--execute")
+    )
+
+    assert done["state"] == "executed"
+    assert ok(vpl("--json", "role", "check", "auditor", auditor))["has_role"] is True
+
+
+def test_a_proposal_can_lose_its_approval_and_be_cancelled(vpl: Vpl, ledger: Ledger) -> None:
+    scheme = new_scheme(ledger)
+    pid = ok(vpl("--json", "council", "propose", "quota", scheme.code, "777"))["id"]
+
+    revoked = ok(vpl("--json", "council", "revoke", str(pid)))
+    assert (revoked["approvals"], revoked["approved_by"]) == (0, [])
+
+    cancelled = ok(vpl("--json", "council", "cancel", str(pid)))
+    assert cancelled["state"] == "cancelled"
+    fails(
+        vpl("--as", "council-2", "council", "approve", str(pid)), 3, "already executed or cancelled"
+    )
+    assert ledger.scheme(scheme.id).quota == scheme.quota
+
+
+def test_an_unknown_operator_exits_2_and_suggests_the_closest_name(vpl: Vpl) -> None:
+    fails(
+        vpl("--as", "counsil-2", "council", "approve", "1"),
+        2,
+        "no operator named 'counsil-2' in network 'local'. Did you mean 'council-2'?",
+    )
+
+
+def test_approve_all_is_refused_outside_development(vpl: Vpl) -> None:
+    result = vpl(
+        "--network", "besu-qbft.example", "council", "propose", "threshold", "2", "--approve-all"
+    )
+
+    fails(result, 2, "--approve-all is for development networks only")
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def test_an_error_in_json_mode_is_one_json_document_on_stdout(vpl: Vpl) -> None:
+    result = vpl("--json", "scheme", "show", "NOSUCH")
+
+    assert result.exit_code == 3
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "unknown_scheme"
+    assert error["message"].startswith("there is no scheme with code NOSUCH")
+    assert error["details"]["error"] == "SchemeUnknownCode"
+
+    bad = vpl("--json", "member", "show", "0x1234")
+    assert bad.exit_code == 2
+    assert json.loads(bad.stdout)["error"]["code"] == "invalid_address"
+
+
+def test_secrets_new_prints_two_fresh_32_byte_keys(vpl: Vpl) -> None:
+    import base64
+
+    first, second = ok(vpl("--json", "secrets", "new")), ok(vpl("--json", "secrets", "new"))
+
+    keys = [first["vault_key"], first["commitment_key"], second["vault_key"]]
+    assert len(set(keys)) == 3
+    assert all(len(base64.b64decode(k, validate=True)) == 32 for k in keys)
+
+
+# --- the local node, as a user runs it ---------------------------------------------------------
+
+
+def test_chain_up_then_up_then_chain_down_in_a_subprocess(tmp_path: Path, ledger: Ledger) -> None:
+    """A second ``chain up`` reuses the node; ``up --no-serve`` deploys and seeds once."""
+    port = free_port()
+    data_dir = tmp_path / "data"
+    # The compiled contracts of the session (a cache keyed by the sources): saves a compile.
+    shutil.copytree(ledger.settings.build_dir, data_dir / "build")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
+    env["VPL_NODE_PORT"] = str(port)
+    env["VPL_DEPLOYMENTS_DIR"] = str(tmp_path / "deployments")
+
+    def vpl(*args: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-m", "scripts.cli", "--json", "--data-dir", str(data_dir), *args],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+        return json.loads(done.stdout)
+
+    try:
+        started = vpl("chain", "up", "--node", "anvil")
+        assert (started["running"], started["managed"], started["already_running"]) == (
+            True,
+            True,
+            False,
+        )
+        assert (started["kind"], started["chain_id"]) == ("anvil", 1337)
+        assert started["rpc_url"] == f"http://127.0.0.1:{port}"
+
+        again = vpl("chain", "up", "--node", "anvil")
+        assert again["already_running"] is True
+        assert again["pid"] == started["pid"]
+
+        setup = vpl("up", "--no-serve", "--node", "anvil")
+        assert setup["deploy"]["created"] is True
+        assert setup["demo"]["schemes_added"] == [
+            "VOL",
+            "BEE",
+            "TRAFFIC",
+            "GREEN",
+            "CULTURE",
+            "TIME",
+        ]
+        assert setup["api"] is None
+        rerun = vpl("up", "--no-serve", "--node", "anvil")
+        assert rerun["deploy"]["created"] is False
+        assert (rerun["demo"]["schemes_added"], rerun["demo"]["roles_granted"]) == ([], [])
+        assert [s["code"] for s in vpl("scheme", "list")][:2] == ["VOL", "BEE"]
+
+        status = vpl("chain", "status")
+        assert (status["running"], status["pid"], status["chain_id"]) == (
+            True,
+            started["pid"],
+            1337,
+        )
+
+        stopped = vpl("chain", "down")
+        assert stopped["stopped"] is True
+        assert vpl("chain", "status")["running"] is False
+        assert vpl("chain", "down")["stopped"] is False
+    finally:
+        settings = Settings(_env_file=None, data_dir=data_dir, node="anvil", node_port=port)  # type: ignore[call-arg]
+        with suppress(NodeNotRunning):
+            LocalNode(settings).stop()
