@@ -107,5 +107,5 @@ def _scheme_public(s: Scheme) -> SchemePublic:
         value_csu=s.value_csu,
         quota=s.quota,
         quota_period_seconds=s.quota_period,
-        flags=[f.name.lower().replace("_", "-") for f in type(s.flags) if f in s.flags and f.name],
+        flags=s.flags.names(),
     )

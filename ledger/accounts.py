@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from ledger.config import NetworkConfig
 from ledger.errors import ConfigError, UnknownName
@@ -48,6 +49,19 @@ def operator(network: NetworkConfig, name: str) -> LocalAccount:
         raise ConfigError(f"operator {name!r}: wrong password or damaged keystore") from None
     account: LocalAccount = Account.from_key(key)
     return account
+
+
+def operator_address(network: NetworkConfig, name: str) -> str:
+    """An operator's address without unlocking its key (keystores carry the address in clear)."""
+    spec = network.operators.get(name)
+    if spec is not None and spec.keystore is not None:
+        try:
+            address = json.loads(spec.keystore.read_text(encoding="utf-8")).get("address")
+        except (OSError, ValueError):
+            address = None
+        if address:
+            return to_checksum_address(address if address.startswith("0x") else "0x" + address)
+    return operator(network, name).address
 
 
 def operator_names(network: NetworkConfig) -> list[str]:

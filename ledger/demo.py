@@ -75,7 +75,7 @@ def bootstrap_demo(ledger: Ledger, demo_path: Path) -> DemoSummary:
                 name=spec["name_zh"],
                 unit="小时" if code == "TIME" else "分",
                 issuer=ledger.operator(f"issuer-{code.lower()}").address,
-                unit_value=int(round(spec["unit_value_csu"] * 1000)),
+                unit_value=round(spec["unit_value_csu"] * 1000),
                 quota=DEMO_QUOTA,
                 quota_period=DEMO_PERIOD_SECONDS,
                 flags=scheme_flags(spec),

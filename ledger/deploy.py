@@ -100,9 +100,10 @@ def verify(w3: Web3, manifest: Manifest, build: Build | None = None) -> None:
             f"the manifest is for chain id {manifest.chain_id}, the node runs {chain_id}"
         )
     genesis = w3.eth.get_block(0)["hash"]
-    if HexBytes(genesis).to_0x_hex() != manifest.genesis_hash:
+    genesis_hex = HexBytes(genesis).to_0x_hex()
+    if genesis_hex != manifest.genesis_hash:
         raise ForeignCode(
-            f"this chain is not the one the manifest was written for (genesis {HexBytes(genesis).to_0x_hex()} "
+            f"this chain is not the one the manifest was written for (genesis {genesis_hex} "
             f"!= {manifest.genesis_hash}): the chain was reset or another chain answers; "
             "deploy afresh with `vpl deploy --fresh` on a development chain"
         )

@@ -33,7 +33,15 @@ from ledger.contracts import (
     SchemeFlag,
     SchemeRegistryClient,
 )
-from ledger.errors import AlreadyRegistered, ContractRevert, InputError, NotAMember, RecordNotFound
+from ledger.errors import (
+    AlreadyRegistered,
+    ContractRevert,
+    InputError,
+    InvalidRequest,
+    NotAMember,
+    RecordNotFound,
+    UnknownScheme,
+)
 from ledger.identity import identity_commitment
 from ledger.revert import RevertDecoder
 from ledger.roles import RoleSpec, role, role_names_by_id
@@ -62,8 +70,27 @@ class Balance:
 @dataclass(frozen=True)
 class ProposalOutcome:
     proposal: Proposal
+    #: open, approved (ready to execute), executed, cancelled or expired.
     state: str
+    threshold: int
+    #: Current council members whose approval counts.
+    approved_by: tuple[str, ...]
     tx_hash: str | None
+
+    @property
+    def missing(self) -> int:
+        """Approvals still needed before the proposal can run."""
+        return max(self.threshold - self.proposal.approvals, 0)
+
+
+@dataclass(frozen=True)
+class SchemeSupply:
+    """Where a scheme's points stand: issued - burned = total supply = what members hold."""
+
+    total_supply: int
+    issued: int
+    burned: int
+    remaining_quota: int
 
 
 class Ledger:
@@ -138,6 +165,17 @@ class Ledger:
     def operator(self, name: str) -> LocalAccount:
         """The signing account of a named operator from the network file."""
         return accounts.operator(self.network, name)
+
+    def operator_name(self, address: str) -> str | None:
+        """The network file's name for `address`, if it is an operator (no key is unlocked)."""
+        return self._operator_names.get(address.lower())
+
+    @cached_property
+    def _operator_names(self) -> dict[str, str]:
+        return {
+            accounts.operator_address(self.network, name).lower(): name
+            for name in accounts.operator_names(self.network)
+        }
 
     def deploy(self, *, fresh: bool = False) -> deploy.DeployOutcome:
         """Deploy the contracts once (a no-op when the manifest already matches the chain)."""
@@ -287,8 +325,19 @@ class Ledger:
         quota_period: int | str,
         flags: SchemeFlag,
     ) -> Call:
+        code = code.strip().upper()
+        try:
+            taken = self.scheme(code)
+        except UnknownScheme:
+            pass
+        else:
+            raise InvalidRequest(
+                f"the scheme code {code} is taken by scheme {taken.id} ({taken.name})",
+                error="SchemeCodeInUse",
+                args={"code": code, "schemeId": taken.id},
+            )
         return self.schemes.add_scheme_call(
-            code=code.strip().upper(),
+            code=code,
             name=name,
             unit=unit,
             issuer=parse_address(issuer, what="issuer address"),
@@ -297,6 +346,42 @@ class Ledger:
             quota_period=parse_amount(quota_period, what="quota period"),
             flags=flags,
         )
+
+    def scheme_supply(self, code_or_id: str | int) -> SchemeSupply:
+        s = self.scheme(code_or_id)
+        return SchemeSupply(
+            total_supply=self.points.total_supply(s.id),
+            issued=self.points.issued(s.id),
+            burned=self.points.burned(s.id),
+            remaining_quota=self.points.remaining_quota(s.id),
+        )
+
+    def quota_call(
+        self, *, scheme: str | int, quota: int | str, quota_period: int | str | None = None
+    ) -> Call:
+        """Council call: a new quota (and optionally period) for a scheme."""
+        s = self.scheme(scheme)
+        period = (
+            s.quota_period
+            if quota_period is None
+            else parse_amount(quota_period, what="quota period")
+        )
+        return self.schemes.set_quota_call(s.id, parse_amount(quota, what="quota"), period)
+
+    def unit_value_call(self, *, scheme: str | int, unit_value: int | str) -> Call:
+        """Council call: a scheme's value in thousandths of the city standard unit."""
+        value = parse_amount(unit_value, what="unit value")
+        return self.schemes.set_unit_value_call(self.scheme(scheme).id, value)
+
+    def issuer_call(self, *, scheme: str | int, issuer: str) -> Call:
+        """Council call: hand a scheme to another issuer."""
+        address = parse_address(issuer, what="issuer address")
+        return self.schemes.set_issuer_call(self.scheme(scheme).id, address)
+
+    def flags_call(self, *, scheme: str | int, flags: SchemeFlag | str) -> Call:
+        """Council call: what members may do with a scheme's points."""
+        parsed = SchemeFlag.parse(flags) if isinstance(flags, str) else flags
+        return self.schemes.set_flags_call(self.scheme(scheme).id, parsed)
 
     def balances(self, address: str) -> list[Balance]:
         """The member's balance in every scheme."""
@@ -353,20 +438,80 @@ class Ledger:
 
     # --- council -------------------------------------------------------------------------------
 
+    def seat_call(self, *, account: str, add: bool) -> Call:
+        """Council call: grant or remove a council seat."""
+        account = parse_address(account, what="council member")
+        seated = self.council.is_member(account)
+        if add and seated:
+            raise InvalidRequest(
+                f"{account} already has a council seat",
+                error="CouncilAlreadyMember",
+                args={"account": account},
+            )
+        if not add and not seated:
+            raise InvalidRequest(
+                f"{account} has no council seat",
+                error="CouncilInvalidMember",
+                args={"account": account},
+            )
+        if add:
+            return self.council.add_member_call(account)
+        return self.council.remove_member_call(account)
+
+    def threshold_call(self, *, threshold: int | str) -> Call:
+        """Council call: how many approvals a proposal needs (1..number of members)."""
+        value = parse_amount(threshold, what="threshold")
+        seats = len(self.council.members())
+        if value > seats:
+            raise InvalidRequest(
+                f"a threshold of {value} does not fit a council of {seats}",
+                error="CouncilInvalidThreshold",
+                args={"threshold": value, "members": seats},
+            )
+        return self.council.set_threshold_call(value)
+
     def propose(
-        self, *, proposer: LocalAccount, calls: Sequence[Call], description: str = ""
+        self,
+        *,
+        proposer: LocalAccount,
+        calls: Sequence[Call],
+        description: str = "",
+        check: bool = True,
     ) -> ProposalOutcome:
-        """Put calls to the council; the proposer's approval counts."""
+        """Put calls to the council; the proposer's approval counts.
+
+        With ``check`` each call is first simulated as the council would run it, so a call that
+        would fail is refused now rather than leaving a proposal that can never execute. Turn it
+        off only for calls that depend on earlier calls of the same proposal.
+        """
+        if check:
+            self.check_calls(calls)
         text = description or "; ".join(c.summary for c in calls)
         proposal_id, result = self.council.propose(proposer, calls, text)
-        return self._outcome(proposal_id, result.tx_hash)
+        return self.proposal(proposal_id, tx_hash=result.tx_hash)
+
+    def check_calls(self, calls: Sequence[Call]) -> None:
+        """Simulate each call from the council's address; raises the first call's refusal."""
+        for call in calls:
+            self.sender.call(
+                call.target, call.data, sender=self.council.address, context=call.summary
+            )
+
+    def revoke_approval(self, *, member: LocalAccount, proposal_id: int) -> ProposalOutcome:
+        result = self.council.revoke_approval(member, proposal_id)
+        return self.proposal(proposal_id, tx_hash=result.tx_hash)
+
+    def cancel(self, *, member: LocalAccount, proposal_id: int) -> ProposalOutcome:
+        """Cancel an open proposal (its proposer only)."""
+        result = self.council.cancel(member, proposal_id)
+        return self.proposal(proposal_id, tx_hash=result.tx_hash)
 
     def approve(
         self, *, member: LocalAccount, proposal_id: int, execute: bool = False
     ) -> ProposalOutcome:
         """Approve as a council member; with ``execute``, also run it once enough have approved."""
         result = self.council.approve(member, proposal_id)
-        outcome = self._outcome(proposal_id, result.tx_hash)
+        outcome = self.proposal(proposal_id, tx_hash=result.tx_hash)
         if execute and outcome.state == "approved":
             return self.execute(member=member, proposal_id=proposal_id)
         return outcome
@@ -377,14 +522,21 @@ class Ledger:
             result.receipt, errors=DISCARD
         ):
             self._apply_recovery(event["args"]["previous"], event["args"]["successor"])
-        return self._outcome(proposal_id, result.tx_hash)
+        return self.proposal(proposal_id, tx_hash=result.tx_hash)
 
-    def govern(self, calls: Sequence[Call], description: str = "") -> ProposalOutcome:
+    def govern(
+        self, calls: Sequence[Call], description: str = "", *, check: bool = True
+    ) -> ProposalOutcome:
         """Development shortcut: propose, approve and execute with the configured council keys."""
+        if not self.network.development:
+            raise InputError(
+                f"approving with every council key is for development networks only; on "
+                f"{self.network.name!r} each council member approves with their own key"
+            )
         names = self.network.council.members
         needed = self.network.council.threshold
         outcome = self.propose(
-            proposer=self.operator(names[0]), calls=calls, description=description
+            proposer=self.operator(names[0]), calls=calls, description=description, check=check
         )
         for name in names[1:needed]:
             outcome = self.approve(member=self.operator(name), proposal_id=outcome.proposal.id)
@@ -393,16 +545,25 @@ class Ledger:
     def proposals(self, *, include_closed: bool = False) -> list[ProposalOutcome]:
         out = []
         for pid in range(self.council.proposal_count(), 0, -1):
-            outcome = self._outcome(pid, None)
+            outcome = self.proposal(pid)
             if include_closed or outcome.state in ("open", "approved"):
                 out.append(outcome)
         return out
 
-    def _outcome(self, proposal_id: int, tx_hash: str | None) -> ProposalOutcome:
+    def proposal(self, proposal_id: int, *, tx_hash: str | None = None) -> ProposalOutcome:
+        """A proposal with its state, threshold and who has approved it."""
         proposal = self.council.proposal(proposal_id)
+        threshold = self.council.threshold()
         now = int(self.w3.eth.get_block("latest")["timestamp"])
+        approved = tuple(
+            m for m in self.council.members() if self.council.has_approved(proposal_id, m)
+        )
         return ProposalOutcome(
-            proposal=proposal, state=proposal.state(self.council.threshold(), now), tx_hash=tx_hash
+            proposal=proposal,
+            state=proposal.state(threshold, now),
+            threshold=threshold,
+            approved_by=approved,
+            tx_hash=tx_hash,
         )
 
 

@@ -106,7 +106,9 @@ class TxSender:
         if gas is None:
             estimate = self._rpc("eth_estimateGas", [call], context=context)
             gas = int(estimate, 16) * 6 // 5 + 20_000
-        tx_hash = self._sign_and_send(account, call, gas=gas, gas_price=self._gas_price(), context=context)
+        tx_hash = self._sign_and_send(
+            account, call, gas=gas, gas_price=self._gas_price(), context=context
+        )
         return self.wait(tx_hash, call=call, context=context)
 
     def deploy(
@@ -116,7 +118,9 @@ class TxSender:
         call: dict[str, Any] = {"from": account.address, "data": bytecode}
         estimate = self._rpc("eth_estimateGas", [call], context=context)
         gas = int(estimate, 16) * 6 // 5 + 50_000
-        tx_hash = self._sign_and_send(account, call, gas=gas, gas_price=self._gas_price(), context=context)
+        tx_hash = self._sign_and_send(
+            account, call, gas=gas, gas_price=self._gas_price(), context=context
+        )
         result = self.wait(tx_hash, call=call, context=context)
         address = result.receipt["contractAddress"]
         if not address:
@@ -237,23 +241,39 @@ class TxSender:
         raise AssertionError("unreachable")
 
     def _send_raw(self, raw: bytes, tx_hash: str) -> str:
-        """Send signed bytes; after a dropped connection send the same bytes again (same hash)."""
+        """Send signed bytes exactly once, even when an answer is lost.
+
+        Before sending the bytes again after a dropped connection, and whenever a re-send is
+        refused, the node is asked whether it already holds the hash: some nodes (ganache 7)
+        execute the same signed bytes twice, others refuse them as "nonce too low".
+        """
         delay = 0.2
         for attempt in range(1, self.send_attempts + 1):
+            if attempt > 1 and self._known(tx_hash):
+                return tx_hash
             try:
                 self._rpc("eth_sendRawTransaction", [HexBytes(raw).to_0x_hex()])
                 return tx_hash
             except RetryableChainError:
                 if attempt == self.send_attempts:
                     raise
-                log.warning("connection lost sending %s; retrying the same bytes", tx_hash)
+                log.warning("connection lost sending %s; checking, then retrying", tx_hash)
                 time.sleep(delay)
                 delay *= 2
             except ChainError as exc:
                 if any(s in str(exc).lower() for s in _ALREADY_SENT):
                     return tx_hash
+                if attempt > 1 and self._known(tx_hash):
+                    return tx_hash
                 raise
         raise AssertionError("unreachable")
+
+    def _known(self, tx_hash: str) -> bool:
+        """Whether the node holds `tx_hash` (pending or mined); unknown when it cannot answer."""
+        try:
+            return self._rpc("eth_getTransactionByHash", [tx_hash]) is not None
+        except RetryableChainError:
+            return False
 
     def _gas_price(self) -> int:
         if self.gas_price is not None:

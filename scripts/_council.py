@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ledger.values import parse_amount
 from scripts._output import line, table, timestamp
 from scripts._proposals import (
     ApproveAll,
@@ -16,7 +15,6 @@ from scripts._proposals import (
     show_proposal,
     submit,
 )
-from scripts._schemes import parse_flags
 from scripts._state import APP_OPTIONS, state_of
 
 council_app = typer.Typer(help="Council proposals: propose, approve, execute.", **APP_OPTIONS)
@@ -56,8 +54,7 @@ def council_revoke(
     """Withdraw your approval of a proposal."""
     state = state_of(ctx)
     member = state.sign_as(state.first_council_member)
-    result = state.ledger.council.revoke_approval(member, proposal_id)  # stopgap: no Ledger method
-    show_proposal(state, proposal_outcome(state, proposal_id, result.tx_hash))
+    show_proposal(state, state.ledger.revoke_approval(member=member, proposal_id=proposal_id))
 
 
 @council_app.command("cancel")
@@ -67,8 +64,7 @@ def council_cancel(
     """Cancel a proposal that has not been executed."""
     state = state_of(ctx)
     member = state.sign_as(state.first_council_member)
-    result = state.ledger.council.cancel(member, proposal_id)  # stopgap: no Ledger method
-    show_proposal(state, proposal_outcome(state, proposal_id, result.tx_hash))
+    show_proposal(state, state.ledger.cancel(member=member, proposal_id=proposal_id))
 
 
 @council_app.command("list")
@@ -81,13 +77,12 @@ def council_list(
     """Open proposals (newest first)."""
     state = state_of(ctx)
     outcomes = state.ledger.proposals(include_closed=include_closed)
-    threshold = state.ledger.council.threshold() if outcomes else None
     data = [
         {
             "id": o.proposal.id,
             "state": o.state,
             "approvals": o.proposal.approvals,
-            "threshold": threshold,
+            "threshold": o.threshold,
             "deadline": timestamp(o.proposal.deadline),
             "description": o.proposal.description,
         }
@@ -134,7 +129,7 @@ def propose_add_member(
     """Give an account a council seat."""
     state = state_of(ctx)
     check_approve_all(state, approve_all)
-    call = state.ledger.council.add_member_call(state.account(account, what="council member"))
+    call = state.ledger.seat_call(account=state.account(account, what="council member"), add=True)
     submit(state, [call], approve_all=approve_all, description=description)
 
 
@@ -148,7 +143,7 @@ def propose_remove_member(
     """Take a council seat away."""
     state = state_of(ctx)
     check_approve_all(state, approve_all)
-    call = state.ledger.council.remove_member_call(state.account(account, what="council member"))
+    call = state.ledger.seat_call(account=state.account(account, what="council member"), add=False)
     submit(state, [call], approve_all=approve_all, description=description)
 
 
@@ -162,7 +157,7 @@ def propose_threshold(
     """Change how many approvals a proposal needs."""
     state = state_of(ctx)
     check_approve_all(state, approve_all)
-    call = state.ledger.council.set_threshold_call(parse_amount(threshold, what="threshold"))
+    call = state.ledger.threshold_call(threshold=threshold)
     submit(state, [call], approve_all=approve_all, description=description)
 
 
@@ -181,12 +176,7 @@ def propose_quota(
     """Change a scheme's issuance quota per period."""
     state = state_of(ctx)
     check_approve_all(state, approve_all)
-    s = state.ledger.scheme(scheme)
-    call = state.ledger.schemes.set_quota_call(
-        s.id,
-        parse_amount(quota, what="quota"),
-        parse_amount(period, what="quota period") if period is not None else s.quota_period,
-    )
+    call = state.ledger.quota_call(scheme=scheme, quota=quota, quota_period=period)
     submit(state, [call], approve_all=approve_all, description=description)
 
 
@@ -203,8 +193,7 @@ def propose_value(
     """Change what one point of a scheme is worth."""
     state = state_of(ctx)
     check_approve_all(state, approve_all)
-    s = state.ledger.scheme(scheme)
-    call = state.ledger.schemes.set_unit_value_call(s.id, parse_amount(value, what="unit value"))
+    call = state.ledger.unit_value_call(scheme=scheme, unit_value=value)
     submit(state, [call], approve_all=approve_all, description=description)
 
 
@@ -219,8 +208,9 @@ def propose_issuer(
     """Hand a scheme to another issuer."""
     state = state_of(ctx)
     check_approve_all(state, approve_all)
-    s = state.ledger.scheme(scheme)
-    call = state.ledger.schemes.set_issuer_call(s.id, state.account(issuer, what="issuer address"))
+    call = state.ledger.issuer_call(
+        scheme=scheme, issuer=state.account(issuer, what="issuer address")
+    )
     submit(state, [call], approve_all=approve_all, description=description)
 
 
@@ -240,6 +230,5 @@ def propose_flags(
     """Change what members may do with a scheme's points."""
     state = state_of(ctx)
     check_approve_all(state, approve_all)
-    s = state.ledger.scheme(scheme)
-    call = state.ledger.schemes.set_flags_call(s.id, parse_flags(flags))
+    call = state.ledger.flags_call(scheme=scheme, flags=flags)
     submit(state, [call], approve_all=approve_all, description=description)

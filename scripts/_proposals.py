@@ -48,16 +48,16 @@ def submit(state: State, calls: list[Call], *, approve_all: bool, description: s
 
 
 def proposal_outcome(state: State, proposal_id: int, tx_hash: str | None = None) -> ProposalOutcome:
-    """One proposal's state. Stopgap until ``Ledger.proposal(proposal_id)`` exists."""
-    return state.ledger._outcome(proposal_id, tx_hash)
+    """One proposal's state."""
+    return state.ledger.proposal(proposal_id, tx_hash=tx_hash)
 
 
 def _proposal_data(state: State, outcome: ProposalOutcome) -> dict[str, Any]:
     ledger = state.ledger
     p = outcome.proposal
-    threshold = ledger.council.threshold()
+    threshold = outcome.threshold
     seats = ledger.council.members()
-    approved = [a for a in seats if ledger.council.has_approved(p.id, a)]
+    approved = list(outcome.approved_by)
     labels = state.labels()
     return {
         "id": p.id,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated, Any
 
 import typer
 
 from ledger.contracts import Scheme, SchemeFlag
-from ledger.errors import UnknownName
 from scripts._output import fields, table, timestamp
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
 from scripts._state import APP_OPTIONS, State, state_of
@@ -16,30 +14,6 @@ from scripts._state import APP_OPTIONS, State, state_of
 DEFAULT_QUOTA_PERIOD = str(30 * 24 * 3600)
 
 scheme_app = typer.Typer(help="Point schemes (积分体系).", **APP_OPTIONS)
-
-
-#: Flag names as people type them. Stopgap: belongs next to SchemeFlag in ledger.contracts.
-FLAG_NAMES: dict[str, SchemeFlag] = {
-    (flag.name or "").lower().replace("_", "-"): flag for flag in SchemeFlag
-}
-
-
-def parse_flags(text: str) -> SchemeFlag:
-    """``gifts,redemption`` -> SchemeFlag; ``none`` or nothing -> no flags."""
-    flags = SchemeFlag(0)
-    for part in text.split(","):
-        name = part.strip().lower().replace("_", "-")
-        if name in ("", "none"):
-            continue
-        flag = FLAG_NAMES.get(name)
-        if flag is None:
-            close = difflib.get_close_matches(name, FLAG_NAMES, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise UnknownName(
-                f"unknown scheme flag {part.strip()!r}.{hint} Flags are: {', '.join(FLAG_NAMES)}"
-            )
-        flags |= flag
-    return flags
 
 
 def period_text(seconds: int) -> str:
@@ -51,7 +25,7 @@ def period_text(seconds: int) -> str:
 
 
 def flag_names(flags: SchemeFlag) -> list[str]:
-    return [name for name, flag in FLAG_NAMES.items() if flag in flags]
+    return flags.names()
 
 
 def scheme_data(state: State, s: Scheme) -> dict[str, Any]:
@@ -107,7 +81,7 @@ def scheme_add(
         unit_value=value,
         quota=quota,
         quota_period=period,
-        flags=parse_flags(flags),
+        flags=SchemeFlag.parse(flags),
     )
     submit(state, [call], approve_all=approve_all, description=description)
 
@@ -147,12 +121,12 @@ def scheme_show(
     ledger = state.ledger
     s = ledger.scheme(scheme)
     data = scheme_data(state, s)
-    # Stopgap: no Ledger method gathers a scheme's supply.
+    supply = ledger.scheme_supply(s.id)
     data.update(
-        total_supply=ledger.points.total_supply(s.id),
-        issued=ledger.points.issued(s.id),
-        burned=ledger.points.burned(s.id),
-        remaining_quota=ledger.points.remaining_quota(s.id),
+        total_supply=supply.total_supply,
+        issued=supply.issued,
+        burned=supply.burned,
+        remaining_quota=supply.remaining_quota,
     )
     state.out.result(
         data,

@@ -9,6 +9,7 @@ import typer
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
+from ledger.accounts import operator_address
 from ledger.config import Settings
 from ledger.errors import ConfigError
 from ledger.ledger import Ledger
@@ -86,15 +87,12 @@ class State:
         return self.ledger.network.council.members[0]
 
     def labels(self) -> dict[str, str]:
-        """Address -> operator name, for the operators whose keys this configuration holds."""
+        """Address -> operator name (keystore addresses are read without unlocking them)."""
         if self._labels is None:
-            labels: dict[str, str] = {}
-            for name in sorted(self.ledger.network.operators):
-                try:
-                    labels[self.ledger.operator(name).address] = name
-                except ConfigError:  # a keystore whose password is not in the environment
-                    continue
-            self._labels = labels
+            network = self.ledger.network
+            self._labels = {
+                operator_address(network, name): name for name in sorted(network.operators)
+            }
         return self._labels
 
     def label(self, address: str | None) -> str | None:

@@ -39,8 +39,12 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
     try:
         ledger.deploy()
         calls = [
-            ledger.role_call(role_name="registrar", account=ledger.operator("registrar").address, grant=True),
-            ledger.role_call(role_name="auditor", account=ledger.operator("auditor").address, grant=True),
+            ledger.role_call(
+                role_name="registrar", account=ledger.operator("registrar").address, grant=True
+            ),
+            ledger.role_call(
+                role_name="auditor", account=ledger.operator("auditor").address, grant=True
+            ),
             ledger.role_call(role_name="issuance", account=minter().address, grant=True),
         ]
         ledger.govern(calls, "test bootstrap")

@@ -51,7 +51,9 @@ def new_member(ledger: Ledger) -> Member:
     """A freshly registered member with its own key."""
     account: LocalAccount = Account.create()
     personal = person()
-    ledger.register_member(registrar=ledger.operator("registrar"), address=account.address, personal=personal)
+    ledger.register_member(
+        registrar=ledger.operator("registrar"), address=account.address, personal=personal
+    )
     return Member(account=account, personal=personal)
 
 

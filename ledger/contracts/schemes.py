@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from enum import IntFlag
 
 from eth_account.signers.local import LocalAccount
 
 from ledger.contracts.base import Call, ContractClient
-from ledger.errors import InputError
+from ledger.errors import InputError, UnknownName
 from ledger.tx import TxResult
 
 VALUE_DECIMALS = 3
@@ -22,6 +23,32 @@ class SchemeFlag(IntFlag):
     GIFTS = 4
     REDEMPTION = 8
     TIME_BANK = 16
+
+    @classmethod
+    def parse(cls, text: str) -> SchemeFlag:
+        """``gifts,redemption`` -> flags; ``none`` or nothing -> no flags; unknown names refused."""
+        flags = cls(0)
+        by_name = {flag_name(f): f for f in cls}
+        for part in text.split(","):
+            name = part.strip().lower().replace("_", "-")
+            if name in ("", "none"):
+                continue
+            if name not in by_name:
+                close = difflib.get_close_matches(name, by_name, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise UnknownName(
+                    f"unknown scheme flag {part.strip()!r}.{hint} Flags are: {', '.join(by_name)}"
+                )
+            flags |= by_name[name]
+        return flags
+
+    def names(self) -> list[str]:
+        """The flags' names as people write them (``exchange-out``, ``time-bank``)."""
+        return [flag_name(f) for f in type(self) if f in self]
+
+
+def flag_name(flag: SchemeFlag) -> str:
+    return (flag.name or "").lower().replace("_", "-")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ def test_health_reports_the_deployed_chain(client: TestClient, ledger: Ledger) -
     assert body["block"] >= ledger.manifest.deploy_block
 
 
-def test_schemes_lists_an_admitted_scheme_with_its_flags(client: TestClient, ledger: Ledger) -> None:
+def test_schemes_lists_an_admitted_scheme_with_its_flags(
+    client: TestClient, ledger: Ledger
+) -> None:
     scheme = new_scheme(ledger)
     listed = {s["code"]: s for s in client.get("/v1/schemes").json()}
     assert listed[scheme.code]["id"] == scheme.id
@@ -45,7 +47,10 @@ def test_balances_show_issued_points(client: TestClient, ledger: Ledger) -> None
     scheme = new_scheme(ledger)
     member = new_member(ledger)
     ledger.points.issue(minter(), member.address, scheme.id, 42, b"\x01" * 32)
-    balances = {b["scheme"]: b["amount"] for b in client.get(f"/v1/members/{member.address}/balances").json()}
+    balances = {
+        b["scheme"]: b["amount"]
+        for b in client.get(f"/v1/members/{member.address}/balances").json()
+    }
     assert balances[scheme.code] == 42
 
 

@@ -619,6 +619,19 @@ def test_an_invalid_council_change_reverts_the_execution(
     assert not before[0].executed
 
 
+@pytest.mark.parametrize("case", ["threshold 0", "seat for a member", "removing a non-member"])
+def test_the_ledger_refuses_to_propose_a_call_that_would_fail(
+    ledger: Ledger, c1: LocalAccount, case: str
+) -> None:
+    calls, error, args = _invalid_changes(ledger)[case]
+    count = ledger.council.proposal_count()
+
+    with reverts(ContractRevert, error, args):
+        ledger.propose(proposer=c1, calls=calls)
+
+    assert ledger.council.proposal_count() == count
+
+
 def test_a_failing_call_reverts_the_whole_proposal_with_its_own_error_and_it_can_run_later(
     ledger: Ledger, c1: LocalAccount
 ) -> None:

@@ -1,0 +1,342 @@
+"""ledger.deploy: deploy once, and refuse any chain whose code is not the manifest's.
+
+Read-only checks use the session node; what deploys or writes manifests runs on a spare node of
+this module's own, each test with its own deployments directory.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from hexbytes import HexBytes
+from web3 import Web3
+
+from ledger import deploy
+from ledger.accounts import from_mnemonic
+from ledger.config import DEV_MNEMONIC, Settings
+from ledger.deploy import CONTRACTS, Manifest
+from ledger.errors import DeploymentError, ForeignCode, NotDeployed
+from ledger.ledger import Ledger
+from ledger.node import LocalNode
+from tests.conftest import make_settings
+
+#: Init code that deploys a contract returning 42 to any call: code that is not ours.
+FOREIGN_INIT_CODE = "0x600a600c600039600a6000f3602a60005260206000f3"
+#: A development account no operator uses: it deploys the foreign code.
+STRANGER_INDEX = 18
+
+
+def edited(manifest: Manifest, **changes: object) -> Manifest:
+    """A deep copy of `manifest` with top-level fields changed."""
+    return manifest.model_copy(deep=True, update=changes)
+
+
+def with_addresses(manifest: Manifest, addresses: dict[str, str]) -> Manifest:
+    """A copy whose contracts sit at other addresses (everything else as recorded)."""
+    copy = edited(manifest)
+    for name, address in addresses.items():
+        copy.contracts[name] = copy.contracts[name].model_copy(update={"address": address})
+    return copy
+
+
+def deploy_foreign_code(w3: Web3) -> str:
+    """Put a contract that is not ours on the chain; its address."""
+    stranger = from_mnemonic(DEV_MNEMONIC, STRANGER_INDEX)
+    tx: dict[str, Any] = {
+        "chainId": w3.eth.chain_id,
+        "nonce": w3.eth.get_transaction_count(stranger.address, "pending"),
+        "data": FOREIGN_INIT_CODE,
+        "value": 0,
+        "gas": 100_000,
+        "gasPrice": w3.eth.gas_price,
+    }
+    signed = stranger.sign_transaction(tx)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
+    assert receipt["status"] == 1
+    address = receipt["contractAddress"]
+    assert address is not None
+    assert w3.eth.get_code(address) == HexBytes("0x602a60005260206000f3")
+    return str(address)
+
+
+def settings_beside(node: Settings, root: Path, *, build_from: Settings) -> Settings:
+    """Settings for `node`'s chain with a deployments directory and data directory of their own.
+
+    The compiled build is copied over so that nothing is compiled again.
+    """
+    settings = Settings(
+        data_dir=root / "data",
+        deployments_dir=root / "deployments",
+        rpc_url=node.network_config.rpc_url,
+        vault_key=None,
+        commitment_key=None,
+    )
+    shutil.copytree(build_from.build_dir, settings.build_dir, dirs_exist_ok=True)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def spare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A ganache node of this module's own, nothing deployed by the fixture."""
+    settings = make_settings(tmp_path_factory.mktemp("spare-chain"), "ganache")
+    node = LocalNode(settings)
+    node.start()
+    try:
+        yield settings
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def on_spare(spare: Settings, ledger: Ledger, tmp_path: Path) -> Iterator[Ledger]:
+    """A Ledger on the spare node with an empty deployments directory of its own."""
+    spare_ledger = Ledger(settings_beside(spare, tmp_path, build_from=ledger.settings))
+    yield spare_ledger
+    spare_ledger.close()
+
+
+def chain_state(ledger: Ledger) -> tuple[int, int]:
+    """The block number and the deployer's nonce: both unchanged means nothing was sent."""
+    deployer = ledger.operator("deployer").address
+    return ledger.w3.eth.block_number, ledger.w3.eth.get_transaction_count(deployer, "pending")
+
+
+# --- deploying twice -----------------------------------------------------------------------------
+
+
+def test_a_second_deploy_is_a_no_op(ledger: Ledger) -> None:
+    path = deploy.manifest_path(ledger.settings)
+    text = path.read_text(encoding="utf-8")
+    before = chain_state(ledger)
+    addresses = {name: ledger.manifest.address(name) for name in CONTRACTS}
+
+    outcome = ledger.deploy()
+
+    assert outcome.created is False
+    assert outcome.path == path
+    assert {name: outcome.manifest.address(name) for name in CONTRACTS} == addresses
+    assert outcome.manifest == ledger.manifest
+    assert chain_state(ledger) == before
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_the_manifest_records_every_contract_with_its_code(ledger: Ledger) -> None:
+    manifest = ledger.manifest
+    assert manifest.generated.startswith("generated by ledger/deploy.py")
+    assert set(manifest.contracts) == set(CONTRACTS)
+    assert manifest.chain_id == ledger.network.chain_id
+    assert manifest.genesis_hash == HexBytes(ledger.w3.eth.get_block(0)["hash"]).to_0x_hex()
+    assert manifest.deployer == ledger.operator("deployer").address
+    assert manifest.build_hash == ledger.build.build_hash
+    assert len({c.address for c in manifest.contracts.values()}) == len(CONTRACTS)
+    deploy.verify(ledger.w3, manifest, ledger.build)  # the real manifest passes
+
+
+def test_a_fresh_deploy_on_a_development_chain_replaces_the_manifest(on_spare: Ledger) -> None:
+    first = on_spare.deploy()
+    assert first.created is True
+    old_text = first.path.read_text(encoding="utf-8")
+    assert on_spare.deploy().created is False
+
+    fresh = on_spare.deploy(fresh=True)
+
+    assert fresh.created is True
+    assert fresh.path == first.path
+    assert {n: fresh.manifest.address(n) for n in CONTRACTS}.keys() == set(CONTRACTS)
+    assert all(fresh.manifest.address(n) != first.manifest.address(n) for n in CONTRACTS)
+    backups = list(first.path.parent.glob(f"{first.path.stem}.replaced-*.json"))
+    assert [b.read_text(encoding="utf-8") for b in backups] == [old_text]
+    deploy.verify(on_spare.w3, deploy.load_manifest(on_spare.settings), on_spare.build)
+    assert on_spare.deploy().created is False
+
+
+def test_fresh_is_refused_outside_development_networks(ledger: Ledger, tmp_path: Path) -> None:
+    production = Settings(
+        network="besu-qbft.example", data_dir=tmp_path / "data", deployments_dir=tmp_path
+    )
+    path = deploy.manifest_path(production)
+    path.write_text(ledger.manifest.model_dump_json(), encoding="utf-8")
+
+    with pytest.raises(DeploymentError, match="--fresh is refused outside development networks"):
+        deploy.deploy(production, ledger.w3, ledger.sender, ledger.build, fresh=True)
+
+    assert path.read_text(encoding="utf-8") == ledger.manifest.model_dump_json()
+    assert not list(tmp_path.glob("*.replaced-*"))
+
+
+# --- verify: a manifest that does not match the chain --------------------------------------------
+
+
+def test_verify_refuses_a_manifest_with_two_contracts_swapped(ledger: Ledger) -> None:
+    real = ledger.manifest
+    swapped = with_addresses(
+        real,
+        {
+            "SchemeRegistry": real.address("MemberRegistry"),
+            "MemberRegistry": real.address("SchemeRegistry"),
+        },
+    )
+
+    with pytest.raises(ForeignCode) as info:
+        deploy.verify(ledger.w3, swapped, ledger.build)
+
+    assert str(info.value) == (
+        f"the code at SchemeRegistry's address {real.address('MemberRegistry')} is not the code "
+        "deployed there; refusing to use a chain with foreign code"
+    )
+
+
+def test_verify_refuses_a_manifest_pointing_at_another_contract(ledger: Ledger) -> None:
+    real = ledger.manifest
+    wrong = with_addresses(real, {"PointsLedger": real.address("Forwarder")})
+
+    with pytest.raises(ForeignCode, match=r"the code at PointsLedger's address .* is not the code"):
+        deploy.verify(ledger.w3, wrong)
+
+
+def test_verify_refuses_a_manifest_pointing_at_an_account_without_code(ledger: Ledger) -> None:
+    eoa = ledger.operator("auditor").address
+    wrong = with_addresses(ledger.manifest, {"Council": eoa})
+
+    with pytest.raises(ForeignCode) as info:
+        deploy.verify(ledger.w3, wrong, ledger.build)
+
+    assert str(info.value).startswith(f"no code at Council's address {eoa}")
+
+
+def test_verify_refuses_a_manifest_for_another_genesis(ledger: Ledger) -> None:
+    other = edited(ledger.manifest, genesis_hash="0x" + "ab" * 32)
+
+    with pytest.raises(ForeignCode) as info:
+        deploy.verify(ledger.w3, other, ledger.build)
+
+    message = str(info.value)
+    assert "this chain is not the one the manifest was written for" in message
+    assert ("0x" + "ab" * 32) in message
+    assert "`vpl deploy --fresh`" in message
+
+
+def test_verify_refuses_a_manifest_for_another_chain_id(ledger: Ledger) -> None:
+    other = edited(ledger.manifest, chain_id=20231)
+
+    with pytest.raises(ForeignCode, match="the manifest is for chain id 20231, the node runs 1337"):
+        deploy.verify(ledger.w3, other, ledger.build)
+
+
+def test_verify_refuses_a_build_that_changed_since_deployment(ledger: Ledger) -> None:
+    changed = edited(ledger.manifest)
+    points = changed.contracts["PointsLedger"]
+    changed.contracts["PointsLedger"] = points.model_copy(
+        update={"artifact_hash": "0x" + "00" * 32}
+    )
+
+    with pytest.raises(DeploymentError) as info:
+        deploy.verify(ledger.w3, changed, ledger.build)
+
+    assert type(info.value) is DeploymentError
+    assert str(info.value).startswith(
+        f"contract PointsLedger changed since it was deployed at block {points.block}"
+    )
+    deploy.verify(ledger.w3, changed)  # without a build only the code on chain is compared
+
+
+# --- loading the manifest ------------------------------------------------------------------------
+
+
+def test_a_missing_manifest_is_not_deployed_with_the_vpl_deploy_hint(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    empty = settings_beside(ledger.settings, tmp_path, build_from=ledger.settings)
+
+    with pytest.raises(NotDeployed) as info:
+        deploy.load_manifest(empty)
+    assert str(info.value) == (
+        f"nothing is deployed on network 'local' (no {deploy.manifest_path(empty)}); "
+        "run `vpl deploy`"
+    )
+    assert isinstance(info.value, DeploymentError)
+
+    fresh = Ledger(empty)
+    with pytest.raises(NotDeployed, match="run `vpl deploy`"):
+        fresh.members  # noqa: B018  (the first client built reads the manifest)
+
+
+def test_a_damaged_manifest_is_a_deployment_error(ledger: Ledger, tmp_path: Path) -> None:
+    settings = settings_beside(ledger.settings, tmp_path, build_from=ledger.settings)
+    path = deploy.manifest_path(settings)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"network": "local"}', encoding="utf-8")
+
+    with pytest.raises(
+        DeploymentError, match=re.escape(f"the deployment manifest {path} is damaged")
+    ):
+        deploy.load_manifest(settings)
+
+
+def test_a_ledger_refuses_to_use_an_edited_manifest(ledger: Ledger, tmp_path: Path) -> None:
+    settings = settings_beside(ledger.settings, tmp_path, build_from=ledger.settings)
+    real = ledger.manifest
+    swapped = with_addresses(
+        real, {"Council": real.address("PointsLedger"), "PointsLedger": real.address("Council")}
+    )
+    path = deploy.manifest_path(settings)
+    path.parent.mkdir(parents=True)
+    path.write_text(swapped.model_dump_json(), encoding="utf-8")
+    edited_ledger = Ledger(settings)
+
+    with pytest.raises(ForeignCode, match="Council's address"):
+        edited_ledger.points  # noqa: B018
+    with pytest.raises(ForeignCode):
+        edited_ledger.balances(Account.create().address)
+
+
+# --- deploying onto a chain that is not the manifest's -------------------------------------------
+
+
+def test_deploy_with_a_manifest_from_another_chain_fails_and_changes_nothing(
+    on_spare: Ledger, ledger: Ledger
+) -> None:
+    path = deploy.manifest_path(on_spare.settings)
+    path.parent.mkdir(parents=True)
+    text = ledger.manifest.model_dump_json()  # written for the session chain, not the spare one
+    path.write_text(text, encoding="utf-8")
+    before = chain_state(on_spare)
+
+    with pytest.raises(ForeignCode, match="this chain is not the one the manifest was written for"):
+        on_spare.deploy()
+
+    assert chain_state(on_spare) == before
+    assert path.read_text(encoding="utf-8") == text
+    assert list(path.parent.iterdir()) == [path]
+
+
+def test_deploy_onto_foreign_code_at_the_manifest_addresses_fails_and_changes_nothing(
+    on_spare: Ledger, ledger: Ledger
+) -> None:
+    foreign = {name: deploy_foreign_code(on_spare.w3) for name in CONTRACTS}
+    genesis = HexBytes(on_spare.w3.eth.get_block(0)["hash"]).to_0x_hex()
+    manifest = with_addresses(edited(ledger.manifest, genesis_hash=genesis), foreign)
+    path = deploy.manifest_path(on_spare.settings)
+    path.parent.mkdir(parents=True)
+    path.write_text(manifest.model_dump_json(), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    before = chain_state(on_spare)
+
+    with pytest.raises(ForeignCode) as info:
+        on_spare.deploy()
+
+    assert str(info.value) == (
+        f"the code at Forwarder's address {foreign['Forwarder']} is not the code deployed there; "
+        "refusing to use a chain with foreign code"
+    )
+    assert chain_state(on_spare) == before
+    assert path.read_text(encoding="utf-8") == text
+    assert list(path.parent.iterdir()) == [path]
