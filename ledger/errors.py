@@ -32,6 +32,7 @@ next. Contract custom errors are decoded into the leaves below in one place,
     │       ├── InsufficientBalance      (ERC1155InsufficientBalance)
     │       ├── InvalidRequest           (the contract's own input checks: *Invalid*, *Mismatch*)
     │       ├── StateConflict            (already done or not applicable: MemberNotFrozen, ...)
+    │       ├── RelayRefused             (the ERC-2771 forwarder refused a signed request)
     │       └── CouncilRefused           (Council* errors: too few approvals, approved twice, ...)
     ├── DeploymentError                  the manifest and the chain disagree
     │   ├── NotDeployed
@@ -224,6 +225,20 @@ class InvalidRequest(ContractRevert):
         "CouncilLengthMismatch",
         "CouncilInvalidTarget",
         "CouncilInvalidLifetime",
+    )
+
+
+class RelayRefused(ContractRevert):
+    """The forwarder refused a relayed (EIP-712 signed) request."""
+
+    code = "relay_refused"
+    solidity_errors = (
+        "ERC2771ForwarderInvalidSigner",
+        "ERC2771ForwarderExpiredRequest",
+        "ERC2771ForwarderMismatchedValue",
+        "ERC2771UntrustfulTarget",
+        "InvalidAccountNonce",
+        "FailedInnerCall",
     )
 
 

@@ -204,6 +204,13 @@ class Ledger:
         on_chain = self.members.member(address)
         by_person = self.vault.find_by_commitment(commitment)
 
+        if by_person is not None and by_person.address != address and by_person.status == "pending":
+            raise AlreadyRegistered(
+                f"a registration of this person to {by_person.address} was interrupted; run it "
+                f"again for {by_person.address} to complete it",
+                error="MemberCommitmentInUse",
+                args={"commitment": "0x" + commitment.hex(), "holder": by_person.address},
+            )
         if by_person is not None and by_person.address != address:
             raise AlreadyRegistered(
                 f"this person is already registered, as {by_person.address}; one person holds one "

@@ -285,7 +285,7 @@ class LocalNode:
         wrapper = modules / ".bin" / kind
         if not wrapper.exists():
             raise NodeError(
-                f"{kind} is not installed: {wrapper} does not exist; run `npm ci` in "
+                f"{kind} is not installed: {wrapper} does not exist; run `npm install` in "
                 f"{modules.parent}, or choose the other node with VPL_NODE",
                 kind=kind,
             )

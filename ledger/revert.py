@@ -35,6 +35,16 @@ MESSAGES: dict[str, str] = {
     "a council proposal can grant it (`vpl role grant`)",
     "ERC1155InsufficientBalance": "{sender} holds {balance} of scheme {tokenId}, "
     "fewer than the {needed} needed",
+    # OpenZeppelin ERC-2771 forwarder (relayed requests)
+    "ERC2771ForwarderInvalidSigner": "the relayed request names {from} but was signed by {signer}; "
+    "it was altered or signed for another chain",
+    "ERC2771ForwarderExpiredRequest": "the relayed request expired at {deadline}; sign a new one",
+    "ERC2771ForwarderMismatchedValue": "the relayed request carries {requestedValue} but "
+    "{msgValue} was sent",
+    "ERC2771UntrustfulTarget": "{target} does not trust the forwarder {forwarder}",
+    "InvalidAccountNonce": "the relayed request's nonce is stale for {account} "
+    "(expected {currentNonce}); it was already used",
+    "FailedInnerCall": "the relayed call was refused by the target contract",
     # Council
     "CouncilUnauthorizedMember": "{account} is not a council member (or not the proposer)",
     "CouncilOnlySelf": "this action can only run through an approved council proposal",

@@ -24,7 +24,7 @@ function loadSolc() {
   try {
     return require(path.join(nodeModules, 'solc'));
   } catch (err) {
-    return fail(`cannot load the npm solc package from ${nodeModules} (run \`npm ci\`): ${err.message}`);
+    return fail(`cannot load the npm solc package from ${nodeModules} (run \`npm install\`): ${err.message}`);
   }
 }
 

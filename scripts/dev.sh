@@ -35,7 +35,9 @@ fi
 npm_stamp=$(stamp package.json package-lock.json)
 if [ ! -d node_modules ] || [ "$(cat node_modules/.vpl-stamp 2>/dev/null)" != "$npm_stamp" ]; then
   say "installing npm packages (solc, ganache, anvil, OpenZeppelin Contracts)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: the lock records only the anvil binary of the platform it was made
+  # on (the registry serves no other), and `npm ci` refuses a lock without them all.
+  npm install --no-audit --no-fund --loglevel=error
   echo "$npm_stamp" > node_modules/.vpl-stamp
 fi
 
