@@ -184,7 +184,7 @@ def test_two_contracts_with_one_name_are_refused(tmp_path: Path) -> None:
 def test_missing_npm_packages_say_to_run_npm_ci(tmp_path: Path) -> None:
     settings = _settings(tmp_path, {"Counter.sol": COUNTER})
     settings = settings.model_copy(update={"node_modules_dir": tmp_path / "empty"})
-    with pytest.raises(BuildError, match="npm ci"):
+    with pytest.raises(BuildError, match="npm install"):
         build(settings)
 
 
