@@ -56,7 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.ledger = Ledger(settings)
+        ledger = Ledger(settings)
+        assert ledger.sender and ledger.manifest  # built once, before requests run in threads
+        app.state.ledger = ledger
         yield
         app.state.ledger.close()
 

@@ -12,6 +12,7 @@ _STATUS: tuple[tuple[type[errors.LedgerError], int], ...] = (
     (errors.UnknownScheme, 404),
     (errors.NotAMember, 404),
     (errors.NotAuthorized, 403),
+    (errors.AccessDenied, 403),
     (errors.InputError, 422),
     (errors.ContractRevert, 409),
     (errors.RetryableChainError, 503),

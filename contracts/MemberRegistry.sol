@@ -79,6 +79,7 @@ contract MemberRegistry is IMemberRegistry, Governed {
     /// @dev A frozen member stays frozen at the new address: recovery is no way out of a freeze.
     function recover(address previous, address successor) external onlyRole(DEFAULT_ADMIN_ROLE) {
         Member storage old = _live(previous);
+        if (address(_ledger) == address(0)) revert MemberLedgerNotLinked();
         if (successor == address(0) || successor == previous) revert MemberInvalidAddress(successor);
         if (_members[successor].status != MemberStatus.None) revert MemberAlreadyRegistered(successor);
 
@@ -96,7 +97,7 @@ contract MemberRegistry is IMemberRegistry, Governed {
         _holders[commitment] = successor;
         emit MemberRecovered(previous, successor, commitment);
 
-        if (address(_ledger) != address(0)) _ledger.recoverBalances(previous, successor);
+        _ledger.recoverBalances(previous, successor);
     }
 
     // --- views ---------------------------------------------------------------------------------

@@ -24,7 +24,16 @@ contract PointsLedger is IPointsLedger, ERC1155Supply, Governed {
 
     mapping(uint256 schemeId => uint256) private _issued;
     mapping(uint256 schemeId => uint256) private _burned;
-    mapping(uint256 schemeId => mapping(uint256 period => uint256)) private _issuedInPeriod;
+    /// Quota use of a scheme's current window; the window's length is kept so that a change of
+    /// quota period carries the use of a still-running window over instead of resetting it.
+    struct QuotaUsage {
+        uint64 period;
+        uint64 periodLength;
+        uint128 used;
+    }
+
+    mapping(uint256 schemeId => QuotaUsage) private _usage;
+    mapping(bytes32 source => bool) private _paid;
 
     constructor(address admin, address forwarder, IMemberRegistry members, ISchemeRegistry schemes, string memory uri_)
         ERC1155(uri_)
@@ -41,13 +50,14 @@ contract PointsLedger is IPointsLedger, ERC1155Supply, Governed {
     {
         if (amount == 0 || amount > type(uint128).max) revert PointsInvalidAmount(amount);
         if (source == bytes32(0)) revert PointsInvalidSource(source);
+        if (_paid[source]) revert PointsSourceAlreadyPaid(source);
         ISchemeRegistry.Scheme memory s = _schemes.scheme(schemeId);
-        uint256 period = block.timestamp / s.quotaPeriod;
-        uint256 used = _issuedInPeriod[schemeId][period];
+        (uint256 period, uint256 used) = _quotaWindow(schemeId, s.quotaPeriod);
         uint256 remaining = used >= s.quota ? 0 : s.quota - used;
         if (amount > remaining) revert PointsQuotaExceeded(schemeId, period, amount, remaining);
 
-        _issuedInPeriod[schemeId][period] = used + amount;
+        _paid[source] = true;
+        _usage[schemeId] = QuotaUsage(uint64(period), s.quotaPeriod, uint128(used + amount));
         _issued[schemeId] += amount;
         _mint(member, schemeId, amount, "");
         emit PointsIssued(schemeId, member, source, amount, period, _msgSender());
@@ -113,18 +123,37 @@ contract PointsLedger is IPointsLedger, ERC1155Supply, Governed {
         return _burned[schemeId];
     }
 
-    function issuedInPeriod(uint256 schemeId, uint256 period) external view returns (uint256) {
-        return _issuedInPeriod[schemeId][period];
+    function isPaid(bytes32 source) external view returns (bool) {
+        return _paid[source];
     }
 
-    function currentPeriod(uint256 schemeId) public view returns (uint256) {
+    /// @notice Points issued in the scheme's current quota window.
+    function quotaUsed(uint256 schemeId) external view returns (uint256 used) {
+        (, used) = _quotaWindow(schemeId, _schemes.scheme(schemeId).quotaPeriod);
+    }
+
+    /// @notice The current quota window: block time divided by the quota period.
+    function currentPeriod(uint256 schemeId) external view returns (uint256) {
         return block.timestamp / _schemes.scheme(schemeId).quotaPeriod;
     }
 
     function remainingQuota(uint256 schemeId) external view returns (uint256) {
         ISchemeRegistry.Scheme memory s = _schemes.scheme(schemeId);
-        uint256 used = _issuedInPeriod[schemeId][block.timestamp / s.quotaPeriod];
+        (, uint256 used) = _quotaWindow(schemeId, s.quotaPeriod);
         return used >= s.quota ? 0 : s.quota - used;
+    }
+
+    /// @dev Windows are aligned to the Unix epoch. After the council changes the period length,
+    /// what was issued in a window that has not yet ended still counts, so a shorter or longer
+    /// period never hands out the quota twice.
+    function _quotaWindow(uint256 schemeId, uint64 quotaPeriod) private view returns (uint256 period, uint256 used) {
+        QuotaUsage memory u = _usage[schemeId];
+        period = block.timestamp / quotaPeriod;
+        if (u.periodLength == quotaPeriod) {
+            used = u.period == period ? u.used : 0;
+        } else if (u.periodLength != 0 && block.timestamp < (uint256(u.period) + 1) * u.periodLength) {
+            used = u.used;
+        }
     }
 
     function memberRegistry() external view returns (address) {

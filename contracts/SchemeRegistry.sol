@@ -164,11 +164,12 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         if (account == address(0)) revert SchemeInvalidAccount(account);
     }
 
-    /// @dev A code is 1-16 characters of A-Z, 0-9, '-' or '_', left-aligned and zero-padded.
+    /// @dev A code is 1-16 characters of A-Z, 0-9, '-' or '_', starting with a letter (so it is never
+    /// mistaken for a scheme id), left-aligned and zero-padded.
     function _checkCode(bytes32 code) private pure {
         uint256 length = 0;
         while (length < 32 && code[length] != 0) ++length;
-        if (length == 0 || length > MAX_CODE_LENGTH) revert SchemeInvalidCode(code);
+        if (length == 0 || length > MAX_CODE_LENGTH || code[0] < "A" || code[0] > "Z") revert SchemeInvalidCode(code);
         for (uint256 i = 0; i < 32; ++i) {
             bytes1 c = code[i];
             bool ok = i < length

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from solcx.exceptions import SolcError
 
 from ledger.config import CompilerConfig, Settings
 from ledger.errors import BuildError
+from ledger.files import write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -198,14 +198,7 @@ def _load_cached(cache_file: Path, build_hash: str) -> Build | None:
 
 
 def _write_atomically(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.stem}.", delete=False
-    ) as handle:
-        json.dump(data, handle, indent=1, ensure_ascii=False)
-        handle.write("\n")
-    os.chmod(handle.name, 0o644)  # mkstemp's 0600 would hide artifacts from other users
-    os.replace(handle.name, path)
+    write_text_atomically(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 # --- compiling ---------------------------------------------------------------------------------

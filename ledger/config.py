@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import secrets
+import tempfile
 from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -158,7 +159,9 @@ class Settings(BaseSettings):
     contracts_dir: Path = REPO_ROOT / "contracts"
     node_modules_dir: Path = REPO_ROOT / "node_modules"
     #: Local state: node database, build cache, SQLite file, development secrets.
-    data_dir: Path = Path(".vpl")
+    #: At the repository root by default, whatever the current directory, so that every command
+    #: of one checkout shares one node, one vault and one set of development secrets.
+    data_dir: Path = REPO_ROOT / ".vpl"
     deployments_dir: Path | None = None
     #: Overrides the network file's RPC URL (attach to a running node).
     rpc_url: str | None = None
@@ -171,7 +174,6 @@ class Settings(BaseSettings):
     vault_key: str | None = None
     #: Secret for identity commitments (keyed hash of the ID number); never changes once used.
     commitment_key: str | None = None
-    log_level: str = "INFO"
 
     @field_validator("data_dir", "config_dir", "contracts_dir", "node_modules_dir", mode="after")
     @classmethod
@@ -240,12 +242,12 @@ class Settings(BaseSettings):
     def _secret_bytes(self, name: Literal["vault_key", "commitment_key"]) -> bytes:
         value = getattr(self, name)
         if value is None:
-            if self.environment != "development":
+            if self.environment != "development" or not self.network_config.development:
                 raise ConfigError(
                     f"VPL_{name.upper()} is not set. Generate one with `vpl secrets new` and keep "
                     "it in your secret store; it cannot be changed once data is written."
                 )
-            value = self._dev_secrets()[name]
+            value = self._dev_secrets[name]
         try:
             key = base64.b64decode(value, validate=True)
         except (ValueError, TypeError):
@@ -254,21 +256,29 @@ class Settings(BaseSettings):
             raise ConfigError(f"VPL_{name.upper()} must be 32 bytes (base64), got {len(key)}")
         return key
 
+    @cached_property
     def _dev_secrets(self) -> dict[str, str]:
-        """Development only: secrets generated once into the data directory (never the repo)."""
+        """Development only: secrets generated once into the data directory (never the repo).
+
+        Safe when several threads or processes start at once: the file is written whole under a
+        temporary name and linked into place; whoever links first wins and everyone reads that.
+        """
         path = self.data_dir / "dev-secrets.json"
-        if path.exists():
-            loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-            return loaded
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        generated = {
-            "vault_key": new_secret(),
-            "commitment_key": new_secret(),
-        }
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(generated, handle)
-        return generated
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            generated = {"vault_key": new_secret(), "commitment_key": new_secret()}
+            fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".dev-secrets-")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(generated, handle)
+                os.chmod(tmp, 0o600)
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+        loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
 
 
 def new_secret() -> str:

@@ -4,13 +4,17 @@ registrar and auditor roles, and scheme staff. Idempotent: what exists already i
 from __future__ import annotations
 
 import json
+import random
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ledger.contracts import Call, SchemeFlag
 from ledger.errors import ConfigError, UnknownScheme
+from ledger.identity import id_check_char
 from ledger.ledger import Ledger
+from ledger.store import PersonalData
 
 #: One quota period, and a generous demo quota per period.
 DEMO_PERIOD_SECONDS = 30 * 24 * 3600
@@ -29,6 +33,27 @@ _STAFF = (
     ("organiser", "reviewer-1", ("VOL",)),
     ("merchant", "merchant-1", ("VOL", "BEE", "CULTURE")),
 )
+
+
+_SURNAMES = "王李张刘陈杨黄赵吴周"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
+
+
+def synthetic_id_number(rng: random.Random | None = None) -> str:
+    """A valid but invented 18-digit resident ID number (correct check character)."""
+    rng = rng or random.Random(secrets.randbits(64))
+    region = rng.choice(["110105", "420102", "440604", "510104"])
+    birth = f"{rng.randint(1940, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    first17 = f"{region}{birth}{rng.randint(0, 999):03d}"
+    return first17 + id_check_char(first17)
+
+
+def synthetic_person(rng: random.Random | None = None) -> PersonalData:
+    """An invented resident for demos, tests and benchmarks."""
+    rng = rng or random.Random(secrets.randbits(64))
+    name = rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2))
+    phone = "13" + "".join(str(rng.randint(0, 9)) for _ in range(9))
+    return PersonalData(name=name, id_number=synthetic_id_number(rng), phone=phone)
 
 
 @dataclass

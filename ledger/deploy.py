@@ -9,10 +9,7 @@ the code that was deployed there.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +24,8 @@ from ledger import accounts
 from ledger.compiler import Artifact, Build
 from ledger.config import Settings
 from ledger.errors import DeploymentError, ForeignCode, NotDeployed
+from ledger.files import write_text_atomically
+from ledger.identity import commitment_key_id
 from ledger.tx import TxSender
 
 log = logging.getLogger(__name__)
@@ -58,6 +57,8 @@ class Manifest(BaseModel):
     compiler_version: str
     council_members: list[str]
     council_threshold: int
+    #: Fingerprint of the commitment key members are registered with (see ledger.identity).
+    commitment_key_id: str | None = None
     contracts: dict[str, DeployedContract]
 
     def address(self, name: str) -> str:
@@ -123,6 +124,46 @@ def verify(w3: Web3, manifest: Manifest, build: Build | None = None) -> None:
                 f"contract {name} changed since it was deployed at block {deployed.block}; there is no "
                 "upgrade path yet: deploy afresh with `vpl deploy --fresh` on a development chain"
             )
+    if build is not None:
+        _verify_wiring(w3, manifest, build)
+
+
+def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
+    """The contracts point at each other, and the council (not the deployer) is their admin."""
+
+    def read(name: str, fn: str, *args: object) -> object:
+        contract = w3.eth.contract(
+            address=Web3.to_checksum_address(manifest.address(name)), abi=list(build.get(name).abi)
+        )
+        return getattr(contract.functions, fn)(*args).call()
+
+    links = (
+        ("MemberRegistry", "ledger", "PointsLedger"),
+        ("PointsLedger", "memberRegistry", "MemberRegistry"),
+        ("PointsLedger", "schemeRegistry", "SchemeRegistry"),
+    )
+    for name, fn, other in links:
+        if str(read(name, fn)).lower() != manifest.address(other).lower():
+            raise ForeignCode(f"{name}.{fn}() does not point at the manifest's {other}")
+    council = manifest.address("Council")
+    for name in GOVERNED:
+        if not read(name, "hasRole", DEFAULT_ADMIN_ROLE, council):
+            raise ForeignCode(
+                f"the council is not the admin of {name}; the deployment is incomplete"
+            )
+        if read(name, "hasRole", DEFAULT_ADMIN_ROLE, manifest.deployer):
+            raise ForeignCode(
+                f"the deployer {manifest.deployer} is still an admin of {name}; the deployment did "
+                "not finish handing control to the council"
+            )
+
+
+def _was_reset(w3: Web3, manifest: Manifest) -> bool:
+    """A development chain started anew: another genesis and no code at any manifest address."""
+    genesis = HexBytes(w3.eth.get_block(0)["hash"]).to_0x_hex()
+    return genesis != manifest.genesis_hash and not any(
+        w3.eth.get_code(Web3.to_checksum_address(c.address)) for c in manifest.contracts.values()
+    )
 
 
 def deploy(
@@ -139,17 +180,29 @@ def deploy(
             log.info("moved the old manifest to %s", backup)
         else:
             manifest = load_manifest(settings)
-            verify(w3, manifest, build)
-            return DeployOutcome(manifest=manifest, created=False, path=path)
+            try:
+                verify(w3, manifest, build)
+            except ForeignCode:
+                if not (settings.network_config.development and _was_reset(w3, manifest)):
+                    raise
+                backup = path.with_suffix(f".reset-{datetime.now(UTC):%Y%m%dT%H%M%S}.json")
+                path.rename(backup)
+                log.warning(
+                    "the development chain was reset since the manifest was written (none of its "
+                    "contracts is there); deploying afresh, old manifest kept as %s",
+                    backup,
+                )
+            else:
+                return DeployOutcome(manifest=manifest, created=False, path=path)
     manifest = _deploy_all(settings, w3, sender, build)
-    _write_atomically(path, manifest.model_dump_json(indent=2) + "\n")
+    write_text_atomically(path, manifest.model_dump_json(indent=2) + "\n")
     return DeployOutcome(manifest=manifest, created=True, path=path)
 
 
 def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) -> Manifest:
     net = settings.network_config
     deployer = accounts.operator(net, "deployer")
-    council_members = [accounts.operator(net, name).address for name in net.council.members]
+    council_members = [accounts.operator_address(net, name) for name in net.council.members]
     genesis = HexBytes(w3.eth.get_block(0)["hash"]).to_0x_hex()
     deployed: dict[str, DeployedContract] = {}
 
@@ -207,18 +260,6 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         compiler_version=build.compiler_version,
         council_members=council_members,
         council_threshold=net.council.threshold,
+        commitment_key_id=commitment_key_id(settings.commitment_key_bytes()),
         contracts=deployed,
     )
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
-def manifest_summary(manifest: Manifest) -> dict[str, object]:
-    """The manifest as plain data for printing."""
-    return json.loads(manifest.model_dump_json())  # type: ignore[no-any-return]

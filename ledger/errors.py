@@ -1,9 +1,9 @@
 """The one exception hierarchy of the project.
 
 Every error raised by ``ledger`` is a ``LedgerError``; the API (``api/errors.py``) and the CLI
-(``scripts/cli.py``) each translate them in one place. A message says what is wrong and what to do
-next. Contract custom errors are decoded into the leaves below in one place,
-``ledger.revert.decode_revert``.
+(``scripts/_output.py``, called from ``scripts/cli.py``) each translate them in one place. A message
+says what is wrong and what to do next. Contract custom errors are decoded into the leaves below in
+one place, ``ledger.revert.RevertDecoder``.
 
     LedgerError
     ├── ConfigError                      settings or a config file is missing or invalid
@@ -37,6 +37,7 @@ next. Contract custom errors are decoded into the leaves below in one place,
     ├── DeploymentError                  the manifest and the chain disagree
     │   ├── NotDeployed
     │   └── ForeignCode                  code at a manifest address is not ours
+    ├── AccessDenied (PermissionError)   not allowed off chain (unmasked personal data)
     └── StoreError                       the off-chain store
         ├── VaultKeyError                the vault key is missing or wrong
         ├── VaultCorrupt                 a vault row fails authentication: tampered or moved
@@ -238,7 +239,6 @@ class RelayRefused(ContractRevert):
         "ERC2771ForwarderMismatchedValue",
         "ERC2771UntrustfulTarget",
         "InvalidAccountNonce",
-        "FailedInnerCall",
     )
 
 
@@ -250,6 +250,8 @@ class StateConflict(ContractRevert):
         "MemberNotFrozen",
         "MemberAlreadyRecovered",
         "MemberLedgerAlreadyLinked",
+        "MemberLedgerNotLinked",
+        "PointsSourceAlreadyPaid",
         "PointsTransferNotAllowed",
     )
 
@@ -282,6 +284,12 @@ class ForeignCode(DeploymentError):
 
 
 # --- off-chain store ---------------------------------------------------------------------------
+
+
+class AccessDenied(LedgerError, PermissionError):
+    """The caller may not see or do this (checked off chain, e.g. unmasked personal data)."""
+
+    code = "access_denied"
 
 
 class StoreError(LedgerError):

@@ -111,6 +111,11 @@ def identity_commitment(key: bytes, id_number: str) -> bytes:
     return hmac.new(bytes(key), COMMITMENT_DOMAIN + normalized.encode("utf-8"), sha256).digest()
 
 
+def commitment_key_id(key: bytes) -> str:
+    """A fingerprint of the commitment key (not the key): tells whether two keys are the same."""
+    return hmac.new(bytes(key), b"vpl/commitment-key-id/v1", sha256).hexdigest()[:16]
+
+
 def normalize_phone(raw: str) -> str:
     """Validate a mainland mobile number and return its 11 digits (no +86, spaces or hyphens)."""
     if not isinstance(raw, str):

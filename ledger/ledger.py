@@ -34,7 +34,9 @@ from ledger.contracts import (
     SchemeRegistryClient,
 )
 from ledger.errors import (
+    AccessDenied,
     AlreadyRegistered,
+    ConfigError,
     ContractRevert,
     InputError,
     InvalidRequest,
@@ -42,14 +44,25 @@ from ledger.errors import (
     RecordNotFound,
     UnknownScheme,
 )
-from ledger.identity import identity_commitment
+from ledger.identity import commitment_key_id, identity_commitment
 from ledger.revert import RevertDecoder
 from ledger.roles import RoleSpec, role, role_names_by_id
-from ledger.store import PersonalData, Vault, VaultEntry, init_db, make_engine
+from ledger.store import (
+    PersonalData,
+    PersonalDataAccess,
+    Vault,
+    VaultEntry,
+    init_db,
+    make_engine,
+    session,
+    utcnow,
+)
 from ledger.tx import TxResult, TxSender
-from ledger.values import parse_address, parse_amount, parse_reason
+from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 
 log = logging.getLogger(__name__)
+#: Roles whose holders may see a member's personal data unmasked (each access is logged).
+REVEALERS = ("registrar", "auditor")
 C = TypeVar("C", bound=ContractClient)
 
 
@@ -200,7 +213,15 @@ class Ledger:
         that is already registered otherwise is refused before anything is written.
         """
         address = parse_address(address, what="member address")
-        commitment = identity_commitment(self.settings.commitment_key_bytes(), personal.id_number)
+        key = self.settings.commitment_key_bytes()
+        expected = self.manifest.commitment_key_id
+        if expected is not None and commitment_key_id(key) != expected:
+            raise ConfigError(
+                "VPL_COMMITMENT_KEY is not the key this deployment's members were registered with "
+                "(its fingerprint differs from the manifest's); with another key the same person "
+                "could be registered twice. Use the original key (or the data directory it lives in)"
+            )
+        commitment = identity_commitment(key, personal.id_number)
         on_chain = self.members.member(address)
         by_person = self.vault.find_by_commitment(commitment)
 
@@ -269,6 +290,29 @@ class Ledger:
             self._apply_recovery(address, info.successor)
         return self.vault.resolve(address)
 
+    def reveal_personal_data(
+        self, *, operator: LocalAccount, address: str, purpose: str
+    ) -> VaultEntry:
+        """A member's personal data unmasked, for a registrar or auditor, with the access logged."""
+        purpose = " ".join(purpose.split())
+        if not purpose:
+            raise InputError("say why the personal data is needed (a purpose is logged with it)")
+        allowed = any(self.has_role(role_name=name, account=operator.address) for name in REVEALERS)
+        if not allowed:
+            raise AccessDenied(
+                f"{operator.address} is neither a registrar nor an auditor and may not see "
+                "personal data unmasked"
+            )
+        entry = self.personal_data(address)
+        with session(self.engine) as db:
+            db.add(
+                PersonalDataAccess(
+                    at=utcnow(), operator=operator.address, member=entry.address, purpose=purpose
+                )
+            )
+        log.info("personal data of %s revealed to %s", entry.address, operator.address)
+        return entry
+
     def freeze_member(
         self, *, registrar: LocalAccount, address: str, reason: int | str
     ) -> TxResult:
@@ -294,9 +338,14 @@ class Ledger:
                 error="MemberNotRegistered",
                 args={"account": previous},
             )
-        if self.members.member(successor).registered:
+        try:
+            in_vault = self.vault.get(successor)
+        except RecordNotFound:
+            in_vault = None
+        if self.members.member(successor).registered or in_vault is not None:
             raise AlreadyRegistered(
-                f"{successor} is already registered; recovery needs a fresh address",
+                f"{successor} is already registered (or being registered); recovery needs a "
+                "fresh address",
                 error="MemberAlreadyRegistered",
                 args={"account": successor},
             )
@@ -348,9 +397,9 @@ class Ledger:
             name=name,
             unit=unit,
             issuer=parse_address(issuer, what="issuer address"),
-            unit_value=parse_amount(unit_value, what="unit value"),
+            unit_value=parse_amount(unit_value, what="unit value", maximum=MAX_UINT64),
             quota=parse_amount(quota, what="quota"),
-            quota_period=parse_amount(quota_period, what="quota period"),
+            quota_period=parse_amount(quota_period, what="quota period", maximum=MAX_UINT64),
             flags=flags,
         )
 
@@ -371,13 +420,13 @@ class Ledger:
         period = (
             s.quota_period
             if quota_period is None
-            else parse_amount(quota_period, what="quota period")
+            else parse_amount(quota_period, what="quota period", maximum=MAX_UINT64)
         )
         return self.schemes.set_quota_call(s.id, parse_amount(quota, what="quota"), period)
 
     def unit_value_call(self, *, scheme: str | int, unit_value: int | str) -> Call:
         """Council call: a scheme's value in thousandths of the city standard unit."""
-        value = parse_amount(unit_value, what="unit value")
+        value = parse_amount(unit_value, what="unit value", maximum=MAX_UINT64)
         return self.schemes.set_unit_value_call(self.scheme(scheme).id, value)
 
     def issuer_call(self, *, scheme: str | int, issuer: str) -> Call:
@@ -494,8 +543,31 @@ class Ledger:
         if check:
             self.check_calls(calls)
         text = description or "; ".join(c.summary for c in calls)
+        same = self._open_proposal_with(calls, text)
+        if same is not None:
+            log.info("proposal %d already puts these calls to the council", same.proposal.id)
+            return same
         proposal_id, result = self.council.propose(proposer, calls, text)
         return self.proposal(proposal_id, tx_hash=result.tx_hash)
+
+    def _open_proposal_with(
+        self, calls: Sequence[Call], description: str
+    ) -> ProposalOutcome | None:
+        """A recent open proposal with exactly these calls and description: a repeated request."""
+        targets = tuple(c.target.lower() for c in calls)
+        datas = tuple(c.data.lower() for c in calls)
+        now = int(self.w3.eth.get_block("latest")["timestamp"])
+        count = self.council.proposal_count()
+        for pid in range(count, max(count - 20, 0), -1):
+            p = self.council.proposal(pid)
+            if (
+                not (p.executed or p.cancelled or now > p.deadline)
+                and p.description == description
+                and tuple(t.lower() for t in p.targets) == targets
+                and tuple(d.lower() for d in p.calldatas) == datas
+            ):
+                return self.proposal(pid)
+        return None
 
     def check_calls(self, calls: Sequence[Call]) -> None:
         """Simulate each call from the council's address; raises the first call's refusal."""
@@ -549,9 +621,11 @@ class Ledger:
             outcome = self.approve(member=self.operator(name), proposal_id=outcome.proposal.id)
         return self.execute(member=self.operator(names[0]), proposal_id=outcome.proposal.id)
 
-    def proposals(self, *, include_closed: bool = False) -> list[ProposalOutcome]:
+    def proposals(self, *, include_closed: bool = False, last: int = 200) -> list[ProposalOutcome]:
+        """Proposals among the `last` made, newest first (open ones only unless include_closed)."""
         out = []
-        for pid in range(self.council.proposal_count(), 0, -1):
+        count = self.council.proposal_count()
+        for pid in range(count, max(count - last, 0), -1):
             outcome = self.proposal(pid)
             if include_closed or outcome.state in ("open", "approved"):
                 out.append(outcome)

@@ -44,7 +44,7 @@ MESSAGES: dict[str, str] = {
     "ERC2771UntrustfulTarget": "{target} does not trust the forwarder {forwarder}",
     "InvalidAccountNonce": "the relayed request's nonce is stale for {account} "
     "(expected {currentNonce}); it was already used",
-    "FailedInnerCall": "the relayed call was refused by the target contract",
+    "FailedInnerCall": "a called contract refused without giving a reason",
     # Council
     "CouncilUnauthorizedMember": "{account} is not a council member (or not the proposer)",
     "CouncilOnlySelf": "this action can only run through an approved council proposal",
@@ -81,7 +81,7 @@ MESSAGES: dict[str, str] = {
     "SchemeUnknown": "there is no scheme {schemeId}; list them with `vpl scheme list`",
     "SchemeUnknownCode": "there is no scheme with code {code_text}; list them with `vpl scheme list`",
     "SchemeCodeInUse": "the scheme code {code_text} is taken by scheme {schemeId}",
-    "SchemeInvalidCode": "a scheme code is 1-16 characters of A-Z, 0-9, '-' or '_'",
+    "SchemeInvalidCode": "a scheme code is 1-16 characters of A-Z, 0-9, '-' or '_', starting with a letter",
     "SchemeInvalidName": "a scheme name and unit must be 1-96 bytes",
     "SchemeInvalidIssuer": "{issuer} cannot be an issuer",
     "SchemeInvalidValue": "a scheme's unit value must be positive (got {unitValue})",
@@ -102,6 +102,8 @@ MESSAGES: dict[str, str] = {
     "PointsQuotaExceeded": "scheme {schemeId} has {remaining} points of quota left in this "
     "period, fewer than the {requested} requested",
     "PointsUnauthorizedCaller": "{caller} may not call this",
+    "PointsSourceAlreadyPaid": "points were already issued for source {source}; a service is paid once",
+    "MemberLedgerNotLinked": "the member registry is not linked to a points ledger; redeploy",
 }
 
 

@@ -254,8 +254,13 @@ class TxSender:
             try:
                 self._rpc("eth_sendRawTransaction", [HexBytes(raw).to_0x_hex()])
                 return tx_hash
-            except RetryableChainError:
+            except RetryableChainError as exc:
                 if attempt == self.send_attempts:
+                    exc.details["tx_hash"] = tx_hash
+                    exc.message += (
+                        f"; the transaction {tx_hash} may still reach the chain: check it before "
+                        "sending again"
+                    )
                     raise
                 log.warning("connection lost sending %s; checking, then retrying", tx_hash)
                 time.sleep(delay)

@@ -15,7 +15,8 @@ from ledger.node import LocalNode, NodeStatus
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 
-DEFAULT_DEMO_CITY = REPO_ROOT.parent / "shared" / "data" / "demo-city.json"
+#: A copy of shared/data/demo-city.json, kept in the repository so a clone alone can run the demo.
+DEFAULT_DEMO_CITY = REPO_ROOT / "hardhat-free-config" / "demo" / "demo-city.json"
 
 chain_app = typer.Typer(help="Start, stop and inspect the local chain node.", **APP_OPTIONS)
 
@@ -151,7 +152,8 @@ def up_command(
     host: Annotated[str, typer.Option("--host", help="API host.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="API port.", min=1, max=65535)] = 8000,
     demo: Annotated[
-        Path | None, typer.Option("--demo", help="Demo city file (default: shared/data).")
+        Path | None,
+        typer.Option("--demo", help="Demo city file (default: hardhat-free-config/demo)."),
     ] = None,
 ) -> None:
     """Development in one step: chain up, deploy, seed the demo city, serve the API."""

@@ -82,13 +82,26 @@ def member_register(
 def member_show(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(metavar="ADDRESS")],
-    reveal: Annotated[bool, typer.Option("--reveal", help="Show personal data unmasked.")] = False,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal", help="Show personal data unmasked (registrar or auditor; logged)."
+        ),
+    ] = False,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Why it is needed; required with --reveal, logged.")
+    ] = "",
 ) -> None:
     """A member's chain status and (masked) personal data."""
     state = state_of(ctx)
     data = _member_data(state, address)
     try:
-        entry = state.ledger.personal_data(address)
+        if reveal:
+            entry = state.ledger.reveal_personal_data(
+                operator=state.sign_as(REGISTRAR), address=address, purpose=purpose
+            )
+        else:
+            entry = state.ledger.personal_data(address)
     except RecordNotFound:
         entry = None
 

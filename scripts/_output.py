@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ledger.errors import (
+    AccessDenied,
     ConfigError,
     ContractRevert,
     DeploymentError,
@@ -30,7 +31,7 @@ from ledger.errors import (
 #: Exit codes, most specific first (UnknownName is an InputError, so it exits 2 too).
 EXIT_CODES: tuple[tuple[tuple[type[LedgerError], ...], int], ...] = (
     ((InputError, ConfigError), 2),
-    ((ContractRevert,), 3),
+    ((ContractRevert, AccessDenied), 3),
     ((NodeError, RetryableChainError), 4),
     ((DeploymentError,), 5),
 )

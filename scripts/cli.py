@@ -11,6 +11,7 @@ tables, the JSON and the exit codes.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +39,18 @@ class _Group(TyperGroup):
             out = ctx.obj.out if isinstance(ctx.obj, State) else Output(json_mode=False)
             out.error(exc)
             raise typer.Exit(exit_code(exc)) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            logging.getLogger("vpl").debug("unexpected error", exc_info=True)
+            out = ctx.obj.out if isinstance(ctx.obj, State) else Output(json_mode=False)
+            out.error(
+                LedgerError(
+                    f"unexpected {type(exc).__name__}: {exc}; nothing more is known. Run again with "
+                    "--verbose for details, and report it if it persists"
+                )
+            )
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(

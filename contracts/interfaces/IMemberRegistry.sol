@@ -40,6 +40,7 @@ interface IMemberRegistry {
     error MemberBatchTooLarge(uint256 size, uint256 maxSize);
     error MemberBatchLengthMismatch(uint256 accounts, uint256 commitments);
     error MemberLedgerAlreadyLinked(address ledger);
+    error MemberLedgerNotLinked();
 
     /// @notice Registers `account` for the person behind `commitment`.
     function register(address account, bytes32 commitment) external;

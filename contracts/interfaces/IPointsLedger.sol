@@ -25,8 +25,10 @@ interface IPointsLedger {
     error PointsInvalidSource(bytes32 source);
     error PointsQuotaExceeded(uint256 schemeId, uint256 period, uint256 requested, uint256 remaining);
     error PointsUnauthorizedCaller(address caller);
+    error PointsSourceAlreadyPaid(bytes32 source);
 
-    /// @notice Issues points of `schemeId` to `member` for `source`, within the scheme's quota.
+    /// @notice Issues points of `schemeId` to `member` for `source`, within the scheme's quota;
+    /// a source is paid once.
     /// @dev Only ISSUANCE_ROLE: the contracts that enforce why points are due (review, exchange).
     function issue(address member, uint256 schemeId, uint256 amount, bytes32 source) external;
 
@@ -35,7 +37,8 @@ interface IPointsLedger {
 
     function issued(uint256 schemeId) external view returns (uint256);
     function burned(uint256 schemeId) external view returns (uint256);
-    function issuedInPeriod(uint256 schemeId, uint256 period) external view returns (uint256);
+    function isPaid(bytes32 source) external view returns (bool);
+    function quotaUsed(uint256 schemeId) external view returns (uint256);
     function currentPeriod(uint256 schemeId) external view returns (uint256);
     function remainingQuota(uint256 schemeId) external view returns (uint256);
 }

@@ -30,6 +30,15 @@ class PointsLedgerClient(ContractClient):
     def burned(self, scheme_id: int) -> int:
         return int(self._read("burned", scheme_id))
 
+    def quota_used(self, scheme_id: int) -> int:
+        return int(self._read("quotaUsed", scheme_id))
+
+    def current_period(self, scheme_id: int) -> int:
+        return int(self._read("currentPeriod", scheme_id))
+
+    def is_paid(self, source: bytes) -> bool:
+        return bool(self._read("isPaid", source))
+
     def remaining_quota(self, scheme_id: int) -> int:
         return int(self._read("remainingQuota", scheme_id))
 

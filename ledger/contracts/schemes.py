@@ -75,9 +75,13 @@ def encode_code(code: str) -> bytes:
     if (
         not code
         or len(code) > 16
+        or not ("A" <= code[0] <= "Z")
         or not all(c.isascii() and (c.isupper() or c.isdigit() or c in "-_") for c in code)
     ):
-        raise InputError(f"scheme code {code!r} must be 1-16 characters of A-Z, 0-9, '-' or '_'")
+        raise InputError(
+            f"scheme code {code!r} must be 1-16 characters of A-Z, 0-9, '-' or '_', "
+            "starting with a letter"
+        )
     return code.encode("ascii").ljust(32, b"\x00")
 
 

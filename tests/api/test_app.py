@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -46,7 +47,7 @@ def test_unknown_scheme_is_a_404_with_a_stable_code(client: TestClient) -> None:
 def test_balances_show_issued_points(client: TestClient, ledger: Ledger) -> None:
     scheme = new_scheme(ledger)
     member = new_member(ledger)
-    ledger.points.issue(minter(), member.address, scheme.id, 42, b"\x01" * 32)
+    ledger.points.issue(minter(), member.address, scheme.id, 42, secrets.token_bytes(32))
     balances = {
         b["scheme"]: b["amount"]
         for b in client.get(f"/v1/members/{member.address}/balances").json()

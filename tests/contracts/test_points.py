@@ -16,6 +16,7 @@ from ledger.errors import (
     NotAMember,
     NotAuthorized,
     QuotaExceeded,
+    StateConflict,
     UnknownScheme,
 )
 from ledger.ledger import Ledger
@@ -59,11 +60,12 @@ def points_state(ledger: Ledger, scheme_id: int, *addresses: str) -> tuple[Any, 
 
 
 def current_period(ledger: Ledger, scheme_id: int) -> int:
-    return int(ledger.points.contract.functions.currentPeriod(scheme_id).call())
+    return ledger.points.current_period(scheme_id)
 
 
 def issued_in_period(ledger: Ledger, scheme_id: int, period: int) -> int:
-    return int(ledger.points.contract.functions.issuedInPeriod(scheme_id, period).call())
+    assert period == current_period(ledger, scheme_id), "only the current window is kept"
+    return ledger.points.quota_used(scheme_id)
 
 
 # --- ERC-1155 reads ------------------------------------------------------------------------------
@@ -293,6 +295,41 @@ def test_a_quota_change_by_the_council_applies_to_the_current_period(
     assert ledger.points.remaining_quota(capped.id) == 50
     ledger.points.issue(minter(), member.address, capped.id, 50, source())
     assert points_state(ledger, capped.id, member.address) == ([150], 150, 150, 0)
+
+
+def test_a_changed_quota_period_carries_the_use_of_the_running_window(
+    ledger: Ledger, member: Member
+) -> None:
+    capped = new_scheme(ledger, quota=100)
+    ledger.points.issue(minter(), member.address, capped.id, 100, source())
+
+    govern(ledger, [ledger.schemes.set_quota_call(capped.id, 100, capped.quota_period * 2)])
+
+    assert ledger.points.quota_used(capped.id) == 100
+    assert ledger.points.remaining_quota(capped.id) == 0
+    with reverts(
+        QuotaExceeded,
+        "PointsQuotaExceeded",
+        {
+            "schemeId": capped.id,
+            "period": current_period(ledger, capped.id),
+            "requested": 1,
+            "remaining": 0,
+        },
+    ):
+        ledger.points.issue(minter(), member.address, capped.id, 1, source())
+
+
+def test_a_source_is_paid_once(ledger: Ledger, scheme: Scheme, member: Member) -> None:
+    paid = source()
+    ledger.points.issue(minter(), member.address, scheme.id, 5, paid)
+    before = points_state(ledger, scheme.id, member.address)
+
+    with reverts(StateConflict, "PointsSourceAlreadyPaid", {"source": "0x" + paid.hex()}):
+        ledger.points.issue(minter(), member.address, scheme.id, 5, paid)
+
+    assert ledger.points.is_paid(paid)
+    assert points_state(ledger, scheme.id, member.address) == before
 
 
 def test_total_supply_is_the_sum_of_balances_after_several_issuances(ledger: Ledger) -> None:

@@ -203,6 +203,7 @@ def _invalid(ledger: Ledger, scheme: Scheme) -> dict[str, tuple[Call, str, dict[
         "17-character code": code_error(b"A" * 17),
         "code with a space": code_error(b"A B"),
         "code with a gap": code_error(b"A\x00B"),
+        "code starting with a digit": code_error(b"2024"),
         "empty name": (add(name=""), "SchemeInvalidName", {}),
         "97-byte name": (add(name="x" * 97), "SchemeInvalidName", {}),
         "empty unit": (add(unit=""), "SchemeInvalidName", {}),

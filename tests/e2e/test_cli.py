@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from sqlmodel import select
 from typer.testing import CliRunner, Result
 
 from ledger.config import REPO_ROOT, Settings
@@ -27,6 +28,7 @@ from ledger.contracts import MemberStatus, SchemeFlag
 from ledger.errors import NodeNotRunning, RecordNotFound
 from ledger.ledger import Ledger
 from ledger.node import LocalNode, free_port
+from ledger.store import PersonalDataAccess, session
 from scripts.cli import app
 from tests.conftest import minter
 from tests.factories import id_number, new_member, new_scheme
@@ -186,8 +188,19 @@ def test_member_register_reads_the_id_number_from_stdin_and_show_masks_it(
     readable = vpl("member", "show", address)
     assert readable.exit_code == 0 and number not in readable.output
 
-    revealed = ok(vpl("--json", "member", "show", address, "--reveal"))["personal"]
+    reveal = ("--json", "member", "show", address, "--reveal")
+    revealed = ok(vpl(*reveal, "--purpose", "complaint 2026-17"))["personal"]
     assert (revealed["name"], revealed["id_number"]) == ("陈小红", number)
+    with session(ledger.engine) as db:
+        logged = db.exec(select(PersonalDataAccess).where(PersonalDataAccess.member == address))
+        rows = [(r.operator, r.purpose) for r in logged]
+    assert rows == [(ledger.operator("registrar").address, "complaint 2026-17")]
+
+    no_purpose = vpl(*reveal)
+    assert no_purpose.exit_code == 2 and number not in no_purpose.output
+    stranger = vpl("--as", "merchant-1", *reveal, "--purpose", "curious")
+    assert stranger.exit_code == 3 and "陈小红" not in stranger.output
+    assert json.loads(stranger.output)["error"]["code"] == "access_denied"
 
     again = ok(vpl("--json", "member", "register", address, "--name", "陈小红", input=number))
     assert again["created"] is False

@@ -301,21 +301,40 @@ def test_a_ledger_refuses_to_use_an_edited_manifest(ledger: Ledger, tmp_path: Pa
 # --- deploying onto a chain that is not the manifest's -------------------------------------------
 
 
-def test_deploy_with_a_manifest_from_another_chain_fails_and_changes_nothing(
-    on_spare: Ledger, ledger: Ledger
+@pytest.fixture
+def on_new_chain(ledger: Ledger, tmp_path: Path) -> Iterator[Ledger]:
+    """A Ledger on a brand-new anvil node of its own (nothing ever deployed there)."""
+    settings = make_settings(tmp_path / "node", "anvil")
+    node = LocalNode(settings)
+    node.start()
+    fresh = Ledger(settings_beside(settings, tmp_path, build_from=ledger.settings))
+    try:
+        yield fresh
+    finally:
+        fresh.close()
+        node.stop()
+
+
+def test_deploy_on_a_reset_development_chain_deploys_afresh_and_keeps_the_old_manifest(
+    on_new_chain: Ledger, ledger: Ledger
 ) -> None:
-    path = deploy.manifest_path(on_spare.settings)
+    """A development chain started anew (other genesis, none of the contracts there): `vpl up`
+    after deleting the data directory must work, so deploy starts over and keeps the old file."""
+    path = deploy.manifest_path(on_new_chain.settings)
     path.parent.mkdir(parents=True)
     text = ledger.manifest.model_dump_json()  # written for the session chain, not the spare one
     path.write_text(text, encoding="utf-8")
-    before = chain_state(on_spare)
+    assert not any(
+        on_new_chain.w3.eth.get_code(c.address) for c in ledger.manifest.contracts.values()
+    )
 
-    with pytest.raises(ForeignCode, match="this chain is not the one the manifest was written for"):
-        on_spare.deploy()
+    outcome = on_new_chain.deploy()
 
-    assert chain_state(on_spare) == before
-    assert path.read_text(encoding="utf-8") == text
-    assert list(path.parent.iterdir()) == [path]
+    assert outcome.created
+    assert outcome.manifest.genesis_hash != ledger.manifest.genesis_hash
+    kept = [p for p in path.parent.iterdir() if p != path]
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == text
+    deploy.verify(on_new_chain.w3, outcome.manifest, on_new_chain.build)
 
 
 def test_deploy_onto_foreign_code_at_the_manifest_addresses_fails_and_changes_nothing(

@@ -348,9 +348,11 @@ def test_a_connection_that_stays_down_gives_up_with_a_retryable_error_having_sen
         sender.send(rig.issuer, rig.points, rig.issue())
 
     assert len(flaky.sent) == 3
+    tx_hash = info.value.details["tx_hash"]
     assert str(info.value) == (
         "the chain node did not answer eth_sendRawTransaction: ConnectionError; "
-        "check that it is running (`vpl chain status`)"
+        "check that it is running (`vpl chain status`); "
+        f"the transaction {tx_hash} may still reach the chain: check it before sending again"
     )
     assert rig.nonce() == first
     # the failed attempt forgot its nonce: the next send uses it

@@ -8,7 +8,7 @@ import pytest
 from eth_utils import to_checksum_address
 
 from ledger.errors import InputError, InvalidAddress, InvalidAmount, LedgerError
-from ledger.values import MAX_AMOUNT, parse_address, parse_amount, parse_reason
+from ledger.values import MAX_AMOUNT, MAX_UINT64, parse_address, parse_amount, parse_reason
 
 #: A valid checksummed address (EIP-55 test vector).
 CHECKSUMMED = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -207,3 +207,18 @@ def test_a_reason_code_is_1_to_65535(value: int | str, expected: int) -> None:
 def test_a_reason_code_out_of_range_is_refused(value: Any) -> None:
     with pytest.raises(InvalidAmount):
         parse_reason(value)
+
+
+def test_a_64_bit_field_refuses_two_to_the_64() -> None:
+    with pytest.raises(InvalidAmount) as info:
+        parse_amount(2**64, what="quota period", maximum=MAX_UINT64)
+    assert str(info.value) == (
+        f"quota period {2**64} is larger than the maximum {MAX_UINT64} (2^64 - 1)"
+    )
+    assert parse_amount(MAX_UINT64, maximum=MAX_UINT64) == MAX_UINT64
+
+
+def test_an_id_number_pasted_as_an_address_is_masked_in_the_error() -> None:
+    with pytest.raises(InvalidAddress) as info:
+        parse_address("11010519491231002X")
+    assert "11010519491231002X" not in str(info.value)
