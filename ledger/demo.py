@@ -60,6 +60,7 @@ def synthetic_person(rng: random.Random | None = None) -> PersonalData:
 class DemoSummary:
     schemes_added: list[str] = field(default_factory=list)
     roles_granted: list[str] = field(default_factory=list)
+    rules_published: list[str] = field(default_factory=list)
     proposal_id: int | None = None
 
 
@@ -128,4 +129,28 @@ def bootstrap_demo(ledger: Ledger, demo_path: Path) -> DemoSummary:
                 grant=True,
             )
             summary.roles_granted.append(f"{role_name} of {code} -> {operator_name}")
+    for spec in city["schemes"]:
+        _publish_rules(ledger, spec, summary)
     return summary
+
+
+def _publish_rules(ledger: Ledger, spec: dict[str, Any], summary: DemoSummary) -> None:
+    """The demo scheme's earning rule, unless the scheme has one already."""
+    rules = spec.get("rules") or {}
+    code = spec["code"]
+    if not rules or ledger.rules.current_version(ledger.scheme(code).id) != 0:
+        return
+    issuer = ledger.operator(f"issuer-{code.lower()}")
+    if "duration" in rules:
+        duration = rules["duration"]
+        ledger.publish_duration_rule(
+            issuer=issuer,
+            scheme=code,
+            points_per_hour=duration["points_per_hour"],
+            grades={g: str(c) for g, c in duration["grades"].items()},
+        )
+        summary.rules_published.append(f"{code} duration")
+    elif "fixed" in rules:
+        table = {a["action"]: a["points"] for a in rules["fixed"]}
+        ledger.publish_fixed_rule(issuer=issuer, scheme=code, actions=table)
+        summary.rules_published.append(f"{code} fixed")

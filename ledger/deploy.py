@@ -31,9 +31,16 @@ from ledger.tx import TxSender
 log = logging.getLogger(__name__)
 
 #: Deployment order; each entry's constructor arguments are built in ``_deploy_all``.
-CONTRACTS = ("Forwarder", "Council", "SchemeRegistry", "MemberRegistry", "PointsLedger")
+CONTRACTS = (
+    "Forwarder",
+    "Council",
+    "SchemeRegistry",
+    "MemberRegistry",
+    "PointsLedger",
+    "EarningRules",
+)
 #: The contracts whose admin moves from the deployer to the council.
-GOVERNED = ("SchemeRegistry", "MemberRegistry", "PointsLedger")
+GOVERNED = ("SchemeRegistry", "MemberRegistry", "PointsLedger", "EarningRules")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
@@ -141,6 +148,7 @@ def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
         ("MemberRegistry", "ledger", "PointsLedger"),
         ("PointsLedger", "memberRegistry", "MemberRegistry"),
         ("PointsLedger", "schemeRegistry", "SchemeRegistry"),
+        ("EarningRules", "schemeRegistry", "SchemeRegistry"),
     )
     for name, fn, other in links:
         if str(read(name, fn)).lower() != manifest.address(other).lower():
@@ -233,6 +241,9 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         "PointsLedger",
         ["address", "address", "address", "address", "string"],
         [deployer.address, forwarder, members, schemes, net.metadata_uri],
+    )
+    create(
+        "EarningRules", ["address", "address", "address"], [deployer.address, forwarder, schemes]
     )
     council = deployed["Council"].address
 

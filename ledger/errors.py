@@ -161,6 +161,7 @@ class NotAuthorized(ContractRevert):
     solidity_errors = (
         "AccessControlUnauthorizedAccount",
         "SchemeUnauthorizedIssuer",
+        "RulesUnauthorizedIssuer",
         "CouncilUnauthorizedMember",
         "CouncilOnlySelf",
     )
@@ -226,6 +227,17 @@ class InvalidRequest(ContractRevert):
         "CouncilLengthMismatch",
         "CouncilInvalidTarget",
         "CouncilInvalidLifetime",
+        "RulesInvalidRate",
+        "RulesInvalidGrades",
+        "RulesInvalidCoefficient",
+        "RulesInvalidActions",
+        "RulesInvalidAction",
+        "RulesDuplicateAction",
+        "RulesInvalidPoints",
+        "RulesUnknownVersion",
+        "RulesWrongKind",
+        "RulesUnknownGrade",
+        "RulesUnknownAction",
     )
 
 

@@ -7,8 +7,9 @@ input before anything is written, and is safe to run again after an interruption
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 from typing import TypeVar
 
@@ -24,15 +25,20 @@ from ledger.contracts import (
     Call,
     ContractClient,
     CouncilClient,
+    DurationRule,
+    EarningRulesClient,
+    FixedRule,
     MemberInfo,
     MemberRegistryClient,
     MemberStatus,
     PointsLedgerClient,
     Proposal,
+    RuleKind,
     Scheme,
     SchemeFlag,
     SchemeRegistryClient,
 )
+from ledger.contracts.rules import parse_actions, parse_grades
 from ledger.errors import (
     AccessDenied,
     AlreadyRegistered,
@@ -166,6 +172,10 @@ class Ledger:
         return self._client(PointsLedgerClient, "PointsLedger")
 
     @cached_property
+    def rules(self) -> EarningRulesClient:
+        return self._client(EarningRulesClient, "EarningRules")
+
+    @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.settings.resolved_database_url)
         init_db(engine)
@@ -194,7 +204,7 @@ class Ledger:
         """Deploy the contracts once (a no-op when the manifest already matches the chain)."""
         outcome = deploy.deploy(self.settings, self.w3, self.sender, self.build, fresh=fresh)
         self.__dict__["manifest"] = outcome.manifest
-        for name in ("council", "members", "schemes", "points"):
+        for name in ("council", "members", "schemes", "points", "rules"):
             self.__dict__.pop(name, None)
         return outcome
 
@@ -438,6 +448,45 @@ class Ledger:
         """Council call: what members may do with a scheme's points."""
         parsed = SchemeFlag.parse(flags) if isinstance(flags, str) else flags
         return self.schemes.set_flags_call(self.scheme(scheme).id, parsed)
+
+    # --- earning rules -------------------------------------------------------------------------
+
+    def publish_duration_rule(
+        self,
+        *,
+        issuer: LocalAccount,
+        scheme: str | int,
+        points_per_hour: int | str,
+        grades: Mapping[str, int | str | Decimal] | str,
+    ) -> DurationRule:
+        """A new duration rule version: points = hours x points per hour x grade coefficient."""
+        s = self.scheme(scheme)
+        rate = parse_amount(points_per_hour, what="points per hour", maximum=1_000_000)
+        coefficients = parse_grades(grades)
+        version, _ = self.rules.publish_duration_rule(issuer, s.id, rate, coefficients)
+        return self.rules.duration_rule(s.id, version)
+
+    def publish_fixed_rule(
+        self, *, issuer: LocalAccount, scheme: str | int, actions: Mapping[str, int | str] | str
+    ) -> FixedRule:
+        """A new fixed-point rule version: a table of action types and their points."""
+        s = self.scheme(scheme)
+        version, _ = self.rules.publish_fixed_rule(issuer, s.id, parse_actions(actions))
+        return self.rules.fixed_rule(s.id, version)
+
+    def rule(self, scheme: str | int, version: int | None = None) -> DurationRule | FixedRule:
+        """A scheme's rule version (the current one by default)."""
+        s = self.scheme(scheme)
+        if version is None:
+            version = self.rules.current_version(s.id)
+            if version == 0:
+                raise RecordNotFound(
+                    f"scheme {s.code} has no earning rules yet; its issuer publishes them with "
+                    "`vpl rule duration` or `vpl rule fixed`"
+                )
+        if self.rules.kind(s.id, version) is RuleKind.DURATION:
+            return self.rules.duration_rule(s.id, version)
+        return self.rules.fixed_rule(s.id, version)
 
     def balances(self, address: str) -> list[Balance]:
         """The member's balance in every scheme."""

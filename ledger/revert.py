@@ -92,6 +92,22 @@ MESSAGES: dict[str, str] = {
     "SchemeInvalidAccount": "{account} cannot hold a scheme role",
     "SchemeUnauthorizedIssuer": "{account} is not the issuer of scheme {schemeId}",
     "SchemeTooMany": "the registry holds at most {maxSchemes} schemes",
+    # Earning rules
+    "RulesUnauthorizedIssuer": "{account} is not the issuer of scheme {schemeId} and may not "
+    "publish its rules",
+    "RulesInvalidRate": "points per hour must be 1-1,000,000 (got {pointsPerHour})",
+    "RulesInvalidGrades": "a duration rule has 1 to {maxGrades} grades (got {count})",
+    "RulesInvalidCoefficient": "grade {grade}'s coefficient must be 1-10000 thousandths "
+    "(got {coefficient})",
+    "RulesInvalidActions": "a fixed-point rule has 1 to {maxActions} actions, each with points "
+    "(got {actions} actions and {points} point values)",
+    "RulesInvalidAction": "an action type is 1-32 characters of a-z, 0-9, '_' or '-'",
+    "RulesDuplicateAction": "action type {action_text} appears twice",
+    "RulesInvalidPoints": "action {action_text} must earn 1-1,000,000,000 points (got {points})",
+    "RulesUnknownVersion": "scheme {schemeId} has no rule version {version}",
+    "RulesWrongKind": "rule version {version} of scheme {schemeId} is not of that kind",
+    "RulesUnknownGrade": "rule version {version} of scheme {schemeId} has no grade {grade}",
+    "RulesUnknownAction": "rule version {version} of scheme {schemeId} has no action {action_text}",
     # Points
     "PointsNotAMember": "{account} is not an active member and cannot hold or move points",
     "PointsMemberFrozen": "{account} is frozen and cannot hold or move points",

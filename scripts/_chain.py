@@ -226,6 +226,10 @@ def _demo_text(seeded: Any) -> str:
         return str(seeded)
     schemes = seeded.get("schemes_added") or []
     roles = seeded.get("roles_granted") or []
-    if not schemes and not roles:
+    rules = seeded.get("rules_published") or []
+    if not schemes and not roles and not rules:
         return "already seeded"
-    return f"added schemes {', '.join(schemes) or '-'}; granted {len(roles)} roles"
+    return (
+        f"added schemes {', '.join(schemes) or '-'}; granted {len(roles)} roles; "
+        f"published rules {', '.join(rules) or '-'}"
+    )

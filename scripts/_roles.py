@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import Scheme
 from ledger.errors import InputError
 from ledger.roles import role
 from scripts._output import line
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
-from scripts._state import APP_OPTIONS, State, state_of
+from scripts._state import APP_OPTIONS, state_of
 
 role_app = typer.Typer(help="Roles: scheme staff and ledger-wide roles.", **APP_OPTIONS)
 
@@ -50,7 +48,7 @@ def _set_role(
     if approve_all:
         state.out.note(f"--approve-all ignored: the scheme's issuer sets {spec.name} directly")
     s = ledger.scheme(scheme)
-    issuer = _issuer_signer(state, s)
+    issuer = state.issuer_signer(s)
     result = ledger.set_scheme_role(
         issuer=issuer, role_name=spec.name, account=address, scheme=s.id, grant=grant
     )
@@ -67,19 +65,6 @@ def _set_role(
     state.out.result(
         data, line(f"{verb} {spec.name} of {s.code} {'to' if grant else 'from'} {address}")
     )
-
-
-def _issuer_signer(state: State, scheme: Scheme) -> LocalAccount:
-    """``--as``, else the configured operator whose address is the scheme's issuer."""
-    if state.signer is not None:
-        return state.ledger.operator(state.signer)
-    name = state.labels().get(scheme.issuer)
-    if name is None:
-        raise InputError(
-            f"no operator configured here holds the key of {scheme.code}'s issuer "
-            f"{scheme.issuer}; name the signer with --as"
-        )
-    return state.ledger.operator(name)
 
 
 RoleArgument = Annotated[

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from ledger.accounts import operator_address
 from ledger.config import Settings
-from ledger.errors import ConfigError
+from ledger.contracts import Scheme
+from ledger.errors import ConfigError, InputError
 from ledger.ledger import Ledger
 from ledger.values import parse_address
 from scripts._output import Output
@@ -104,6 +105,18 @@ class State:
             contracts = self.ledger.manifest.contracts
             name = next((n for n, c in contracts.items() if c.address == address), None)
         return f"{address} ({name})" if name else address
+
+    def issuer_signer(self, scheme: Scheme) -> LocalAccount:
+        """``--as``, else the configured operator whose address is the scheme's issuer."""
+        if self.signer is not None:
+            return self.ledger.operator(self.signer)
+        name = self.labels().get(scheme.issuer)
+        if name is None:
+            raise InputError(
+                f"no operator configured here holds the key of {scheme.code}'s issuer "
+                f"{scheme.issuer}; name the signer with --as"
+            )
+        return self.ledger.operator(name)
 
     def account(self, text: str, *, what: str = "account") -> str:
         """An address given as ``0x…`` or as an operator name from the network file."""

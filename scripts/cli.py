@@ -25,6 +25,7 @@ from scripts._council import council_app
 from scripts._members import balance_command, member_app
 from scripts._output import Output, configure_logging, exit_code, line
 from scripts._roles import role_app
+from scripts._rules import rule_app
 from scripts._schemes import scheme_app
 from scripts._state import APP_OPTIONS, State, state_of
 
@@ -65,6 +66,7 @@ app.add_typer(council_app, name="council")
 app.add_typer(scheme_app, name="scheme")
 app.add_typer(member_app, name="member")
 app.add_typer(role_app, name="role")
+app.add_typer(rule_app, name="rule")
 app.add_typer(secrets_app, name="secrets")
 
 

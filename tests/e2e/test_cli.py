@@ -122,6 +122,34 @@ def test_scheme_add_with_approve_all_is_listed_and_shown(vpl: Vpl, ledger: Ledge
     assert ledger.scheme(code).flags == SchemeFlag.GIFTS | SchemeFlag.REDEMPTION
 
 
+def test_the_issuer_publishes_rules_and_anyone_reads_them(vpl: Vpl, ledger: Ledger) -> None:
+    scheme = new_scheme(ledger)
+
+    published = ok(
+        vpl("--json", "rule", "duration", scheme.code, "--points-per-hour", "10",
+            "--grades", "A=1.2,B=1.0,C=0.8,D=0.5")
+    )  # fmt: skip
+    assert published == {
+        "scheme_id": scheme.id,
+        "version": 1,
+        "kind": "duration",
+        "points_per_hour": 10,
+        "grades": {"A": 1.2, "B": 1.0, "C": 0.8, "D": 0.5},
+    }
+    fixed = ok(vpl("--json", "rule", "fixed", scheme.code, "--actions", "safety_hazard=50"))
+    assert (fixed["version"], fixed["actions"]) == (2, {"safety_hazard": 50})
+    assert ok(vpl("--json", "rule", "show", scheme.code, "--version", "1"))["kind"] == "duration"
+
+    gap = vpl(
+        "--json", "rule", "duration", scheme.code, "--points-per-hour", "10", "--grades", "A=1,C=1"
+    )
+    assert gap.exit_code == 2
+    assert "without gaps" in json.loads(gap.output)["error"]["message"]
+    stranger = vpl("--as", "issuer-bee", "rule", "fixed", scheme.code, "--actions", "x=1")
+    assert stranger.exit_code == 3
+    assert ledger.rules.current_version(scheme.id) == 2
+
+
 @pytest.mark.parametrize(
     ("quota", "message"),
     [
