@@ -92,4 +92,9 @@ def rule_show(
     """A scheme's rule (the version in force, or --version N)."""
     state = state_of(ctx)
     s = state.ledger.scheme(scheme)
-    _show(state, s.code, state.ledger.rule(s.id, version), "in force" if version is None else "requested")
+    _show(
+        state,
+        s.code,
+        state.ledger.rule(s.id, version),
+        "in force" if version is None else "requested",
+    )
