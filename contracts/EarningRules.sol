@@ -8,6 +8,9 @@ import {ISchemeRegistry} from "./interfaces/ISchemeRegistry.sol";
 /// @title EarningRules
 /// @notice Each scheme's rules for valuing service, versioned and immutable once published.
 /// @dev A scheme's issuer publishes its own rules (the council may too); versions count from 1.
+/// A version takes effect in the block that publishes it and records that time, so the version in
+/// force at any moment can be read back; a scheme keeps the kind (duration or fixed) of its first
+/// rule, so records submitted under one rule can always be valued under the next.
 contract EarningRules is IEarningRules, Governed {
     uint256 public constant MAX_GRADES = 8;
     uint256 public constant MAX_ACTIONS = 64;
@@ -19,6 +22,7 @@ contract EarningRules is IEarningRules, Governed {
     struct Rule {
         RuleKind kind;
         uint32 pointsPerHour;
+        uint64 publishedAt;
         uint16[] grades;
         bytes32[] actions;
     }
@@ -38,6 +42,7 @@ contract EarningRules is IEarningRules, Governed {
         returns (uint256 version)
     {
         _checkIssuer(schemeId);
+        _checkKind(schemeId, RuleKind.Duration);
         if (pointsPerHour == 0 || pointsPerHour > MAX_POINTS_PER_HOUR) revert RulesInvalidRate(pointsPerHour);
         if (gradeCoefficients.length == 0 || gradeCoefficients.length > MAX_GRADES) {
             revert RulesInvalidGrades(gradeCoefficients.length, MAX_GRADES);
@@ -49,6 +54,7 @@ contract EarningRules is IEarningRules, Governed {
         version = ++_current[schemeId];
         Rule storage r = _rules[schemeId][version];
         r.kind = RuleKind.Duration;
+        r.publishedAt = uint64(block.timestamp);
         r.pointsPerHour = pointsPerHour;
         r.grades = gradeCoefficients;
         emit DurationRulePublished(schemeId, version, pointsPerHour, gradeCoefficients, _msgSender());
@@ -60,12 +66,14 @@ contract EarningRules is IEarningRules, Governed {
         returns (uint256 version)
     {
         _checkIssuer(schemeId);
+        _checkKind(schemeId, RuleKind.Fixed);
         if (actions.length == 0 || actions.length > MAX_ACTIONS || actions.length != points.length) {
             revert RulesInvalidActions(actions.length, points.length, MAX_ACTIONS);
         }
         version = ++_current[schemeId];
         Rule storage r = _rules[schemeId][version];
         r.kind = RuleKind.Fixed;
+        r.publishedAt = uint64(block.timestamp);
         mapping(bytes32 => uint64) storage table = _points[schemeId][version];
         for (uint256 i = 0; i < actions.length; ++i) {
             bytes32 action = actions[i];
@@ -82,6 +90,23 @@ contract EarningRules is IEarningRules, Governed {
 
     function currentVersion(uint256 schemeId) external view returns (uint256) {
         return _current[schemeId];
+    }
+
+    /// @inheritdoc IEarningRules
+    /// @dev Binary search: publication times never decrease with the version.
+    function versionAt(uint256 schemeId, uint64 timestamp) external view returns (uint256) {
+        uint256 low = 0;
+        uint256 high = _current[schemeId];
+        while (low < high) {
+            uint256 mid = (low + high + 1) / 2;
+            if (_rules[schemeId][mid].publishedAt <= timestamp) low = mid;
+            else high = mid - 1;
+        }
+        return low;
+    }
+
+    function publishedAt(uint256 schemeId, uint256 version) external view returns (uint64) {
+        return _rule(schemeId, version).publishedAt;
     }
 
     function ruleKind(uint256 schemeId, uint256 version) external view returns (RuleKind) {
@@ -140,6 +165,13 @@ contract EarningRules is IEarningRules, Governed {
         address sender = _msgSender();
         if (sender != _schemes.issuerOf(schemeId) && !hasRole(DEFAULT_ADMIN_ROLE, sender)) {
             revert RulesUnauthorizedIssuer(schemeId, sender);
+        }
+    }
+
+    function _checkKind(uint256 schemeId, RuleKind kind) private view {
+        uint256 current = _current[schemeId];
+        if (current != 0 && _rules[schemeId][current].kind != kind) {
+            revert RulesKindFixed(schemeId, _rules[schemeId][current].kind);
         }
     }
 

@@ -24,11 +24,11 @@ contract PointsLedger is IPointsLedger, ERC1155Supply, Governed {
 
     mapping(uint256 schemeId => uint256) private _issued;
     mapping(uint256 schemeId => uint256) private _burned;
-    /// Quota use of a scheme's current window; the window's length is kept so that a change of
-    /// quota period carries the use of a still-running window over instead of resetting it.
+    /// Quota use and the window it counts against, by absolute times, so that a change of quota
+    /// period carries the use over for as long as the window it was counted in lasts.
     struct QuotaUsage {
-        uint64 period;
-        uint64 periodLength;
+        uint64 start;
+        uint64 end;
         uint128 used;
     }
 
@@ -52,12 +52,12 @@ contract PointsLedger is IPointsLedger, ERC1155Supply, Governed {
         if (source == bytes32(0)) revert PointsInvalidSource(source);
         if (_paid[source]) revert PointsSourceAlreadyPaid(source);
         ISchemeRegistry.Scheme memory s = _schemes.scheme(schemeId);
-        (uint256 period, uint256 used) = _quotaWindow(schemeId, s.quotaPeriod);
+        (uint256 period, uint256 used, uint64 end) = _quotaWindow(schemeId, s.quotaPeriod);
         uint256 remaining = used >= s.quota ? 0 : s.quota - used;
         if (amount > remaining) revert PointsQuotaExceeded(schemeId, period, amount, remaining);
 
         _paid[source] = true;
-        _usage[schemeId] = QuotaUsage(uint64(period), s.quotaPeriod, uint128(used + amount));
+        _usage[schemeId] = QuotaUsage(uint64(period * s.quotaPeriod), end, uint128(used + amount));
         _issued[schemeId] += amount;
         _mint(member, schemeId, amount, "");
         emit PointsIssued(schemeId, member, source, amount, period, _msgSender());
@@ -129,7 +129,7 @@ contract PointsLedger is IPointsLedger, ERC1155Supply, Governed {
 
     /// @notice Points issued in the scheme's current quota window.
     function quotaUsed(uint256 schemeId) external view returns (uint256 used) {
-        (, used) = _quotaWindow(schemeId, _schemes.scheme(schemeId).quotaPeriod);
+        (, used,) = _quotaWindow(schemeId, _schemes.scheme(schemeId).quotaPeriod);
     }
 
     /// @notice The current quota window: block time divided by the quota period.
@@ -139,20 +139,28 @@ contract PointsLedger is IPointsLedger, ERC1155Supply, Governed {
 
     function remainingQuota(uint256 schemeId) external view returns (uint256) {
         ISchemeRegistry.Scheme memory s = _schemes.scheme(schemeId);
-        (, uint256 used) = _quotaWindow(schemeId, s.quotaPeriod);
+        (, uint256 used,) = _quotaWindow(schemeId, s.quotaPeriod);
         return used >= s.quota ? 0 : s.quota - used;
     }
 
-    /// @dev Windows are aligned to the Unix epoch. After the council changes the period length,
-    /// what was issued in a window that has not yet ended still counts, so a shorter or longer
-    /// period never hands out the quota twice.
-    function _quotaWindow(uint256 schemeId, uint64 quotaPeriod) private view returns (uint256 period, uint256 used) {
+    /// @dev Windows are aligned to the Unix epoch. What was issued counts for as long as any
+    /// window it was counted in lasts: while the stored window still reaches into the current one,
+    /// its use carries over and the stored end only ever moves later. So no change of period,
+    /// however often, hands out the quota twice within one window.
+    function _quotaWindow(uint256 schemeId, uint64 quotaPeriod)
+        private
+        view
+        returns (uint256 period, uint256 used, uint64 end)
+    {
         QuotaUsage memory u = _usage[schemeId];
         period = block.timestamp / quotaPeriod;
-        if (u.periodLength == quotaPeriod) {
-            used = u.period == period ? u.used : 0;
-        } else if (u.periodLength != 0 && block.timestamp < (uint256(u.period) + 1) * u.periodLength) {
+        uint256 start = period * quotaPeriod;
+        uint256 windowEnd = start + quotaPeriod;
+        if (u.end > start) {
             used = u.used;
+            end = u.end > windowEnd ? u.end : uint64(windowEnd);
+        } else {
+            end = uint64(windowEnd);
         }
     }
 

@@ -140,7 +140,13 @@ def _publish_rules(ledger: Ledger, spec: dict[str, Any], summary: DemoSummary) -
     code = spec["code"]
     if not rules or ledger.rules.current_version(ledger.scheme(code).id) != 0:
         return
-    issuer = ledger.operator(f"issuer-{code.lower()}")
+    scheme = ledger.scheme(code)
+    issuer_name = ledger.operator_name(scheme.issuer)
+    if issuer_name is None:
+        raise ConfigError(f"no operator holds the key of {code}'s issuer {scheme.issuer}")
+    issuer = ledger.operator(issuer_name)
+    if "duration" in rules and "fixed" in rules:
+        raise ConfigError(f"demo scheme {code} has both duration and fixed rules; choose one")
     if "duration" in rules:
         duration = rules["duration"]
         ledger.publish_duration_rule(
@@ -151,6 +157,9 @@ def _publish_rules(ledger: Ledger, spec: dict[str, Any], summary: DemoSummary) -
         )
         summary.rules_published.append(f"{code} duration")
     elif "fixed" in rules:
+        names = [a["action"] for a in rules["fixed"]]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"demo scheme {code} lists an action type twice")
         table = {a["action"]: a["points"] for a in rules["fixed"]}
         ledger.publish_fixed_rule(issuer=issuer, scheme=code, actions=table)
         summary.rules_published.append(f"{code} fixed")

@@ -10,6 +10,7 @@ the code that was deployed there.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +78,8 @@ class DeployOutcome:
     manifest: Manifest
     created: bool
     path: Path
+    #: Where the manifest of a replaced deployment (--fresh, or a reset chain) was kept.
+    replaced: Path | None = None
 
 
 def manifest_path(settings: Settings) -> Path:
@@ -114,6 +117,12 @@ def verify(w3: Web3, manifest: Manifest, build: Build | None = None) -> None:
             f"this chain is not the one the manifest was written for (genesis {genesis_hex} "
             f"!= {manifest.genesis_hash}): the chain was reset or another chain answers; "
             "deploy afresh with `vpl deploy --fresh` on a development chain"
+        )
+    missing = [name for name in CONTRACTS if name not in manifest.contracts]
+    if missing:
+        raise DeploymentError(
+            f"the deployment has no {', '.join(missing)}: it was made by an older version; there "
+            "is no upgrade path yet: deploy afresh with `vpl deploy --fresh` on a development chain"
         )
     for name, deployed in manifest.contracts.items():
         code = w3.eth.get_code(Web3.to_checksum_address(deployed.address))
@@ -166,6 +175,20 @@ def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
             )
 
 
+def _set_aside(path: Path, why: str) -> Path:
+    """Rename `path` to a name of its own (never over an earlier one)."""
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    for n in range(1000):
+        backup = path.with_suffix(f".{why}-{stamp}{f'-{n}' if n else ''}.json")
+        try:
+            os.link(path, backup)
+        except FileExistsError:
+            continue
+        path.unlink()
+        return backup
+    raise DeploymentError(f"cannot set {path} aside: too many earlier copies beside it")
+
+
 def _was_reset(w3: Web3, manifest: Manifest) -> bool:
     """A development chain started anew: another genesis and no code at any manifest address."""
     genesis = HexBytes(w3.eth.get_block(0)["hash"]).to_0x_hex()
@@ -183,8 +206,7 @@ def deploy(
         if fresh:
             if not settings.network_config.development:
                 raise DeploymentError("--fresh is refused outside development networks")
-            backup = path.with_suffix(f".replaced-{datetime.now(UTC):%Y%m%dT%H%M%S}.json")
-            path.rename(backup)
+            backup = _set_aside(path, "replaced")
             log.info("moved the old manifest to %s", backup)
         else:
             manifest = load_manifest(settings)
@@ -193,8 +215,7 @@ def deploy(
             except ForeignCode:
                 if not (settings.network_config.development and _was_reset(w3, manifest)):
                     raise
-                backup = path.with_suffix(f".reset-{datetime.now(UTC):%Y%m%dT%H%M%S}.json")
-                path.rename(backup)
+                backup = _set_aside(path, "reset")
                 log.warning(
                     "the development chain was reset since the manifest was written (none of its "
                     "contracts is there); deploying afresh, old manifest kept as %s",
@@ -202,9 +223,11 @@ def deploy(
                 )
             else:
                 return DeployOutcome(manifest=manifest, created=False, path=path)
+    else:
+        backup = None
     manifest = _deploy_all(settings, w3, sender, build)
     write_text_atomically(path, manifest.model_dump_json(indent=2) + "\n")
-    return DeployOutcome(manifest=manifest, created=True, path=path)
+    return DeployOutcome(manifest=manifest, created=True, path=path, replaced=backup)
 
 
 def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) -> Manifest:

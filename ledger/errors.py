@@ -263,6 +263,7 @@ class StateConflict(ContractRevert):
         "MemberAlreadyRecovered",
         "MemberLedgerAlreadyLinked",
         "MemberLedgerNotLinked",
+        "RulesKindFixed",
         "PointsSourceAlreadyPaid",
         "PointsTransferNotAllowed",
     )

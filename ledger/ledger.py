@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 from typing import TypeVar
 
 from eth_account.signers.local import LocalAccount
@@ -203,10 +204,33 @@ class Ledger:
     def deploy(self, *, fresh: bool = False) -> deploy.DeployOutcome:
         """Deploy the contracts once (a no-op when the manifest already matches the chain)."""
         outcome = deploy.deploy(self.settings, self.w3, self.sender, self.build, fresh=fresh)
+        if outcome.replaced is not None:
+            self._set_store_aside(outcome.replaced)
         self.__dict__["manifest"] = outcome.manifest
         for name in ("council", "members", "schemes", "points", "rules"):
             self.__dict__.pop(name, None)
         return outcome
+
+    def _set_store_aside(self, old_manifest: Path) -> None:
+        """A new deployment starts with an empty store: the old one belongs to the old chain."""
+        if self.settings.database_url is not None:
+            log.warning(
+                "a new deployment replaced %s; the database at VPL_DATABASE_URL still holds the old "
+                "deployment's members: clear it before registering anyone",
+                old_manifest,
+            )
+            return
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+            for name in ("engine", "vault"):
+                self.__dict__.pop(name, None)
+        database = self.settings.data_dir / "vpl.db"
+        suffix = old_manifest.suffixes[-2] if len(old_manifest.suffixes) >= 2 else ".old"
+        for part in ("", "-wal", "-shm"):
+            current = database.with_name(database.name + part)
+            if current.exists():
+                current.rename(database.with_name(f"vpl{suffix}.db{part}"))
+        log.warning("the store of the replaced deployment was kept as vpl%s.db", suffix)
 
     def close(self) -> None:
         if "engine" in self.__dict__:
@@ -595,6 +619,8 @@ class Ledger:
         same = self._open_proposal_with(calls, text)
         if same is not None:
             log.info("proposal %d already puts these calls to the council", same.proposal.id)
+            if proposer.address not in same.approved_by:
+                return self.approve(member=proposer, proposal_id=same.proposal.id)
             return same
         proposal_id, result = self.council.propose(proposer, calls, text)
         return self.proposal(proposal_id, tx_hash=result.tx_hash)
@@ -610,7 +636,7 @@ class Ledger:
         for pid in range(count, max(count - 20, 0), -1):
             p = self.council.proposal(pid)
             if (
-                not (p.executed or p.cancelled or now > p.deadline)
+                not (p.executed or p.cancelled or now + 60 > p.deadline)
                 and p.description == description
                 and tuple(t.lower() for t in p.targets) == targets
                 and tuple(d.lower() for d in p.calldatas) == datas
@@ -662,12 +688,15 @@ class Ledger:
                 f"{self.network.name!r} each council member approves with their own key"
             )
         names = self.network.council.members
-        needed = self.network.council.threshold
         outcome = self.propose(
             proposer=self.operator(names[0]), calls=calls, description=description, check=check
         )
-        for name in names[1:needed]:
-            outcome = self.approve(member=self.operator(name), proposal_id=outcome.proposal.id)
+        for name in names:
+            if outcome.state != "open":
+                break
+            member = self.operator(name)
+            if member.address not in outcome.approved_by:
+                outcome = self.approve(member=member, proposal_id=outcome.proposal.id)
         return self.execute(member=self.operator(names[0]), proposal_id=outcome.proposal.id)
 
     def proposals(self, *, include_closed: bool = False, last: int = 200) -> list[ProposalOutcome]:

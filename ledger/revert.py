@@ -97,7 +97,7 @@ MESSAGES: dict[str, str] = {
     "publish its rules",
     "RulesInvalidRate": "points per hour must be 1-1,000,000 (got {pointsPerHour})",
     "RulesInvalidGrades": "a duration rule has 1 to {maxGrades} grades (got {count})",
-    "RulesInvalidCoefficient": "grade {grade}'s coefficient must be 1-10000 thousandths "
+    "RulesInvalidCoefficient": "grade {grade_letter}'s coefficient must be 1-10000 thousandths "
     "(got {coefficient})",
     "RulesInvalidActions": "a fixed-point rule has 1 to {maxActions} actions, each with points "
     "(got {actions} actions and {points} point values)",
@@ -106,7 +106,9 @@ MESSAGES: dict[str, str] = {
     "RulesInvalidPoints": "action {action_text} must earn 1-1,000,000,000 points (got {points})",
     "RulesUnknownVersion": "scheme {schemeId} has no rule version {version}",
     "RulesWrongKind": "rule version {version} of scheme {schemeId} is not of that kind",
-    "RulesUnknownGrade": "rule version {version} of scheme {schemeId} has no grade {grade}",
+    "RulesKindFixed": "scheme {schemeId} values service by {kind_name} rules; a scheme keeps the "
+    "kind of its first rule",
+    "RulesUnknownGrade": "rule version {version} of scheme {schemeId} has no grade {grade_letter}",
     "RulesUnknownAction": "rule version {version} of scheme {schemeId} has no action {action_text}",
     # Points
     "PointsNotAMember": "{account} is not an active member and cannot hold or move points",
@@ -194,6 +196,13 @@ class RevertDecoder:
     def _message(self, name: str, args: dict[str, Any]) -> str:
         template = MESSAGES.get(name)
         fields = dict(args)
+        # imported here: the rules client imports this module
+        from ledger.contracts.rules import GRADE_LETTERS
+
+        if isinstance(args.get("grade"), int) and 0 <= args["grade"] < len(GRADE_LETTERS):
+            fields["grade_letter"] = GRADE_LETTERS[args["grade"]]
+        if isinstance(args.get("kind"), int):
+            fields["kind_name"] = {1: "duration", 2: "fixed-point"}.get(args["kind"], "no")
         for key, value in args.items():
             if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
                 fields[f"{key}_name"] = self._role_names.get(bytes.fromhex(value[2:]), value)

@@ -38,6 +38,7 @@ interface IEarningRules {
     error RulesWrongKind(uint256 schemeId, uint256 version, RuleKind kind);
     error RulesUnknownGrade(uint256 schemeId, uint256 version, uint8 grade);
     error RulesUnknownAction(uint256 schemeId, uint256 version, bytes32 action);
+    error RulesKindFixed(uint256 schemeId, RuleKind kind);
 
     /// @notice Publishes a new duration rule version for a scheme (its issuer or the council).
     function publishDurationRule(uint256 schemeId, uint32 pointsPerHour, uint16[] calldata gradeCoefficients)
@@ -50,6 +51,9 @@ interface IEarningRules {
         returns (uint256 version);
 
     function currentVersion(uint256 schemeId) external view returns (uint256);
+    /// @notice The version in force at `timestamp` (0 if none was published by then).
+    function versionAt(uint256 schemeId, uint64 timestamp) external view returns (uint256);
+    function publishedAt(uint256 schemeId, uint256 version) external view returns (uint64);
     function ruleKind(uint256 schemeId, uint256 version) external view returns (RuleKind);
     function durationRule(uint256 schemeId, uint256 version)
         external

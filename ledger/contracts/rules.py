@@ -38,7 +38,12 @@ class DurationRule:
 
     def points(self, minutes: int, grade: str) -> int:
         """The same arithmetic as the contract (integer, rounded down)."""
-        return minutes * self.points_per_hour * self.grades[grade] // 60_000
+        if not 0 <= minutes < 2**32:
+            raise InputError(f"service time must be 0 to 2^32 - 1 minutes (got {minutes})")
+        letter = GRADE_LETTERS[grade_index(grade)]
+        if letter not in self.grades:
+            raise InputError(f"rule version {self.version} has no grade {letter}")
+        return minutes * self.points_per_hour * self.grades[letter] // 60_000
 
 
 @dataclass(frozen=True)
@@ -63,11 +68,11 @@ def decode_action(raw: bytes) -> str:
 def coefficient_thousandths(value: int | str | Decimal, *, grade: str) -> int:
     """``1.2`` -> 1200; refuses more than three decimals, zero, negatives and over x10."""
     try:
-        number = Decimal(str(value).strip())
+        scaled = Decimal(str(value).strip()) * 1000
+        whole = scaled == scaled.to_integral_value()
     except InvalidOperation:
         raise InputError(f"grade {grade}'s coefficient {value!r} is not a number") from None
-    scaled = number * 1000
-    if scaled != scaled.to_integral_value() or not (0 < scaled <= 10_000):
+    if not scaled.is_finite() or not whole or not (0 < scaled <= 10_000):
         raise InputError(
             f"grade {grade}'s coefficient {value} must be above 0 and at most 10, "
             "with at most three decimals"
@@ -86,9 +91,13 @@ def parse_grades(grades: Mapping[str, int | str | Decimal] | str) -> list[int]:
             letter, sep, value = part.partition("=")
             if not sep:
                 raise InputError(f"grade {part!r} must look like A=1.2")
+            if letter.strip().upper() in pairs:
+                raise InputError(f"grade {letter.strip().upper()} appears twice")
             pairs[letter.strip().upper()] = value
         grades = pairs
     letters = sorted(g.strip().upper() for g in grades)
+    if len(set(letters)) != len(letters):
+        raise InputError("a grade appears twice (letters are case-insensitive)")
     expected = list(GRADE_LETTERS[: len(letters)])
     if not letters or letters != expected:
         raise InputError(
@@ -147,6 +156,13 @@ class EarningRulesClient(ContractClient):
 
     def current_version(self, scheme_id: int) -> int:
         return int(self._read("currentVersion", scheme_id))
+
+    def version_at(self, scheme_id: int, timestamp: int) -> int:
+        """The version in force at `timestamp` (0: none published by then)."""
+        return int(self._read("versionAt", scheme_id, timestamp))
+
+    def published_at(self, scheme_id: int, version: int) -> int:
+        return int(self._read("publishedAt", scheme_id, version))
 
     def kind(self, scheme_id: int, version: int) -> RuleKind:
         return RuleKind(self._read("ruleKind", scheme_id, version))

@@ -534,6 +534,35 @@ def test_a_removed_members_approval_no_longer_counts(
     assert not is_auditor(ledger, call)
 
 
+def test_proposing_the_same_calls_again_joins_the_open_proposal(
+    ledger: Ledger, c1: LocalAccount, c2: LocalAccount
+) -> None:
+    call = grant_auditor(ledger)
+    first = ledger.propose(proposer=c1, calls=[call], description="an auditor")
+    count = ledger.council.proposal_count()
+
+    again = ledger.propose(proposer=c1, calls=[call], description="an auditor")
+    joined = ledger.propose(proposer=c2, calls=[call], description="an auditor")
+
+    assert again.proposal.id == joined.proposal.id == first.proposal.id
+    assert ledger.council.proposal_count() == count
+    assert set(joined.approved_by) == {c1.address, c2.address}
+    assert joined.state == "approved"
+
+
+def test_govern_finishes_a_proposal_left_half_approved(
+    ledger: Ledger, c1: LocalAccount, c2: LocalAccount
+) -> None:
+    call = grant_auditor(ledger)
+    pending = ledger.propose(proposer=c1, calls=[call], description="interrupted").proposal.id
+    ledger.approve(member=c2, proposal_id=pending)
+
+    outcome = ledger.govern([call], "interrupted")
+
+    assert (outcome.proposal.id, outcome.state) == (pending, "executed")
+    assert is_auditor(ledger, call)
+
+
 def test_a_member_seated_again_starts_with_no_approvals(
     ledger: Ledger, c1: LocalAccount, c2: LocalAccount, c3: LocalAccount
 ) -> None:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from ledger.contracts import DurationRule, FixedRule, Scheme
 from ledger.contracts.rules import GRADE_LETTERS, encode_action
-from ledger.errors import InputError, InvalidRequest, NotAuthorized, RecordNotFound
+from ledger.errors import InputError, InvalidRequest, NotAuthorized, RecordNotFound, StateConflict
 from ledger.ledger import Ledger
 from tests.contracts.helpers import raw_call, reverts, send
 from tests.factories import new_scheme
@@ -89,6 +89,47 @@ def test_a_new_version_leaves_the_old_one_readable_and_unchanged(
     assert ledger.rule(scheme.id, version=1) == first
     assert ledger.rules.duration_points(scheme.id, 1, 60, "A") == 12
     assert ledger.rules.duration_points(scheme.id, 2, 60, "A") == 12
+
+
+def test_the_version_in_force_at_any_time_can_be_read_back(ledger: Ledger, scheme: Scheme) -> None:
+    first = ledger.publish_duration_rule(
+        issuer=issuer(ledger), scheme=scheme.id, points_per_hour=10, grades=WUHAN
+    )
+    ledger.w3.provider.make_request("evm_increaseTime", [60])  # type: ignore[arg-type]
+    second = ledger.publish_duration_rule(
+        issuer=issuer(ledger), scheme=scheme.id, points_per_hour=12, grades=WUHAN
+    )
+    t1 = ledger.rules.published_at(scheme.id, first.version)
+    t2 = ledger.rules.published_at(scheme.id, second.version)
+
+    assert t1 < t2
+    assert ledger.rules.version_at(scheme.id, t1 - 1) == 0
+    assert ledger.rules.version_at(scheme.id, t1) == 1
+    assert ledger.rules.version_at(scheme.id, t2 - 1) == 1
+    assert ledger.rules.version_at(scheme.id, t2) == 2
+    assert ledger.rules.version_at(scheme.id, 2**64 - 1) == 2
+
+
+def test_a_scheme_keeps_the_kind_of_its_first_rule(ledger: Ledger, scheme: Scheme) -> None:
+    ledger.publish_duration_rule(
+        issuer=issuer(ledger), scheme=scheme.id, points_per_hour=10, grades=WUHAN
+    )
+
+    with reverts(StateConflict, "RulesKindFixed", {"schemeId": scheme.id, "kind": 1}) as info:
+        ledger.publish_fixed_rule(issuer=issuer(ledger), scheme=scheme.id, actions=BEE)
+
+    assert "duration rules" in str(info.value)
+    assert ledger.rules.current_version(scheme.id) == 1
+
+
+def test_the_python_model_refuses_what_the_contract_cannot_value() -> None:
+    rule = DurationRule(1, 1, 10, {"A": 1200})
+    assert rule.points(60, "a") == 12
+    for minutes in (-1, 2**32):
+        with pytest.raises(InputError, match="service time"):
+            rule.points(minutes, "A")
+    with pytest.raises(InputError, match="no grade B"):
+        rule.points(60, "B")
 
 
 def test_the_issuer_publishes_a_fixed_point_table(ledger: Ledger, scheme: Scheme) -> None:
@@ -198,6 +239,9 @@ def test_the_contract_refuses_bad_rules_and_publishes_nothing(
         ({"A": "-1"}, "above 0"),
         ({"A": "11"}, "at most 10"),
         ({"A": "lots"}, "not a number"),
+        ({"A": "sNaN"}, "not a number"),
+        ("A=1,A=2", "appears twice"),
+        ({"A": 1, "a": 2}, "appears twice"),
         ("A:1", "must look like A=1.2"),
     ],
 )

@@ -136,16 +136,25 @@ def test_the_issuer_publishes_rules_and_anyone_reads_them(vpl: Vpl, ledger: Ledg
         "points_per_hour": 10,
         "grades": {"A": 1.2, "B": 1.0, "C": 0.8, "D": 0.5},
     }
-    fixed = ok(vpl("--json", "rule", "fixed", scheme.code, "--actions", "safety_hazard=50"))
-    assert (fixed["version"], fixed["actions"]) == (2, {"safety_hazard": 50})
-    assert ok(vpl("--json", "rule", "show", scheme.code, "--version", "1"))["kind"] == "duration"
+    second = ok(
+        vpl("--json", "rule", "duration", scheme.code, "--points-per-hour", "12", "--grades", "A=1")
+    )
+    assert (second["version"], second["grades"]) == (2, {"A": 1.0})
+    assert ok(vpl("--json", "rule", "show", scheme.code, "--version", "1"))["points_per_hour"] == 10
+    other = new_scheme(ledger)
+    fixed = ok(vpl("--json", "rule", "fixed", other.code, "--actions", "safety_hazard=50"))
+    assert (fixed["version"], fixed["actions"]) == (1, {"safety_hazard": 50})
+    flip = vpl("--json", "rule", "fixed", scheme.code, "--actions", "safety_hazard=50")
+    assert flip.exit_code == 3
+    assert "keeps the kind of its first rule" in json.loads(flip.output)["error"]["message"]
 
     gap = vpl(
         "--json", "rule", "duration", scheme.code, "--points-per-hour", "10", "--grades", "A=1,C=1"
     )
     assert gap.exit_code == 2
     assert "without gaps" in json.loads(gap.output)["error"]["message"]
-    stranger = vpl("--as", "issuer-bee", "rule", "fixed", scheme.code, "--actions", "x=1")
+    stranger = vpl("--as", "issuer-bee", "rule", "duration", scheme.code, "--points-per-hour", "1",
+                   "--grades", "A=1")  # fmt: skip
     assert stranger.exit_code == 3
     assert ledger.rules.current_version(scheme.id) == 2
 

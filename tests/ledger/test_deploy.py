@@ -298,6 +298,14 @@ def test_a_ledger_refuses_to_use_an_edited_manifest(ledger: Ledger, tmp_path: Pa
         edited_ledger.balances(Account.create().address)
 
 
+def test_a_manifest_from_an_older_version_without_a_contract_is_refused(ledger: Ledger) -> None:
+    older = edited(ledger.manifest)
+    del older.contracts["EarningRules"]
+
+    with pytest.raises(DeploymentError, match=r"has no EarningRules.*vpl deploy --fresh"):
+        deploy.verify(ledger.w3, older, ledger.build)
+
+
 # --- deploying onto a chain that is not the manifest's -------------------------------------------
 
 
@@ -328,9 +336,16 @@ def test_deploy_on_a_reset_development_chain_deploys_afresh_and_keeps_the_old_ma
         on_new_chain.w3.eth.get_code(c.address) for c in ledger.manifest.contracts.values()
     )
 
+    on_new_chain.vault  # noqa: B018 - the store of the old deployment exists
+    database = on_new_chain.settings.data_dir / "vpl.db"
+    assert database.exists()
+
     outcome = on_new_chain.deploy()
 
     assert outcome.created
+    assert outcome.replaced is not None and outcome.replaced.exists()
+    assert not database.exists(), "the old deployment's store is set aside, not reused"
+    assert list(database.parent.glob("vpl.reset-*.db"))
     assert outcome.manifest.genesis_hash != ledger.manifest.genesis_hash
     kept = [p for p in path.parent.iterdir() if p != path]
     assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == text
