@@ -483,20 +483,41 @@ class Ledger:
         points_per_hour: int | str,
         grades: Mapping[str, int | str | Decimal] | str,
     ) -> DurationRule:
-        """A new duration rule version: points = hours x points per hour x grade coefficient."""
+        """A new duration rule version: points = hours x points per hour x grade coefficient.
+
+        Publishing what is already in force is a repeated request: it returns that version.
+        """
         s = self.scheme(scheme)
         rate = parse_amount(points_per_hour, what="points per hour", maximum=1_000_000)
         coefficients = parse_grades(grades)
+        current = self._current_rule(s.id)
+        if (
+            isinstance(current, DurationRule)
+            and current.points_per_hour == rate
+            and list(current.grades.values()) == coefficients
+        ):
+            return current
         version, _ = self.rules.publish_duration_rule(issuer, s.id, rate, coefficients)
         return self.rules.duration_rule(s.id, version)
 
     def publish_fixed_rule(
         self, *, issuer: LocalAccount, scheme: str | int, actions: Mapping[str, int | str] | str
     ) -> FixedRule:
-        """A new fixed-point rule version: a table of action types and their points."""
+        """A new fixed-point rule version: a table of action types and their points.
+
+        Publishing what is already in force is a repeated request: it returns that version.
+        """
         s = self.scheme(scheme)
-        version, _ = self.rules.publish_fixed_rule(issuer, s.id, parse_actions(actions))
+        table = parse_actions(actions)
+        current = self._current_rule(s.id)
+        if isinstance(current, FixedRule) and current.actions == table:
+            return current
+        version, _ = self.rules.publish_fixed_rule(issuer, s.id, table)
         return self.rules.fixed_rule(s.id, version)
+
+    def _current_rule(self, scheme_id: int) -> DurationRule | FixedRule | None:
+        version = self.rules.current_version(scheme_id)
+        return None if version == 0 else self.rule(scheme_id, version)
 
     def rule(self, scheme: str | int, version: int | None = None) -> DurationRule | FixedRule:
         """A scheme's rule version (the current one by default)."""

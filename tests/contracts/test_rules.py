@@ -147,6 +147,22 @@ def test_the_issuer_publishes_a_fixed_point_table(ledger: Ledger, scheme: Scheme
         ledger.rules.action_points(scheme.id, 1, "jaywalking")
 
 
+def test_publishing_the_rule_in_force_again_is_a_repeat_not_a_new_version(
+    ledger: Ledger, scheme: Scheme
+) -> None:
+    first = ledger.publish_fixed_rule(issuer=issuer(ledger), scheme=scheme.id, actions=BEE)
+    block = ledger.w3.eth.block_number
+
+    again = ledger.publish_fixed_rule(issuer=issuer(ledger), scheme=scheme.id, actions=dict(BEE))
+
+    assert again == first
+    assert ledger.w3.eth.block_number == block
+    changed = ledger.publish_fixed_rule(
+        issuer=issuer(ledger), scheme=scheme.id, actions={**BEE, "policy_reading": 3}
+    )
+    assert changed.version == 2
+
+
 def test_a_scheme_without_rules_says_how_to_publish_them(ledger: Ledger, scheme: Scheme) -> None:
     with pytest.raises(RecordNotFound, match="vpl rule duration"):
         ledger.rule(scheme.code)
