@@ -20,6 +20,7 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from pydantic import BaseModel, ValidationError
 from web3 import Web3
+from web3.contract import Contract
 
 from ledger import accounts
 from ledger.compiler import Artifact, Build
@@ -227,17 +228,57 @@ def deploy(
         backup = None
     manifest = _deploy_all(settings, w3, sender, build)
     write_text_atomically(path, manifest.model_dump_json(indent=2) + "\n")
+    path.with_suffix(".partial.json").unlink(missing_ok=True)
     return DeployOutcome(manifest=manifest, created=True, path=path, replaced=backup)
 
 
+class _Progress(BaseModel):
+    """What an interrupted deployment had already put on chain (``<manifest>.partial.json``)."""
+
+    genesis_hash: str
+    build_hash: str
+    contracts: dict[str, DeployedContract]
+
+
+def _resumable(
+    w3: Web3, progress_path: Path, genesis: str, build: Build
+) -> dict[str, DeployedContract]:
+    """The contracts an interrupted deployment of this build on this chain left, still in place."""
+    if not progress_path.exists():
+        return {}
+    try:
+        progress = _Progress.model_validate_json(progress_path.read_text(encoding="utf-8"))
+    except ValidationError:
+        return {}
+    if progress.genesis_hash != genesis or progress.build_hash != build.build_hash:
+        return {}
+    kept = {
+        name: c
+        for name, c in progress.contracts.items()
+        if "0x" + keccak(w3.eth.get_code(Web3.to_checksum_address(c.address))).hex() == c.codehash
+    }
+    if kept:
+        log.warning("resuming an interrupted deployment: %s already deployed", ", ".join(kept))
+    return kept
+
+
 def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) -> Manifest:
+    """Deploy, wire and hand over to the council; resumes an interrupted run of the same build.
+
+    Each contract created is recorded at once in ``<manifest>.partial.json``, and each wiring step
+    first reads whether it is already done, so running deploy again after a crash finishes the job
+    instead of leaving the deployer as admin or deploying twice.
+    """
     net = settings.network_config
     deployer = accounts.operator(net, "deployer")
     council_members = [accounts.operator_address(net, name) for name in net.council.members]
     genesis = HexBytes(w3.eth.get_block(0)["hash"]).to_0x_hex()
-    deployed: dict[str, DeployedContract] = {}
+    progress_path = manifest_path(settings).with_suffix(".partial.json")
+    deployed = _resumable(w3, progress_path, genesis, build)
 
     def create(name: str, types: list[str], args: list[object]) -> str:
+        if name in deployed:
+            return deployed[name].address
         artifact: Artifact = build.get(name)
         data = artifact.bytecode + abi_encode(types, args).hex()
         address, result = sender.deploy(deployer, data, context=f"deploy {name}")
@@ -250,6 +291,8 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
             block=result.block_number,
         )
         log.info("deployed %s at %s", name, address)
+        progress = _Progress(genesis_hash=genesis, build_hash=build.build_hash, contracts=deployed)
+        write_text_atomically(progress_path, progress.model_dump_json(indent=2))
         return address
 
     forwarder = create("Forwarder", [], [])
@@ -270,18 +313,23 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
     )
     council = deployed["Council"].address
 
-    def send(name: str, fn: str, *args: object) -> None:
-        contract = w3.eth.contract(
+    def contract(name: str) -> Contract:
+        return w3.eth.contract(
             address=Web3.to_checksum_address(deployed[name].address), abi=list(build.get(name).abi)
         )
-        sender.send(
-            deployer, deployed[name].address, contract.encode_abi(fn, args=list(args)), context=fn
-        )
 
-    send("MemberRegistry", "linkLedger", points)
+    def send(name: str, fn: str, *args: object) -> None:
+        data = contract(name).encode_abi(fn, args=list(args))
+        sender.send(deployer, deployed[name].address, data, context=fn)
+
+    if contract("MemberRegistry").functions.ledger().call().lower() != points.lower():
+        send("MemberRegistry", "linkLedger", points)
     for name in GOVERNED:
-        send(name, "grantRole", DEFAULT_ADMIN_ROLE, council)
-        send(name, "renounceRole", DEFAULT_ADMIN_ROLE, deployer.address)
+        has_role = contract(name).functions.hasRole
+        if not has_role(DEFAULT_ADMIN_ROLE, council).call():
+            send(name, "grantRole", DEFAULT_ADMIN_ROLE, council)
+        if has_role(DEFAULT_ADMIN_ROLE, deployer.address).call():
+            send(name, "renounceRole", DEFAULT_ADMIN_ROLE, deployer.address)
 
     return Manifest(
         network=net.name,

@@ -374,3 +374,37 @@ def test_deploy_onto_foreign_code_at_the_manifest_addresses_fails_and_changes_no
     assert chain_state(on_spare) == before
     assert path.read_text(encoding="utf-8") == text
     assert list(path.parent.iterdir()) == [path]
+
+
+def test_an_interrupted_deployment_resumes_without_deploying_twice(
+    on_new_chain: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between handing admin to the council and renouncing the deployer's must not leave
+    the deployer in charge: running deploy again finishes the handover with the same contracts."""
+    real_send = on_new_chain.sender.send
+    calls: list[str] = []
+
+    def crash_at_first_renounce(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("context", ""))
+        if kwargs.get("context") == "renounceRole":
+            raise RuntimeError("power cut")
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(on_new_chain.sender, "send", crash_at_first_renounce)
+    with pytest.raises(RuntimeError, match="power cut"):
+        on_new_chain.deploy()
+    monkeypatch.undo()
+    path = deploy.manifest_path(on_new_chain.settings)
+    partial = path.with_suffix(".partial.json")
+    assert not path.exists() and partial.exists()
+    left = deploy._Progress.model_validate_json(partial.read_text(encoding="utf-8")).contracts
+    assert set(left) == set(CONTRACTS)
+
+    outcome = on_new_chain.deploy()
+
+    assert outcome.created
+    assert {n: c.address for n, c in outcome.manifest.contracts.items()} == {
+        n: c.address for n, c in left.items()
+    }
+    assert not partial.exists()
+    deploy.verify(on_new_chain.w3, outcome.manifest, on_new_chain.build)  # deployer renounced
