@@ -20,10 +20,10 @@ REGISTRAR = "registrar"
 member_app = typer.Typer(help="Members: register, inspect, freeze, recover.", **APP_OPTIONS)
 
 
-def _read_id_number() -> str:
-    """The ID number from a hidden prompt, or from stdin when it is not a terminal."""
+def _read(label: str, *, hide: bool) -> str:
+    """A value from a prompt, or the next line of stdin when it is not a terminal."""
     if sys.stdin is not None and sys.stdin.isatty():
-        value: str = typer.prompt("ID number", hide_input=True, err=True)
+        value: str = typer.prompt(label, hide_input=hide, err=True)
         return value
     return (sys.stdin.readline() if sys.stdin is not None else "").strip()
 
@@ -46,7 +46,12 @@ def _member_data(state: State, address: str) -> dict[str, Any]:
 def member_register(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(metavar="ADDRESS")],
-    name: Annotated[str, typer.Option("--name", help="Real name (kept in the vault).")],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Real name (kept in the vault); omit it to be asked (or read stdin)."
+        ),
+    ] = None,
     phone: Annotated[str | None, typer.Option("--phone", help="Mobile number.")] = None,
     id_number: Annotated[
         str | None,
@@ -58,9 +63,11 @@ def member_register(
     """Register a member: the vault keeps who they are, the chain only a commitment."""
     state = state_of(ctx)
     parse_address(address, what="member address")  # refuse a bad address before asking for an ID
-    personal = PersonalData(
-        name=name, id_number=id_number if id_number is not None else _read_id_number(), phone=phone
-    )
+    # Asked for (or read from stdin: the name first, then the ID number) so that personal data
+    # need not sit in shell history or the process list.
+    name = name if name is not None else _read("Real name", hide=False)
+    number = id_number if id_number is not None else _read("ID number", hide=True)
+    personal = PersonalData(name=name, id_number=number, phone=phone)
     registration = state.ledger.register_member(
         registrar=state.sign_as(REGISTRAR), address=address, personal=personal
     )

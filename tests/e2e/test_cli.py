@@ -239,7 +239,7 @@ def test_member_register_reads_the_id_number_from_stdin_and_show_masks_it(
     assert stranger.exit_code == 3 and "陈小红" not in stranger.output
     assert json.loads(stranger.output)["error"]["code"] == "access_denied"
 
-    again = ok(vpl("--json", "member", "register", address, "--name", "陈小红", input=number))
+    again = ok(vpl("--json", "member", "register", address, input=f"陈小红\n{number}\n"))
     assert again["created"] is False
 
 
