@@ -192,12 +192,13 @@ class Ledger:
 
     def operator_name(self, address: str) -> str | None:
         """The network file's name for `address`, if it is an operator (no key is unlocked)."""
-        return self._operator_names.get(address.lower())
+        return self.operators_by_address.get(Web3.to_checksum_address(address))
 
     @cached_property
-    def _operator_names(self) -> dict[str, str]:
+    def operators_by_address(self) -> dict[str, str]:
+        """Checksummed address -> operator name, for every operator of the network file."""
         return {
-            accounts.operator_address(self.network, name).lower(): name
+            accounts.operator_address(self.network, name): name
             for name in accounts.operator_names(self.network)
         }
 

@@ -11,7 +11,6 @@ from scripts._proposals import (
     ApproveAll,
     Description,
     check_approve_all,
-    proposal_outcome,
     show_proposal,
     submit,
 )
@@ -116,7 +115,7 @@ def council_show(
 ) -> None:
     """One proposal, with its calls decoded."""
     state = state_of(ctx)
-    show_proposal(state, proposal_outcome(state, proposal_id), calls=True)
+    show_proposal(state, state.ledger.proposal(proposal_id), calls=True)
 
 
 @propose_app.command("add-member")

@@ -36,8 +36,10 @@ def check_approve_all(state: State, approve_all: bool) -> None:
 
 
 def submit(state: State, calls: list[Call], *, approve_all: bool, description: str) -> None:
-    """Propose ``calls`` to the council (or, with --approve-all, propose, approve and execute)."""
-    check_approve_all(state, approve_all)
+    """Propose ``calls`` to the council (or, with --approve-all, propose, approve and execute).
+
+    Each command has already run ``check_approve_all`` before building its calls.
+    """
     ledger = state.ledger
     if approve_all:
         outcome = ledger.govern(calls, description)
@@ -45,11 +47,6 @@ def submit(state: State, calls: list[Call], *, approve_all: bool, description: s
         proposer = state.sign_as(state.first_council_member)
         outcome = ledger.propose(proposer=proposer, calls=calls, description=description)
     show_proposal(state, outcome)
-
-
-def proposal_outcome(state: State, proposal_id: int, tx_hash: str | None = None) -> ProposalOutcome:
-    """One proposal's state."""
-    return state.ledger.proposal(proposal_id, tx_hash=tx_hash)
 
 
 def _proposal_data(state: State, outcome: ProposalOutcome) -> dict[str, Any]:
@@ -84,7 +81,7 @@ def _next_step(
 ) -> str | None:
     pid = outcome.proposal.id
     if outcome.state == "open":
-        missing = max(threshold - outcome.proposal.approvals, 1)
+        missing = max(outcome.missing, 1)
         plural = "" if missing == 1 else "s"
         addresses = {name: address for address, name in state.labels().items()}
         waiting = [

@@ -24,10 +24,6 @@ def period_text(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def flag_names(flags: SchemeFlag) -> list[str]:
-    return flags.names()
-
-
 def scheme_data(state: State, s: Scheme) -> dict[str, Any]:
     return {
         "id": s.id,
@@ -40,7 +36,7 @@ def scheme_data(state: State, s: Scheme) -> dict[str, Any]:
         "value_csu": s.value_csu,
         "quota": s.quota,
         "quota_period_seconds": s.quota_period,
-        "flags": flag_names(s.flags),
+        "flags": s.flags.names(),
         "created_at": timestamp(s.created_at),
     }
 

@@ -9,7 +9,6 @@ import typer
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
-from ledger.accounts import operator_address
 from ledger.config import Settings
 from ledger.contracts import Scheme
 from ledger.errors import ConfigError, InputError
@@ -43,7 +42,6 @@ class State:
         self.out = Output(json_mode=json_mode)
         self._settings: Settings | None = None
         self._ledger: Ledger | None = None
-        self._labels: dict[str, str] | None = None
 
     def override(self, **values: Any) -> None:
         """Add settings from a command's own options (before the settings are first used)."""
@@ -89,12 +87,7 @@ class State:
 
     def labels(self) -> dict[str, str]:
         """Address -> operator name (keystore addresses are read without unlocking them)."""
-        if self._labels is None:
-            network = self.ledger.network
-            self._labels = {
-                operator_address(network, name): name for name in sorted(network.operators)
-            }
-        return self._labels
+        return self.ledger.operators_by_address
 
     def label(self, address: str | None) -> str | None:
         """``0xAbC… (issuer-vol)`` for a known operator or contract, else the address."""
