@@ -18,6 +18,9 @@ contract MemberRegistry is IMemberRegistry, Governed {
     mapping(bytes32 commitment => address holder) private _holders;
     uint256 private _memberCount;
     IPointsLedger private _ledger;
+    /// Moves on every freeze and recovery (never on registration or unfreezing, which only make
+    /// members active), from 1; see statusEpoch.
+    uint256 private _statusEpoch = 1;
 
     modifier onlyRegistrarOrCouncil() {
         address sender = _msgSender();
@@ -61,6 +64,7 @@ contract MemberRegistry is IMemberRegistry, Governed {
         Member storage m = _live(account);
         if (m.status == MemberStatus.Frozen) revert MemberIsFrozen(account, m.frozenReason);
         m.status = MemberStatus.Frozen;
+        ++_statusEpoch;
         m.frozenReason = reason;
         emit MemberFrozen(account, reason, _msgSender());
     }
@@ -93,6 +97,7 @@ contract MemberRegistry is IMemberRegistry, Governed {
             successor: address(0)
         });
         old.status = MemberStatus.Recovered;
+        ++_statusEpoch;
         old.successor = successor;
         _holders[commitment] = successor;
         emit MemberRecovered(previous, successor, commitment);
@@ -124,6 +129,11 @@ contract MemberRegistry is IMemberRegistry, Governed {
 
     function memberCount() external view returns (uint256) {
         return _memberCount;
+    }
+
+    /// @inheritdoc IMemberRegistry
+    function statusEpoch() external view returns (uint256) {
+        return _statusEpoch;
     }
 
     function ledger() external view returns (address) {

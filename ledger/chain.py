@@ -34,7 +34,16 @@ def connect(network: NetworkConfig, *, timeout: float = 30.0) -> Web3:
     """A Web3 connected to the network's RPC URL, refusing a node with another chain id."""
     ganache = network.development and network.node is not None and network.node.kind == "ganache"
     provider_class = SerialHTTPProvider if ganache else HTTPProvider
-    w3 = Web3(provider_class(network.rpc_url, request_kwargs={"timeout": timeout}))
+    # web3's validation asks the node for its chain id before every call; the chain id of a node
+    # never changes, so it (and nothing else) is cached: reads take one round trip, not two.
+    provider = provider_class(
+        network.rpc_url,
+        request_kwargs={"timeout": timeout},
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")},
+        request_cache_validation_threshold=None,
+    )
+    w3 = Web3(provider)
     try:
         chain_id = w3.eth.chain_id
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError):
@@ -50,3 +59,44 @@ def connect(network: NetworkConfig, *, timeout: float = 30.0) -> Web3:
             f"{network.name!r} expects {network.chain_id}; point VPL_RPC_URL at the right node"
         )
     return w3
+
+
+def batch_calls(w3: Web3, calls: list[tuple[str, bytes]], *, chunk: int = 500) -> list[bytes]:
+    """Many read-only calls (`to`, calldata) in JSON-RPC batches of `chunk`, in order.
+
+    One round trip per `chunk` reads instead of one per read: validating a file of 10,000 records
+    reads two values per volunteer. A call that reverts raises ChainError naming it.
+    """
+    provider = w3.provider
+    url = getattr(provider, "endpoint_uri", None)
+    if url is None:
+        raise ChainError("batched reads need an HTTP JSON-RPC endpoint")
+    lock = getattr(provider, "_serial", None)
+    out: list[bytes] = []
+    for first in range(0, len(calls), chunk):
+        part = calls[first : first + chunk]
+        payload: list[Any] = [
+            {
+                "jsonrpc": "2.0",
+                "id": i,
+                "method": "eth_call",
+                "params": [{"to": to, "data": "0x" + data.hex()}, "latest"],
+            }
+            for i, (to, data) in enumerate(part)
+        ]
+        try:
+            if lock is not None:
+                with lock:
+                    response = requests.post(str(url), json=payload, timeout=60)
+            else:
+                response = requests.post(str(url), json=payload, timeout=60)
+            answers = response.json()
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            raise RetryableChainError(f"batched reads failed: {type(exc).__name__}") from None
+        by_id = {a.get("id"): a for a in answers} if isinstance(answers, list) else {}
+        for i in range(len(part)):
+            answer = by_id.get(i)
+            if answer is None or "result" not in answer:
+                raise ChainError(f"a batched read of {part[i][0]} failed: {answer}")
+            out.append(bytes.fromhex(answer["result"][2:]))
+    return out

@@ -229,7 +229,11 @@ def _compile(
         except OSError as exc:
             raise BuildError(f"cannot run the compiler {solc}: {exc}") from None
     for problem in output.get("errors", []):
-        level = logging.INFO if problem.get("severity") == "info" else logging.WARNING
+        # Warnings about library code (OpenZeppelin's ERC-1155 balance path, which PointsLedger
+        # replaces and never runs) are not ours to act on.
+        library = str((problem.get("sourceLocation") or {}).get("file", "")).startswith("@")
+        quiet = problem.get("severity") == "info" or library
+        level = logging.INFO if quiet else logging.WARNING
         logger.log(level, "solc: %s", problem.get("formattedMessage") or problem.get("message"))
     contracts = output.get("contracts", {})
     artifacts = _artifacts(contracts, sources)

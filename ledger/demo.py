@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.contracts import Call, SchemeFlag
+from ledger.contracts import Call, Limits, SchemeFlag
 from ledger.errors import ConfigError, UnknownScheme
 from ledger.identity import id_check_char
 from ledger.ledger import Ledger
@@ -61,6 +61,8 @@ class DemoSummary:
     schemes_added: list[str] = field(default_factory=list)
     roles_granted: list[str] = field(default_factory=list)
     rules_published: list[str] = field(default_factory=list)
+    limits_set: list[str] = field(default_factory=list)
+    activities_published: list[str] = field(default_factory=list)
     proposal_id: int | None = None
 
 
@@ -131,7 +133,56 @@ def bootstrap_demo(ledger: Ledger, demo_path: Path) -> DemoSummary:
             summary.roles_granted.append(f"{role_name} of {code} -> {operator_name}")
     for spec in city["schemes"]:
         _publish_rules(ledger, spec, summary)
+        _set_limits(ledger, spec, city.get("anti_farming_demo_limits") or {}, summary)
+    _publish_activities(ledger, city.get("activities") or [], summary)
     return summary
+
+
+def _publish_activities(
+    ledger: Ledger, activities: list[dict[str, Any]], summary: DemoSummary
+) -> None:
+    """The demo city's activities, open for the next 30 days, unless activities exist already."""
+    if not activities or ledger.activities.count() > 0:
+        return
+    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    for spec in activities:
+        code = spec["scheme"]
+        ledger.earning.create_activity(
+            organiser=ledger.operator(f"issuer-{code.lower()}"),
+            scheme=code,
+            name=spec["name_zh"],
+            place=spec.get("place_zh", "社区"),
+            content=spec.get("content_zh", spec["name_zh"]),
+            organising_unit=spec.get("unit_zh", f"{spec.get('place_zh', '社区')}居委会"),
+            person_in_charge=spec.get("person_zh", "社区负责人"),
+            start=now,
+            end=now + 30 * 86400,
+            capacity=int(spec.get("capacity", 10)),
+        )
+        summary.activities_published.append(spec["name_zh"])
+
+
+def _set_limits(
+    ledger: Ledger, spec: dict[str, Any], demo: dict[str, Any], summary: DemoSummary
+) -> None:
+    """Anti-farming limits for a demo scheme that earns points, from the city's demo limits
+    (which give no daily points cap: the weekly one bounds a day too)."""
+    code = spec["code"]
+    if not spec.get("rules") or not demo:
+        return
+    weekly = int((demo.get("max_points_per_member_per_week") or {}).get(code, 1000))
+    limits = Limits(
+        records_per_day=int(demo.get("max_records_per_member_per_day", 6)),
+        minutes_per_day=int(demo.get("max_hours_per_member_per_day", 12)) * 60,
+        points_per_day=weekly,
+        points_per_week=weekly,
+        approvals_per_hour=int(demo.get("max_approvals_per_reviewer_per_hour", 60)),
+        late_working_days=10,
+    )
+    if ledger.records.limits(ledger.scheme(code).id) != limits:
+        issuer = ledger.operator(f"issuer-{code.lower()}")
+        ledger.earning.set_limits(issuer=issuer, scheme=code, limits=limits)
+        summary.limits_set.append(code)
 
 
 def _publish_rules(ledger: Ledger, spec: dict[str, Any], summary: DemoSummary) -> None:

@@ -40,9 +40,19 @@ CONTRACTS = (
     "MemberRegistry",
     "PointsLedger",
     "EarningRules",
+    "Activities",
+    "ServiceRecords",
 )
 #: The contracts whose admin moves from the deployer to the council.
-GOVERNED = ("SchemeRegistry", "MemberRegistry", "PointsLedger", "EarningRules")
+GOVERNED = (
+    "SchemeRegistry",
+    "MemberRegistry",
+    "PointsLedger",
+    "EarningRules",
+    "Activities",
+    "ServiceRecords",
+)
+ISSUANCE_ROLE = keccak(text="ISSUANCE_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
@@ -159,10 +169,20 @@ def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
         ("PointsLedger", "memberRegistry", "MemberRegistry"),
         ("PointsLedger", "schemeRegistry", "SchemeRegistry"),
         ("EarningRules", "schemeRegistry", "SchemeRegistry"),
+        ("Activities", "schemeRegistry", "SchemeRegistry"),
+        ("Activities", "memberRegistry", "MemberRegistry"),
+        ("Activities", "records", "ServiceRecords"),
     )
     for name, fn, other in links:
         if str(read(name, fn)).lower() != manifest.address(other).lower():
             raise ForeignCode(f"{name}.{fn}() does not point at the manifest's {other}")
+    wired = read("ServiceRecords", "contracts")
+    expected = ("SchemeRegistry", "MemberRegistry", "PointsLedger", "EarningRules", "Activities")
+    for address, other in zip(wired, expected, strict=True):  # type: ignore[call-overload]
+        if str(address).lower() != manifest.address(other).lower():
+            raise ForeignCode(f"ServiceRecords does not point at the manifest's {other}")
+    if not read("PointsLedger", "hasRole", ISSUANCE_ROLE, manifest.address("ServiceRecords")):
+        raise ForeignCode("ServiceRecords cannot issue points: the deployment is incomplete")
     council = manifest.address("Council")
     for name in GOVERNED:
         if not read(name, "hasRole", DEFAULT_ADMIN_ROLE, council):
@@ -308,8 +328,18 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         ["address", "address", "address", "address", "string"],
         [deployer.address, forwarder, members, schemes, net.metadata_uri],
     )
-    create(
+    rules = create(
         "EarningRules", ["address", "address", "address"], [deployer.address, forwarder, schemes]
+    )
+    activities = create(
+        "Activities",
+        ["address", "address", "address", "address"],
+        [deployer.address, forwarder, schemes, members],
+    )
+    records = create(
+        "ServiceRecords",
+        ["address", "address", "address", "address", "address", "address", "address"],
+        [deployer.address, forwarder, schemes, members, points, rules, activities],
     )
     council = deployed["Council"].address
 
@@ -324,6 +354,10 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
 
     if contract("MemberRegistry").functions.ledger().call().lower() != points.lower():
         send("MemberRegistry", "linkLedger", points)
+    if int(contract("Activities").functions.records().call(), 16) == 0:
+        send("Activities", "linkRecords", records)
+    if not contract("PointsLedger").functions.hasRole(ISSUANCE_ROLE, records).call():
+        send("PointsLedger", "grantRole", ISSUANCE_ROLE, records)
     for name in GOVERNED:
         has_role = contract(name).functions.hasRole
         if not has_role(DEFAULT_ADMIN_ROLE, council).call():

@@ -13,7 +13,8 @@ one place, ``ledger.revert.RevertDecoder``.
     │   ├── InvalidAmount
     │   ├── InvalidIdentity              an ID number that is not a valid resident ID
     │   ├── InvalidPhone                 not a mainland mobile number
-    │   └── UnknownName                  an unknown scheme code, role or account name
+    │   ├── UnknownName                  an unknown scheme code, role or account name
+    │   └── InvalidRows                  a CSV file with bad rows (all of them, with line numbers)
     ├── BuildError                       the Solidity compiler failed or cannot be run
     ├── NodeError                        starting, stopping or attaching to a chain node
     │   ├── NodeAlreadyRunning           a node (ours or a stranger's) already holds the port
@@ -29,7 +30,8 @@ one place, ``ledger.revert.RevertDecoder``.
     │       ├── AlreadyRegistered        (MemberAlreadyRegistered, MemberCommitmentInUse)
     │       ├── UnknownScheme            (SchemeUnknown)
     │       ├── QuotaExceeded            (PointsQuotaExceeded)
-    │       ├── InsufficientBalance      (ERC1155InsufficientBalance)
+    │       ├── InsufficientBalance      (ERC1155InsufficientBalance, PointsInsufficientBalance)
+    │       ├── EarningRefused           (anti-farming: overlap, caps, approvals per hour)
     │       ├── InvalidRequest           (the contract's own input checks: *Invalid*, *Mismatch*)
     │       ├── StateConflict            (already done or not applicable: MemberNotFrozen, ...)
     │       ├── RelayRefused             (the ERC-2771 forwarder refused a signed request)
@@ -43,6 +45,8 @@ one place, ``ledger.revert.RevertDecoder``.
         ├── VaultCorrupt                 a vault row fails authentication: tampered or moved
         ├── AlreadyInVault               the address or the identity commitment is already stored
         ├── StatusConflict               the row's status does not allow this change
+        ├── DuplicateEvidence            an evidence hash already backs another record
+        ├── OverlappingService           the same hours already claimed in another scheme
         └── RecordNotFound (LookupError)
 """
 
@@ -101,6 +105,12 @@ class InvalidPhone(InputError):
 
 class UnknownName(InputError):
     code = "unknown_name"
+
+
+class InvalidRows(InputError):
+    """A file with bad rows: every problem, each with its line number (``details["rows"]``)."""
+
+    code = "invalid_rows"
 
 
 # --- build and node ----------------------------------------------------------------------------
@@ -164,12 +174,23 @@ class NotAuthorized(ContractRevert):
         "RulesUnauthorizedIssuer",
         "CouncilUnauthorizedMember",
         "CouncilOnlySelf",
+        "PointsIssuerNotContract",
+        "ActivityUnauthorized",
+        "ActivityCallerNotRecords",
+        "RecordsUnauthorized",
+        "RecordsSelfReview",
+        "RecordsSecondReviewerSame",
     )
 
 
 class NotAMember(ContractRevert):
     code = "not_a_member"
-    solidity_errors = ("MemberNotRegistered", "PointsNotAMember")
+    solidity_errors = (
+        "MemberNotRegistered",
+        "PointsNotAMember",
+        "ActivityMemberNotActive",
+        "RecordsMemberNotActive",
+    )
 
 
 class MemberFrozen(ContractRevert):
@@ -194,7 +215,20 @@ class QuotaExceeded(ContractRevert):
 
 class InsufficientBalance(ContractRevert):
     code = "insufficient_balance"
-    solidity_errors = ("ERC1155InsufficientBalance",)
+    solidity_errors = ("ERC1155InsufficientBalance", "PointsInsufficientBalance")
+
+
+class EarningRefused(ContractRevert):
+    """An anti-farming rule refused a record: out of time order, over a cap, a busy reviewer."""
+
+    code = "earning_refused"
+    solidity_errors = (
+        "PointsOverlap",
+        "PointsCap",
+        "PointsCorrectionOverlap",
+        "PointsBatchRefused",
+        "RecordsApprovalsPerHour",
+    )
 
 
 class InvalidRequest(ContractRevert):
@@ -238,6 +272,28 @@ class InvalidRequest(ContractRevert):
         "RulesWrongKind",
         "RulesUnknownGrade",
         "RulesUnknownAction",
+        "ActivityUnknown",
+        "ActivityInvalidWindow",
+        "ActivityInvalidCapacity",
+        "ActivityInvalidDetails",
+        "ActivityInvalidReason",
+        "ActivityOutsideWindow",
+        "ActivityWrongScheme",
+        "RecordsInvalidLimits",
+        "RecordsUnknown",
+        "RecordsWrongScheme",
+        "RecordsInvalidTimes",
+        "RecordsInFuture",
+        "RecordsInvalidHash",
+        "RecordsActionRequired",
+        "RecordsActionNotApplicable",
+        "RecordsGradeNotApplicable",
+        "RecordsGradeMismatch",
+        "RecordsInvalidReason",
+        "RecordsBatchUnknown",
+        "RecordsBatchInvalidSize",
+        "RecordsBatchMismatch",
+        "RecordsBatchIndex",
     )
 
 
@@ -266,6 +322,22 @@ class StateConflict(ContractRevert):
         "RulesKindFixed",
         "PointsSourceAlreadyPaid",
         "PointsTransferNotAllowed",
+        "ActivityCancelledAlready",
+        "ActivityEnded",
+        "ActivityFull",
+        "ActivityAlreadyJoined",
+        "ActivityNotJoined",
+        "ActivityAlreadyRecorded",
+        "ActivityRequesterCannotServe",
+        "ActivityRecordsAlreadyLinked",
+        "RecordsLimitsNotSet",
+        "RecordsNoRule",
+        "RecordsNotPending",
+        "RecordsNotApproved",
+        "RecordsCorrectionPending",
+        "RecordsBatchKnown",
+        "RecordsBatchClosed",
+        "RecordsStaleRule",
     )
 
 
@@ -337,6 +409,28 @@ class StatusConflict(StoreError):
     def __init__(self, message: str, *, status: str, **details: Any) -> None:
         super().__init__(message, status=status, **details)
         self.status = status
+
+
+class DuplicateEvidence(StoreError):
+    """The evidence (photos, sign-in sheet) behind a record already backs another record.
+
+    Enforced by the store, not the chain: an evidence hash per record on chain would cost a new
+    storage slot per record (over 20,000 gas, more than a whole batch record costs now), and the
+    chain cannot tell two hashes of the same photo apart anyway. Each hash is on chain in the
+    record's event or its batch's input, so auditors can still find reuse there.
+    """
+
+    code = "duplicate_evidence"
+
+
+class OverlappingService(StoreError):
+    """The volunteer already has a record in another scheme for the same time.
+
+    The chain keeps each volunteer's records in time order within a scheme; across schemes only
+    the store sees every record, so it refuses the same hours claimed twice.
+    """
+
+    code = "overlapping_service"
 
 
 class RecordNotFound(StoreError, LookupError):

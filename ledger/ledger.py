@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
@@ -23,6 +23,7 @@ from ledger import accounts, compiler, deploy
 from ledger.chain import connect
 from ledger.config import NetworkConfig, Settings
 from ledger.contracts import (
+    ActivitiesClient,
     Call,
     ContractClient,
     CouncilClient,
@@ -38,6 +39,7 @@ from ledger.contracts import (
     Scheme,
     SchemeFlag,
     SchemeRegistryClient,
+    ServiceRecordsClient,
 )
 from ledger.contracts.rules import parse_actions, parse_grades
 from ledger.errors import (
@@ -66,6 +68,9 @@ from ledger.store import (
 )
 from ledger.tx import TxResult, TxSender
 from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
+
+if TYPE_CHECKING:
+    from ledger.earning import Earning
 
 log = logging.getLogger(__name__)
 #: Roles whose holders may see a member's personal data unmasked (each access is logged).
@@ -177,6 +182,21 @@ class Ledger:
         return self._client(EarningRulesClient, "EarningRules")
 
     @cached_property
+    def activities(self) -> ActivitiesClient:
+        return self._client(ActivitiesClient, "Activities")
+
+    @cached_property
+    def records(self) -> ServiceRecordsClient:
+        return self._client(ServiceRecordsClient, "ServiceRecords")
+
+    @cached_property
+    def earning(self) -> Earning:
+        """Activities, service records, review and batch issuance."""
+        from ledger.earning import Earning
+
+        return Earning(self)
+
+    @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.settings.resolved_database_url)
         init_db(engine)
@@ -208,7 +228,7 @@ class Ledger:
         if outcome.replaced is not None:
             self._set_store_aside(outcome.replaced)
         self.__dict__["manifest"] = outcome.manifest
-        for name in ("council", "members", "schemes", "points", "rules"):
+        for name in ("council", "members", "schemes", "points", "rules", "activities", "records"):
             self.__dict__.pop(name, None)
         return outcome
 

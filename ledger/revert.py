@@ -115,14 +115,111 @@ MESSAGES: dict[str, str] = {
     "PointsMemberFrozen": "{account} is frozen and cannot hold or move points",
     "PointsTransferNotAllowed": "points cannot be transferred freely; use the scheme's own "
     "operations (gift, exchange, redeem)",
-    "PointsInvalidAmount": "an amount must be 1..2^128-1 (got {amount})",
+    "PointsInvalidAmount": "an amount must be 1..2^88-1 and fit the balance (got {amount})",
     "PointsInvalidSource": "issued points need a source (the record behind them)",
     "PointsQuotaExceeded": "scheme {schemeId} has {remaining} points of quota left in this "
     "period, fewer than the {requested} requested",
     "PointsUnauthorizedCaller": "{caller} may not call this",
     "PointsSourceAlreadyPaid": "points were already issued for source {source}; a service is paid once",
     "MemberLedgerNotLinked": "the member registry is not linked to a points ledger; redeploy",
+    "PointsIssuerNotContract": "{account} is a plain key: only contracts (service records, exchange) "
+    "may issue points, so that no points exist without an approved record behind them",
+    "PointsInsufficientBalance": "{member} holds {balance} points of scheme {schemeId}, fewer than "
+    "the {needed} needed",
+    "PointsOverlap": "{member}'s service starting {start_time} begins before the end of their latest "
+    "paid service ({lastEnd_time}); one volunteer's records never overlap and are paid in time order",
+    "PointsCap": "{member} would exceed the scheme's limit of {cap} {problem_name}",
+    "PointsCorrectionOverlap": "a correction may shorten a service, or lengthen only {member}'s "
+    "latest one; {start_time}-{end_time} would reach into another paid service",
+    "PointsBatchRefused": "record {index} of the batch (counting from 0) is refused: {problem_name} "
+    "({detail})",
+    # Activities
+    "ActivityUnknown": "there is no activity {activityId}",
+    "ActivityUnauthorized": "{account} is neither the issuer nor an organiser of scheme {schemeId}",
+    "ActivityInvalidWindow": "an activity runs from a start to a later end (at most a year) that "
+    "is still ahead (got {start_time} to {end_time})",
+    "ActivityInvalidCapacity": "capacity must be 1-{maxCapacity} (got {capacity})",
+    "ActivityInvalidDetails": "an activity needs the hash of its details",
+    "ActivityInvalidReason": "a reason code must be 1-65535 (got {reason})",
+    "ActivityCancelledAlready": "activity {activityId} is cancelled",
+    "ActivityEnded": "activity {activityId} ended at {end_time}; nobody can join it now",
+    "ActivityFull": "activity {activityId} is full ({capacity} places)",
+    "ActivityAlreadyJoined": "{member} has already joined activity {activityId}",
+    "ActivityNotJoined": "{member} has not joined activity {activityId}; sign up (or be assigned) first",
+    "ActivityAlreadyRecorded": "{member} already has a record for activity {activityId}",
+    "ActivityRequesterCannotServe": "{member} asked for this help and cannot also serve it",
+    "ActivityMemberNotActive": "{member} is not an active member",
+    "ActivityOutsideWindow": "the service {start_time}-{end_time} is outside activity {activityId}'s "
+    "time window",
+    "ActivityWrongScheme": "activity {activityId} belongs to scheme {schemeId}, not {expected}",
+    "ActivityCallerNotRecords": "{caller} is not the service-records contract",
+    "ActivityRecordsAlreadyLinked": "activities are already linked to {records}",
+    # Service records
+    "RecordsUnauthorized": "{account} has no role in scheme {schemeId} that allows this",
+    "RecordsLimitsNotSet": "scheme {schemeId} has no anti-farming limits yet; its issuer sets "
+    "them first (`vpl limits set`)",
+    "RecordsInvalidLimits": "limits must all be set: records/day 1-63, minutes/day 1-1440, "
+    "points/day 1-268,435,455, points/week 1-68,719,476,735, approvals/hour >= 1, "
+    "late working days 1-60",
+    "RecordsNoRule": "scheme {schemeId} has no earning rule yet; its issuer publishes one first",
+    "RecordsUnknown": "there is no service record {recordId}",
+    "RecordsWrongScheme": "activity {activityId} is not an activity of scheme {schemeId}",
+    "RecordsInvalidTimes": "a service runs from a start to an end no more than a day later (at "
+    "least a minute for a duration rule); got {start_time} to {end_time}",
+    "RecordsInFuture": "the service ends {end_time}, which has not happened yet",
+    "RecordsInvalidHash": "a record needs the hashes of its details and its evidence",
+    "RecordsActionRequired": "this scheme pays fixed-point actions: the record must name its action",
+    "RecordsActionNotApplicable": "this scheme pays by duration: a record names no action",
+    "RecordsGradeNotApplicable": "fixed-point actions are not graded (grade must be A)",
+    "RecordsMemberNotActive": "{member} is not an active member",
+    "RecordsSelfReview": "{reviewer} submitted or earns this record and may not review it "
+    "(four-eyes review)",
+    "RecordsSecondReviewerSame": "a late record needs a second approval by another reviewer than "
+    "{reviewer}",
+    "RecordsGradeMismatch": "the first approval gave grade {first_letter}; the second approval "
+    "must agree (or reject the record)",
+    "RecordsNotPending": "record {recordId} is {status_name}, not awaiting review",
+    "RecordsNotApproved": "record {recordId} is {status_name}; only an approved record can be "
+    "corrected",
+    "RecordsCorrectionPending": "record {recordId} already has correction {correction} awaiting review",
+    "RecordsInvalidReason": "a reason code must be 1-65535 (got {reason})",
+    "RecordsApprovalsPerHour": "{reviewer} has reached {cap} approvals this hour; anti-farming "
+    "caps how fast one reviewer approves",
+    "RecordsBatchUnknown": "there is no batch {batchId}",
+    "RecordsBatchKnown": "these records were already submitted, as batch {batchId}",
+    "RecordsBatchInvalidSize": "a batch holds 1 to {maxCount} records (got {count})",
+    "RecordsBatchClosed": "batch {batchId} is {batch_status_name}, not awaiting review",
+    "RecordsBatchMismatch": "the records given are not the ones submitted as batch {batchId}",
+    "RecordsBatchIndex": "batch {batchId} has {count} records; there is no record #{index}",
+    "RecordsStaleRule": "the rule in force is version {current}, not {given}; review the batch "
+    "again under the current rule",
 }
+
+#: IPointsLedger.Problem, as people say it.
+PROBLEMS = (
+    "no problem",
+    "the volunteer is the reviewer or the submitter (four-eyes review)",
+    "invalid times (end before start, over a day, or under a minute)",
+    "the service has not ended yet",
+    "entered late: it needs a second approval (submit it on its own)",
+    "the volunteer is not an active member",
+    "it starts before the end of the volunteer's latest paid service",
+    "records per day",
+    "minutes of service per day",
+    "points per day",
+    "points per week",
+    "an unknown grade",
+    "an unknown action",
+)
+RECORD_STATUSES = (
+    "unknown",
+    "pending",
+    "awaiting a second approval",
+    "approved",
+    "rejected",
+    "superseded",
+)
+BATCH_STATUSES = ("unknown", "submitted", "approved", "rejected")
 
 
 @dataclass(frozen=True)
@@ -201,6 +298,19 @@ class RevertDecoder:
 
         if isinstance(args.get("grade"), int) and 0 <= args["grade"] < len(GRADE_LETTERS):
             fields["grade_letter"] = GRADE_LETTERS[args["grade"]]
+        for key in ("first", "second"):
+            if isinstance(args.get(key), int) and 0 <= args[key] < len(GRADE_LETTERS):
+                fields[f"{key}_letter"] = GRADE_LETTERS[args[key]]
+        if isinstance(args.get("problem"), int) and 0 <= args["problem"] < len(PROBLEMS):
+            fields["problem_name"] = PROBLEMS[args["problem"]]
+        if isinstance(args.get("status"), int):
+            statuses = BATCH_STATUSES if name == "RecordsBatchClosed" else RECORD_STATUSES
+            if 0 <= args["status"] < len(statuses):
+                fields["status_name"] = statuses[args["status"]]
+                fields["batch_status_name"] = statuses[args["status"]]
+        for key in ("start", "end", "lastEnd"):
+            if isinstance(args.get(key), int):
+                fields[f"{key}_time"] = _time_text(args[key])
         if isinstance(args.get("kind"), int):
             fields["kind_name"] = {1: "duration", 2: "fixed-point"}.get(args["kind"], "no")
         for key, value in args.items():
@@ -214,6 +324,17 @@ class RevertDecoder:
             return template.format(**fields)
         except (KeyError, IndexError):
             return f"{name}: {template}"
+
+
+def _time_text(timestamp: int) -> str:
+    """A Unix time as China Standard Time, as people read it."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    try:
+        moment = datetime.fromtimestamp(timestamp, UTC).astimezone(timezone(timedelta(hours=8)))
+    except (OverflowError, OSError, ValueError):
+        return str(timestamp)
+    return moment.strftime("%Y-%m-%d %H:%M:%S CST")
 
 
 def _bytes32_text(value: str) -> str:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import requests
@@ -55,7 +56,13 @@ class TxResult:
     block_number: int
     block_hash: str
     gas_used: int
-    receipt: TxReceipt = field(repr=False)
+    w3: Web3 = field(repr=False, compare=False)
+
+    @cached_property
+    def receipt(self) -> TxReceipt:
+        """The receipt as web3 formats it, fetched on first use: formatting the hundreds of logs
+        of a batch takes tens of milliseconds, and most callers need only the fields above."""
+        return self.w3.eth.get_transaction_receipt(HexBytes(self.tx_hash))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -86,6 +93,7 @@ class TxSender:
         self.send_attempts = send_attempts
         #: A fixed gas price (0 on a zero-fee chain); None asks the node each time.
         self.gas_price = gas_price
+        self._price_cache: tuple[float, int] | None = None
         self._nonces: dict[str, _Nonces] = {}
         self._nonces_guard = threading.Lock()
 
@@ -166,8 +174,8 @@ class TxSender:
                 )
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
-        block_number = int(receipt["blockNumber"])
-        if receipt["status"] != 1:
+        block_number = int(receipt["blockNumber"], 16)
+        if int(receipt["status"], 16) != 1:
             raise self._mined_revert(tx_hash, block_number, call, context)
         if self.confirmations:
             while self._block_number() - block_number < self.confirmations:
@@ -180,8 +188,8 @@ class TxSender:
             tx_hash=tx_hash,
             block_number=block_number,
             block_hash=HexBytes(receipt["blockHash"]).to_0x_hex(),
-            gas_used=int(receipt["gasUsed"]),
-            receipt=receipt,
+            gas_used=int(receipt["gasUsed"], 16),
+            w3=self.w3,
         )
 
     def reset_nonce(self, address: str) -> None:
@@ -281,19 +289,24 @@ class TxSender:
             return False
 
     def _gas_price(self) -> int:
+        """The configured price, else the node's, asked at most once a second."""
         if self.gas_price is not None:
             return self.gas_price
-        return int(self._rpc("eth_gasPrice", []), 16)
+        now = time.monotonic()
+        cached = self._price_cache
+        if cached is not None and now - cached[0] < 1.0:
+            return cached[1]
+        price = int(self._rpc("eth_gasPrice", []), 16)
+        self._price_cache = (now, price)
+        return price
 
-    def _receipt(self, tx_hash: str) -> TxReceipt | None:
+    def _receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        """The raw receipt (hex fields), or None while the transaction is pending."""
         try:
-            return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))  # type: ignore[arg-type]
-        except _RETRYABLE:
+            receipt: dict[str, Any] | None = self._rpc("eth_getTransactionReceipt", [tx_hash])
+        except RetryableChainError:
             return None
-        except Exception as exc:  # web3 raises TransactionNotFound while pending
-            if type(exc).__name__ == "TransactionNotFound":
-                return None
-            raise
+        return receipt
 
     def _block_number(self) -> int:
         return int(self._rpc("eth_blockNumber", []), 16)

@@ -227,9 +227,12 @@ def _demo_text(seeded: Any) -> str:
     schemes = seeded.get("schemes_added") or []
     roles = seeded.get("roles_granted") or []
     rules = seeded.get("rules_published") or []
-    if not schemes and not roles and not rules:
+    limits = seeded.get("limits_set") or []
+    activities = seeded.get("activities_published") or []
+    if not schemes and not roles and not rules and not limits and not activities:
         return "already seeded"
     return (
         f"added schemes {', '.join(schemes) or '-'}; granted {len(roles)} roles; "
-        f"published rules {', '.join(rules) or '-'}"
+        f"published rules {', '.join(rules) or '-'}; set limits {', '.join(limits) or '-'}; "
+        f"published {len(activities)} activities"
     )

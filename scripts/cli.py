@@ -4,7 +4,8 @@ No rule lives here: what is allowed, and every check of a value, is in ``ledger`
 ``LedgerError`` becomes a message and an exit code in one place, ``_Group.invoke`` (under
 ``main``): 2 bad input, 3 refused by a contract, 4 node unavailable, 5 deployment, 1 otherwise.
 Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
-``_schemes``, ``_members`` (member, balance), ``_roles``; ``_proposals`` is what every
+``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
+activity, record, issue batch); ``_proposals`` is what every
 proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
 tables, the JSON and the exit codes.
 """
@@ -20,8 +21,10 @@ from typer.core import TyperGroup
 
 from ledger.config import new_secret
 from ledger.errors import LedgerError
+from scripts._certificates import certificate_app, verify_command
 from scripts._chain import chain_app, deploy_command, up_command
 from scripts._council import council_app
+from scripts._earning import activity_app, issue_app, limits_app, record_app
 from scripts._members import balance_command, member_app
 from scripts._output import Output, configure_logging, exit_code, line
 from scripts._roles import role_app
@@ -61,12 +64,18 @@ secrets_app = typer.Typer(help="Secrets for the vault and identity commitments."
 app.command("deploy")(deploy_command)
 app.command("up")(up_command)
 app.command("balance")(balance_command)
+app.command("verify")(verify_command)
 app.add_typer(chain_app, name="chain")
 app.add_typer(council_app, name="council")
 app.add_typer(scheme_app, name="scheme")
 app.add_typer(member_app, name="member")
 app.add_typer(role_app, name="role")
 app.add_typer(rule_app, name="rule")
+app.add_typer(limits_app, name="limits")
+app.add_typer(activity_app, name="activity")
+app.add_typer(record_app, name="record")
+app.add_typer(issue_app, name="issue")
+app.add_typer(certificate_app, name="certificate")
 app.add_typer(secrets_app, name="secrets")
 
 

@@ -7,16 +7,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from eth_utils import function_signature_to_4byte_selector
 
+from ledger import compiler
 from ledger.accounts import from_mnemonic
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.ledger import Ledger
 from ledger.node import LocalNode, free_port
 from ledger.roles import role
+from ledger.tx import TxResult
 
-#: Stands in for the contracts that will hold ISSUANCE_ROLE (service records, exchange).
+#: Deploys and owns the test-only IssuerProbe that holds ISSUANCE_ROLE (see tests/solidity).
 TEST_MINTER_INDEX = 19
+PROBE_SOURCES = Path(__file__).parent / "solidity"
+#: IssuerProbe address per deployed ledger (keyed by the PointsLedger address).
+_PROBES: dict[str, str] = {}
 
 
 def make_settings(root: Path, kind: str) -> Settings:
@@ -38,6 +45,7 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
     ledger = Ledger(settings)
     try:
         ledger.deploy()
+        probe = deploy_issuer_probe(ledger)
         calls = [
             ledger.role_call(
                 role_name="registrar", account=ledger.operator("registrar").address, grant=True
@@ -45,7 +53,7 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
             ledger.role_call(
                 role_name="auditor", account=ledger.operator("auditor").address, grant=True
             ),
-            ledger.role_call(role_name="issuance", account=minter().address, grant=True),
+            ledger.role_call(role_name="issuance", account=probe, grant=True),
         ]
         ledger.govern(calls, "test bootstrap")
         yield ledger
@@ -55,7 +63,38 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
 
 
 def minter() -> LocalAccount:
+    """The key that owns the IssuerProbe (itself it holds no role)."""
     return from_mnemonic(DEV_MNEMONIC, TEST_MINTER_INDEX)
+
+
+def deploy_issuer_probe(ledger: Ledger) -> str:
+    """Deploy the test-only IssuerProbe for `ledger` (owned by `minter()`); returns its address."""
+    build = compiler.build(ledger.settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
+    artifact = build.get("IssuerProbe")
+    data = artifact.bytecode + abi_encode(["address"], [ledger.points.address]).hex()
+    address, _ = ledger.sender.deploy(minter(), data, context="deploy IssuerProbe")
+    _PROBES[ledger.points.address] = address
+    return address
+
+
+def probe_address(ledger: Ledger) -> str:
+    return _PROBES[ledger.points.address]
+
+
+def issue_points(
+    ledger: Ledger, member: str, scheme_id: int, amount: int, source: bytes
+) -> TxResult:
+    """Issue points straight through PointsLedger.issue, as a contract holding ISSUANCE_ROLE."""
+    data = (
+        "0x"
+        + (
+            function_signature_to_4byte_selector("issue(address,uint256,uint256,bytes32)")
+            + abi_encode(
+                ["address", "uint256", "uint256", "bytes32"], [member, scheme_id, amount, source]
+            )
+        ).hex()
+    )
+    return ledger.sender.send(minter(), probe_address(ledger), data, context="issue")
 
 
 @pytest.fixture(scope="session")

@@ -62,5 +62,8 @@ interface IMemberRegistry {
     function successorOf(address account) external view returns (address);
     function holderOf(bytes32 commitment) external view returns (address);
     function isActive(address account) external view returns (bool);
+    /// @notice A number that moves whenever any member stops being active (freeze, recovery), so a
+    /// contract that saw a member active at epoch E knows they still are while the epoch is E.
+    function statusEpoch() external view returns (uint256);
     function memberCount() external view returns (uint256);
 }

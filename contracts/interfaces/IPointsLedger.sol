@@ -4,7 +4,73 @@ pragma solidity ^0.8.24;
 /// @title IPointsLedger
 /// @notice Balances of every scheme's points per member, readable through ERC-1155 (token id =
 /// scheme id). Points move only through the ledger's own functions under each scheme's rules.
+/// @dev Each member's account in a scheme is one storage word: the balance and the member's
+/// earning standing (see Standing), so that paying a service record reads and writes one word.
 interface IPointsLedger {
+    /// @notice A scheme's anti-farming limits (kept by the service-records contract, checked here).
+    /// Days and weeks are those of China Standard Time, weeks from Monday, by the day a service
+    /// started; `lateWorkingDays` is how long after the service a record is on time.
+    struct Limits {
+        uint16 recordsPerDay;
+        uint16 minutesPerDay;
+        uint64 pointsPerDay;
+        uint64 pointsPerWeek;
+        uint32 approvalsPerHour;
+        uint8 lateWorkingDays;
+    }
+
+    /// @notice Where a member stands in a scheme: the end of the latest paid service (records are
+    /// paid in time order, so none overlaps it), and the counts of the day and week it fell in.
+    struct Standing {
+        uint256 balance;
+        uint40 lastEnd;
+        uint16 day;
+        uint256 dayRecords;
+        uint256 dayMinutes;
+        uint256 dayPoints;
+        uint256 weekPoints;
+        uint256 epoch;
+    }
+
+    /// @notice One paid service of one member.
+    struct Service {
+        uint40 start;
+        uint40 end;
+        uint32 serviceMinutes;
+        uint256 points;
+    }
+
+    /// @notice A batch of services of one scheme, with what its records are checked against.
+    /// @dev `records` are packed as in IServiceRecords (RECORD_SIZE bytes each).
+    struct BatchTerms {
+        uint256 schemeId;
+        uint256 submittedAt;
+        address reviewer;
+        address submitter;
+        bool duration;
+        uint32 pointsPerHour;
+        uint16[] grades;
+        uint64[] actionPoints;
+        Limits limits;
+    }
+
+    /// @notice Why a record of a batch was refused; `detail` in PointsBatchRefused says more.
+    enum Problem {
+        None,
+        SelfReview,
+        InvalidTimes,
+        InFuture,
+        Late,
+        NotActive,
+        Overlap,
+        RecordsPerDay,
+        MinutesPerDay,
+        PointsPerDay,
+        PointsPerWeek,
+        UnknownGrade,
+        UnknownAction
+    }
+
     /// @notice Points issued for `source` (the approved service record or other cause behind them).
     event PointsIssued(
         uint256 indexed schemeId,
@@ -13,6 +79,15 @@ interface IPointsLedger {
         uint256 amount,
         uint256 period,
         address operator
+    );
+    /// @notice Points issued to many members at once for one cause (an approved batch of records);
+    /// each member's points also appear as an ERC-1155 TransferSingle event.
+    event PointsIssuedInBatch(
+        uint256 indexed schemeId, bytes32 indexed source, uint256 count, uint256 amount, uint256 period, address operator
+    );
+    /// @notice A correction changed a paid service's points by `delta` (negative: taken back).
+    event PointsCorrected(
+        uint256 indexed schemeId, address indexed member, bytes32 indexed source, int256 delta, address operator
     );
     /// @notice All of a member's balances moved to their new address after recovery.
     event BalancesRecovered(address indexed previous, address indexed successor, uint256[] schemeIds, uint256[] amounts);
@@ -26,15 +101,46 @@ interface IPointsLedger {
     error PointsQuotaExceeded(uint256 schemeId, uint256 period, uint256 requested, uint256 remaining);
     error PointsUnauthorizedCaller(address caller);
     error PointsSourceAlreadyPaid(bytes32 source);
+    error PointsIssuerNotContract(address account);
+    error PointsInsufficientBalance(address member, uint256 schemeId, uint256 balance, uint256 needed);
+    error PointsOverlap(address member, uint40 start, uint40 lastEnd);
+    error PointsCap(address member, Problem problem, uint256 cap);
+    error PointsCorrectionOverlap(address member, uint40 start, uint40 end);
+    error PointsBatchRefused(uint256 index, Problem problem, uint256 detail);
 
     /// @notice Issues points of `schemeId` to `member` for `source`, within the scheme's quota;
     /// a source is paid once.
     /// @dev Only ISSUANCE_ROLE: the contracts that enforce why points are due (review, exchange).
     function issue(address member, uint256 schemeId, uint256 amount, bytes32 source) external;
 
+    /// @notice Pays one reviewed service: checks the member is active, the service starts after
+    /// their latest paid one in the scheme and stays within the day's and week's caps, then issues
+    /// its points (possibly none) for `source`.
+    function earn(uint256 schemeId, address member, Service calldata service, Limits calldata limits, bytes32 source)
+        external;
+
+    /// @notice Pays a reviewed batch of packed records under `terms`: every record is checked as in
+    /// `earn`, and against the reviewer and submitter; all or nothing. Returns the points issued.
+    function earnBatch(BatchTerms calldata terms, bytes calldata records, bytes32 source)
+        external
+        returns (uint256 total);
+
+    /// @notice Applies a correction of a paid service: the new interval may shorten the old one, or
+    /// lengthen the member's latest service; points move by the difference (`source` is the
+    /// correction's).
+    function correct(
+        uint256 schemeId,
+        address member,
+        Service calldata previous,
+        Service calldata corrected,
+        Limits calldata limits,
+        bytes32 source
+    ) external;
+
     /// @notice Moves every balance of `previous` to `successor`; only the member registry calls it.
     function recoverBalances(address previous, address successor) external;
 
+    function standing(uint256 schemeId, address member) external view returns (Standing memory);
     function issued(uint256 schemeId) external view returns (uint256);
     function burned(uint256 schemeId) external view returns (uint256);
     function isPaid(bytes32 source) external view returns (bool);

@@ -46,8 +46,10 @@ class ContractClient:
         data: str = self.contract.encode_abi(fn, args=list(args))
         return data
 
-    def _write(self, account: LocalAccount, fn: str, *args: Any) -> TxResult:
-        return self.sender.send(account, self.address, self._encode(fn, *args), context=fn)
+    def _write(
+        self, account: LocalAccount, fn: str, *args: Any, gas: int | None = None
+    ) -> TxResult:
+        return self.sender.send(account, self.address, self._encode(fn, *args), gas=gas, context=fn)
 
     def _call(self, fn: str, *args: Any, summary: str) -> Call:
         return Call(target=self.address, data=self._encode(fn, *args), summary=summary)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from eth_account.signers.local import LocalAccount
 
 from ledger.contracts.base import ContractClient
+from ledger.contracts.records import Standing, standing_from
 from ledger.tx import TxResult
 
 
@@ -41,6 +42,9 @@ class PointsLedgerClient(ContractClient):
 
     def remaining_quota(self, scheme_id: int) -> int:
         return int(self._read("remainingQuota", scheme_id))
+
+    def standing(self, member: str, scheme_id: int) -> Standing:
+        return standing_from(self._read("standing", scheme_id, member))
 
     def uri(self, scheme_id: int) -> str:
         return str(self._read("uri", scheme_id))

@@ -84,7 +84,8 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 def init_db(engine: Engine) -> None:
     """Create every table that is not there yet (the vault's included)."""
-    import ledger.store.vault  # noqa: F401  (registers its tables on SQLModel.metadata)
+    import ledger.store.records
+    import ledger.store.vault  # noqa: F401
 
     SQLModel.metadata.create_all(engine)
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from ledger.ledger import Ledger
-from tests.conftest import minter
+from tests.conftest import issue_points
 from tests.factories import new_member, new_scheme
 
 
@@ -47,7 +47,7 @@ def test_unknown_scheme_is_a_404_with_a_stable_code(client: TestClient) -> None:
 def test_balances_show_issued_points(client: TestClient, ledger: Ledger) -> None:
     scheme = new_scheme(ledger)
     member = new_member(ledger)
-    ledger.points.issue(minter(), member.address, scheme.id, 42, secrets.token_bytes(32))
+    issue_points(ledger, member.address, scheme.id, 42, secrets.token_bytes(32))
     balances = {
         b["scheme"]: b["amount"]
         for b in client.get(f"/v1/members/{member.address}/balances").json()

@@ -17,8 +17,8 @@ from eth_account.signers.local import LocalAccount
 from ledger.contracts import Call, MemberStatus
 from ledger.errors import ContractRevert, CouncilRefused, InvalidRequest, NotAMember, NotAuthorized
 from ledger.ledger import Ledger
-from ledger.roles import DEFAULT_ADMIN_ROLE
-from tests.conftest import _start, minter
+from ledger.roles import DEFAULT_ADMIN_ROLE, role
+from tests.conftest import _start, minter, probe_address
 from tests.contracts.helpers import (
     ZERO_ADDRESS,
     council,
@@ -139,7 +139,9 @@ def travel(ledger: Ledger, seconds: int) -> None:
 # --- deployment ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("contract", ["schemes", "members", "points"])
+@pytest.mark.parametrize(
+    "contract", ["schemes", "members", "points", "rules", "activities", "records"]
+)
 def test_after_deployment_only_the_council_is_admin(ledger: Ledger, contract: str) -> None:
     client = getattr(ledger, contract)
     deployer = ledger.operator("deployer").address
@@ -690,8 +692,11 @@ def test_a_failing_call_reverts_the_whole_proposal_with_its_own_error_and_it_can
     ]
 
 
-def test_the_council_can_grant_and_revoke_the_issuance_role(ledger: Ledger) -> None:
-    account = spare(1).address
+def test_the_council_can_grant_and_revoke_the_issuance_role_of_a_contract(
+    ledger: Ledger,
+) -> None:
+    """Any contract will do here (EarningRules, which never calls issue): holding it is the point."""
+    account = ledger.rules.address
     assert not ledger.has_role(role_name="issuance", account=account)
 
     govern(ledger, [ledger.role_call(role_name="issuance", account=account, grant=True)])
@@ -699,4 +704,73 @@ def test_the_council_can_grant_and_revoke_the_issuance_role(ledger: Ledger) -> N
 
     govern(ledger, [ledger.role_call(role_name="issuance", account=account, grant=False)])
     assert not ledger.has_role(role_name="issuance", account=account)
-    assert ledger.has_role(role_name="issuance", account=minter().address)
+    assert ledger.has_role(role_name="issuance", account=probe_address(ledger))
+    assert ledger.has_role(role_name="issuance", account=ledger.records.address)
+
+
+def test_after_deployment_service_records_holds_the_issuance_role_and_no_key_does(
+    ledger: Ledger,
+) -> None:
+    points = ledger.points.contract.functions
+    role_id = role("issuance").id
+
+    assert points.getRoleAdmin(role_id).call() == DEFAULT_ADMIN_ROLE
+    assert ledger.has_role(role_name="issuance", account=ledger.records.address)
+    for name in ("deployer", *ledger.network.council.members, "registrar", "issuer-vol"):
+        assert not ledger.has_role(role_name="issuance", account=ledger.operator(name).address)
+    assert not ledger.has_role(role_name="issuance", account=minter().address)
+
+
+def _plain_keys(ledger: Ledger) -> dict[str, str]:
+    return {
+        "a new key": Account.create().address,
+        "a funded spare key": spare(1).address,
+        "a scheme issuer": ledger.operator("issuer-vol").address,
+        "a council member": council(ledger)[0].address,
+        "the test minter": minter().address,
+    }
+
+
+PLAIN_KEYS = [
+    "a new key",
+    "a funded spare key",
+    "a scheme issuer",
+    "a council member",
+    "the test minter",
+]
+
+
+@pytest.mark.parametrize("who", PLAIN_KEYS)
+def test_the_contract_refuses_the_issuance_role_to_a_plain_key(
+    ledger: Ledger, c1: LocalAccount, who: str
+) -> None:
+    """A key that could issue at will would be points with no approved record behind them."""
+    account = _plain_keys(ledger)[who]
+    pid = open_proposal(
+        ledger, [ledger.role_call(role_name="issuance", account=account, grant=True)]
+    )
+    before = proposal_state(ledger, pid)
+
+    with reverts(NotAuthorized, "PointsIssuerNotContract", {"account": account}) as refused:
+        ledger.execute(member=c1, proposal_id=pid)
+
+    assert "is a plain key: only contracts" in str(refused.value)
+    assert proposal_state(ledger, pid) == before
+    assert not ledger.council.proposal(pid).executed
+    assert not ledger.has_role(role_name="issuance", account=account)
+
+
+def test_the_ledger_refuses_to_propose_the_issuance_role_for_a_plain_key(
+    ledger: Ledger, c1: LocalAccount
+) -> None:
+    account = spare(1).address
+    call = ledger.role_call(role_name="issuance", account=account, grant=True)
+    count = ledger.council.proposal_count()
+
+    with reverts(NotAuthorized, "PointsIssuerNotContract", {"account": account}):
+        ledger.propose(proposer=c1, calls=[call])
+    with reverts(NotAuthorized, "PointsIssuerNotContract", {"account": account}):
+        ledger.govern([call])
+
+    assert ledger.council.proposal_count() == count
+    assert not ledger.has_role(role_name="issuance", account=account)

@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import MemberInfo, MemberStatus, Scheme
+from ledger.contracts import MemberInfo, MemberStatus, Scheme, Standing
 from ledger.errors import (
     AlreadyRegistered,
     ContractRevert,
@@ -23,7 +23,7 @@ from ledger.errors import (
 from ledger.identity import identity_commitment
 from ledger.ledger import Ledger
 from ledger.store import PersonalData
-from tests.conftest import minter
+from tests.conftest import issue_points
 from tests.contracts.helpers import (
     COUNCIL_ROLE,
     ZERO_ADDRESS,
@@ -64,6 +64,28 @@ def member_state(ledger: Ledger, *addresses: str) -> tuple[Any, ...]:
 
 def balances(ledger: Ledger, address: str, schemes: tuple[Scheme, ...]) -> list[int]:
     return [ledger.points.balance_of(address, s.id) for s in schemes]
+
+
+#: An account word never written: no balance, no earning standing.
+NO_STANDING = Standing(
+    balance=0,
+    last_end=0,
+    day=0,
+    day_records=0,
+    day_minutes=0,
+    day_points=0,
+    week_points=0,
+    epoch=0,
+)
+
+
+def standings(ledger: Ledger, address: str, schemes: tuple[Scheme, ...]) -> list[Standing]:
+    """The member's whole account word per scheme: balance and earning standing."""
+    return [ledger.points.standing(address, s.id) for s in schemes]
+
+
+def status_epoch(ledger: Ledger) -> int:
+    return int(ledger.members.contract.functions.statusEpoch().call())
 
 
 def not_in_vault(ledger: Ledger, address: str) -> bool:
@@ -362,6 +384,34 @@ def test_freezing_an_unregistered_address_is_refused(
     assert not ledger.member(stranger).registered
 
 
+# --- the status epoch ----------------------------------------------------------------------------
+
+
+def test_the_status_epoch_moves_when_a_member_stops_being_active(
+    ledger: Ledger, registrar: LocalAccount
+) -> None:
+    """Freezing and recovery move it (the points ledger then checks statuses again); registering
+    and unfreezing do not, since they never make an active member inactive."""
+    start = status_epoch(ledger)
+    member = new_member(ledger)
+    batch = [Account.create().address for _ in range(2)]
+    ledger.members.register_batch(
+        registrar, batch, [commitment_of(ledger, person()) for _ in batch]
+    )
+    assert status_epoch(ledger) == start
+
+    ledger.freeze_member(registrar=registrar, address=member.address, reason=3)
+    assert status_epoch(ledger) == start + 1
+
+    ledger.unfreeze_member(registrar=registrar, address=member.address, reason=4)
+    assert status_epoch(ledger) == start + 1
+
+    successor = Account.create().address
+    govern(ledger, [ledger.recovery_call(previous=member.address, successor=successor)])
+    assert status_epoch(ledger) == start + 2
+    assert ledger.member(successor).status is MemberStatus.ACTIVE
+
+
 # --- recovery ------------------------------------------------------------------------------------
 
 
@@ -374,7 +424,7 @@ def test_recovery_cannot_be_called_directly(
     ledger: Ledger, schemes: tuple[Scheme, Scheme], who: str, mined: bool
 ) -> None:
     member = new_member(ledger)
-    ledger.points.issue(minter(), member.address, schemes[0].id, 20, source())
+    issue_points(ledger, member.address, schemes[0].id, 20, source())
     caller = member.account if who == "member" else ledger.operator(who)
     successor = Account.create().address
     call = ledger.recovery_call(previous=member.address, successor=successor)
@@ -396,17 +446,21 @@ def test_the_council_recovers_a_member_and_their_points_follow(
 ) -> None:
     member = new_member(ledger)
     vol, bee = schemes
-    ledger.points.issue(minter(), member.address, vol.id, 50, source())
-    ledger.points.issue(minter(), member.address, bee.id, 7, source())
+    issue_points(ledger, member.address, vol.id, 50, source())
+    issue_points(ledger, member.address, bee.id, 7, source())
     supply = [ledger.points.total_supply(s.id) for s in schemes]
     count = ledger.members.member_count()
     old, new = member.address, Account.create().address
     commitment = ledger.member(old).commitment
+    accounts = standings(ledger, old, schemes)
 
     result = govern(ledger, [ledger.recovery_call(previous=old, successor=new)])
 
     assert balances(ledger, old, schemes) == [0, 0]
     assert balances(ledger, new, schemes) == [50, 7]
+    assert standings(ledger, new, schemes) == accounts
+    assert [a.balance for a in accounts] == [50, 7]
+    assert standings(ledger, old, schemes) == [NO_STANDING, NO_STANDING]
     assert [ledger.points.total_supply(s.id) for s in schemes] == supply
     previous = ledger.member(old)
     assert (previous.status, previous.successor) == (MemberStatus.RECOVERED, new)
@@ -450,13 +504,13 @@ def test_a_recovered_address_can_no_longer_receive_points_or_be_frozen(
     govern(ledger, [ledger.recovery_call(previous=member.address, successor=new)])
 
     with reverts(NotAMember, "PointsNotAMember", {"account": member.address}):
-        ledger.points.issue(minter(), member.address, schemes[0].id, 5, source())
+        issue_points(ledger, member.address, schemes[0].id, 5, source())
     with reverts(
         ContractRevert, "MemberAlreadyRecovered", {"account": member.address, "successor": new}
     ):
         ledger.members.freeze(registrar, member.address, 3)
 
-    ledger.points.issue(minter(), new, schemes[0].id, 5, source())
+    issue_points(ledger, new, schemes[0].id, 5, source())
     assert balances(ledger, new, schemes) == [5, 0]
 
 
@@ -464,7 +518,7 @@ def test_a_frozen_member_stays_frozen_after_recovery(
     ledger: Ledger, registrar: LocalAccount, schemes: tuple[Scheme, Scheme]
 ) -> None:
     member = new_member(ledger)
-    ledger.points.issue(minter(), member.address, schemes[1].id, 12, source())
+    issue_points(ledger, member.address, schemes[1].id, 12, source())
     ledger.freeze_member(registrar=registrar, address=member.address, reason=5)
     new = Account.create().address
 
@@ -474,7 +528,7 @@ def test_a_frozen_member_stays_frozen_after_recovery(
     assert (info.status, info.frozen_reason) == (MemberStatus.FROZEN, 5)
     assert balances(ledger, new, schemes) == [0, 12]
     with reverts(MemberFrozen, "PointsMemberFrozen", {"account": new}):
-        ledger.points.issue(minter(), new, schemes[1].id, 1, source())
+        issue_points(ledger, new, schemes[1].id, 1, source())
     assert balances(ledger, new, schemes) == [0, 12]
 
 
@@ -537,7 +591,7 @@ def test_the_contract_refuses_an_invalid_recovery_even_from_the_council(
     ledger: Ledger, schemes: tuple[Scheme, Scheme], case: str
 ) -> None:
     member, other = new_member(ledger), new_member(ledger)
-    ledger.points.issue(minter(), member.address, schemes[0].id, 9, source())
+    issue_points(ledger, member.address, schemes[0].id, 9, source())
     previous, successor, error, args = _bad_recoveries(member, other)[case]
     call = raw_call(ledger.members, "recover", previous, successor)
     pid = open_proposal(ledger, [call])

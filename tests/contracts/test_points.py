@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from ledger.contracts import Scheme
+from ledger.contracts import Scheme, Standing
 from ledger.errors import (
     ContractRevert,
+    InvalidRequest,
     MemberFrozen,
     NotAMember,
     NotAuthorized,
@@ -20,7 +21,7 @@ from ledger.errors import (
     UnknownScheme,
 )
 from ledger.ledger import Ledger
-from tests.conftest import minter
+from tests.conftest import issue_points, minter, probe_address
 from tests.contracts.helpers import (
     MAX_UINT128,
     ZERO_ADDRESS,
@@ -35,6 +36,9 @@ from tests.contracts.helpers import (
     source,
 )
 from tests.factories import Member, new_member, new_scheme
+
+#: The largest balance a member's account word holds (PointsLedger.MAX_BALANCE).
+MAX_BALANCE = 2**88 - 1
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +78,9 @@ def issued_in_period(ledger: Ledger, scheme_id: int, period: int) -> int:
 def test_balances_read_through_erc1155(ledger: Ledger, scheme: Scheme) -> None:
     other = new_scheme(ledger)
     first, second = new_member(ledger), new_member(ledger)
-    ledger.points.issue(minter(), first.address, scheme.id, 10, source())
-    ledger.points.issue(minter(), first.address, other.id, 3, source())
-    ledger.points.issue(minter(), second.address, scheme.id, 4, source())
+    issue_points(ledger, first.address, scheme.id, 10, source())
+    issue_points(ledger, first.address, other.id, 3, source())
+    issue_points(ledger, second.address, scheme.id, 4, source())
     fns = ledger.points.contract.functions
 
     assert fns.balanceOf(first.address, scheme.id).call() == 10
@@ -86,7 +90,19 @@ def test_balances_read_through_erc1155(ledger: Ledger, scheme: Scheme) -> None:
         [scheme.id, other.id, scheme.id, other.id],
     ).call() == [10, 3, 4, 0]
     assert ledger.points.total_supply(other.id) == 3
+    assert fns.exists(other.id).call() is True
     assert fns.isApprovedForAll(first.address, second.address).call() is False
+
+
+def test_a_scheme_without_points_does_not_exist_as_a_token(ledger: Ledger) -> None:
+    fresh = new_scheme(ledger)
+    fns = ledger.points.contract.functions
+
+    assert (ledger.points.total_supply(fresh.id), fns.exists(fresh.id).call()) == (0, False)
+
+    issue_points(ledger, new_member(ledger).address, fresh.id, 1, source())
+
+    assert (ledger.points.total_supply(fresh.id), fns.exists(fresh.id).call()) == (1, True)
 
 
 def test_the_metadata_uri_is_the_configured_template(ledger: Ledger, scheme: Scheme) -> None:
@@ -118,11 +134,11 @@ def test_an_issuance_emits_transfer_single_and_points_issued_with_its_source(
     cause = source()
     before = points_state(ledger, scheme.id, member.address)
 
-    result = ledger.points.issue(minter(), member.address, scheme.id, 25, cause)
+    result = issue_points(ledger, member.address, scheme.id, 25, cause)
 
     assert events(ledger.points, result, "TransferSingle") == [
         {
-            "operator": minter().address,
+            "operator": probe_address(ledger),
             "from": ZERO_ADDRESS,
             "to": member.address,
             "id": scheme.id,
@@ -136,7 +152,7 @@ def test_an_issuance_emits_transfer_single_and_points_issued_with_its_source(
             "source": cause,
             "amount": 25,
             "period": current_period(ledger, scheme.id),
-            "operator": minter().address,
+            "operator": probe_address(ledger),
         }
     ]
     balances, supply, issued, remaining = before
@@ -171,7 +187,7 @@ def test_points_cannot_be_issued_to_an_unregistered_address(ledger: Ledger, sche
     before = points_state(ledger, scheme.id, stranger)
 
     with reverts(NotAMember, "PointsNotAMember", {"account": stranger}):
-        ledger.points.issue(minter(), stranger, scheme.id, 10, source())
+        issue_points(ledger, stranger, scheme.id, 10, source())
 
     assert points_state(ledger, scheme.id, stranger) == before
 
@@ -184,39 +200,56 @@ def test_points_cannot_be_issued_to_a_frozen_member_until_unfrozen(
     before = points_state(ledger, scheme.id, member.address)
 
     with reverts(MemberFrozen, "PointsMemberFrozen", {"account": member.address}):
-        ledger.points.issue(minter(), member.address, scheme.id, 10, source())
+        issue_points(ledger, member.address, scheme.id, 10, source())
 
     assert points_state(ledger, scheme.id, member.address) == before
     ledger.unfreeze_member(registrar=registrar, address=member.address, reason=1)
-    ledger.points.issue(minter(), member.address, scheme.id, 10, source())
+    issue_points(ledger, member.address, scheme.id, 10, source())
     assert ledger.points.balance_of(member.address, scheme.id) == 10
 
 
-@pytest.mark.parametrize("amount", [0, MAX_UINT128 + 1], ids=["zero", "2^128"])
-def test_an_amount_outside_1_to_2_128_minus_1_is_refused(
+@pytest.mark.parametrize(
+    "amount", [0, MAX_BALANCE + 1, MAX_UINT128], ids=["zero", "2^88", "2^128-1"]
+)
+def test_an_amount_outside_1_to_2_88_minus_1_is_refused(
     ledger: Ledger, scheme: Scheme, member: Member, amount: int
 ) -> None:
     before = points_state(ledger, scheme.id, member.address)
 
-    with reverts(ContractRevert, "PointsInvalidAmount", {"amount": amount}):
-        ledger.points.issue(minter(), member.address, scheme.id, amount, source())
+    with reverts(InvalidRequest, "PointsInvalidAmount", {"amount": amount}):
+        issue_points(ledger, member.address, scheme.id, amount, source())
 
     assert points_state(ledger, scheme.id, member.address) == before
 
 
-def test_the_largest_amount_is_issued_within_a_quota_as_large(
+def test_the_largest_balance_is_issued_within_a_quota_as_large_and_cannot_grow(
     ledger: Ledger, member: Member
 ) -> None:
+    """A balance is 88 bits of the member's account word: it never wraps into the standing."""
     huge = new_scheme(ledger, quota=MAX_UINT128)
 
-    ledger.points.issue(minter(), member.address, huge.id, MAX_UINT128, source())
+    issue_points(ledger, member.address, huge.id, MAX_BALANCE, source())
 
     assert points_state(ledger, huge.id, member.address) == (
-        [MAX_UINT128],
-        MAX_UINT128,
-        MAX_UINT128,
-        0,
+        [MAX_BALANCE],
+        MAX_BALANCE,
+        MAX_BALANCE,
+        MAX_UINT128 - MAX_BALANCE,
     )
+    assert ledger.points.standing(member.address, huge.id) == Standing(
+        balance=MAX_BALANCE,
+        last_end=0,
+        day=0,
+        day_records=0,
+        day_minutes=0,
+        day_points=0,
+        week_points=0,
+        epoch=0,
+    )
+    before = points_state(ledger, huge.id, member.address)
+    with reverts(InvalidRequest, "PointsInvalidAmount", {"amount": 1}):
+        issue_points(ledger, member.address, huge.id, 1, source())
+    assert points_state(ledger, huge.id, member.address) == before
 
 
 def test_points_without_a_source_are_refused(
@@ -225,7 +258,7 @@ def test_points_without_a_source_are_refused(
     before = points_state(ledger, scheme.id, member.address)
 
     with reverts(ContractRevert, "PointsInvalidSource", {"source": ZERO_BYTES32}):
-        ledger.points.issue(minter(), member.address, scheme.id, 10, b"\x00" * 32)
+        issue_points(ledger, member.address, scheme.id, 10, b"\x00" * 32)
 
     assert points_state(ledger, scheme.id, member.address) == before
 
@@ -234,7 +267,7 @@ def test_points_of_an_unknown_scheme_are_refused(ledger: Ledger, member: Member)
     unknown = ledger.schemes.scheme_count() + 1
 
     with reverts(UnknownScheme, "SchemeUnknown", {"schemeId": unknown}):
-        ledger.points.issue(minter(), member.address, unknown, 10, source())
+        issue_points(ledger, member.address, unknown, 10, source())
 
     assert ledger.points.balance_of(member.address, unknown) == 0
 
@@ -247,7 +280,7 @@ def test_a_scheme_cannot_issue_past_its_quota_in_a_period(ledger: Ledger) -> Non
     first, second = new_member(ledger), new_member(ledger)
     period = current_period(ledger, capped.id)
 
-    ledger.points.issue(minter(), first.address, capped.id, 60, source())
+    issue_points(ledger, first.address, capped.id, 60, source())
 
     assert ledger.points.remaining_quota(capped.id) == 40
     assert issued_in_period(ledger, capped.id, period) == 60
@@ -257,10 +290,10 @@ def test_a_scheme_cannot_issue_past_its_quota_in_a_period(ledger: Ledger) -> Non
         "PointsQuotaExceeded",
         {"schemeId": capped.id, "period": period, "requested": 41, "remaining": 40},
     ):
-        ledger.points.issue(minter(), second.address, capped.id, 41, source())
+        issue_points(ledger, second.address, capped.id, 41, source())
     assert points_state(ledger, capped.id, first.address, second.address) == before
 
-    ledger.points.issue(minter(), second.address, capped.id, 40, source())
+    issue_points(ledger, second.address, capped.id, 40, source())
 
     assert ledger.points.remaining_quota(capped.id) == 0
     assert issued_in_period(ledger, capped.id, period) == 100
@@ -269,7 +302,7 @@ def test_a_scheme_cannot_issue_past_its_quota_in_a_period(ledger: Ledger) -> Non
         "PointsQuotaExceeded",
         {"schemeId": capped.id, "period": period, "requested": 1, "remaining": 0},
     ):
-        ledger.points.issue(minter(), first.address, capped.id, 1, source())
+        issue_points(ledger, first.address, capped.id, 1, source())
     assert points_state(ledger, capped.id, first.address, second.address) == ([60, 40], 100, 100, 0)
 
 
@@ -278,7 +311,7 @@ def test_a_quota_change_by_the_council_applies_to_the_current_period(
 ) -> None:
     capped = new_scheme(ledger, quota=100)
     period = current_period(ledger, capped.id)
-    ledger.points.issue(minter(), member.address, capped.id, 100, source())
+    issue_points(ledger, member.address, capped.id, 100, source())
 
     govern(ledger, [ledger.schemes.set_quota_call(capped.id, 80, capped.quota_period)])
 
@@ -288,12 +321,12 @@ def test_a_quota_change_by_the_council_applies_to_the_current_period(
         "PointsQuotaExceeded",
         {"schemeId": capped.id, "period": period, "requested": 1, "remaining": 0},
     ):
-        ledger.points.issue(minter(), member.address, capped.id, 1, source())
+        issue_points(ledger, member.address, capped.id, 1, source())
 
     govern(ledger, [ledger.schemes.set_quota_call(capped.id, 150, capped.quota_period)])
 
     assert ledger.points.remaining_quota(capped.id) == 50
-    ledger.points.issue(minter(), member.address, capped.id, 50, source())
+    issue_points(ledger, member.address, capped.id, 50, source())
     assert points_state(ledger, capped.id, member.address) == ([150], 150, 150, 0)
 
 
@@ -301,7 +334,7 @@ def test_a_changed_quota_period_carries_the_use_of_the_running_window(
     ledger: Ledger, member: Member
 ) -> None:
     capped = new_scheme(ledger, quota=100)
-    ledger.points.issue(minter(), member.address, capped.id, 100, source())
+    issue_points(ledger, member.address, capped.id, 100, source())
 
     govern(ledger, [ledger.schemes.set_quota_call(capped.id, 100, capped.quota_period * 2)])
 
@@ -317,16 +350,16 @@ def test_a_changed_quota_period_carries_the_use_of_the_running_window(
             "remaining": 0,
         },
     ):
-        ledger.points.issue(minter(), member.address, capped.id, 1, source())
+        issue_points(ledger, member.address, capped.id, 1, source())
 
 
 def test_a_source_is_paid_once(ledger: Ledger, scheme: Scheme, member: Member) -> None:
     paid = source()
-    ledger.points.issue(minter(), member.address, scheme.id, 5, paid)
+    issue_points(ledger, member.address, scheme.id, 5, paid)
     before = points_state(ledger, scheme.id, member.address)
 
     with reverts(StateConflict, "PointsSourceAlreadyPaid", {"source": "0x" + paid.hex()}):
-        ledger.points.issue(minter(), member.address, scheme.id, 5, paid)
+        issue_points(ledger, member.address, scheme.id, 5, paid)
 
     assert ledger.points.is_paid(paid)
     assert points_state(ledger, scheme.id, member.address) == before
@@ -338,13 +371,41 @@ def test_total_supply_is_the_sum_of_balances_after_several_issuances(ledger: Led
     amounts = [(0, 5), (1, 70), (0, 11), (2, 300), (1, 1)]
 
     for who, amount in amounts:
-        ledger.points.issue(minter(), members[who].address, fresh.id, amount, source())
+        issue_points(ledger, members[who].address, fresh.id, amount, source())
 
     held = [ledger.points.balance_of(m.address, fresh.id) for m in members]
     assert held == [16, 71, 300]
     assert ledger.points.total_supply(fresh.id) == sum(held) == ledger.points.issued(fresh.id)
     assert ledger.points.burned(fresh.id) == 0
     assert ledger.points.remaining_quota(fresh.id) == 10_000 - sum(held)
+
+
+def all_supplies(ledger: Ledger) -> dict[int, tuple[int, int, int]]:
+    """Every scheme's (totalSupply, issued, burned)."""
+    p = ledger.points
+    return {
+        sid: (p.total_supply(sid), p.issued(sid), p.burned(sid))
+        for sid in range(1, ledger.schemes.scheme_count() + 1)
+    }
+
+
+def test_total_supply_of_a_scheme_is_issued_minus_burned_and_the_total_sums_every_scheme(
+    ledger: Ledger,
+) -> None:
+    """Holds for every scheme on the chain, including those other tests corrected downwards."""
+    first, second = new_scheme(ledger), new_scheme(ledger)
+    member = new_member(ledger)
+    total = ledger.points.contract.functions.totalSupply()
+    before = total.call()
+
+    issue_points(ledger, member.address, first.id, 40, source())
+    issue_points(ledger, member.address, second.id, 2, source())
+    issue_points(ledger, member.address, first.id, 3, source())
+
+    supplies = all_supplies(ledger)
+    assert (supplies[first.id], supplies[second.id]) == ((43, 43, 0), (2, 2, 0))
+    assert all(supply == issued - burned for supply, issued, burned in supplies.values())
+    assert total.call() == sum(supply for supply, _, _ in supplies.values()) == before + 45
 
 
 # --- no free transfers ---------------------------------------------------------------------------
@@ -364,7 +425,7 @@ def test_erc1155_transfers_are_refused_even_between_members(
     ledger: Ledger, scheme: Scheme, fn: str
 ) -> None:
     giver, taker = new_member(ledger), new_member(ledger)
-    ledger.points.issue(minter(), giver.address, scheme.id, 10, source())
+    issue_points(ledger, giver.address, scheme.id, 10, source())
     a, b = giver.address, taker.address
     args, refused = _transfer(fn, a, b, scheme.id)
     call = raw_call(ledger.points, fn, *args)
@@ -380,7 +441,7 @@ def test_erc1155_transfers_are_refused_even_between_members(
 def test_a_mined_transfer_is_refused_by_the_chain_itself(ledger: Ledger, scheme: Scheme) -> None:
     """Past the simulation, the transaction is mined and reverts: the chain enforces it."""
     giver, taker = new_member(ledger), new_member(ledger)
-    ledger.points.issue(minter(), giver.address, scheme.id, 10, source())
+    issue_points(ledger, giver.address, scheme.id, 10, source())
     call = raw_call(
         ledger.points, "safeTransferFrom", giver.address, taker.address, scheme.id, 5, b""
     )
@@ -399,7 +460,7 @@ def test_a_mined_transfer_is_refused_by_the_chain_itself(ledger: Ledger, scheme:
 def test_balances_are_moved_only_by_the_member_registry(
     ledger: Ledger, scheme: Scheme, member: Member, who: str
 ) -> None:
-    ledger.points.issue(minter(), member.address, scheme.id, 10, source())
+    issue_points(ledger, member.address, scheme.id, 10, source())
     caller = member.account if who == "member" else ledger.operator(who)
     successor = Account.create().address
     call = raw_call(ledger.points, "recoverBalances", member.address, successor)
@@ -414,7 +475,7 @@ def test_balances_are_moved_only_by_the_member_registry(
 def test_not_even_the_council_moves_balances_without_a_recovery(
     ledger: Ledger, scheme: Scheme, member: Member
 ) -> None:
-    ledger.points.issue(minter(), member.address, scheme.id, 10, source())
+    issue_points(ledger, member.address, scheme.id, 10, source())
     successor = Account.create().address
     pid = open_proposal(
         ledger, [raw_call(ledger.points, "recoverBalances", member.address, successor)]

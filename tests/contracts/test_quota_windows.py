@@ -12,7 +12,7 @@ import pytest
 from ledger.contracts import Scheme
 from ledger.errors import QuotaExceeded
 from ledger.ledger import Ledger
-from tests.conftest import _start, minter
+from tests.conftest import _start, issue_points
 from tests.contracts.helpers import source
 from tests.factories import Member, new_member, new_scheme
 
@@ -44,7 +44,7 @@ def set_period(ledger: Ledger, scheme: Scheme, quota: int, period: int) -> None:
 
 
 def issue(ledger: Ledger, scheme: Scheme, member: Member, amount: int) -> None:
-    ledger.points.issue(minter(), member.address, scheme.id, amount, source())
+    issue_points(ledger, member.address, scheme.id, amount, source())
 
 
 def test_lengthening_the_period_keeps_what_the_shorter_window_used(ledger: Ledger) -> None:

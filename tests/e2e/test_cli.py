@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from eth_account import Account
 from sqlmodel import select
-from typer.testing import CliRunner, Result
 
 from ledger.config import REPO_ROOT, Settings
 from ledger.contracts import MemberStatus, SchemeFlag
@@ -29,48 +28,9 @@ from ledger.errors import NodeNotRunning, RecordNotFound
 from ledger.ledger import Ledger
 from ledger.node import LocalNode, free_port
 from ledger.store import PersonalDataAccess, session
-from scripts.cli import app
-from tests.conftest import minter
+from tests.conftest import issue_points
+from tests.e2e.runner import Vpl, fails, ok
 from tests.factories import id_number, new_member, new_scheme
-
-Vpl = Callable[..., Result]
-
-
-@pytest.fixture
-def vpl(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> Vpl:
-    """Runs ``vpl`` against the session ledger's chain, vault and manifest."""
-    for name in list(os.environ):
-        if name.startswith("VPL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("VPL_DEPLOYMENTS_DIR", str(ledger.settings.resolved_deployments_dir))
-    runner = CliRunner()
-    base = ["--data-dir", str(ledger.settings.data_dir), "--rpc-url", ledger.network.rpc_url]
-
-    def run(*args: str, input: str | None = None) -> Result:
-        try:
-            return runner.invoke(app, [*base, *args], input=input)
-        finally:
-            # The CLI signed with the operators' keys from its own Ledger; the session Ledger's
-            # cached nonces are stale now (ledger/tx.py does not recognise ganache's wording of
-            # "nonce too low", so it would not resynchronise by itself).
-            for name in ledger.network.operators:
-                ledger.sender.reset_nonce(ledger.operator(name).address)
-
-    return run
-
-
-def ok(result: Result) -> Any:
-    """The JSON document of a successful ``--json`` run."""
-    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
-    return json.loads(result.stdout)
-
-
-def fails(result: Result, code: int, message: str) -> None:
-    """The run exited with ``code`` and said ``message`` on stderr, without a traceback."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stderr.startswith("error: ")
-    assert message in result.stderr
-    assert "Traceback" not in result.output
 
 
 def fresh_address() -> str:
@@ -316,7 +276,7 @@ def test_a_bad_member_address_exits_2_and_registers_nothing(
 def test_balance_lists_every_scheme(vpl: Vpl, ledger: Ledger) -> None:
     member = new_member(ledger)
     scheme = new_scheme(ledger)
-    ledger.points.issue(minter(), member.address, scheme.id, 25, secrets.token_bytes(32))
+    issue_points(ledger, member.address, scheme.id, 25, secrets.token_bytes(32))
 
     balances = ok(vpl("--json", "balance", member.address))
 

@@ -16,7 +16,7 @@ from ledger.errors import AlreadyRegistered, CouncilRefused, NotAMember, NotAuth
 from ledger.identity import identity_commitment
 from ledger.ledger import Ledger
 from ledger.roles import role
-from tests.conftest import minter
+from tests.conftest import issue_points
 from tests.factories import new_member, new_scheme, person
 
 
@@ -42,9 +42,9 @@ def test_issued_points_show_in_balances_and_erc1155_balance_of_batch(any_ledger:
     vol = new_scheme(any_ledger)
     other = new_scheme(any_ledger)
 
-    any_ledger.points.issue(minter(), member.address, vol.id, 50, source())
-    any_ledger.points.issue(minter(), member.address, vol.id, 30, source())
-    any_ledger.points.issue(minter(), member.address, other.id, 7, source())
+    issue_points(any_ledger, member.address, vol.id, 50, source())
+    issue_points(any_ledger, member.address, vol.id, 30, source())
+    issue_points(any_ledger, member.address, other.id, 7, source())
 
     by_scheme = {b.scheme.id: b.amount for b in any_ledger.balances(member.address)}
     assert by_scheme[vol.id] == 80
@@ -64,7 +64,7 @@ def test_issuing_to_a_stranger_is_refused_with_points_not_a_member(any_ledger: L
     stranger = Account.create().address
 
     with pytest.raises(NotAMember) as info:
-        any_ledger.points.issue(minter(), stranger, vol.id, 10, source())
+        issue_points(any_ledger, stranger, vol.id, 10, source())
 
     assert info.value.error == "PointsNotAMember"
     assert info.value.args_by_name == {"account": stranger}
@@ -152,7 +152,7 @@ def test_a_revert_decodes_identically_on_ganache_and_anvil(
     for node in (ledger, anvil_ledger):
         scheme = new_scheme(node)
         with pytest.raises(NotAMember) as info:
-            node.points.issue(minter(), stranger, scheme.id, 10, source())
+            issue_points(node, stranger, scheme.id, 10, source())
         decoded.append(
             (type(info.value), info.value.error, info.value.args_by_name, str(info.value))
         )

@@ -1,8 +1,9 @@
 """ledger.tx: every write is simulated, numbered, signed, sent once and confirmed, on real nodes.
 
-Each test runs on ganache and on anvil. It gets a fresh, funded account holding ISSUANCE_ROLE and
-a ``TxSender`` of its own (its own nonce cache and connection), so the nonces it checks are its
-own; what it sends is a real ``PointsLedger.issue`` to a fresh member in a fresh scheme.
+Each test runs on ganache and on anvil. It gets a fresh, funded account that owns an IssuerProbe
+holding ISSUANCE_ROLE (the role is refused to plain keys) and a ``TxSender`` of its own (its own
+nonce cache and connection), so the nonces it checks are its own; what it sends is a real
+``issue`` through its probe to ``PointsLedger.issue``, to a fresh member in a fresh scheme.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 
 import pytest
 import requests
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 
+from ledger import compiler
 from ledger.accounts import from_mnemonic
 from ledger.config import DEV_MNEMONIC
 from ledger.contracts import Scheme
@@ -30,6 +33,7 @@ from ledger.errors import ChainError, NotAMember, RetryableChainError
 from ledger.ledger import Ledger
 from ledger.node import free_port
 from ledger.tx import TxResult, TxSender
+from tests.conftest import PROBE_SOURCES
 from tests.factories import Member, new_member, new_scheme
 
 #: A development account no operator uses: it pays for the fresh test accounts.
@@ -63,13 +67,25 @@ def connect(ledger: Ledger) -> Web3:
     return Web3(HTTPProvider(ledger.network.rpc_url, request_kwargs={"timeout": RPC_TIMEOUT}))
 
 
+def deploy_probe(ledger: Ledger, owner: LocalAccount) -> str:
+    """An IssuerProbe of `owner`'s own (only its owner may call it); its address."""
+    build = compiler.build(ledger.settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
+    data = (
+        build.get("IssuerProbe").bytecode + abi_encode(["address"], [ledger.points.address]).hex()
+    )
+    address, _ = ledger.sender.deploy(owner, data, context="deploy IssuerProbe")
+    return address
+
+
 @dataclass
 class Rig:
-    """One test's world: a node, an issuing account nobody else uses, a scheme and a member."""
+    """One test's world: a node, an issuing account nobody else uses (sending through its own
+    probe, which holds ISSUANCE_ROLE), a scheme and a member."""
 
     ledger: Ledger
     w3: Web3
     issuer: LocalAccount
+    probe: str
     scheme: Scheme
     member: Member
 
@@ -77,10 +93,6 @@ class Rig:
     def kind(self) -> str:
         assert self.ledger.network.node is not None
         return self.ledger.network.node.kind
-
-    @property
-    def points(self) -> str:
-        return self.ledger.points.address
 
     def sender(self, w3: Web3 | None = None, **options: Any) -> TxSender:
         return TxSender(
@@ -91,7 +103,8 @@ class Rig:
         )
 
     def issue(self, to: str | None = None, amount: int = 1) -> str:
-        """Calldata of ``issue`` (1 point to the member by default), with a fresh source."""
+        """Calldata of ``issue`` (1 point to the member by default), with a fresh source; the
+        probe's ``issue`` has the ledger's signature, so the ledger's ABI encodes it."""
         data: str = self.ledger.points.contract.encode_abi(
             "issue",
             args=[to or self.member.address, self.scheme.id, amount, secrets.token_bytes(32)],
@@ -112,13 +125,13 @@ class Rig:
 def rig(any_ledger: Ledger) -> Rig:
     issuer: LocalAccount = Account.create()
     fund(any_ledger.w3, issuer.address)
-    any_ledger.govern(
-        [any_ledger.role_call(role_name="issuance", account=issuer.address, grant=True)]
-    )
+    probe = deploy_probe(any_ledger, issuer)
+    any_ledger.govern([any_ledger.role_call(role_name="issuance", account=probe, grant=True)])
     return Rig(
         ledger=any_ledger,
         w3=any_ledger.w3,
         issuer=issuer,
+        probe=probe,
         scheme=new_scheme(any_ledger, quota=10**9),
         member=new_member(any_ledger),
     )
@@ -147,7 +160,7 @@ def test_forty_transactions_from_one_account_on_eight_threads_all_succeed_in_non
 
     def send(_: int) -> TxResult:
         threads_used.add(threading.get_ident())
-        return sender.send(rig.issuer, rig.points, rig.issue(), context="issue")
+        return sender.send(rig.issuer, rig.probe, rig.issue(), context="issue")
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         results = list(pool.map(send, range(CONCURRENT_TXS)))
@@ -164,7 +177,7 @@ def test_forty_transactions_gathered_with_asend_all_succeed_in_nonce_order(rig: 
     async def send_all() -> list[TxResult]:
         return await asyncio.gather(
             *(
-                sender.asend(rig.issuer, rig.points, rig.issue(), context="issue")
+                sender.asend(rig.issuer, rig.probe, rig.issue(), context="issue")
                 for _ in range(CONCURRENT_TXS)
             )
         )
@@ -181,11 +194,11 @@ def test_threads_and_async_tasks_sending_at_once_share_one_nonce_sequence(rig: R
 
     async def tasks() -> list[TxResult]:
         return await asyncio.gather(
-            *(sender.asend(rig.issuer, rig.points, rig.issue()) for _ in range(5))
+            *(sender.asend(rig.issuer, rig.probe, rig.issue()) for _ in range(5))
         )
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        threaded = [pool.submit(sender.send, rig.issuer, rig.points, rig.issue()) for _ in range(5)]
+        threaded = [pool.submit(sender.send, rig.issuer, rig.probe, rig.issue()) for _ in range(5)]
         gathered = asyncio.run(tasks())
         results = gathered + [f.result() for f in threaded]
 
@@ -201,7 +214,7 @@ def test_a_refused_call_raises_its_decoded_error_before_anything_is_sent(rig: Ri
     first, block = rig.nonce(), rig.w3.eth.block_number
 
     with pytest.raises(NotAMember) as info:
-        sender.send(rig.issuer, rig.points, rig.issue(to=stranger), context="issue")
+        sender.send(rig.issuer, rig.probe, rig.issue(to=stranger), context="issue")
 
     assert info.value.error == "PointsNotAMember"
     assert info.value.args_by_name == {"account": stranger}
@@ -212,7 +225,7 @@ def test_a_refused_call_raises_its_decoded_error_before_anything_is_sent(rig: Ri
     assert rig.nonce() == first
     assert rig.w3.eth.block_number == block
     # the refused call took no nonce: the next transaction gets the one it would have had
-    result = sender.send(rig.issuer, rig.points, rig.issue())
+    result = sender.send(rig.issuer, rig.probe, rig.issue())
     assert rig.tx_nonce(result.tx_hash) == first
 
 
@@ -223,7 +236,7 @@ def test_a_revert_mined_without_simulation_is_decoded_with_its_transaction(rig: 
 
     with pytest.raises(NotAMember) as info:
         # an explicit gas limit skips eth_estimateGas, so the transaction is mined and reverts
-        sender.send(rig.issuer, rig.points, rig.issue(to=stranger), gas=300_000)
+        sender.send(rig.issuer, rig.probe, rig.issue(to=stranger), gas=300_000)
 
     assert info.value.args_by_name == {"account": stranger}
     tx_hash = info.value.details["tx_hash"]
@@ -236,12 +249,12 @@ def test_a_revert_mined_without_simulation_is_decoded_with_its_transaction(rig: 
 
 def test_a_nonce_used_by_another_program_is_resynchronised(rig: Rig) -> None:
     sender = rig.sender()
-    sender.send(rig.issuer, rig.points, rig.issue())  # the sender now caches nonce n + 1
+    sender.send(rig.issuer, rig.probe, rig.issue())  # the sender now caches nonce n + 1
     taken = rig.nonce()
     tx: dict[str, Any] = {
         "chainId": rig.w3.eth.chain_id,
         "nonce": taken,
-        "to": rig.points,
+        "to": rig.probe,
         "data": rig.issue(),
         "value": 0,
         "gas": 300_000,
@@ -251,7 +264,7 @@ def test_a_nonce_used_by_another_program_is_resynchronised(rig: Rig) -> None:
     tx_hash = rig.w3.eth.send_raw_transaction(elsewhere.raw_transaction)
     assert rig.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
 
-    result = sender.send(rig.issuer, rig.points, rig.issue())
+    result = sender.send(rig.issuer, rig.probe, rig.issue())
 
     assert result.receipt["status"] == 1
     assert rig.tx_nonce(result.tx_hash) == taken + 1
@@ -260,13 +273,15 @@ def test_a_nonce_used_by_another_program_is_resynchronised(rig: Rig) -> None:
 
 def test_reset_nonce_rereads_the_nonce_from_the_chain(rig: Rig) -> None:
     sender = rig.sender()
-    sender.send(rig.issuer, rig.points, rig.issue())
+    first = rig.nonce()
+    assert first == 1, "the issuer has deployed its probe, nothing else"
+    sender.send(rig.issuer, rig.probe, rig.issue())
     sender.reset_nonce(rig.issuer.address)
 
-    result = sender.send(rig.issuer, rig.points, rig.issue())
+    result = sender.send(rig.issuer, rig.probe, rig.issue())
 
-    assert rig.tx_nonce(result.tx_hash) == 1
-    assert rig.nonce() == 2
+    assert rig.tx_nonce(result.tx_hash) == first + 1
+    assert rig.nonce() == first + 2
 
 
 # --- dropped connections -------------------------------------------------------------------------
@@ -313,7 +328,7 @@ def test_an_answer_lost_after_sending_is_found_by_hash_and_mined_once(
     sender, flaky = flaky_sender(rig, own_w3, monkeypatch, drops=1, after_forwarding=True)
     first, balance = rig.nonce(), rig.balance()
 
-    result = sender.send(rig.issuer, rig.points, rig.issue(amount=5))
+    result = sender.send(rig.issuer, rig.probe, rig.issue(amount=5))
 
     assert result.tx_hash == "0x" + keccak(HexBytes(flaky.sent[0])).hex()
     assert result.receipt["status"] == 1
@@ -328,7 +343,7 @@ def test_a_request_lost_before_reaching_the_node_is_resent_and_mined_once(
     sender, flaky = flaky_sender(rig, own_w3, monkeypatch, drops=2, after_forwarding=False)
     first, balance = rig.nonce(), rig.balance()
 
-    result = sender.send(rig.issuer, rig.points, rig.issue(amount=3))
+    result = sender.send(rig.issuer, rig.probe, rig.issue(amount=3))
 
     assert len(flaky.sent) == 3
     assert set(flaky.sent) == {flaky.sent[0]}, "the re-sends carry the same signed bytes"
@@ -345,7 +360,7 @@ def test_a_connection_that_stays_down_gives_up_with_a_retryable_error_having_sen
     first = rig.nonce()
 
     with pytest.raises(RetryableChainError) as info:
-        sender.send(rig.issuer, rig.points, rig.issue())
+        sender.send(rig.issuer, rig.probe, rig.issue())
 
     assert len(flaky.sent) == 3
     tx_hash = info.value.details["tx_hash"]
@@ -357,7 +372,7 @@ def test_a_connection_that_stays_down_gives_up_with_a_retryable_error_having_sen
     assert rig.nonce() == first
     # the failed attempt forgot its nonce: the next send uses it
     monkeypatch.undo()
-    result = sender.send(rig.issuer, rig.points, rig.issue())
+    result = sender.send(rig.issuer, rig.probe, rig.issue())
     assert rig.tx_nonce(result.tx_hash) == first
 
 

@@ -1,0 +1,241 @@
+"""Benchmark of earning: batch issuance from a CSV file against one record per transaction, and
+gas per record, on anvil and ganache side by side.
+
+    .venv/bin/python scripts/bench_earning.py [--records 10000] [--ganache-records 2000]
+                                              [--single 200] [--chunk 200]
+
+For each node it registers the members, pays them one file (so they already hold points, as the
+issue's target says), then times a second file of the same size end to end: CSV read, every check,
+chunks submitted and approved, confirmed. Beside it, it pays records one per transaction pair
+(submit, approve) and prints the ratio. Prints figures; asserts nothing (targets are met here,
+never in timed unit tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+from web3 import Web3
+
+from ledger.batch import plan_batch, run_batch
+from ledger.config import Settings
+from ledger.contracts import Limits, SchemeFlag
+from ledger.earning import CST
+from ledger.ledger import Ledger
+from ledger.node import LocalNode, free_port
+
+HEADER = [
+    "record_id",
+    "volunteer",
+    "start",
+    "end",
+    "grade",
+    "activity",
+    "place",
+    "content",
+    "organising_unit",
+    "person_in_charge",
+    "evidence_hash",
+]
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, CST).isoformat(timespec="minutes")
+
+
+def write_file(path: Path, members: Sequence[str], day_start: int, tag: str) -> None:
+    """One record per member that day: an hour of service, staggered by the minute."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        for i, member in enumerate(members):
+            start = day_start + (i % 300) * 60
+            writer.writerow(
+                [
+                    f"{tag}-{i}",
+                    member,
+                    _iso(start),
+                    _iso(start + 3600),
+                    "ABCD"[i % 4],
+                    "助老送餐",
+                    "百瑞景社区",
+                    "为独居老人送午餐",
+                    "百瑞景社区居委会",
+                    "王主任",
+                    "0x" + os.urandom(32).hex(),
+                ]
+            )
+
+
+def setup(ledger: Ledger, members: Sequence[str]) -> dict[str, Any]:
+    registrar = ledger.operator("registrar")
+    issuer = ledger.operator("issuer-vol")
+    organiser = ledger.operator("issuer-bee")
+    reviewer = ledger.operator("reviewer-1")
+    ledger.deploy()
+    ledger.govern(
+        [
+            ledger.role_call(role_name="registrar", account=registrar.address, grant=True),
+            ledger.add_scheme_call(
+                code="VOL",
+                name="志愿服务积分",
+                unit="分",
+                issuer=issuer.address,
+                unit_value=10_000,
+                quota=10**15,
+                quota_period=30 * 86400,
+                flags=SchemeFlag.GIFTS,
+            ),
+        ]
+    )
+    ledger.publish_duration_rule(
+        issuer=issuer,
+        scheme="VOL",
+        points_per_hour=10,
+        grades={"A": "1.2", "B": "1", "C": "0.8", "D": "0.5"},
+    )
+    for name, account in (("organiser", organiser), ("reviewer", reviewer)):
+        ledger.set_scheme_role(
+            issuer=issuer, scheme="VOL", role_name=name, account=account.address, grant=True
+        )
+    ledger.earning.set_limits(
+        issuer=issuer, scheme="VOL", limits=Limits(6, 720, 1000, 5000, 60, 10)
+    )
+    ledger.earning.set_reviewer_cap(
+        issuer=issuer, scheme="VOL", reviewer=reviewer.address, per_hour=10_000_000
+    )
+    for first in range(0, len(members), 200):
+        chunk = members[first : first + 200]
+        ledger.members.register_batch(registrar, list(chunk), [keccak(text=m) for m in chunk])
+    return {"issuer": issuer, "organiser": organiser, "reviewer": reviewer}
+
+
+def run(kind: str, records: int, single: int, chunk: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = Settings(
+            data_dir=root / "data",
+            deployments_dir=root / "deployments",
+            node=kind,  # type: ignore[arg-type]
+            node_port=free_port(),
+        )
+        node = LocalNode(settings)
+        node.start()
+        ledger = Ledger(settings)
+        try:
+            assert ledger.build.artifacts  # compile (or load the cache) outside the timing
+            members = [Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(records)]
+            keys = setup(ledger, members)
+            now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+            today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600  # midnight CST
+            first, second = root / "first.csv", root / "second.csv"
+            write_file(first, members, today - 2 * 86400 + 8 * 3600, "D1")
+            write_file(second, members, today - 86400 + 8 * 3600, "D2")
+
+            def pay(path: Path) -> tuple[float, Any]:
+                started = time.perf_counter()
+                plan = plan_batch(
+                    ledger,
+                    path,
+                    scheme="VOL",
+                    organiser=keys["organiser"].address,
+                    reviewer=keys["reviewer"].address,
+                )
+                plan.raise_if_bad()
+                report = run_batch(
+                    ledger,
+                    plan,
+                    organiser=keys["organiser"],
+                    reviewer=keys["reviewer"],
+                    chunk_size=chunk,
+                )
+                return time.perf_counter() - started, report
+
+            pay(first)  # the members now hold points
+            seconds, report = pay(second)
+            approvals = [
+                ledger.w3.eth.get_transaction_receipt(h)["gasUsed"] for h in report.transactions
+            ]
+            approve_gas = sum(g for g in approvals if g > 1_000_000)
+            submit_gas = sum(g for g in approvals if g <= 1_000_000)
+            batch_rate = report.paid_records / seconds
+
+            single_rate = _single(ledger, keys, members[:single], today)
+            return {
+                "records": report.paid_records,
+                "batch_seconds": seconds,
+                "batch_rate": batch_rate,
+                "single_rate": single_rate,
+                "ratio": batch_rate / single_rate,
+                "gas_per_record": approve_gas / report.paid_records,
+                "gas_per_record_with_submit": (approve_gas + submit_gas) / report.paid_records,
+            }
+        finally:
+            ledger.close()
+            node.stop()
+
+
+def _single(ledger: Ledger, keys: dict[str, Any], members: Sequence[str], today: int) -> float:
+    """Records paid one at a time: the organiser submits, a reviewer approves (two transactions)."""
+    started = time.perf_counter()
+    for i, member in enumerate(members):
+        # The evening of the same day as the second file, after every batch record.
+        start = today - 86400 + 20 * 3600 + (i % 200) * 60
+        view = ledger.earning.submit_record(
+            submitter=keys["organiser"],
+            scheme="VOL",
+            volunteer=member,
+            start=start,
+            end=start + 1800,
+            evidence_hash=os.urandom(32),
+            content="送餐",
+            details={
+                "activity": "助老送餐",
+                "place": "百瑞景社区",
+                "organising_unit": "百瑞景社区居委会",
+                "person_in_charge": "王主任",
+            },
+        )
+        ledger.earning.approve(reviewer=keys["reviewer"], record_id=view.record.id, grade="B")
+    return len(members) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=10_000, help="records per file on anvil")
+    parser.add_argument("--ganache-records", type=int, default=2_000)
+    parser.add_argument("--single", type=int, default=200, help="records paid one by one")
+    parser.add_argument("--chunk", type=int, default=200, help="records per batch")
+    args = parser.parse_args()
+    print(f"batch issuance, chunks of {args.chunk}, members already holding points")
+    print(
+        f"{'node':8} {'records':>8} {'seconds':>8} {'batch rec/s':>12} {'single rec/s':>13} "
+        f"{'ratio':>6} {'gas/record':>11} {'+submit':>8}",
+        flush=True,
+    )
+    for kind, records, single in (
+        ("anvil", args.records, args.single),
+        ("ganache", args.ganache_records, min(args.single, 100)),
+    ):
+        r = run(kind, records, single, args.chunk)
+        print(
+            f"{kind:8} {r['records']:8.0f} {r['batch_seconds']:8.2f} {r['batch_rate']:12.0f} "
+            f"{r['single_rate']:13.1f} {r['ratio']:6.1f} {r['gas_per_record']:11.0f} "
+            f"{r['gas_per_record_with_submit']:8.0f}",
+            flush=True,
+        )
+    print("targets (anvil): >= 1000 records/s end to end, >= 10x single, <= 15000 gas/record")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,515 @@
+"""Batch issuance from a CSV file (`vpl issue batch`): every bad row reported with its line number
+and nothing written; only the good rows with the flag; chunks on chain; idempotent and resumable
+after an interruption at any point; and the contract's own refusals of a batch."""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from sqlmodel import col, func, select
+
+from ledger.batch import BatchPlan, BatchReport, plan_batch, run_batch
+from ledger.certificates import create_certificate
+from ledger.contracts import BatchStatus, Limits, Scheme
+from ledger.contracts.records import pack_records, records_hash
+from ledger.earning import CST
+from ledger.errors import (
+    EarningRefused,
+    InputError,
+    InvalidRequest,
+    InvalidRows,
+    NotAuthorized,
+    StateConflict,
+)
+from ledger.ledger import Ledger
+from ledger.store import session
+from ledger.store.records import RecordDetails
+from tests.contracts.helpers import reverts
+from tests.factories import new_member, new_scheme
+
+HEADER = [
+    "record_id",
+    "volunteer",
+    "start",
+    "end",
+    "grade",
+    "activity",
+    "place",
+    "content",
+    "organising_unit",
+    "person_in_charge",
+    "evidence_hash",
+]
+LIMITS = Limits(6, 720, 10_000, 50_000, 1_000_000, 10)
+
+
+def iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, CST).isoformat(timespec="minutes")
+
+
+@dataclass
+class Setup:
+    ledger: Ledger
+    scheme: Scheme
+    organiser: LocalAccount
+    reviewer: LocalAccount
+    members: list[str]
+    #: Midnight (CST) of yesterday, on chain time.
+    yesterday: int
+
+    def row(
+        self, key: str, member: str, start: int, minutes: int = 60, grade: str = "B"
+    ) -> list[str]:
+        return [
+            key,
+            member,
+            iso(start),
+            iso(start + minutes * 60),
+            grade,
+            "助老送餐",
+            "百瑞景社区",
+            "为独居老人送午餐",
+            "百瑞景社区居委会",
+            "王主任",
+            "0x" + os.urandom(32).hex(),
+        ]
+
+    def write(self, path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(rows)
+        return path
+
+    def plan(self, path: Path) -> BatchPlan:
+        return plan_batch(
+            self.ledger,
+            path,
+            scheme=self.scheme.id,
+            organiser=self.organiser.address,
+            reviewer=self.reviewer.address,
+        )
+
+    def pay(self, path: Path, **kwargs: Any) -> BatchReport:
+        plan = self.plan(path)
+        return run_batch(
+            self.ledger, plan, organiser=self.organiser, reviewer=self.reviewer, **kwargs
+        )
+
+    def balances(self) -> list[int]:
+        return [self.ledger.points.balance_of(m, self.scheme.id) for m in self.members]
+
+    def stored(self) -> int:
+        with session(self.ledger.engine) as db:
+            return int(
+                db.exec(
+                    select(func.count()).where(col(RecordDetails.scheme_id) == self.scheme.id)
+                ).one()
+            )
+
+
+@pytest.fixture
+def setup(ledger: Ledger) -> Iterator[Setup]:
+    issuer = ledger.operator("issuer-vol")
+    scheme = new_scheme(ledger, issuer=issuer.address, quota=10_000_000)
+    ledger.publish_duration_rule(
+        issuer=issuer,
+        scheme=scheme.id,
+        points_per_hour=10,
+        grades={"A": "1.2", "B": "1.0", "C": "0.8", "D": "0.5"},
+    )
+    organiser, reviewer = ledger.operator("issuer-bee"), ledger.operator("reviewer-1")
+    for name, account in (("organiser", organiser), ("reviewer", reviewer)):
+        ledger.set_scheme_role(
+            issuer=issuer, scheme=scheme.id, role_name=name, account=account.address, grant=True
+        )
+    ledger.earning.set_limits(issuer=issuer, scheme=scheme.id, limits=LIMITS)
+    members = [new_member(ledger).address for _ in range(5)]
+    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600
+    yield Setup(ledger, scheme, organiser, reviewer, members, today - 86400)
+
+
+def test_a_file_is_paid_in_chunks_with_the_rules_points(setup: Setup, tmp_path: Path) -> None:
+    s = setup
+    rows = [s.row(f"A-{i}", m, s.yesterday + 9 * 3600) for i, m in enumerate(s.members)]
+    rows += [s.row(f"B-{i}", m, s.yesterday + 11 * 3600, 90, "A") for i, m in enumerate(s.members)]
+    report = s.pay(s.write(tmp_path / "day.csv", rows), chunk_size=3)
+
+    assert report.paid_records == 10
+    # 60 min x 10/h x 1.0 = 10, then 90 min x 10/h x 1.2 = 18
+    assert s.balances() == [28] * 5
+    assert len(report.batches) == 4
+    for batch_id in report.batches:
+        batch = s.ledger.records.batch(batch_id)
+        assert batch.status is BatchStatus.APPROVED
+        assert batch.submitter == s.organiser.address and batch.reviewer == s.reviewer.address
+    # the records are readable back from the chain, in the order paid
+    first = s.ledger.records.batch_records(report.batches[0])
+    assert [r.volunteer for r in first] == s.members[:3]
+    assert s.ledger.points.standing(s.members[0], s.scheme.id).day_records == 2
+
+
+def test_every_bad_row_is_reported_with_its_line_and_nothing_is_written(
+    setup: Setup, ledger: Ledger, tmp_path: Path
+) -> None:
+    s = setup
+    stranger = "0x" + secrets.token_hex(20)
+    good = s.row("ok-1", s.members[0], s.yesterday + 9 * 3600)
+    negative = s.row("neg", s.members[1], s.yesterday + 9 * 3600)
+    negative[3] = iso(s.yesterday + 8 * 3600)  # ends before it starts
+    duplicate = s.row("ok-1", s.members[2], s.yesterday + 9 * 3600)
+    unknown = s.row("who", stranger, s.yesterday + 9 * 3600)
+    bad_grade = s.row("grade", s.members[3], s.yesterday + 9 * 3600, grade="Z")
+    path = s.write(tmp_path / "bad.csv", [good, negative, duplicate, unknown, bad_grade])
+    with path.open("a", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerow([*s.row("wrong", s.members[4], s.yesterday + 9 * 3600), "GREEN"])
+    before = (s.balances(), s.stored(), ledger.records.batch_count())
+
+    plan = s.plan(path)
+    lines = {e.line: e.message for e in plan.errors}
+    assert set(lines) == {3, 4, 5, 6, 7}
+    assert "end after start" in lines[3]
+    assert "duplicate row" in lines[4] and "line 2" in lines[4]
+    assert "not a registered member" in lines[5]
+    assert "grade Z" in lines[6]
+    assert "more fields than the header" in lines[7]
+    with pytest.raises(InvalidRows) as info:
+        run_batch(ledger, plan, organiser=s.organiser, reviewer=s.reviewer)
+    assert "5 bad row(s)" in str(info.value) and "line 5" in str(info.value)
+    assert [r["line"] for r in info.value.details["rows"]] == [3, 4, 5, 6, 7]
+    assert (s.balances(), s.stored(), ledger.records.batch_count()) == before
+
+
+def test_a_row_of_another_scheme_is_refused(setup: Setup, tmp_path: Path) -> None:
+    s = setup
+    header = [*HEADER, "scheme"]
+    rows = [[*s.row("x", s.members[0], s.yesterday + 9 * 3600), "NOPE"]]
+    plan = s.plan(s.write(tmp_path / "scheme.csv", rows, header))
+    assert "scheme NOPE is not" in plan.errors[0].message
+
+
+def test_missing_columns_and_bad_encoding_are_refused(setup: Setup, tmp_path: Path) -> None:
+    s = setup
+    short = s.write(tmp_path / "short.csv", [["r1", s.members[0]]], ["record_id", "volunteer"])
+    with pytest.raises(InvalidRows, match="lacks the column"):
+        s.plan(short)
+    latin = tmp_path / "latin.csv"
+    good = s.write(tmp_path / "good.csv", [s.row("enc", s.members[0], s.yesterday + 9 * 3600)])
+    latin.write_bytes(good.read_bytes().replace("助老送餐".encode(), "caf\xe9".encode("latin-1")))
+    plan = s.plan(latin)
+    assert [(e.line, "not UTF-8" in e.message) for e in plan.errors] == [(2, True)]
+    with pytest.raises(InputError, match="cannot read"):
+        s.plan(tmp_path / "missing.csv")
+
+
+def test_only_good_rows_are_paid_with_the_flag(setup: Setup, tmp_path: Path) -> None:
+    s = setup
+    bad = s.row("bad", s.members[1], s.yesterday + 9 * 3600)
+    bad[10] = "0x1234"
+    rows = [s.row("good", s.members[0], s.yesterday + 9 * 3600), bad]
+    report = s.pay(s.write(tmp_path / "mixed.csv", rows), only_good_rows=True)
+    assert report.paid_records == 1
+    assert [e.line for e in report.bad_rows] == [3]
+    assert s.balances()[:2] == [10, 0]
+
+
+def test_running_a_file_again_pays_nothing_twice(setup: Setup, tmp_path: Path) -> None:
+    s = setup
+    rows = [s.row(f"R-{i}", m, s.yesterday + 9 * 3600) for i, m in enumerate(s.members)]
+    path = s.write(tmp_path / "again.csv", rows)
+    s.pay(path, chunk_size=2)
+    balances = s.balances()
+    again = s.pay(path, chunk_size=2)
+    assert again.paid_records == 0
+    assert len(again.skipped) == 5
+    assert all("already paid" in k.reason for k in again.skipped)
+    assert s.balances() == balances
+
+
+def test_an_interrupted_run_finishes_on_the_next_and_pays_each_record_once(
+    setup: Setup, tmp_path: Path
+) -> None:
+    s = setup
+    rows = [s.row(f"I-{i}", m, s.yesterday + 9 * 3600) for i, m in enumerate(s.members)]
+    path = s.write(tmp_path / "killed.csv", rows)
+
+    def kill_after_first_chunk(done: int, total: int) -> None:
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        s.pay(path, chunk_size=2, progress=kill_after_first_chunk)
+    assert s.balances() == [10, 10, 0, 0, 0]
+
+    report = s.pay(path, chunk_size=2)
+    assert s.balances() == [10] * 5
+    assert report.paid_records == 3
+    assert {k.record_id for k in report.skipped} == {"I-0", "I-1"}
+
+
+def test_a_chunk_submitted_but_not_approved_is_approved_on_the_next_run(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """Killed between the organiser's submission and the reviewer's approval."""
+    s = setup
+    rows = [s.row(f"S-{i}", m, s.yesterday + 9 * 3600) for i, m in enumerate(s.members[:2])]
+    path = s.write(tmp_path / "half.csv", rows)
+    plan = s.plan(path)
+
+    def submit_only(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    # The organiser's thread may submit before the interruption; submit by hand to be sure.
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(s.ledger, plan, organiser=s.organiser, reviewer=s.reviewer, progress=submit_only)
+    data = pack_records(r.packed() for r in plan.rows)
+    if s.ledger.records.batch_of(records_hash(data)) == 0:
+        s.ledger.records.submit_batch(s.organiser, s.scheme.id, records_hash(data), 2)
+    assert s.balances()[:2] == [0, 0]
+
+    report = s.pay(path)
+    assert report.resumed_chunks == 1
+    assert s.balances()[:2] == [10, 10]
+
+
+def test_rows_that_break_the_anti_farming_rules_are_refused_before_anything_is_sent(
+    setup: Setup, tmp_path: Path
+) -> None:
+    s = setup
+    m = s.members[0]
+    rows = [
+        s.row("t1", m, s.yesterday + 9 * 3600),
+        s.row("t2", m, s.yesterday + 9 * 3600 + 1800),  # overlaps t1
+        s.row("t3", s.organiser.address, s.yesterday + 9 * 3600),  # the organiser's own
+    ]
+    rows += [s.row(f"c{i}", s.members[1], s.yesterday + (8 + i) * 3600, 30) for i in range(7)]
+    plan = s.plan(s.write(tmp_path / "farm.csv", rows))
+    messages = {e.line: e.message for e in plan.errors}
+    assert "before the end of this volunteer's previous paid service" in messages[3]
+    assert "four eyes" in messages[4]
+    assert "6 records per day" in messages[11]
+    assert len(plan.rows) == 7
+
+
+def test_a_late_row_must_go_through_single_review(setup: Setup, tmp_path: Path) -> None:
+    s = setup
+    rows = [s.row("late", s.members[0], s.yesterday - 20 * 86400 + 9 * 3600)]
+    plan = s.plan(s.write(tmp_path / "late.csv", rows))
+    assert "entered late" in plan.errors[0].message
+
+
+def test_evidence_backing_another_record_is_refused(setup: Setup, tmp_path: Path) -> None:
+    s = setup
+    first = s.row("e1", s.members[0], s.yesterday + 9 * 3600)
+    s.pay(s.write(tmp_path / "one.csv", [first]))
+    reused = s.row("e2", s.members[1], s.yesterday + 9 * 3600)
+    reused[10] = first[10]
+    plan = s.plan(s.write(tmp_path / "two.csv", [reused]))
+    assert "already backs record e1" in plan.errors[0].message
+
+
+class TestTheContractRefuses:
+    """The same rules hold for anyone who talks to ServiceRecords directly."""
+
+    def submit(self, s: Setup, rows: list[list[str]], tmp_path: Path) -> tuple[int, bytes]:
+        plan = s.plan(s.write(tmp_path / f"{secrets.token_hex(4)}.csv", rows))
+        data = pack_records(r.packed() for r in plan.rows)
+        result = s.ledger.records.submit_batch(
+            s.organiser, s.scheme.id, records_hash(data), len(plan.rows)
+        )
+        return s.ledger.records.submitted_batch_id(result), data
+
+    def version(self, s: Setup) -> int:
+        return s.ledger.rules.current_version(s.scheme.id)
+
+    def test_records_other_than_the_submitted_ones(self, setup: Setup, tmp_path: Path) -> None:
+        s = setup
+        batch_id, data = self.submit(
+            s, [s.row("m1", s.members[0], s.yesterday + 9 * 3600)], tmp_path
+        )
+        forged = (
+            data[:24] + (int.from_bytes(data[24:29], "big") - 60).to_bytes(5, "big") + data[29:]
+        )
+        with reverts(InvalidRequest, "RecordsBatchMismatch", {"batchId": batch_id}):
+            s.ledger.records.approve_batch(s.reviewer, batch_id, self.version(s), forged)
+        assert s.ledger.records.batch(batch_id).status is BatchStatus.SUBMITTED
+
+    def test_the_submitter_approving_their_own_batch(self, setup: Setup, tmp_path: Path) -> None:
+        s = setup
+        issuer = s.ledger.operator("issuer-vol")
+        s.ledger.set_scheme_role(
+            issuer=issuer,
+            scheme=s.scheme.id,
+            role_name="reviewer",
+            account=s.organiser.address,
+            grant=True,
+        )
+        batch_id, data = self.submit(
+            s, [s.row("own", s.members[0], s.yesterday + 9 * 3600)], tmp_path
+        )
+        with reverts(
+            NotAuthorized, "RecordsSelfReview", {"recordId": 0, "reviewer": s.organiser.address}
+        ):
+            s.ledger.records.approve_batch(s.organiser, batch_id, self.version(s), data)
+
+    def test_a_volunteer_in_their_reviewers_batch(self, setup: Setup, tmp_path: Path) -> None:
+        s = setup
+        batch_id, data = self.submit(
+            s, [s.row("rv", s.members[0], s.yesterday + 9 * 3600)], tmp_path
+        )
+        # a reviewer who is the volunteer of the record: rebuild the record with their address
+        swapped = bytes.fromhex(s.reviewer.address[2:]) + data[20:]
+        other_id = s.ledger.records.submitted_batch_id(
+            s.ledger.records.submit_batch(s.organiser, s.scheme.id, records_hash(swapped), 1)
+        )
+        with reverts(
+            EarningRefused,
+            "PointsBatchRefused",
+            {"index": 0, "problem": 1, "detail": int(s.reviewer.address, 16)},
+        ):
+            s.ledger.records.approve_batch(s.reviewer, other_id, self.version(s), swapped)
+        assert s.ledger.records.batch(batch_id).status is BatchStatus.SUBMITTED
+
+    def test_a_stale_rule_version_and_a_closed_batch(self, setup: Setup, tmp_path: Path) -> None:
+        s = setup
+        batch_id, data = self.submit(
+            s, [s.row("st", s.members[0], s.yesterday + 9 * 3600)], tmp_path
+        )
+        version = self.version(s)
+        with reverts(StateConflict, "RecordsStaleRule", {"given": version + 1, "current": version}):
+            s.ledger.records.approve_batch(s.reviewer, batch_id, version + 1, data)
+        s.ledger.records.approve_batch(s.reviewer, batch_id, version, data)
+        with reverts(StateConflict, "RecordsBatchClosed", {"batchId": batch_id, "status": 2}):
+            s.ledger.records.approve_batch(s.reviewer, batch_id, version, data)
+        with reverts(StateConflict, "RecordsBatchClosed", {"batchId": batch_id, "status": 2}):
+            s.ledger.records.reject_batch(s.reviewer, batch_id, 1)
+        assert s.balances()[0] == 10
+
+    def test_the_same_records_cannot_be_submitted_twice(self, setup: Setup, tmp_path: Path) -> None:
+        s = setup
+        batch_id, data = self.submit(
+            s, [s.row("tw", s.members[0], s.yesterday + 9 * 3600)], tmp_path
+        )
+        digest = records_hash(data)
+        with reverts(
+            StateConflict,
+            "RecordsBatchKnown",
+            {"recordsHash": "0x" + digest.hex(), "batchId": batch_id},
+        ):
+            s.ledger.records.submit_batch(s.organiser, s.scheme.id, digest, 1)
+
+    def test_a_rejected_batch_pays_nothing(self, setup: Setup, tmp_path: Path) -> None:
+        s = setup
+        batch_id, data = self.submit(
+            s, [s.row("rj", s.members[0], s.yesterday + 9 * 3600)], tmp_path
+        )
+        s.ledger.records.reject_batch(s.reviewer, batch_id, 1)
+        assert s.ledger.records.batch(batch_id).status is BatchStatus.REJECTED
+        with reverts(StateConflict, "RecordsBatchClosed", {"batchId": batch_id, "status": 3}):
+            s.ledger.records.approve_batch(s.reviewer, batch_id, self.version(s), data)
+        assert s.balances()[0] == 0
+
+    def test_a_stranger_cannot_submit_or_approve(self, setup: Setup, tmp_path: Path) -> None:
+        s = setup
+        stranger = s.ledger.operator("merchant-1")
+        with reverts(
+            NotAuthorized,
+            "RecordsUnauthorized",
+            {"schemeId": s.scheme.id, "account": stranger.address},
+        ):
+            s.ledger.records.submit_batch(stranger, s.scheme.id, secrets.token_bytes(32), 1)
+        batch_id, data = self.submit(
+            s, [s.row("sg", s.members[0], s.yesterday + 9 * 3600)], tmp_path
+        )
+        with reverts(
+            NotAuthorized,
+            "RecordsUnauthorized",
+            {"schemeId": s.scheme.id, "account": stranger.address},
+        ):
+            s.ledger.records.approve_batch(stranger, batch_id, self.version(s), data)
+
+
+class TestCorrectingABatchRecord:
+    """A record paid in a batch is corrected like any record, after it gets an id of its own."""
+
+    def test_import_then_correct_moves_the_points_and_supersedes_it(
+        self, setup: Setup, tmp_path: Path
+    ) -> None:
+        s = setup
+        rows = [
+            s.row(f"C-{i}", m, s.yesterday + 9 * 3600, 90, "A") for i, m in enumerate(s.members[:2])
+        ]
+        report = s.pay(s.write(tmp_path / "c.csv", rows))
+        batch_id = report.batches[0]
+        assert s.balances()[:2] == [18, 18]
+
+        organiser = s.organiser
+        record_id = s.ledger.earning.import_batch_record(
+            account=organiser, batch_id=batch_id, index=1
+        )
+        again = s.ledger.earning.import_batch_record(account=organiser, batch_id=batch_id, index=1)
+        assert again == record_id
+        imported = s.ledger.records.record(record_id)
+        assert (imported.volunteer, imported.points, imported.reviewer) == (
+            s.members[1],
+            18,
+            s.reviewer.address,
+        )
+        # its details are those the batch stored
+        assert (
+            s.ledger.earning.details(record_id=record_id, viewer=s.members[1])["record_id"] == "C-1"
+        )
+
+        view = s.ledger.earning.correct(
+            submitter=organiser,
+            record_id=record_id,
+            start=s.yesterday + 9 * 3600,
+            end=s.yesterday + 9 * 3600 + 3600,
+            evidence_hash=os.urandom(32),
+            content="实际服务一小时",
+            reason="end time was wrong",
+        )
+        s.ledger.earning.approve(reviewer=s.reviewer, record_id=view.record.id, grade="A")
+        assert s.balances()[:2] == [18, 12]  # 60 min x 10/h x 1.2
+        assert s.ledger.records.record(record_id).status.name == "SUPERSEDED"
+        assert (
+            s.ledger.points.standing(s.members[1], s.scheme.id).last_end == s.yesterday + 10 * 3600
+        )
+
+        day = datetime.fromtimestamp(s.yesterday + 12 * 3600, CST).date()
+        certificate = create_certificate(
+            s.ledger, member=s.members[1], start=day, end=day, issuer=s.ledger.operator("registrar")
+        )
+        assert [line.points for line in certificate.lines] == [12]
+        assert any(
+            why.startswith(f"record:{record_id}:") and "superseded" in why
+            for why in certificate.left_out
+        )
+
+    def test_an_index_past_the_batch_and_forged_records_are_refused(
+        self, setup: Setup, tmp_path: Path
+    ) -> None:
+        s = setup
+        report = s.pay(
+            s.write(tmp_path / "d.csv", [s.row("D-0", s.members[0], s.yesterday + 9 * 3600)])
+        )
+        batch_id = report.batches[0]
+        data = pack_records(s.ledger.records.batch_records(batch_id))
+        with reverts(
+            InvalidRequest, "RecordsBatchIndex", {"batchId": batch_id, "index": 1, "count": 1}
+        ):
+            s.ledger.records.import_batch_record(s.organiser, batch_id, 1, data)
+        forged = data[:30] + bytes([data[30] ^ 1]) + data[31:]
+        with reverts(InvalidRequest, "RecordsBatchMismatch", {"batchId": batch_id}):
+            s.ledger.records.import_batch_record(s.organiser, batch_id, 0, forged)
+        assert s.ledger.records.batch_record_id(batch_id, 0) == 0
