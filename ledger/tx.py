@@ -161,7 +161,8 @@ class TxSender:
     ) -> TxResult:
         """Wait for `tx_hash` to be mined (and confirmed); a revert raises its decoded error."""
         deadline = time.monotonic() + self.receipt_timeout
-        delay = 0.02
+        # A local node mines within milliseconds; a validator network within its block time.
+        delay = 0.003
         while True:
             receipt = self._receipt(tx_hash)
             if receipt is not None:
