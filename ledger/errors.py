@@ -40,6 +40,7 @@ one place, ``ledger.revert.RevertDecoder``.
     │   ├── NotDeployed
     │   └── ForeignCode                  code at a manifest address is not ours
     ├── AccessDenied (PermissionError)   not allowed off chain (unmasked personal data)
+    ├── CertificateInvalid               a certificate that fails verification (reasons listed)
     └── StoreError                       the off-chain store
         ├── VaultKeyError                the vault key is missing or wrong
         ├── VaultCorrupt                 a vault row fails authentication: tampered or moved
@@ -366,6 +367,13 @@ class NotDeployed(DeploymentError):
 
 class ForeignCode(DeploymentError):
     code = "foreign_code"
+
+
+class CertificateInvalid(LedgerError):
+    """A certificate of service that is altered, forged or no longer backed by the chain; the
+    message lists every reason (``details["problems"]``)."""
+
+    code = "certificate_invalid"
 
 
 # --- off-chain store ---------------------------------------------------------------------------

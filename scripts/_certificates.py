@@ -14,7 +14,7 @@ from ledger.certificates import (
     verify_certificate,
     write_certificate,
 )
-from ledger.errors import InputError
+from ledger.errors import CertificateInvalid
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, state_of
 
@@ -128,7 +128,7 @@ def verify_command(
         state.out.note(note)
     if not result.ok:
         problems = "\n".join(f"  - {p}" for p in result.problems)
-        raise InputError(
+        raise CertificateInvalid(
             f"certificate {result.code or target} is NOT valid:\n{problems}",
             **verification_data(result),
         )

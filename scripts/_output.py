@@ -19,6 +19,7 @@ from rich.text import Text
 
 from ledger.errors import (
     AccessDenied,
+    CertificateInvalid,
     ConfigError,
     ContractRevert,
     DeploymentError,
@@ -34,13 +35,15 @@ EXIT_CODES: tuple[tuple[tuple[type[LedgerError], ...], int], ...] = (
     ((ContractRevert, AccessDenied), 3),
     ((NodeError, RetryableChainError), 4),
     ((DeploymentError,), 5),
+    ((CertificateInvalid,), 6),
 )
 #: Details left out of an error report: raw node answers say nothing more to a person.
 _HIDDEN_DETAILS = frozenset({"rpc_error"})
 
 
 def exit_code(exc: LedgerError) -> int:
-    """2 bad input, 3 refused by a contract, 4 node unavailable, 5 deployment, 1 anything else."""
+    """2 bad input, 3 refused by a contract, 4 node unavailable, 5 deployment, 6 a certificate
+    that is not valid, 1 anything else."""
     for classes, code in EXIT_CODES:
         if isinstance(exc, classes):
             return code

@@ -2,7 +2,8 @@
 
 No rule lives here: what is allowed, and every check of a value, is in ``ledger``. Every
 ``LedgerError`` becomes a message and an exit code in one place, ``_Group.invoke`` (under
-``main``): 2 bad input, 3 refused by a contract, 4 node unavailable, 5 deployment, 1 otherwise.
+``main``): 2 bad input, 3 refused by a contract, 4 node unavailable, 5 deployment, 6 an invalid
+certificate, 1 otherwise.
 Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
 ``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
 activity, record, issue batch); ``_proposals`` is what every

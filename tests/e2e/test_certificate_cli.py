@@ -100,12 +100,12 @@ def test_verify_of_an_altered_certificate_exits_non_zero_with_the_reasons(
     readable = cli("verify", str(altered))
     as_json = cli("--json", "verify", str(altered))
 
-    fails(readable, 2, f"certificate {data['code']} is NOT valid")
+    fails(readable, 6, f"certificate {data['code']} is NOT valid")
     assert "points 200 differs from the chain's 20" in readable.stderr
     assert "does not match its verification code" in readable.stderr
-    assert as_json.exit_code == 2
+    assert as_json.exit_code == 6
     error = json.loads(as_json.stdout)["error"]
-    assert (error["code"], error["details"]["valid"]) == ("invalid_input", False)
+    assert (error["code"], error["details"]["valid"]) == ("certificate_invalid", False)
     assert (
         f"line 1 (record:{served.record}): points 200 differs from the chain's 20"
         in (error["details"]["problems"])
