@@ -46,7 +46,14 @@ from ledger.contracts.records import (
     records_hash,
 )
 from ledger.contracts.rules import GRADE_LETTERS
-from ledger.earning import REQUIRED_DETAILS, parse_hash, parse_time, show_time
+from ledger.earning import (
+    REQUIRED_DETAILS,
+    day_of,
+    parse_hash,
+    parse_time,
+    show_time,
+    working_days_between,
+)
 from ledger.errors import ChainError, InputError, InvalidRows
 from ledger.store import session, utcnow
 from ledger.store.records import (
@@ -223,7 +230,7 @@ class _Standing:
                 f"service ({show_time(self.last_end)}): a volunteer's records are paid in time "
                 "order and never overlap"
             )
-        day = (start + 8 * 3600) // 86400
+        day = day_of(start)
         same_day = day == self.day
         same_week = (day + 3) // 7 == (self.day + 3) // 7
         day_records = 1 + (self.day_records if same_day else 0)
@@ -242,14 +249,6 @@ class _Standing:
         self.day_records, self.day_minutes, self.day_points = day_records, day_minutes, day_points
         self.week_points = week_points
         return None
-
-
-def _working_days_between(from_day: int, to_day: int) -> int:
-    def before(day: int) -> int:
-        e = day + 3
-        return 5 * (e // 7) + min(e % 7, 5) - 3
-
-    return 0 if to_day <= from_day else before(to_day + 1) - before(from_day + 1)
 
 
 def plan_batch(
@@ -288,7 +287,7 @@ def plan_batch(
     organiser = Web3.to_checksum_address(organiser)
     reviewer = Web3.to_checksum_address(reviewer)
     now = int(ledger.w3.eth.get_block("latest")["timestamp"])
-    today = (now + 8 * 3600) // 86400
+    today = day_of(now)
 
     errors: list[RowError] = []
     if unknown:
@@ -343,7 +342,7 @@ def plan_batch(
                 problems.append("a record covers at most one day of service")
             if end > now:
                 problems.append(f"the service ends {show_time(end)}, in the future")
-            elif _working_days_between((end + 8 * 3600) // 86400, today) > limits.late_working_days:
+            elif working_days_between(day_of(end), today) > limits.late_working_days:
                 problems.append(
                     f"entered late (more than {limits.late_working_days} working days after "
                     "the service): submit it on its own for a second approval"

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from ledger.contracts import Activity, Limits, Record, RecordStatus, RuleKind
 from ledger.contracts.records import CANCEL_REASONS, REJECT_REASONS, pack_records
-from ledger.contracts.rules import GRADE_LETTERS, encode_action, grade_index
+from ledger.contracts.rules import encode_action, grade_index
 from ledger.errors import (
     AccessDenied,
     ContractRevert,
@@ -42,8 +42,6 @@ from ledger.store.records import (
 from ledger.values import parse_address
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from ledger.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -73,6 +71,21 @@ def parse_time(value: str | int | datetime, *, what: str = "time") -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CST)
     return int(moment.timestamp())
+
+
+def day_of(timestamp: int) -> int:
+    """The day number (China Standard Time) of a Unix time, as ServiceTime.dayOf counts it."""
+    return (timestamp + 8 * 3600) // 86400
+
+
+def working_days_between(from_day: int, to_day: int) -> int:
+    """Working days (Mon-Fri) after day `from_day` up to `to_day`, as ServiceTime counts them."""
+
+    def before(day: int) -> int:  # weekdays among days [0, day); day 0 was a Thursday
+        e = day + 3
+        return 5 * (e // 7) + min(e % 7, 5) - 3
+
+    return 0 if to_day <= from_day else before(to_day + 1) - before(from_day + 1)
 
 
 def show_time(timestamp: int) -> str:
@@ -817,10 +830,6 @@ class Earning:
         return out
 
 
-def grade_letter(index: int) -> str:
-    return GRADE_LETTERS[index] if 0 <= index < len(GRADE_LETTERS) else str(index)
-
-
 class _Attempt:
     """Context manager: a LedgerError raised inside is written down as a refused attempt."""
 
@@ -840,8 +849,3 @@ class _Attempt:
                 )
             except Exception:  # never hide the refusal behind a store failure
                 log.exception("could not write down a refused %s", self.action)
-
-
-def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

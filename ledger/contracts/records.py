@@ -249,10 +249,6 @@ def record_source(record_id: int) -> bytes:
     return ((SOURCE_RECORD << 248) | record_id).to_bytes(32, "big")
 
 
-def batch_source(batch_id: int) -> bytes:
-    return ((SOURCE_BATCH << 248) | batch_id).to_bytes(32, "big")
-
-
 def _address(value: str) -> str | None:
     return None if int(value, 16) == 0 else Web3.to_checksum_address(value)
 
