@@ -21,12 +21,11 @@ contract MemberRegistry is IMemberRegistry, Governed {
     /// Moves on every freeze and recovery (never on registration or unfreezing, which only make
     /// members active), from 1; see statusEpoch.
     uint256 private _statusEpoch = 1;
+    mapping(address member => mapping(address proxy => bool)) private _proxies;
 
     modifier onlyRegistrarOrCouncil() {
         address sender = _msgSender();
-        if (!hasRole(REGISTRAR_ROLE, sender) && !hasRole(DEFAULT_ADMIN_ROLE, sender)) {
-            revert AccessControlUnauthorizedAccount(sender, REGISTRAR_ROLE);
-        }
+        if (!_isRegistrarOrCouncil(sender)) revert AccessControlUnauthorizedAccount(sender, REGISTRAR_ROLE);
         _;
     }
 
@@ -105,6 +104,28 @@ contract MemberRegistry is IMemberRegistry, Governed {
         _ledger.recoverBalances(previous, successor);
     }
 
+    /// @inheritdoc IMemberRegistry
+    /// @dev Grants are tied to the member's address: after a recovery they are granted again.
+    function grantProxy(address member, address proxy, bytes32 consentRef) external {
+        address sender = _msgSender();
+        if (sender != member && !_isRegistrarOrCouncil(sender)) revert MemberUnauthorized(sender);
+        _live(member);
+        if (proxy == address(0) || proxy == member) revert MemberInvalidProxy(proxy);
+        if (consentRef == bytes32(0)) revert MemberInvalidCommitment(consentRef);
+        if (_proxies[member][proxy]) revert MemberProxyExists(member, proxy);
+        _proxies[member][proxy] = true;
+        emit ProxyGranted(member, proxy, consentRef, sender);
+    }
+
+    /// @inheritdoc IMemberRegistry
+    function revokeProxy(address member, address proxy) external {
+        address sender = _msgSender();
+        if (sender != member && sender != proxy && !_isRegistrarOrCouncil(sender)) revert MemberUnauthorized(sender);
+        if (!_proxies[member][proxy]) revert MemberNotProxy(member, proxy);
+        _proxies[member][proxy] = false;
+        emit ProxyRevoked(member, proxy, sender);
+    }
+
     // --- views ---------------------------------------------------------------------------------
 
     function memberOf(address account) external view returns (Member memory) {
@@ -127,6 +148,10 @@ contract MemberRegistry is IMemberRegistry, Governed {
         return _members[account].status == MemberStatus.Active;
     }
 
+    function isProxy(address member, address proxy) external view returns (bool) {
+        return _proxies[member][proxy];
+    }
+
     function memberCount() external view returns (uint256) {
         return _memberCount;
     }
@@ -141,6 +166,10 @@ contract MemberRegistry is IMemberRegistry, Governed {
     }
 
     // --- internals -----------------------------------------------------------------------------
+
+    function _isRegistrarOrCouncil(address account) private view returns (bool) {
+        return hasRole(REGISTRAR_ROLE, account) || hasRole(DEFAULT_ADMIN_ROLE, account);
+    }
 
     function _register(address account, bytes32 commitment) private {
         if (account == address(0)) revert MemberInvalidAddress(account);

@@ -25,6 +25,9 @@ import {ISchemeRegistry} from "./interfaces/ISchemeRegistry.sol";
 contract PointsLedger is IPointsLedger, ERC1155, Governed {
     /// @notice Held by the contracts that decide when points are due (service records, exchange).
     bytes32 public constant ISSUANCE_ROLE = keccak256("ISSUANCE_ROLE");
+    /// @notice Held by the contracts through which members spend (exchange, catalogue, time bank,
+    /// community fund): they move, hold, burn and (the exchange) create points under their rules.
+    bytes32 public constant SPENDING_ROLE = keccak256("SPENDING_ROLE");
     /// Bytes per record in a batch (utils/BatchRecords.sol).
     uint256 public constant RECORD_SIZE = BatchRecords.RECORD_SIZE;
     /// A record covers at most one day of service.
@@ -40,6 +43,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     uint256 private constant EPOCH_SHIFT = 225;
     uint256 private constant EPOCH_BITS = 31;
     uint256 private constant EPOCH_MASK = ((1 << EPOCH_BITS) - 1) << EPOCH_SHIFT;
+    /// Lot queues start here so that earlier lots can be put before the first one.
+    uint256 private constant LOT_BASE = 1 << 31;
 
     IMemberRegistry private immutable _members;
     ISchemeRegistry private immutable _schemes;
@@ -57,6 +62,16 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
 
     mapping(uint256 schemeId => QuotaUsage) private _usage;
     mapping(bytes32 source => bool) private _paid;
+    /// Points created by spending contracts (exchange in), outside the issuance quota.
+    mapping(uint256 schemeId => uint256) private _minted;
+    mapping(uint256 schemeId => uint256) private _held;
+    mapping(uint256 schemeId => mapping(address account => uint256)) private _frozen;
+    /// Expiring lots of an account, oldest expiry first. Key 0 holds the queue: head (32 bits) |
+    /// tail (32) | the newest lot (112); keys [head, tail) hold the older lots. A lot is its expiry
+    /// month (24 bits) | amount (88) << 24. Points of the balance in no lot never expire.
+    mapping(uint256 schemeId => mapping(address account => mapping(uint256 key => uint256))) private _lots;
+    mapping(uint256 holdId => Hold) private _holds;
+    uint256 private _holdCount;
 
     constructor(address admin, address forwarder, IMemberRegistry members, ISchemeRegistry schemes, string memory uri_)
         ERC1155(uri_)
@@ -74,9 +89,10 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         onlyRole(ISSUANCE_ROLE)
     {
         if (amount == 0 || amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
+        ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
         _requireActive(member, _members.statusOf(member));
-        uint256 period = _useQuota(schemeId, amount, source);
-        _accounts[schemeId][member] = _credit(_accounts[schemeId][member], amount);
+        uint256 period = _useQuota(schemeId, t, amount, source);
+        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t), member, _accounts[schemeId][member], amount);
         emit TransferSingle(_msgSender(), address(0), member, schemeId, amount);
         emit PointsIssued(schemeId, member, source, amount, period, _msgSender());
     }
@@ -86,6 +102,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         external
         onlyRole(ISSUANCE_ROLE)
     {
+        ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
         _requireActive(member, _members.statusOf(member));
         uint256 amount = service.points;
         (uint256 word, Problem problem, uint256 detail) =
@@ -93,8 +110,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         if (problem == Problem.Overlap) revert PointsOverlap(member, service.start, uint40(detail));
         if (problem != Problem.None) revert PointsCap(member, problem, detail);
         word = (word & ~EPOCH_MASK) | _epochBits();
-        uint256 period = _useQuota(schemeId, amount, source);
-        _accounts[schemeId][member] = _credit(word, amount);
+        uint256 period = _useQuota(schemeId, t, amount, source);
+        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t), member, word, amount);
         if (amount != 0) {
             emit TransferSingle(_msgSender(), address(0), member, schemeId, amount);
             emit PointsIssued(schemeId, member, source, amount, period, _msgSender());
@@ -110,21 +127,23 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         returns (uint256 total)
     {
         uint256 schemeId = terms.schemeId;
+        ISchemeRegistry.LedgerTerms memory lt = _open(schemeId);
         uint256 count = records.length / RECORD_SIZE;
         mapping(address => uint256) storage accounts = _accounts[schemeId];
         uint256 epochBits = _epochBits();
         uint256 submittedDay = ServiceTime.dayOf(terms.submittedAt);
         BatchTerms memory t = terms;
+        Credit memory credit = _creditTerms(schemeId, lt);
         address operator = _msgSender();
         for (uint256 i = 0; i < count;) {
-            (address member, uint256 points) = _payRow(t, accounts, records, i, submittedDay, epochBits);
+            (address member, uint256 points) = _payRow(t, accounts, records, i, submittedDay, epochBits, credit);
             if (points != 0) emit TransferSingle(operator, address(0), member, schemeId, points);
             unchecked {
                 total += points;
                 ++i;
             }
         }
-        uint256 period = _useQuota(schemeId, total, source);
+        uint256 period = _useQuota(schemeId, lt, total, source);
         emit PointsIssuedInBatch(schemeId, source, count, total, period, operator);
     }
 
@@ -137,6 +156,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         Limits calldata limits,
         bytes32 source
     ) external onlyRole(ISSUANCE_ROLE) {
+        ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
         _requireActive(member, _members.statusOf(member));
         uint256 word = _accounts[schemeId][member];
         uint256 lastEnd = uint40(word >> 88);
@@ -168,8 +188,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         address operator = _msgSender();
         if (corrected.points > previous.points) {
             uint256 more = corrected.points - previous.points;
-            _useQuota(schemeId, more, source);
-            word = _credit(word, more);
+            _useQuota(schemeId, t, more, source);
+            word = _credit(_creditTerms(schemeId, t), member, word, more);
             emit TransferSingle(operator, address(0), member, schemeId, more);
         } else {
             if (source == bytes32(0)) revert PointsInvalidSource(source);
@@ -177,8 +197,13 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
             _paid[source] = true;
             uint256 less = previous.points - corrected.points;
             if (less != 0) {
+                // A correction takes points back even where they are frozen (it may be what the
+                // investigation found), but never expired ones, which have left supply already.
+                mapping(uint256 => uint256) storage lots = _lots[schemeId][member];
+                word -= _sweep(schemeId, member, lots);
                 uint256 balance = word & BALANCE_MASK;
                 if (balance < less) revert PointsInsufficientBalance(member, schemeId, balance, less);
+                _takeLots(lots, less);
                 word -= less;
                 _burned[schemeId] += less;
                 emit TransferSingle(operator, member, address(0), schemeId, less);
@@ -206,6 +231,12 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
             if (word == 0) continue;
             _accounts[id][successor] = word;
             delete _accounts[id][previous];
+            _moveLots(_lots[id][previous], _lots[id][successor]);
+            uint256 frozen = _frozen[id][previous];
+            if (frozen != 0) {
+                _frozen[id][successor] = frozen;
+                delete _frozen[id][previous];
+            }
             if (word & BALANCE_MASK != 0) {
                 ids[j] = id;
                 amounts[j] = word & BALANCE_MASK;
@@ -214,6 +245,154 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         }
         if (held != 0) emit TransferBatch(msg.sender, previous, successor, ids, amounts);
         emit BalancesRecovered(previous, successor, ids, amounts);
+    }
+
+    // --- spending: through the exchange, catalogue, time bank and community fund ---------------
+
+    /// @inheritdoc IPointsLedger
+    function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external onlyRole(SPENDING_ROLE) {
+        if (amount == 0 || amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
+        ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
+        _requireActive(member, _members.statusOf(member));
+        if (ref == bytes32(0)) revert PointsInvalidSource(ref);
+        if (_paid[ref]) revert PointsSourceAlreadyPaid(ref);
+        _paid[ref] = true;
+        _checkSupply(schemeId, t.policy.supplyLimit, amount);
+        _minted[schemeId] += amount;
+        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t), member, _accounts[schemeId][member], amount);
+        address operator = _msgSender();
+        emit TransferSingle(operator, address(0), member, schemeId, amount);
+        emit PointsMinted(schemeId, member, ref, amount, operator);
+    }
+
+    /// @inheritdoc IPointsLedger
+    function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref)
+        external
+        onlyRole(SPENDING_ROLE)
+    {
+        _open(schemeId);
+        _requireActive(member, _members.statusOf(member));
+        _debit(schemeId, member, amount);
+        _burned[schemeId] += amount;
+        address operator = _msgSender();
+        emit TransferSingle(operator, member, address(0), schemeId, amount);
+        emit PointsBurned(schemeId, member, ref, amount, operator);
+    }
+
+    /// @inheritdoc IPointsLedger
+    /// @dev Either side may be a spending contract (a community fund holds points in its own account).
+    function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref)
+        external
+        onlyRole(SPENDING_ROLE)
+    {
+        ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
+        _requireHolder(from);
+        _requireHolder(to);
+        _transfer(schemeId, t.policy.maxBalance, from, to, amount);
+        emit PointsMoved(schemeId, from, to, amount, ref, _msgSender());
+    }
+
+    /// @inheritdoc IPointsLedger
+    function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref)
+        external
+        onlyRole(SPENDING_ROLE)
+        returns (uint256 holdId)
+    {
+        _open(schemeId);
+        _requireActive(owner, _members.statusOf(owner));
+        uint256[] memory lots = _debit(schemeId, owner, amount);
+        _held[schemeId] += amount;
+        holdId = ++_holdCount;
+        address holder = _msgSender();
+        Hold storage h = _holds[holdId];
+        h.schemeId = schemeId;
+        h.owner = owner;
+        h.holder = holder;
+        h.amount = amount;
+        for (uint256 i = 0; i < lots.length; ++i) {
+            h.lots.push(lots[i]);
+        }
+        emit TransferSingle(holder, owner, address(this), schemeId, amount);
+        emit PointsHeld(holdId, schemeId, owner, amount, ref, holder);
+    }
+
+    /// @inheritdoc IPointsLedger
+    /// @dev The points burned are the held points that expire first, then those paid, and the rest
+    /// returns. Returning needs nothing of the owner (a frozen owner gets their points back).
+    function settleHold(uint256 holdId, address payee, uint256 toPayee, uint256 toBurn)
+        external
+        onlyRole(SPENDING_ROLE)
+    {
+        Hold storage h = _holds[holdId];
+        uint256 schemeId = h.schemeId;
+        if (schemeId == 0) revert PointsUnknownHold(holdId);
+        address operator = _msgSender();
+        if (h.holder != operator) revert PointsUnauthorizedCaller(operator);
+        if (h.settled) revert PointsHoldSettled(holdId);
+        uint256 maxBalance = _open(schemeId).policy.maxBalance;
+        uint256 amount = h.amount;
+        if (toPayee > amount || toBurn > amount - toPayee) revert PointsHoldExceeded(holdId, amount, toPayee + toBurn);
+        h.settled = true;
+        _held[schemeId] -= amount;
+        uint256[] memory lots = h.lots;
+        uint256[] memory part;
+        if (toBurn != 0) {
+            (, lots) = _splitLots(lots, toBurn);
+            _burned[schemeId] += toBurn;
+            emit TransferSingle(operator, address(this), address(0), schemeId, toBurn);
+        }
+        if (toPayee != 0) {
+            _requireHolder(payee);
+            (part, lots) = _splitLots(lots, toPayee);
+            _receive(schemeId, maxBalance, payee, toPayee, part);
+            emit TransferSingle(operator, address(this), payee, schemeId, toPayee);
+        }
+        uint256 returned = amount - toPayee - toBurn;
+        if (returned != 0) {
+            address owner = _current(h.owner);
+            _receive(schemeId, 0, owner, returned, lots);
+            emit TransferSingle(operator, address(this), owner, schemeId, returned);
+        }
+        emit HoldSettled(holdId, payee, toPayee, toBurn, returned);
+    }
+
+    /// @inheritdoc IPointsLedger
+    function expire(uint256 schemeId, address[] calldata accounts) external returns (uint256 total) {
+        _open(schemeId);
+        mapping(address => mapping(uint256 => uint256)) storage lots = _lots[schemeId];
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            address account = accounts[i];
+            uint256 expired = _sweep(schemeId, account, lots[account]);
+            if (expired != 0) {
+                _accounts[schemeId][account] -= expired;
+                total += expired;
+            }
+        }
+    }
+
+    // --- compliance ----------------------------------------------------------------------------
+
+    /// @notice Freezes (`increase`) or releases part of a member's balance pending an
+    /// investigation: frozen points cannot be spent, given or held. By the scheme's issuer or the
+    /// council; `caseRef` names the case (a hash of its reference, kept off chain).
+    function setFrozen(uint256 schemeId, address member, uint256 amount, bool increase, bytes32 caseRef) external {
+        address sender = _msgSender();
+        if (sender != _schemes.issuerOf(schemeId) && !hasRole(DEFAULT_ADMIN_ROLE, sender)) {
+            revert PointsUnauthorizedCaller(sender);
+        }
+        if (amount == 0 || amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
+        if (caseRef == bytes32(0)) revert PointsInvalidSource(caseRef);
+        uint256 frozen = _frozen[schemeId][member];
+        if (increase) {
+            uint256 available = availableOf(schemeId, member);
+            if (amount > available) revert PointsInsufficientBalance(member, schemeId, available, amount);
+            frozen += amount;
+        } else {
+            if (amount > frozen) revert PointsNotFrozen(member, schemeId, frozen, amount);
+            frozen -= amount;
+        }
+        _frozen[schemeId][member] = frozen;
+        emit PointsFrozen(schemeId, member, caseRef, frozen, sender);
     }
 
     /// @notice Sets the ERC-1155 metadata URI template (`{id}` is the scheme id); a council action.
@@ -245,7 +424,62 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
 
     // --- views ---------------------------------------------------------------------------------
 
+    /// @notice Points a member can spend now: the balance less expired (not yet swept) and frozen points.
+    function availableOf(uint256 schemeId, address member) public view returns (uint256) {
+        uint256 balance = (_accounts[schemeId][member] & BALANCE_MASK) - _expiredOf(_lots[schemeId][member]);
+        uint256 frozen = _frozen[schemeId][member];
+        return balance > frozen ? balance - frozen : 0;
+    }
+
+    function frozenOf(uint256 schemeId, address member) external view returns (uint256) {
+        return _frozen[schemeId][member];
+    }
+
+    /// @notice A member's expiring points, oldest first: each lot's expiry month (months since
+    /// January 1970, China Standard Time; the points expire when it starts) and amount. Points of
+    /// the balance in no lot never expire.
+    function lotsOf(uint256 schemeId, address member)
+        external
+        view
+        returns (uint256[] memory expiries, uint256[] memory amounts)
+    {
+        mapping(uint256 => uint256) storage lots = _lots[schemeId][member];
+        uint256 meta = lots[0];
+        (uint256 head, uint256 tail, uint256 last) = (uint32(meta), uint32(meta >> 32), meta >> 64);
+        uint256 count = last == 0 ? 0 : tail - head + 1;
+        expiries = new uint256[](count);
+        amounts = new uint256[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 lot = i + 1 == count ? last : lots[head + i];
+            expiries[i] = uint24(lot);
+            amounts[i] = lot >> 24;
+        }
+    }
+
+    function holdOf(uint256 holdId) external view returns (Hold memory) {
+        return _holds[holdId];
+    }
+
+    function holdCount() external view returns (uint256) {
+        return _holdCount;
+    }
+
+    /// @notice Points of a scheme held for spending contracts (orders, time-bank requests).
+    function heldTotal(uint256 schemeId) external view returns (uint256) {
+        return _held[schemeId];
+    }
+
+    function minted(uint256 schemeId) external view returns (uint256) {
+        return _minted[schemeId];
+    }
+
+    /// @notice The month number (months since January 1970, China Standard Time) of now.
+    function currentMonth() external view returns (uint256) {
+        return ServiceTime.monthOf(block.timestamp);
+    }
+
     function balanceOf(address account, uint256 schemeId) public view override returns (uint256) {
+        if (account == address(this)) return _held[schemeId];
         return _accounts[schemeId][account] & BALANCE_MASK;
     }
 
@@ -262,9 +496,11 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         s.epoch = _get(word, EPOCH_SHIFT, EPOCH_BITS);
     }
 
-    /// @notice Points of a scheme in members' hands: issued minus burned (as ERC1155Supply).
+    /// @notice Points of a scheme in existence, as ERC1155Supply has it: issued and minted less
+    /// burned (redeemed, exchanged out, corrected, expired); equal to the sum of all balances and
+    /// holds (the ledger's own ERC-1155 balance is what is held).
     function totalSupply(uint256 schemeId) public view returns (uint256) {
-        return _issued[schemeId] - _burned[schemeId];
+        return _issued[schemeId] + _minted[schemeId] - _burned[schemeId];
     }
 
     /// @notice Points of every scheme in members' hands.
@@ -293,16 +529,16 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
 
     /// @notice Points issued in the scheme's current quota window.
     function quotaUsed(uint256 schemeId) external view returns (uint256 used) {
-        (, used,) = _quotaWindow(schemeId, _schemes.scheme(schemeId).quotaPeriod);
+        (, used,) = _quotaWindow(schemeId, _schemes.ledgerTerms(schemeId).quotaPeriod);
     }
 
     /// @notice The current quota window: block time divided by the quota period.
     function currentPeriod(uint256 schemeId) external view returns (uint256) {
-        return block.timestamp / _schemes.scheme(schemeId).quotaPeriod;
+        return block.timestamp / _schemes.ledgerTerms(schemeId).quotaPeriod;
     }
 
     function remainingQuota(uint256 schemeId) external view returns (uint256) {
-        ISchemeRegistry.Scheme memory s = _schemes.scheme(schemeId);
+        ISchemeRegistry.LedgerTerms memory s = _schemes.ledgerTerms(schemeId);
         (, uint256 used,) = _quotaWindow(schemeId, s.quotaPeriod);
         return used >= s.quota ? 0 : s.quota - used;
     }
@@ -328,7 +564,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         bytes calldata records,
         uint256 i,
         uint256 submittedDay,
-        uint256 epochBits
+        uint256 epochBits,
+        Credit memory credit
     ) private returns (address member, uint256 points) {
         uint40 start;
         uint40 end;
@@ -350,7 +587,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         uint256 detail;
         (word, problem, detail) = _earn(word, terms.limits, start, end, serviceMinutes, points);
         if (problem != Problem.None) revert PointsBatchRefused(i, problem, detail);
-        accounts[member] = _credit(word, points);
+        accounts[member] = _credit(credit, member, word, points);
     }
 
     /// @dev The checks on one batch record that need no storage; returns its points.
@@ -428,9 +665,233 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         }
     }
 
-    function _credit(uint256 word, uint256 amount) private pure returns (uint256) {
-        if ((word & BALANCE_MASK) + amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
+    /// @dev What crediting new points of a scheme needs: its maximum balance and the expiry month
+    /// of points created now (0: never).
+    struct Credit {
+        uint256 schemeId;
+        uint256 maxBalance;
+        uint256 expiry;
+    }
+
+    function _creditTerms(uint256 schemeId, ISchemeRegistry.LedgerTerms memory t)
+        private
+        view
+        returns (Credit memory c)
+    {
+        ISchemeRegistry.Policy memory p = t.policy;
+        c.schemeId = schemeId;
+        c.maxBalance = p.maxBalance == 0 ? MAX_BALANCE : p.maxBalance;
+        if (p.expiryMonths != 0) c.expiry = ServiceTime.monthOf(block.timestamp) + p.expiryMonths + 1;
+    }
+
+    /// @dev Adds newly created points to an account word, within the maximum balance, as a lot of
+    /// the scheme's expiry.
+    function _credit(Credit memory c, address account, uint256 word, uint256 amount) private returns (uint256) {
+        uint256 balance = (word & BALANCE_MASK) + amount;
+        if (balance > c.maxBalance) revert PointsMaxBalance(account, c.schemeId, balance, c.maxBalance);
+        if (c.expiry != 0 && amount != 0) _addLot(_lots[c.schemeId][account], c.expiry, amount);
         return word + amount;
+    }
+
+    /// @dev Credits points that already exist (moved or returned) with their lots, within
+    /// `maxBalance` (0: none; returns to an owner are not held to it: they were theirs).
+    function _receive(uint256 schemeId, uint256 maxBalance, address account, uint256 amount, uint256[] memory lots)
+        private
+    {
+        uint256 word = _accounts[schemeId][account];
+        uint256 balance = (word & BALANCE_MASK) + amount;
+        if (maxBalance == 0) maxBalance = MAX_BALANCE;
+        if (balance > maxBalance) revert PointsMaxBalance(account, schemeId, balance, maxBalance);
+        mapping(uint256 => uint256) storage accountLots = _lots[schemeId][account];
+        for (uint256 i = 0; i < lots.length; ++i) {
+            _addLot(accountLots, uint24(lots[i]), lots[i] >> 24);
+        }
+        _accounts[schemeId][account] = word + amount;
+    }
+
+    function _transfer(uint256 schemeId, uint256 maxBalance, address from, address to, uint256 amount) private {
+        if (from == to) revert PointsInvalidRecipient(to);
+        uint256[] memory lots = _debit(schemeId, from, amount);
+        _receive(schemeId, maxBalance, to, amount, lots);
+        emit TransferSingle(_msgSender(), from, to, schemeId, amount);
+    }
+
+    /// @dev Takes `amount` of an account's available points (its balance less expired and frozen
+    /// points), after burning its expired points; returns the lots they came from.
+    function _debit(uint256 schemeId, address account, uint256 amount) private returns (uint256[] memory) {
+        if (amount == 0 || amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
+        mapping(uint256 => uint256) storage lots = _lots[schemeId][account];
+        uint256 word = _accounts[schemeId][account] - _sweep(schemeId, account, lots);
+        uint256 balance = word & BALANCE_MASK;
+        uint256 frozen = _frozen[schemeId][account];
+        uint256 available = balance > frozen ? balance - frozen : 0;
+        if (available < amount) revert PointsInsufficientBalance(account, schemeId, available, amount);
+        _accounts[schemeId][account] = word - amount;
+        return _takeLots(lots, amount);
+    }
+
+    /// @dev Burns an account's lots whose expiry month has begun; returns how many points (the
+    /// caller takes them off the account word).
+    function _sweep(uint256 schemeId, address account, mapping(uint256 => uint256) storage lots)
+        private
+        returns (uint256 total)
+    {
+        uint256 meta = lots[0];
+        if (meta >> 64 == 0) return 0;
+        uint256 month = ServiceTime.monthOf(block.timestamp);
+        (uint256 head, uint256 tail, uint256 last) = (uint32(meta), uint32(meta >> 32), meta >> 64);
+        while (true) {
+            uint256 lot = head < tail ? lots[head] : last;
+            if (lot == 0 || uint24(lot) > month) break;
+            total += lot >> 24;
+            emit PointsExpired(schemeId, account, lot >> 24, uint24(lot));
+            if (head < tail) {
+                delete lots[head];
+                ++head;
+            } else {
+                last = 0;
+                break;
+            }
+        }
+        if (total != 0) {
+            lots[0] = head | (tail << 32) | (last << 64);
+            _burned[schemeId] += total;
+            emit TransferSingle(_msgSender(), account, address(0), schemeId, total);
+        }
+    }
+
+    /// @dev Expired points of an account not yet swept.
+    function _expiredOf(mapping(uint256 => uint256) storage lots) private view returns (uint256 total) {
+        uint256 meta = lots[0];
+        if (meta >> 64 == 0) return 0;
+        uint256 month = ServiceTime.monthOf(block.timestamp);
+        (uint256 head, uint256 tail, uint256 last) = (uint32(meta), uint32(meta >> 32), meta >> 64);
+        for (;; ++head) {
+            uint256 lot = head < tail ? lots[head] : last;
+            if (uint24(lot) > month) break;
+            total += lot >> 24;
+            if (head >= tail) break;
+        }
+    }
+
+    /// @dev Adds a lot in expiry order: after the newest if not earlier, before the oldest if not
+    /// later; one falling between joins the oldest lot (its validity shortened, never lengthened).
+    function _addLot(mapping(uint256 => uint256) storage lots, uint256 expiry, uint256 amount) private {
+        uint256 meta = lots[0];
+        uint256 lot = expiry | (amount << 24);
+        (uint256 head, uint256 tail, uint256 last) = (uint256(uint32(meta)), uint256(uint32(meta >> 32)), meta >> 64);
+        if (meta == 0) (head, tail) = (LOT_BASE, LOT_BASE);
+        uint256 lastExpiry = uint24(last);
+        if (last == 0) {
+            last = lot;
+        } else if (expiry == lastExpiry) {
+            last += amount << 24;
+        } else if (expiry > lastExpiry) {
+            lots[tail] = last;
+            ++tail;
+            last = lot;
+        } else if (head == tail || expiry < uint24(lots[head])) {
+            --head;
+            lots[head] = lot;
+        } else {
+            lots[head] += amount << 24;
+        }
+        lots[0] = head | (tail << 32) | (last << 64);
+    }
+
+    /// @dev Takes `amount` from an account's lots, oldest first; returns the lots taken (the rest
+    /// of `amount`, if any, came from points that never expire).
+    function _takeLots(mapping(uint256 => uint256) storage lots, uint256 amount)
+        private
+        returns (uint256[] memory taken)
+    {
+        uint256 meta = lots[0];
+        if (meta >> 64 == 0) return taken;
+        (uint256 head, uint256 tail, uint256 last) = (uint32(meta), uint32(meta >> 32), meta >> 64);
+        taken = new uint256[](tail - head + 1);
+        uint256 n = 0;
+        while (amount != 0 && last != 0) {
+            uint256 lot = head < tail ? lots[head] : last;
+            uint256 lotAmount = lot >> 24;
+            uint256 used = lotAmount > amount ? amount : lotAmount;
+            taken[n++] = uint24(lot) | (used << 24);
+            amount -= used;
+            uint256 left = lot - (used << 24);
+            if (head < tail) {
+                if (lotAmount > used) {
+                    lots[head] = left;
+                } else {
+                    delete lots[head];
+                    ++head;
+                }
+            } else {
+                last = lotAmount > used ? left : 0;
+            }
+        }
+        lots[0] = head | (tail << 32) | (last << 64);
+        assembly ("memory-safe") {
+            mstore(taken, n)
+        }
+    }
+
+    /// @dev Splits a list of lots (plus points in no lot) at `amount`, oldest first.
+    function _splitLots(uint256[] memory lots, uint256 amount)
+        private
+        pure
+        returns (uint256[] memory first, uint256[] memory rest)
+    {
+        first = new uint256[](lots.length);
+        rest = new uint256[](lots.length);
+        (uint256 a, uint256 b) = (0, 0);
+        for (uint256 i = 0; i < lots.length; ++i) {
+            uint256 lotAmount = lots[i] >> 24;
+            uint256 used = lotAmount > amount ? amount : lotAmount;
+            amount -= used;
+            if (used != 0) first[a++] = uint24(lots[i]) | (used << 24);
+            if (lotAmount > used) rest[b++] = lots[i] - (used << 24);
+        }
+        assembly ("memory-safe") {
+            mstore(first, a)
+            mstore(rest, b)
+        }
+    }
+
+    function _moveLots(mapping(uint256 => uint256) storage from, mapping(uint256 => uint256) storage to) private {
+        uint256 meta = from[0];
+        if (meta == 0) return;
+        for (uint256 key = uint32(meta); key < uint32(meta >> 32); ++key) {
+            to[key] = from[key];
+            delete from[key];
+        }
+        to[0] = meta;
+        delete from[0];
+    }
+
+    /// @dev The account a member's points belong at now: theirs, or the one they were recovered to.
+    function _current(address account) private view returns (address) {
+        for (uint256 i = 0; i < 8; ++i) {
+            if (_members.statusOf(account) != IMemberRegistry.MemberStatus.Recovered) return account;
+            account = _members.successorOf(account);
+        }
+        return account;
+    }
+
+    /// @dev An active member, or a spending contract (a community fund holds points).
+    function _requireHolder(address account) private view {
+        if (hasRole(SPENDING_ROLE, account)) return;
+        _requireActive(account, _members.statusOf(account));
+    }
+
+    /// @dev The scheme's terms; reverts if its points are paused (or it is unknown).
+    function _open(uint256 schemeId) private view returns (ISchemeRegistry.LedgerTerms memory t) {
+        t = _schemes.ledgerTerms(schemeId);
+        if (t.paused != 0) revert PointsPaused(t.paused == schemeId ? schemeId : 0);
+    }
+
+    function _checkSupply(uint256 schemeId, uint256 limit, uint256 amount) private view {
+        if (limit == 0) return;
+        uint256 supply = totalSupply(schemeId);
+        if (supply + amount > limit) revert PointsSupplyLimit(schemeId, supply, amount, limit);
     }
 
     function _get(uint256 word, uint256 shift, uint256 bits) private pure returns (uint256) {
@@ -455,15 +916,18 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     }
 
     /// @dev Marks `source` paid and counts `amount` against the scheme's quota window.
-    function _useQuota(uint256 schemeId, uint256 amount, bytes32 source) private returns (uint256 period) {
+    function _useQuota(uint256 schemeId, ISchemeRegistry.LedgerTerms memory s, uint256 amount, bytes32 source)
+        private
+        returns (uint256 period)
+    {
         if (source == bytes32(0)) revert PointsInvalidSource(source);
         if (_paid[source]) revert PointsSourceAlreadyPaid(source);
-        ISchemeRegistry.Scheme memory s = _schemes.scheme(schemeId);
         uint256 used;
         uint64 end;
         (period, used, end) = _quotaWindow(schemeId, s.quotaPeriod);
         uint256 remaining = used >= s.quota ? 0 : s.quota - used;
         if (amount > remaining) revert PointsQuotaExceeded(schemeId, period, amount, remaining);
+        _checkSupply(schemeId, s.policy.supplyLimit, amount);
         _paid[source] = true;
         _usage[schemeId] = QuotaUsage(uint64(period * s.quotaPeriod), end, uint128(used + amount));
         _issued[schemeId] += amount;
@@ -493,7 +957,9 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     /// @dev ISSUANCE_ROLE goes only to contracts (service records, exchange): a key that could
     /// mint at will would be points without a record behind them.
     function _grantRole(bytes32 role, address account) internal override returns (bool) {
-        if (role == ISSUANCE_ROLE && account.code.length == 0) revert PointsIssuerNotContract(account);
+        if ((role == ISSUANCE_ROLE || role == SPENDING_ROLE) && account.code.length == 0) {
+            revert PointsIssuerNotContract(account);
+        }
         return super._grantRole(role, account);
     }
 

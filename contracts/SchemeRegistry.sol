@@ -11,6 +11,11 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     bytes32 public constant REVIEWER_ROLE = keccak256("REVIEWER_ROLE");
     bytes32 public constant MERCHANT_ROLE = keccak256("MERCHANT_ROLE");
     bytes32 public constant ORGANISER_ROLE = keccak256("ORGANISER_ROLE");
+    /// @notice May pause (not resume) at once in an emergency; resuming is a council action.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    /// @notice The id `pause` takes to stop every scheme.
+    uint256 public constant PAUSED_ALL = 0;
+    uint16 public constant MAX_EXPIRY_MONTHS = 1200;
 
     uint32 public constant FLAG_EXCHANGE_OUT = 1;
     uint32 public constant FLAG_EXCHANGE_IN = 2;
@@ -28,6 +33,10 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     mapping(bytes32 code => uint256 schemeId) private _ids;
     mapping(uint256 schemeId => mapping(bytes32 role => mapping(address account => bool))) private _roles;
     uint256 private _count;
+    mapping(uint256 schemeId => ValueChange[]) private _values;
+    mapping(uint256 schemeId => Policy) private _policies;
+    /// Key 0: every scheme.
+    mapping(uint256 schemeId => bool) private _paused;
 
     modifier known(uint256 schemeId) {
         if (schemeId == 0 || schemeId > _count) revert SchemeUnknown(schemeId);
@@ -71,6 +80,7 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
             name: name,
             unit: unit
         });
+        _values[schemeId].push(ValueChange(uint64(block.number), unitValue));
         emit SchemeAdded(schemeId, code, issuer, name, unit, unitValue, quota, quotaPeriod, flags);
     }
 
@@ -93,11 +103,20 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         emit SchemeQuotaChanged(schemeId, quota, quotaPeriod);
     }
 
-    /// @notice Changes a scheme's value in the city standard unit (a council action).
-    function setUnitValue(uint256 schemeId, uint64 unitValue) external onlyRole(DEFAULT_ADMIN_ROLE) known(schemeId) {
+    /// @inheritdoc ISchemeRegistry
+    /// @dev Never retroactive: exchanges quoted and made before `fromBlock` keep the old value.
+    function setUnitValue(uint256 schemeId, uint64 unitValue, uint64 fromBlock)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        known(schemeId)
+    {
         _checkValue(unitValue);
-        emit SchemeValueChanged(schemeId, _schemes[schemeId].unitValue, unitValue);
-        _schemes[schemeId].unitValue = unitValue;
+        if (fromBlock <= block.number) revert SchemeValueNotAhead(fromBlock, block.number);
+        ValueChange[] storage values = _values[schemeId];
+        if (values[values.length - 1].fromBlock > block.number) values.pop();
+        uint64 previous = unitValueAt(schemeId, block.number);
+        values.push(ValueChange(fromBlock, unitValue));
+        emit SchemeValueChanged(schemeId, previous, unitValue, fromBlock);
     }
 
     /// @notice Changes what members may do with a scheme's points (a council action).
@@ -125,10 +144,73 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         }
     }
 
+    /// @inheritdoc ISchemeRegistry
+    /// @dev A new expiry applies to points created from now; a lower maximum refuses new credits only.
+    function setPolicy(uint256 schemeId, Policy calldata policy) external onlyRole(DEFAULT_ADMIN_ROLE) known(schemeId) {
+        if (policy.expiryMonths > MAX_EXPIRY_MONTHS) revert SchemeInvalidPolicy();
+        _policies[schemeId] = policy;
+        emit PolicyChanged(schemeId, policy.maxBalance, policy.expiryMonths, policy.supplyLimit);
+    }
+
+    /// @inheritdoc ISchemeRegistry
+    function pause(uint256 schemeId) external {
+        address sender = _msgSender();
+        if (!hasRole(PAUSER_ROLE, sender) && !hasRole(DEFAULT_ADMIN_ROLE, sender)) {
+            revert AccessControlUnauthorizedAccount(sender, PAUSER_ROLE);
+        }
+        if (schemeId != PAUSED_ALL && (schemeId > _count)) revert SchemeUnknown(schemeId);
+        if (_paused[schemeId]) revert SchemeAlreadyPaused(schemeId);
+        _paused[schemeId] = true;
+        emit Paused(schemeId, sender);
+    }
+
+    /// @inheritdoc ISchemeRegistry
+    function unpause(uint256 schemeId) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (!_paused[schemeId]) revert SchemeNotPaused(schemeId);
+        _paused[schemeId] = false;
+        emit Unpaused(schemeId, _msgSender());
+    }
+
     // --- views ---------------------------------------------------------------------------------
 
-    function scheme(uint256 schemeId) external view known(schemeId) returns (Scheme memory) {
-        return _schemes[schemeId];
+    /// @notice A scheme, with the value in force now.
+    function scheme(uint256 schemeId) external view known(schemeId) returns (Scheme memory s) {
+        s = _schemes[schemeId];
+        s.unitValue = unitValueAt(schemeId, block.number);
+    }
+
+    /// @inheritdoc ISchemeRegistry
+    function unitValueAt(uint256 schemeId, uint256 blockNumber) public view known(schemeId) returns (uint64) {
+        ValueChange[] storage values = _values[schemeId];
+        for (uint256 i = values.length; i > 0; --i) {
+            if (values[i - 1].fromBlock <= blockNumber) return values[i - 1].unitValue;
+        }
+        return 0;
+    }
+
+    function valueChanges(uint256 schemeId) external view known(schemeId) returns (ValueChange[] memory) {
+        return _values[schemeId];
+    }
+
+    /// @inheritdoc ISchemeRegistry
+    function ledgerTerms(uint256 schemeId) external view known(schemeId) returns (LedgerTerms memory t) {
+        Scheme storage s = _schemes[schemeId];
+        t.quota = s.quota;
+        t.quotaPeriod = s.quotaPeriod;
+        t.flags = s.flags;
+        if (_paused[PAUSED_ALL]) t.paused = type(uint256).max;
+        else if (_paused[schemeId]) t.paused = schemeId;
+        t.policy = _policies[schemeId];
+    }
+
+    function policyOf(uint256 schemeId) external view known(schemeId) returns (Policy memory) {
+        return _policies[schemeId];
+    }
+
+    /// @notice Whether a scheme's points are stopped (by its own pause or every scheme's);
+    /// `isPaused(0)`: whether every scheme is.
+    function isPaused(uint256 schemeId) external view returns (bool) {
+        return _paused[PAUSED_ALL] || _paused[schemeId];
     }
 
     /// @notice The id of a scheme code; reverts for an unknown code.

@@ -31,6 +31,8 @@ one place, ``ledger.revert.RevertDecoder``.
     │       ├── UnknownScheme            (SchemeUnknown)
     │       ├── QuotaExceeded            (PointsQuotaExceeded)
     │       ├── InsufficientBalance      (ERC1155InsufficientBalance, PointsInsufficientBalance)
+    │       ├── Paused                   (PointsPaused: a scheme or every scheme paused)
+    │       ├── LimitExceeded            (maximum balance, supply limit, exchange limits)
     │       ├── EarningRefused           (anti-farming: overlap, caps, approvals per hour)
     │       ├── InvalidRequest           (the contract's own input checks: *Invalid*, *Mismatch*)
     │       ├── StateConflict            (already done or not applicable: MemberNotFrozen, ...)
@@ -176,6 +178,7 @@ class NotAuthorized(ContractRevert):
         "CouncilUnauthorizedMember",
         "CouncilOnlySelf",
         "PointsIssuerNotContract",
+        "MemberUnauthorized",
         "ActivityUnauthorized",
         "ActivityCallerNotRecords",
         "RecordsUnauthorized",
@@ -216,7 +219,21 @@ class QuotaExceeded(ContractRevert):
 
 class InsufficientBalance(ContractRevert):
     code = "insufficient_balance"
-    solidity_errors = ("ERC1155InsufficientBalance", "PointsInsufficientBalance")
+    solidity_errors = ("ERC1155InsufficientBalance", "PointsInsufficientBalance", "PointsNotFrozen")
+
+
+class Paused(ContractRevert):
+    """The council (or a pauser) stopped a scheme's points, or every scheme's; reads still work."""
+
+    code = "paused"
+    solidity_errors = ("PointsPaused",)
+
+
+class LimitExceeded(ContractRevert):
+    """A compliance limit refused it: a maximum balance, a supply limit, an exchange limit."""
+
+    code = "limit_exceeded"
+    solidity_errors = ("PointsMaxBalance", "PointsSupplyLimit")
 
 
 class EarningRefused(ContractRevert):
@@ -252,6 +269,12 @@ class InvalidRequest(ContractRevert):
         "SchemeInvalidAccount",
         "SchemeTooMany",
         "SchemeCodeInUse",
+        "SchemeValueNotAhead",
+        "SchemeInvalidPolicy",
+        "MemberInvalidProxy",
+        "PointsInvalidRecipient",
+        "PointsUnknownHold",
+        "PointsHoldExceeded",
         "PointsInvalidAmount",
         "PointsInvalidSource",
         "CouncilInvalidThreshold",
@@ -320,6 +343,11 @@ class StateConflict(ContractRevert):
         "MemberAlreadyRecovered",
         "MemberLedgerAlreadyLinked",
         "MemberLedgerNotLinked",
+        "MemberNotProxy",
+        "MemberProxyExists",
+        "SchemeAlreadyPaused",
+        "SchemeNotPaused",
+        "PointsHoldSettled",
         "RulesKindFixed",
         "PointsSourceAlreadyPaid",
         "PointsTransferNotAllowed",

@@ -75,6 +75,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: Roles whose holders may see a member's personal data unmasked (each access is logged).
 REVEALERS = ("registrar", "auditor")
+#: How many blocks ahead a value change takes effect unless the proposer says when.
+VALUE_CHANGE_LEAD_BLOCKS = 10
 C = TypeVar("C", bound=ContractClient)
 
 
@@ -479,10 +481,19 @@ class Ledger:
         )
         return self.schemes.set_quota_call(s.id, parse_amount(quota, what="quota"), period)
 
-    def unit_value_call(self, *, scheme: str | int, unit_value: int | str) -> Call:
-        """Council call: a scheme's value in thousandths of the city standard unit."""
+    def unit_value_call(
+        self, *, scheme: str | int, unit_value: int | str, from_block: int | str | None = None
+    ) -> Call:
+        """Council call: a scheme's value in thousandths of the city standard unit, in force from
+        ``from_block`` (by default 10 blocks from now; it must still be ahead when the proposal
+        is executed, or the execution is refused and the proposal stays open)."""
         value = parse_amount(unit_value, what="unit value", maximum=MAX_UINT64)
-        return self.schemes.set_unit_value_call(self.scheme(scheme).id, value)
+        block = (
+            self.w3.eth.block_number + VALUE_CHANGE_LEAD_BLOCKS
+            if from_block is None
+            else parse_amount(from_block, what="from block", maximum=MAX_UINT64)
+        )
+        return self.schemes.set_unit_value_call(self.scheme(scheme).id, value, block)
 
     def issuer_call(self, *, scheme: str | int, issuer: str) -> Call:
         """Council call: hand a scheme to another issuer."""

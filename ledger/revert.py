@@ -92,6 +92,11 @@ MESSAGES: dict[str, str] = {
     "SchemeInvalidAccount": "{account} cannot hold a scheme role",
     "SchemeUnauthorizedIssuer": "{account} is not the issuer of scheme {schemeId}",
     "SchemeTooMany": "the registry holds at most {maxSchemes} schemes",
+    "SchemeValueNotAhead": "a new value applies from a later block than now ({blockNumber}); "
+    "block {fromBlock} is not ahead (values never change retroactively)",
+    "SchemeInvalidPolicy": "a scheme's expiry is at most 1200 months",
+    "SchemeAlreadyPaused": "scheme {schemeId} is already paused (0: every scheme)",
+    "SchemeNotPaused": "scheme {schemeId} is not paused (0: every scheme)",
     # Earning rules
     "RulesUnauthorizedIssuer": "{account} is not the issuer of scheme {schemeId} and may not "
     "publish its rules",
@@ -122,6 +127,23 @@ MESSAGES: dict[str, str] = {
     "PointsUnauthorizedCaller": "{caller} may not call this",
     "PointsSourceAlreadyPaid": "points were already issued for source {source}; a service is paid once",
     "MemberLedgerNotLinked": "the member registry is not linked to a points ledger; redeploy",
+    "MemberInvalidProxy": "{proxy} cannot be a proxy (not the zero address, not the member)",
+    "MemberNotProxy": "{proxy} is not a recorded proxy of {member}",
+    "MemberProxyExists": "{proxy} is already a recorded proxy of {member}",
+    "MemberUnauthorized": "{account} is neither the member, nor their proxy, nor a registrar",
+    "PointsPaused": "the points of scheme {schemeId} are paused (0: every scheme) by the council; "
+    "reads work, nothing can move until it is resumed",
+    "PointsMaxBalance": "{member} would hold {balance} points of scheme {schemeId}, over the "
+    "scheme's maximum balance of {maxBalance}",
+    "PointsSupplyLimit": "scheme {schemeId} has {supply} points in existence; {requested} more "
+    "would pass its supply limit of {limit}",
+    "PointsInvalidRecipient": "{account} cannot receive these points (not an active member, or "
+    "the sender)",
+    "PointsUnknownHold": "there is no hold {holdId}",
+    "PointsHoldSettled": "hold {holdId} is already settled",
+    "PointsHoldExceeded": "hold {holdId} holds {amount} points, fewer than the {requested} to settle",
+    "PointsNotFrozen": "{member} has {frozen} frozen points of scheme {schemeId}, fewer than the "
+    "{requested} to release",
     "PointsIssuerNotContract": "{account} is a plain key: only contracts (service records, exchange) "
     "may issue points, so that no points exist without an approved record behind them",
     "PointsInsufficientBalance": "{member} holds {balance} points of scheme {schemeId}, fewer than "

@@ -186,13 +186,22 @@ def propose_value(
     value: Annotated[
         str, typer.Argument(metavar="VALUE", help="Thousandths of the city standard unit.")
     ],
+    from_block: Annotated[
+        str | None,
+        typer.Option(
+            "--from-block",
+            metavar="BLOCK",
+            help="The block the new value applies from; it must still be ahead when the proposal "
+            "is executed (default: 10 blocks from now).",
+        ),
+    ] = None,
     approve_all: ApproveAll = False,
     description: Description = "",
 ) -> None:
-    """Change what one point of a scheme is worth."""
+    """Change what one point of a scheme is worth, from a stated block (never retroactively)."""
     state = state_of(ctx)
     check_approve_all(state, approve_all)
-    call = state.ledger.unit_value_call(scheme=scheme, unit_value=value)
+    call = state.ledger.unit_value_call(scheme=scheme, unit_value=value, from_block=from_block)
     submit(state, [call], approve_all=approve_all, description=description)
 
 

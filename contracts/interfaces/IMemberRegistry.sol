@@ -27,6 +27,10 @@ interface IMemberRegistry {
     event MemberUnfrozen(address indexed member, uint16 indexed reason, address indexed by);
     event MemberRecovered(address indexed previous, address indexed successor, bytes32 indexed commitment);
     event LedgerLinked(address indexed ledger);
+    /// @notice `proxy` (a family member, a community worker) may act for `member`; `consentRef` is
+    /// the hash of the signed consent kept off chain.
+    event ProxyGranted(address indexed member, address indexed proxy, bytes32 consentRef, address by);
+    event ProxyRevoked(address indexed member, address indexed proxy, address by);
 
     error MemberInvalidAddress(address account);
     error MemberInvalidCommitment(bytes32 commitment);
@@ -41,6 +45,10 @@ interface IMemberRegistry {
     error MemberBatchLengthMismatch(uint256 accounts, uint256 commitments);
     error MemberLedgerAlreadyLinked(address ledger);
     error MemberLedgerNotLinked();
+    error MemberInvalidProxy(address proxy);
+    error MemberNotProxy(address member, address proxy);
+    error MemberProxyExists(address member, address proxy);
+    error MemberUnauthorized(address account);
 
     /// @notice Registers `account` for the person behind `commitment`.
     function register(address account, bytes32 commitment) external;
@@ -56,6 +64,12 @@ interface IMemberRegistry {
 
     /// @notice Moves a member to a new address after a lost key; balances follow.
     function recover(address previous, address successor) external;
+
+    /// @notice Records that `proxy` may act for `member`; by the member, a registrar or the council.
+    function grantProxy(address member, address proxy, bytes32 consentRef) external;
+    /// @notice Ends a proxy grant; by the member, the proxy, a registrar or the council.
+    function revokeProxy(address member, address proxy) external;
+    function isProxy(address member, address proxy) external view returns (bool);
 
     function memberOf(address account) external view returns (Member memory);
     function statusOf(address account) external view returns (MemberStatus);

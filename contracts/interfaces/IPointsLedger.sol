@@ -54,6 +54,19 @@ interface IPointsLedger {
         Limits limits;
     }
 
+    /// @notice Points taken from a member's available balance and held for a spending contract
+    /// (an order, a time-bank request) until it settles them.
+    /// @dev `lots` are the expiring lots the points came from (expiry month | amount << 24; any rest
+    /// never expires): points paid or returned out of a hold keep their expiry.
+    struct Hold {
+        uint256 schemeId;
+        address owner;
+        address holder;
+        uint256 amount;
+        bool settled;
+        uint256[] lots;
+    }
+
     /// @notice Why a record of a batch was refused; `detail` in PointsBatchRefused says more.
     enum Problem {
         None,
@@ -92,6 +105,35 @@ interface IPointsLedger {
     /// @notice All of a member's balances moved to their new address after recovery.
     event BalancesRecovered(address indexed previous, address indexed successor, uint256[] schemeIds, uint256[] amounts);
     event MetadataURIChanged(string uri);
+    /// @notice Points of an exchange or other spending contract's cause created in a scheme
+    /// (outside the scheme's issuance quota; within its supply limit).
+    event PointsMinted(
+        uint256 indexed schemeId, address indexed member, bytes32 indexed ref, uint256 amount, address operator
+    );
+    /// @notice Points taken out of supply for a spending contract's cause (an exchange out).
+    event PointsBurned(
+        uint256 indexed schemeId, address indexed member, bytes32 indexed ref, uint256 amount, address operator
+    );
+    /// @notice Points moved between accounts by a spending contract (a gift, a donation, a fund grant).
+    event PointsMoved(
+        uint256 indexed schemeId,
+        address indexed from,
+        address indexed to,
+        uint256 amount,
+        bytes32 ref,
+        address operator
+    );
+    event PointsHeld(
+        uint256 indexed holdId, uint256 indexed schemeId, address indexed owner, uint256 amount, bytes32 ref, address holder
+    );
+    /// @notice A hold ended: `paid` to `payee`, `burned` out of supply, `returned` to the owner.
+    event HoldSettled(uint256 indexed holdId, address indexed payee, uint256 paid, uint256 burned, uint256 returned);
+    /// @notice Points of `month` (expiry month number) reached their expiry and left supply.
+    event PointsExpired(uint256 indexed schemeId, address indexed member, uint256 amount, uint256 expiryMonth);
+    /// @notice Part of a member's balance frozen (or, with `frozen` lower, released) pending an investigation.
+    event PointsFrozen(
+        uint256 indexed schemeId, address indexed member, bytes32 indexed caseRef, uint256 frozen, address by
+    );
 
     error PointsNotAMember(address account);
     error PointsMemberFrozen(address account);
@@ -107,6 +149,15 @@ interface IPointsLedger {
     error PointsCap(address member, Problem problem, uint256 cap);
     error PointsCorrectionOverlap(address member, uint40 start, uint40 end);
     error PointsBatchRefused(uint256 index, Problem problem, uint256 detail);
+    /// @notice The scheme (`schemeId` 0: every scheme) is paused: its points cannot move.
+    error PointsPaused(uint256 schemeId);
+    error PointsMaxBalance(address member, uint256 schemeId, uint256 balance, uint256 maxBalance);
+    error PointsSupplyLimit(uint256 schemeId, uint256 supply, uint256 requested, uint256 limit);
+    error PointsInvalidRecipient(address account);
+    error PointsUnknownHold(uint256 holdId);
+    error PointsHoldSettled(uint256 holdId);
+    error PointsHoldExceeded(uint256 holdId, uint256 amount, uint256 requested);
+    error PointsNotFrozen(address member, uint256 schemeId, uint256 frozen, uint256 requested);
 
     /// @notice Issues points of `schemeId` to `member` for `source`, within the scheme's quota;
     /// a source is paid once.
@@ -139,6 +190,28 @@ interface IPointsLedger {
 
     /// @notice Moves every balance of `previous` to `successor`; only the member registry calls it.
     function recoverBalances(address previous, address successor) external;
+
+    // --- spending (SPENDING_ROLE: the exchange, catalogue, time bank, gifts and community funds) ---
+
+    /// @notice Creates `amount` points of `schemeId` for `member` for `ref` (paid once); outside the
+    /// issuance quota, within the supply limit. The exchange's side of a conversion.
+    function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
+
+    /// @notice Takes `amount` of `member`'s available points out of supply for `ref`.
+    function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
+
+    /// @notice Moves available points between accounts (members or spending contracts) for `ref`.
+    function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref) external;
+
+    /// @notice Holds `amount` of `owner`'s available points for the calling contract; returns the hold id.
+    function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref) external returns (uint256 holdId);
+
+    /// @notice Ends a hold of the calling contract: `toPayee` to `payee`, `toBurn` out of supply,
+    /// the rest back to the owner (or the account they were recovered to).
+    function settleHold(uint256 holdId, address payee, uint256 toPayee, uint256 toBurn) external;
+
+    /// @notice Burns the expired points of `accounts` in a scheme (anyone may call it).
+    function expire(uint256 schemeId, address[] calldata accounts) external returns (uint256 total);
 
     function standing(uint256 schemeId, address member) external view returns (Standing memory);
     function issued(uint256 schemeId) external view returns (uint256);

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.24;
 
 /// @title ServiceTime
-/// @notice Calendar arithmetic for service records: days and weeks of China Standard Time (UTC+8),
-/// weeks from Monday, and working days (Monday to Friday).
+/// @notice Calendar arithmetic for service records and points: days, weeks and months of China
+/// Standard Time (UTC+8), weeks from Monday, and working days (Monday to Friday).
 /// @dev Public holidays and China's swapped working weekends (调休) are not known on chain; issuers
 /// set their late-entry allowance with that in mind.
 library ServiceTime {
@@ -23,6 +23,22 @@ library ServiceTime {
     function workingDaysBetween(uint256 from, uint256 to) internal pure returns (uint256) {
         if (to <= from) return 0;
         return _weekdaysBefore(to + 1) - _weekdaysBefore(from + 1);
+    }
+
+    /// @notice The month number (China Standard Time) of a Unix time: months since January 1970.
+    /// @dev The civil-from-days algorithm of Howard Hinnant's date library, for days >= 0.
+    function monthOf(uint256 timestamp) internal pure returns (uint256) {
+        unchecked {
+            uint256 z = dayOf(timestamp) + 719_468;
+            uint256 era = z / 146_097;
+            uint256 doe = z - era * 146_097;
+            uint256 yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+            uint256 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            uint256 mp = (5 * doy + 2) / 153;
+            uint256 year = yoe + era * 400 + (mp >= 10 ? 1 : 0);
+            uint256 month = mp < 10 ? mp + 3 : mp - 9;
+            return (year - 1970) * 12 + month - 1;
+        }
     }
 
     /// @dev Weekdays among days [0, day), counted in Monday-aligned weeks.

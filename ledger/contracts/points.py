@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from eth_account.signers.local import LocalAccount
 
 from ledger.contracts.base import ContractClient
 from ledger.contracts.records import Standing, standing_from
 from ledger.tx import TxResult
+
+
+@dataclass(frozen=True)
+class Lot:
+    """Points of a balance that expire together, when month ``expiry_month`` begins."""
+
+    expiry_month: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Points held for a spending contract (IPointsLedger.Hold)."""
+
+    id: int
+    scheme_id: int
+    owner: str
+    holder: str
+    amount: int
+    settled: bool
+    lots: tuple[Lot, ...]
+
+
+def unpack_lot(value: int) -> Lot:
+    return Lot(expiry_month=value & 0xFFFFFF, amount=value >> 24)
 
 
 class PointsLedgerClient(ContractClient):
@@ -48,3 +75,53 @@ class PointsLedgerClient(ContractClient):
 
     def uri(self, scheme_id: int) -> str:
         return str(self._read("uri", scheme_id))
+
+    def available_of(self, member: str, scheme_id: int) -> int:
+        """What the member can spend now: balance less expired (unswept) and frozen points."""
+        return int(self._read("availableOf", scheme_id, member))
+
+    def frozen_of(self, member: str, scheme_id: int) -> int:
+        return int(self._read("frozenOf", scheme_id, member))
+
+    def lots_of(self, member: str, scheme_id: int) -> list[Lot]:
+        expiries, amounts = self._read("lotsOf", scheme_id, member)
+        return [Lot(int(e), int(a)) for e, a in zip(expiries, amounts, strict=True)]
+
+    def hold_of(self, hold_id: int) -> Hold:
+        h = self._read("holdOf", hold_id)
+        return Hold(
+            id=hold_id,
+            scheme_id=int(h[0]),
+            owner=h[1],
+            holder=h[2],
+            amount=int(h[3]),
+            settled=bool(h[4]),
+            lots=tuple(unpack_lot(int(v)) for v in h[5]),
+        )
+
+    def hold_count(self) -> int:
+        return int(self._read("holdCount"))
+
+    def held_total(self, scheme_id: int) -> int:
+        return int(self._read("heldTotal", scheme_id))
+
+    def minted(self, scheme_id: int) -> int:
+        return int(self._read("minted", scheme_id))
+
+    def current_month(self) -> int:
+        return int(self._read("currentMonth"))
+
+    def set_frozen(
+        self,
+        account: LocalAccount,
+        scheme_id: int,
+        member: str,
+        amount: int,
+        *,
+        increase: bool,
+        case_ref: bytes,
+    ) -> TxResult:
+        return self._write(account, "setFrozen", scheme_id, member, amount, increase, case_ref)
+
+    def expire(self, account: LocalAccount, scheme_id: int, members: list[str]) -> TxResult:
+        return self._write(account, "expire", scheme_id, members)

@@ -70,6 +70,32 @@ class Scheme:
         return self.unit_value / 10**VALUE_DECIMALS
 
 
+@dataclass(frozen=True)
+class ValueChange:
+    """A scheme's value (thousandths of the city standard unit) from a block on."""
+
+    from_block: int
+    unit_value: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A scheme's compliance settings (ISchemeRegistry.Policy); 0 means no limit / no expiry."""
+
+    max_balance: int = 0
+    expiry_months: int = 0
+    supply_limit: int = 0
+
+    def describe(self) -> str:
+        return ", ".join(
+            [
+                f"max balance {self.max_balance or 'none'}",
+                f"expiry {f'{self.expiry_months} months' if self.expiry_months else 'none'}",
+                f"supply limit {self.supply_limit or 'none'}",
+            ]
+        )
+
+
 def encode_code(code: str) -> bytes:
     """A scheme code as the contract stores it: ASCII, left-aligned, zero-padded to 32 bytes."""
     if (
@@ -124,13 +150,49 @@ class SchemeRegistryClient(ContractClient):
             summary=f"set scheme {scheme_id} quota to {quota}/{quota_period}s",
         )
 
-    def set_unit_value_call(self, scheme_id: int, unit_value: int) -> Call:
+    def set_unit_value_call(self, scheme_id: int, unit_value: int, from_block: int) -> Call:
         return self._call(
             "setUnitValue",
             scheme_id,
             unit_value,
-            summary=f"set scheme {scheme_id} value to {unit_value}",
+            from_block,
+            summary=f"set scheme {scheme_id} value to {unit_value} from block {from_block}",
         )
+
+    def unit_value_at(self, scheme_id: int, block: int) -> int:
+        return int(self._read("unitValueAt", scheme_id, block))
+
+    def value_changes(self, scheme_id: int) -> list[ValueChange]:
+        return [
+            ValueChange(from_block=int(b), unit_value=int(v))
+            for b, v in self._read("valueChanges", scheme_id)
+        ]
+
+    def set_policy_call(self, scheme_id: int, policy: Policy) -> Call:
+        return self._call(
+            "setPolicy",
+            scheme_id,
+            (policy.max_balance, policy.expiry_months, policy.supply_limit),
+            summary=f"set scheme {scheme_id} policy: {policy.describe()}",
+        )
+
+    def policy_of(self, scheme_id: int) -> Policy:
+        p = self._read("policyOf", scheme_id)
+        return Policy(max_balance=int(p[0]), expiry_months=int(p[1]), supply_limit=int(p[2]))
+
+    def pause_call(self, scheme_id: int) -> Call:
+        what = "every scheme" if scheme_id == 0 else f"scheme {scheme_id}"
+        return self._call("pause", scheme_id, summary=f"pause {what}")
+
+    def unpause_call(self, scheme_id: int) -> Call:
+        what = "every scheme" if scheme_id == 0 else f"scheme {scheme_id}"
+        return self._call("unpause", scheme_id, summary=f"resume {what}")
+
+    def pause(self, account: LocalAccount, scheme_id: int) -> TxResult:
+        return self._write(account, "pause", scheme_id)
+
+    def is_paused(self, scheme_id: int) -> bool:
+        return bool(self._read("isPaused", scheme_id))
 
     def set_issuer_call(self, scheme_id: int, issuer: str) -> Call:
         return self._call(

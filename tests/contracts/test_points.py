@@ -13,6 +13,7 @@ from ledger.contracts import Scheme, Standing
 from ledger.errors import (
     ContractRevert,
     InvalidRequest,
+    LimitExceeded,
     MemberFrozen,
     NotAMember,
     NotAuthorized,
@@ -247,7 +248,16 @@ def test_the_largest_balance_is_issued_within_a_quota_as_large_and_cannot_grow(
         epoch=0,
     )
     before = points_state(ledger, huge.id, member.address)
-    with reverts(InvalidRequest, "PointsInvalidAmount", {"amount": 1}):
+    with reverts(
+        LimitExceeded,
+        "PointsMaxBalance",
+        {
+            "member": member.address,
+            "schemeId": huge.id,
+            "balance": MAX_BALANCE + 1,
+            "maxBalance": MAX_BALANCE,
+        },
+    ):
         issue_points(ledger, member.address, huge.id, 1, source())
     assert points_state(ledger, huge.id, member.address) == before
 

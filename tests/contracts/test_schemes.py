@@ -236,7 +236,11 @@ def _invalid(ledger: Ledger, scheme: Scheme) -> dict[str, tuple[Call, str, dict[
             "SchemeInvalidQuota",
             {"quota": 10, "quotaPeriod": 3599},
         ),
-        "set zero value": (s.set_unit_value_call(sid, 0), "SchemeInvalidValue", {"unitValue": 0}),
+        "set zero value": (
+            s.set_unit_value_call(sid, 0, 10**9),
+            "SchemeInvalidValue",
+            {"unitValue": 0},
+        ),
         "set zero issuer": (
             s.set_issuer_call(sid, ZERO_ADDRESS),
             "SchemeInvalidIssuer",
@@ -248,7 +252,7 @@ def _invalid(ledger: Ledger, scheme: Scheme) -> dict[str, tuple[Call, str, dict[
             {"flags": 64},
         ),
         "change an unknown scheme": (
-            s.set_unit_value_call(10**6, 5),
+            s.set_unit_value_call(10**6, 5, 10**9),
             "SchemeUnknown",
             {"schemeId": 10**6},
         ),
@@ -487,12 +491,13 @@ def test_the_council_changes_quota_value_issuer_and_flags_and_names_staff(
     reviewer = Account.create().address
     s = ledger.schemes
     new_flags = SchemeFlag.EXCHANGE_IN | SchemeFlag.TIME_BANK
+    from_block = ledger.w3.eth.block_number + 20
 
     result = govern(
         ledger,
         [
             s.set_quota_call(scheme.id, 5_000, 2 * 3600),
-            s.set_unit_value_call(scheme.id, 2_500),
+            s.set_unit_value_call(scheme.id, 2_500, from_block),
             s.set_issuer_call(scheme.id, successor.address),
             s.set_flags_call(scheme.id, new_flags),
             ledger.role_call(role_name="reviewer", account=reviewer, grant=True, scheme=scheme.id),
@@ -500,7 +505,18 @@ def test_the_council_changes_quota_value_issuer_and_flags_and_names_staff(
     )
 
     changed = ledger.scheme(scheme.id)
-    assert (changed.quota, changed.quota_period, changed.unit_value) == (5_000, 7200, 2_500)
+    # The new value waits for its block: never retroactive, not before it is due.
+    assert (changed.quota, changed.quota_period, changed.unit_value) == (
+        5_000,
+        7200,
+        scheme.unit_value,
+    )
+    assert s.unit_value_at(scheme.id, result.block_number) == scheme.unit_value
+    assert s.unit_value_at(scheme.id, from_block) == 2_500
+    while ledger.w3.eth.block_number < from_block:
+        ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    changed = ledger.scheme(scheme.id)
+    assert changed.unit_value == 2_500
     assert (changed.issuer, changed.flags) == (successor.address, new_flags)
     assert (changed.code, changed.name, changed.created_at) == (
         scheme.code,
@@ -512,7 +528,12 @@ def test_the_council_changes_quota_value_issuer_and_flags_and_names_staff(
         {"schemeId": sid, "quota": 5_000, "quotaPeriod": 7200}
     ]
     assert events(s, result, "SchemeValueChanged") == [
-        {"schemeId": sid, "previousValue": scheme.unit_value, "unitValue": 2_500}
+        {
+            "schemeId": sid,
+            "previousValue": scheme.unit_value,
+            "unitValue": 2_500,
+            "fromBlock": from_block,
+        }
     ]
     assert events(s, result, "SchemeIssuerChanged") == [
         {"schemeId": sid, "previousIssuer": issuer.address, "issuer": successor.address}
@@ -549,7 +570,7 @@ def test_a_scheme_cannot_be_changed_outside_the_council(
     s = ledger.schemes
     call = {
         "setQuota": s.set_quota_call(scheme.id, 10**9, DAY),
-        "setUnitValue": s.set_unit_value_call(scheme.id, 9_999),
+        "setUnitValue": s.set_unit_value_call(scheme.id, 9_999, 10**9),
         "setIssuer": s.set_issuer_call(scheme.id, ledger.operator("issuer-bee").address),
         "setFlags": s.set_flags_call(scheme.id, SchemeFlag(31)),
     }[fn]
