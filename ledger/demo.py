@@ -63,6 +63,7 @@ class DemoSummary:
     rules_published: list[str] = field(default_factory=list)
     limits_set: list[str] = field(default_factory=list)
     activities_published: list[str] = field(default_factory=list)
+    policies_set: list[str] = field(default_factory=list)
     proposal_id: int | None = None
 
 
@@ -117,6 +118,7 @@ def bootstrap_demo(ledger: Ledger, demo_path: Path) -> DemoSummary:
             summary.roles_granted.append(f"{role_name} -> {role_name}")
     if calls:
         summary.proposal_id = ledger.govern(calls, "demo city bootstrap").proposal.id
+    _set_controls(ledger, city["schemes"], summary)
 
     for role_name, operator_name, codes in _STAFF:
         account = ledger.operator(operator_name).address
@@ -136,6 +138,25 @@ def bootstrap_demo(ledger: Ledger, demo_path: Path) -> DemoSummary:
         _set_limits(ledger, spec, city.get("anti_farming_demo_limits") or {}, summary)
     _publish_activities(ledger, city.get("activities") or [], summary)
     return summary
+
+
+def _set_controls(ledger: Ledger, schemes: list[dict[str, Any]], summary: DemoSummary) -> None:
+    """Each demo scheme's expiry (its ``expiry_months``), and the pauser role for every council
+    member, so that any one of them can stop a scheme at once (resuming takes the council)."""
+    calls: list[Call] = []
+    for spec in schemes:
+        months = int(spec.get("expiry_months") or 0)
+        s = ledger.scheme(spec["code"])
+        if ledger.schemes.policy_of(s.id).expiry_months != months:
+            calls.append(ledger.controls.policy_call(scheme=s.id, expiry_months=months))
+            summary.policies_set.append(f"{s.code}: expiry {months or 'none'}")
+    for name in ledger.network.council.members:
+        account = ledger.operator(name).address
+        if not ledger.has_role(role_name="pauser", account=account):
+            calls.append(ledger.role_call(role_name="pauser", account=account, grant=True))
+            summary.roles_granted.append(f"pauser -> {name}")
+    if calls:
+        ledger.govern(calls, "demo city: expiry and pausers")
 
 
 def _publish_activities(

@@ -70,6 +70,7 @@ from ledger.tx import TxResult, TxSender
 from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 
 if TYPE_CHECKING:
+    from ledger.controls import Controls
     from ledger.earning import Earning
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,17 @@ class ProposalOutcome:
 
 @dataclass(frozen=True)
 class SchemeSupply:
-    """Where a scheme's points stand: issued - burned = total supply = what members hold."""
+    """Where a scheme's points stand: issued + minted - burned = total supply = what accounts
+    hold plus what is held for orders and time-bank requests."""
 
     total_supply: int
     issued: int
     burned: int
     remaining_quota: int
+    #: Created by exchanges into the scheme (outside the issuance quota).
+    minted: int = 0
+    #: Held for orders and time-bank requests (part of the supply).
+    held: int = 0
 
 
 class Ledger:
@@ -190,6 +196,13 @@ class Ledger:
     @cached_property
     def records(self) -> ServiceRecordsClient:
         return self._client(ServiceRecordsClient, "ServiceRecords")
+
+    @cached_property
+    def controls(self) -> Controls:
+        """Scheme policy, pause, frozen points and expiry."""
+        from ledger.controls import Controls
+
+        return Controls(self)
 
     @cached_property
     def earning(self) -> Earning:
@@ -467,6 +480,8 @@ class Ledger:
             issued=self.points.issued(s.id),
             burned=self.points.burned(s.id),
             remaining_quota=self.points.remaining_quota(s.id),
+            minted=self.points.minted(s.id),
+            held=self.points.held_total(s.id),
         )
 
     def quota_call(
@@ -615,8 +630,13 @@ class Ledger:
             return self.schemes.has_scheme_role(self.scheme(scheme).id, spec.id, account)
         return self._role_contract(spec).has_role(spec.id, account)
 
-    def _role_contract(self, spec: RoleSpec) -> MemberRegistryClient | PointsLedgerClient:
-        return self.members if spec.contract == "MemberRegistry" else self.points
+    def _role_contract(self, spec: RoleSpec) -> ContractClient:
+        clients: dict[str, ContractClient] = {
+            "MemberRegistry": self.members,
+            "PointsLedger": self.points,
+            "SchemeRegistry": self.schemes,
+        }
+        return clients[spec.contract]
 
     # --- council -------------------------------------------------------------------------------
 

@@ -40,6 +40,20 @@ ROLES: dict[str, RoleSpec] = {
             "a contract that decides when points are due",
         ),
         RoleSpec(
+            "spending",
+            "SPENDING_ROLE",
+            "PointsLedger",
+            False,
+            "a contract through which members spend (exchange, catalogue, time bank, gifts)",
+        ),
+        RoleSpec(
+            "pauser",
+            "PAUSER_ROLE",
+            "SchemeRegistry",
+            False,
+            "pauses a scheme's points (or every scheme's) at once; resuming is a council action",
+        ),
+        RoleSpec(
             "reviewer",
             "REVIEWER_ROLE",
             "SchemeRegistry",

@@ -201,24 +201,54 @@ def member_recover(
 def balance_command(
     ctx: typer.Context, address: Annotated[str, typer.Argument(metavar="ADDRESS")]
 ) -> None:
-    """A member's balance in every scheme."""
+    """A member's balance in every scheme: what is available, frozen, and what expires when."""
     state = state_of(ctx)
-    balances = state.ledger.balances(address)
+    balances = state.ledger.controls.balances(address)
     data = [
         {
             "scheme": b.scheme.code,
             "scheme_id": b.scheme.id,
             "name": b.scheme.name,
             "unit": b.scheme.unit,
-            "amount": b.amount,
+            "amount": b.balance,
+            "available": b.available,
+            "frozen": b.frozen,
+            "expiring": [
+                {
+                    "amount": e.amount,
+                    "last_day": e.last_day.isoformat(),
+                    "expires_on": e.expires_on.isoformat(),
+                    "expired": e.expired,
+                }
+                for e in b.expiring
+            ],
         }
         for b in balances
+    ]
+    expiring = [
+        (b.scheme.code, e.last_day.isoformat(), e.amount, "expired" if e.expired else "")
+        for b in balances
+        for e in b.expiring
     ]
     state.out.result(
         data,
         table(
             f"balances of {parse_address(address)}",
-            ["scheme", "name", "amount", "unit"],
-            [(d["scheme"], d["name"], d["amount"], d["unit"]) for d in data],
+            ["scheme", "name", "amount", "available", "frozen", "unit"],
+            [
+                (d["scheme"], d["name"], d["amount"], d["available"], d["frozen"], d["unit"])
+                for d in data
+            ],
+        ),
+        *(
+            [
+                table(
+                    "expiring points (spendable to the end of the day)",
+                    ["scheme", "last day", "points", ""],
+                    expiring,
+                )
+            ]
+            if expiring
+            else []
         ),
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ledger.errors import InputError
-from ledger.roles import role
+from ledger.roles import ROLES, role
 from scripts._output import line
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
 from scripts._state import APP_OPTIONS, state_of
@@ -69,9 +69,7 @@ def _set_role(
 
 RoleArgument = Annotated[
     str,
-    typer.Argument(
-        metavar="ROLE", help="registrar, auditor, issuance, reviewer, merchant, organiser."
-    ),
+    typer.Argument(metavar="ROLE", help=", ".join(ROLES) + "."),
 ]
 AccountArgument = Annotated[
     str, typer.Argument(metavar="ACCOUNT", help="An address, or an operator name.")

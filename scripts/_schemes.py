@@ -118,11 +118,21 @@ def scheme_show(
     s = ledger.scheme(scheme)
     data = scheme_data(state, s)
     supply = ledger.scheme_supply(s.id)
+    policy = ledger.schemes.policy_of(s.id)
+    block = ledger.w3.eth.block_number
+    pending = [c for c in ledger.schemes.value_changes(s.id) if c.from_block > block]
     data.update(
         total_supply=supply.total_supply,
         issued=supply.issued,
+        minted=supply.minted,
         burned=supply.burned,
+        held=supply.held,
         remaining_quota=supply.remaining_quota,
+        paused=ledger.schemes.is_paused(s.id),
+        max_balance=policy.max_balance,
+        expiry_months=policy.expiry_months,
+        supply_limit=policy.supply_limit,
+        pending_values=[{"from_block": c.from_block, "unit_value": c.unit_value} for c in pending],
     )
     state.out.result(
         data,
@@ -136,10 +146,18 @@ def scheme_show(
                 ("quota", f"{s.quota} per {period_text(s.quota_period)}"),
                 ("flags", data["flags"]),
                 ("created", data["created_at"]),
+                *[
+                    ("value from block " + str(c.from_block), f"{c.unit_value}/1000")
+                    for c in pending
+                ],
                 ("total supply", data["total_supply"]),
                 ("issued", data["issued"]),
+                ("minted (exchanged in)", data["minted"]),
                 ("burned", data["burned"]),
+                ("held (orders, requests)", data["held"]),
                 ("remaining quota", data["remaining_quota"]),
+                ("paused", "yes: points cannot move" if data["paused"] else "no"),
+                ("policy", policy.describe()),
             ],
         ),
     )

@@ -6,9 +6,9 @@ No rule lives here: what is allowed, and every check of a value, is in ``ledger`
 certificate, 1 otherwise.
 Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
 ``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
-activity, record, issue batch); ``_proposals`` is what every
-proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
-tables, the JSON and the exit codes.
+activity, record, issue batch), ``_controls`` (policy, pause, points freeze/release/expire);
+``_proposals`` is what every proposal-creating command shares, ``_state`` one run's settings
+and ledger, ``_output`` the tables, the JSON and the exit codes.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ledger.config import new_secret
 from ledger.errors import LedgerError
 from scripts._certificates import certificate_app, verify_command
 from scripts._chain import chain_app, deploy_command, up_command
+from scripts._controls import points_app
 from scripts._council import council_app
 from scripts._earning import activity_app, issue_app, limits_app, record_app
 from scripts._members import balance_command, member_app
@@ -77,6 +78,7 @@ app.add_typer(activity_app, name="activity")
 app.add_typer(record_app, name="record")
 app.add_typer(issue_app, name="issue")
 app.add_typer(certificate_app, name="certificate")
+app.add_typer(points_app, name="points")
 app.add_typer(secrets_app, name="secrets")
 
 

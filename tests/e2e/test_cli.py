@@ -337,7 +337,19 @@ def test_a_scheme_role_without_a_scheme_and_an_unknown_role_exit_2(vpl: Vpl) -> 
 def test_a_proposal_needs_a_second_approval_then_executes(vpl: Vpl, ledger: Ledger) -> None:
     scheme = new_scheme(ledger)
 
-    proposed = ok(vpl("--json", "council", "propose", "value", scheme.code, "1500"))
+    from_block = ledger.w3.eth.block_number + 5
+    proposed = ok(
+        vpl(
+            "--json",
+            "council",
+            "propose",
+            "value",
+            scheme.code,
+            "1500",
+            "--from-block",
+            str(from_block),
+        )
+    )
 
     pid = proposed["id"]
     assert (proposed["state"], proposed["approvals"], proposed["threshold"]) == ("open", 1, 2)
@@ -359,6 +371,11 @@ def test_a_proposal_needs_a_second_approval_then_executes(vpl: Vpl, ledger: Ledg
 
     executed = ok(vpl("--json", "council", "execute", str(pid)))
     assert (executed["state"], executed["next_step"]) == ("executed", None)
+    # In force from the stated block, not before.
+    assert ledger.schemes.unit_value_at(scheme.id, from_block - 1) == 1000
+    assert ledger.schemes.unit_value_at(scheme.id, from_block) == 1500
+    while ledger.w3.eth.block_number < from_block:
+        ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     assert ledger.scheme(scheme.id).unit_value == 1500
     fails(vpl("council", "execute", str(pid)), 3, f"proposal {pid} is already executed")
     assert pid not in [p["id"] for p in ok(vpl("--json", "council", "list"))]
