@@ -286,10 +286,18 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         onlyRole(SPENDING_ROLE)
     {
         ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
-        _requireHolder(from);
-        _requireHolder(to);
-        _transfer(schemeId, t.policy.maxBalance, from, to, amount);
-        emit PointsMoved(schemeId, from, to, amount, ref, _msgSender());
+        bool fromContract = _requireHolder(from);
+        bool toContract = _requireHolder(to);
+        if (from == to) revert PointsInvalidRecipient(to);
+        uint256[] memory lots = _debit(schemeId, from, amount);
+        // Points in a spending contract's account (a fund) do not expire; points it pays out
+        // count from then, as new.
+        if (toContract) lots = new uint256[](0);
+        else if (fromContract) lots = _freshLots(_creditTerms(schemeId, t).expiry, amount);
+        _receive(schemeId, t.policy.maxBalance, to, amount, lots);
+        address operator = _msgSender();
+        emit TransferSingle(operator, from, to, schemeId, amount);
+        emit PointsMoved(schemeId, from, to, amount, ref, operator);
     }
 
     /// @inheritdoc IPointsLedger
@@ -342,8 +350,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
             emit TransferSingle(operator, address(this), address(0), schemeId, toBurn);
         }
         if (toPayee != 0) {
-            _requireHolder(payee);
             (part, lots) = _splitLots(lots, toPayee);
+            if (_requireHolder(payee)) part = new uint256[](0);
             _receive(schemeId, maxBalance, payee, toPayee, part);
             emit TransferSingle(operator, address(this), payee, schemeId, toPayee);
         }
@@ -709,11 +717,11 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         _accounts[schemeId][account] = word + amount;
     }
 
-    function _transfer(uint256 schemeId, uint256 maxBalance, address from, address to, uint256 amount) private {
-        if (from == to) revert PointsInvalidRecipient(to);
-        uint256[] memory lots = _debit(schemeId, from, amount);
-        _receive(schemeId, maxBalance, to, amount, lots);
-        emit TransferSingle(_msgSender(), from, to, schemeId, amount);
+    function _freshLots(uint256 expiry, uint256 amount) private pure returns (uint256[] memory lots) {
+        if (expiry != 0) {
+            lots = new uint256[](1);
+            lots[0] = expiry | (amount << 24);
+        }
     }
 
     /// @dev Takes `amount` of an account's available points (its balance less expired and frozen
@@ -877,9 +885,11 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     }
 
     /// @dev An active member, or a spending contract (a community fund holds points).
-    function _requireHolder(address account) private view {
-        if (hasRole(SPENDING_ROLE, account)) return;
+    /// @dev Returns whether it is a spending contract.
+    function _requireHolder(address account) private view returns (bool) {
+        if (hasRole(SPENDING_ROLE, account)) return true;
         _requireActive(account, _members.statusOf(account));
+        return false;
     }
 
     /// @dev The scheme's terms; reverts if its points are paused (or it is unknown).

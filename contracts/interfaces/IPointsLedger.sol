@@ -201,6 +201,8 @@ interface IPointsLedger {
     function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
 
     /// @notice Moves available points between accounts (members or spending contracts) for `ref`.
+    /// Points keep their expiry lots between members; in a spending contract's account they do
+    /// not expire, and paid out of it they count as newly created.
     function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref) external;
 
     /// @notice Holds `amount` of `owner`'s available points for the calling contract; returns the hold id.
