@@ -16,7 +16,7 @@ from ledger.errors import ChainError, RetryableChainError
 class SerialHTTPProvider(HTTPProvider):
     """One JSON-RPC request at a time.
 
-    ganache 7 sometimes never answers a request that arrives while it is mining, so concurrent
+    ganache 7 sometimes never answers a request that arrives while it is sealing a block, so concurrent
     senders stall until their timeout (measured: 8 threads registering members ran at 4/s
     instead of 20/s). Serialising the requests of one process avoids it.
     """

@@ -1,11 +1,11 @@
-"""Relayed calls: members and staff act without ever holding a native coin.
+"""Relayed calls: members and staff act without ever holding native gas.
 
 Every contract of the ledger is ERC-2771-aware and trusts the deployed ``Forwarder`` (OpenZeppelin
 5.0.2 ``ERC2771Forwarder``, EIP-712 domain "VolunteerPointsLedger", version "1"). A person signs a
 ``ForwardRequest`` off chain with their own key; the ``relayer`` operator submits it with
 ``execute`` and pays the gas; the target contract sees the *signer* as ``_msgSender()``. So a
 member or a staff account can have a zero balance forever: here a council member whose account has
-never held a coin nor sent a transaction approves and executes proposals. A request that was
+never held gas nor sent a transaction approves and executes proposals. A request that was
 tampered with, claims another signer, expired, was signed for another chain, or is replayed is
 refused by the forwarder, and nothing happens.
 
@@ -75,7 +75,7 @@ class ForwardRequest:
 
 @dataclass
 class Relay:
-    """A ledger on its own node, its forwarder, and a council member with no coin at all."""
+    """A ledger on its own node, its forwarder, and a council member with no gas at all."""
 
     ledger: Ledger
     forwarder: Contract
@@ -162,7 +162,7 @@ def relay(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     try:
         own.deploy()
         member: LocalAccount = Account.create()
-        own.govern([own.council.add_member_call(member.address)], "seat a member with no coin")
+        own.govern([own.council.add_member_call(member.address)], "seat a member with no gas")
         assert own.council.is_member(member.address)
         forwarder = own.w3.eth.contract(
             address=Web3.to_checksum_address(own.manifest.address("Forwarder")),
@@ -174,7 +174,7 @@ def relay(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         node.stop()
 
 
-# --- a member without a coin acts through the forwarder ------------------------------------------
+# --- a member without gas acts through the forwarder ------------------------------------------
 
 
 def test_every_contract_trusts_the_forwarder(relay: Relay) -> None:
@@ -344,7 +344,7 @@ def test_a_relayed_request_cannot_be_replayed(relay: Relay) -> None:
 def test_a_signer_without_the_right_is_refused_by_the_target_as_themselves(relay: Relay) -> None:
     council = relay.ledger.council
     pid = relay.proposal()
-    stranger: LocalAccount = Account.create()  # not a council member, no coin either
+    stranger: LocalAccount = Account.create()  # not a council member, no gas either
     request = relay.request(stranger, council._call("approve", pid, summary="approve"))
     signature = relay.sign(stranger, request)
     assert relay.verify(request, signature)  # the request itself is genuine

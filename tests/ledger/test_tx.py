@@ -47,7 +47,7 @@ RPC_TIMEOUT = 2
 
 
 def fund(w3: Web3, address: str, wei: int = 10**18) -> None:
-    """Give `address` native coin from the funder (sent directly, not through a TxSender)."""
+    """Give `address` native gas from the funder (sent directly, not through a TxSender)."""
     funder = from_mnemonic(DEV_MNEMONIC, FUNDER_INDEX)
     tx: dict[str, Any] = {
         "chainId": w3.eth.chain_id,
