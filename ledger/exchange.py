@@ -323,7 +323,7 @@ class Exchange:
     def limits(self, scheme: str | int) -> ExchangeLimits:
         return self.contract.limits_of(self.ledger.scheme(scheme).id)
 
-    def limits_call(
+    def new_limits(
         self,
         *,
         scheme: str | int,
@@ -332,11 +332,9 @@ class Exchange:
         member_monthly: int | str | Decimal | None = None,
         scheme_daily_out: int | str | Decimal | None = None,
         scheme_daily_in: int | str | Decimal | None = None,
-    ) -> Call:
-        """Council call: a scheme's exchange limits, in standard units (0: no limit); a limit
-        not given keeps its current setting."""
-        s = self.ledger.scheme(scheme)
-        current = self.contract.limits_of(s.id)
+    ) -> ExchangeLimits:
+        """A scheme's limits with the ones given changed (standard units; 0: no limit)."""
+        current = self.limits(scheme)
 
         def pick(given: int | str | Decimal | None, now: int, what: str) -> int:
             if given is None:
@@ -349,13 +347,19 @@ class Exchange:
                 )
             return value
 
-        limits = ExchangeLimits(
+        return ExchangeLimits(
             min_value=pick(min_value, current.min_value, "minimum value"),
             member_daily=pick(member_daily, current.member_daily, "member daily limit"),
             member_monthly=pick(member_monthly, current.member_monthly, "member monthly limit"),
             scheme_daily_out=pick(scheme_daily_out, current.scheme_daily_out, "scheme daily out"),
             scheme_daily_in=pick(scheme_daily_in, current.scheme_daily_in, "scheme daily in"),
         )
+
+    def limits_call(self, *, scheme: str | int, **given: int | str | Decimal | None) -> Call:
+        """Council call: a scheme's exchange limits, in standard units (0: no limit); a limit
+        not given keeps its current setting (see ``new_limits``)."""
+        s = self.ledger.scheme(scheme)
+        limits = self.new_limits(scheme=s.id, **given)
         call = self.contract.set_limits_call(s.id, limits)
         return Call(
             target=call.target,
@@ -415,9 +419,14 @@ class Exchange:
         return settlement
 
     def settlements(
-        self, *, status: SettlementStatus | None = None, last: int = 100
+        self, *, status: SettlementStatus | str | None = None, last: int = 100
     ) -> list[Settlement]:
-        """Settlements among the ``last`` recorded, newest first."""
+        """Settlements among the ``last`` recorded, newest first (``status``: only those)."""
+        if isinstance(status, str):
+            names = {s.name.lower(): s for s in SettlementStatus if s is not SettlementStatus.NONE}
+            if status.strip().lower() not in names:
+                raise InputError(f"a settlement status is {', '.join(names)} (got {status!r})")
+            status = names[status.strip().lower()]
         count = self.contract.settlement_count()
         out = []
         for sid in range(count, max(count - last, 0), -1):
