@@ -363,7 +363,7 @@ def clearing_statement(
     )
 
 
-@clearing_app.command("settle")
+@clearing_app.command("settle", context_settings=NUMBERS)
 def clearing_settle(
     ctx: typer.Context,
     payer: Annotated[str, typer.Argument(metavar="PAYER", help="The paying scheme.")],
