@@ -20,6 +20,8 @@ import logging
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from sqlmodel import select
 
 from ledger.contracts import Scheme
 from ledger.contracts.base import Call
@@ -43,6 +46,8 @@ from ledger.contracts.schemes import ValueChange
 from ledger.earning import CST
 from ledger.errors import ContractRevert, InputError, InvalidAmount, LedgerError
 from ledger.revert import value_text
+from ledger.store import session, utcnow
+from ledger.store.clearing import PaymentReference
 from ledger.values import parse_address, parse_amount
 
 if TYPE_CHECKING:
@@ -291,14 +296,8 @@ class Exchange:
         points = parse_amount(amount, what="amount to exchange", maximum=MAX_AMOUNT)
         from_value, to_value = parse_values(values)
         a, b = self.ledger.scheme(from_scheme), self.ledger.scheme(to_scheme)
-        try:
+        with self._refusal(actor.address, "exchange", f"{a.code}->{b.code}"):
             result = self.contract.exchange(actor, member, a.id, b.id, points, from_value, to_value)
-        except LedgerError as exc:
-            if not isinstance(exc, InputError):
-                self.ledger.earning.refused(
-                    actor=actor.address, action="exchange", subject=f"{a.code}->{b.code}", exc=exc
-                )
-            raise
         (event,) = self.contract.exchanged(result)
         args = event["args"]
         return ExchangeResult(
@@ -391,24 +390,115 @@ class Exchange:
         reference: str,
     ) -> Settlement:
         """The payer scheme's issuer records a payment made off chain (amount in standard units);
-        only the hash of ``reference`` goes on chain. It counts once the payee's issuer confirms."""
+        only the hash of ``reference`` goes on chain (the text is kept in the store). It counts
+        once the payee's issuer confirms.
+
+        A payment reference names one payment: recording it again (a retry, also after an
+        interruption) returns the settlement already recorded, unless that one was cancelled.
+        """
         p, q = self.ledger.scheme(payer), self.ledger.scheme(payee)
         value = parse_value(amount, what="settlement amount")
         if value == 0:
             raise InvalidAmount("a settlement amount must be positive")
         ref = reference_hash(reference)
-        result = self.contract.record_settlement(issuer, p.id, q.id, value, ref)
-        return self.contract.settlement(self.contract.recorded_id(result))
+        key = "0x" + ref.hex()
+        with session(self.ledger.engine) as db:
+            row = db.exec(
+                select(PaymentReference).where(PaymentReference.reference_hash == key)
+            ).first()
+            if row is None:
+                db.add(
+                    PaymentReference(
+                        reference_hash=key,
+                        text=unicodedata.normalize("NFC", reference).strip(),
+                        payer_scheme=p.id,
+                        payee_scheme=q.id,
+                        amount=value,
+                        recorded_at=utcnow(),
+                    )
+                )
+                known = None
+            elif (row.payer_scheme, row.payee_scheme, row.amount) != (p.id, q.id, value):
+                raise InputError(
+                    f"the payment reference {reference!r} already names a payment of "
+                    f"{value_text(row.amount)} from scheme {row.payer_scheme} to scheme "
+                    f"{row.payee_scheme}; each payment has its own reference"
+                )
+            else:
+                known = row.settlement_id
+        found = known if known is not None else self._find_recorded(p.id, ref)
+        if found is not None:
+            existing = self.contract.settlement(found)
+            if existing.status is not SettlementStatus.CANCELLED:
+                self._link_reference(key, found)
+                return existing
+        try:
+            with self._refusal(issuer.address, "record-settlement", f"{p.code}->{q.code}"):
+                result = self.contract.record_settlement(issuer, p.id, q.id, value, ref)
+        except ContractRevert:
+            if found is None:
+                with session(self.ledger.engine) as db:
+                    stale = db.exec(
+                        select(PaymentReference).where(PaymentReference.reference_hash == key)
+                    ).first()
+                    if stale is not None and stale.settlement_id is None:
+                        db.delete(stale)
+            raise
+        settlement_id = self.contract.recorded_id(result)
+        self._link_reference(key, settlement_id)
+        return self.contract.settlement(settlement_id)
+
+    def _find_recorded(self, payer_scheme: int, ref: bytes) -> int | None:
+        """The newest settlement of this payer scheme recorded with this payment reference."""
+        event = self.contract.contract.events.SettlementRecorded()
+        start = self.ledger.manifest.contracts["Exchange"].block
+        found = None
+        for entry in event.get_logs(
+            from_block=start, argument_filters={"payerScheme": payer_scheme}
+        ):
+            if bytes(entry["args"]["paymentRef"]) == ref:
+                found = int(entry["args"]["settlementId"])
+        return found
+
+    def _link_reference(self, key: str, settlement_id: int) -> None:
+        with session(self.ledger.engine) as db:
+            row = db.exec(
+                select(PaymentReference).where(PaymentReference.reference_hash == key)
+            ).first()
+            if row is not None and row.settlement_id != settlement_id:
+                row.settlement_id = settlement_id
+                db.add(row)
+
+    def reference_of(self, settlement: Settlement) -> str | None:
+        """The payment reference text behind a settlement's hash, if this store recorded it."""
+        key = "0x" + settlement.payment_ref.hex()
+        with session(self.ledger.engine) as db:
+            row = db.exec(
+                select(PaymentReference).where(PaymentReference.reference_hash == key)
+            ).first()
+        return row.text if row is not None else None
 
     def confirm_settlement(self, *, issuer: LocalAccount, settlement_id: int) -> Settlement:
         """The payee scheme's issuer confirms a payment received: the obligation drops."""
-        self.contract.confirm_settlement(issuer, settlement_id)
+        with self._refusal(issuer.address, "confirm-settlement", f"settlement {settlement_id}"):
+            self.contract.confirm_settlement(issuer, settlement_id)
         return self.contract.settlement(settlement_id)
 
     def cancel_settlement(self, *, issuer: LocalAccount, settlement_id: int) -> Settlement:
         """The issuer who recorded a pending settlement withdraws it."""
-        self.contract.cancel_settlement(issuer, settlement_id)
+        with self._refusal(issuer.address, "cancel-settlement", f"settlement {settlement_id}"):
+            self.contract.cancel_settlement(issuer, settlement_id)
         return self.contract.settlement(settlement_id)
+
+    @contextmanager
+    def _refusal(self, actor: str, action: str, subject: str) -> Iterator[None]:
+        """A refusal by the chain's rules is written down for auditors (as earning does)."""
+        try:
+            yield
+        except LedgerError as exc:
+            if not isinstance(exc, InputError):
+                self.ledger.earning.refused(actor=actor, action=action, subject=subject, exc=exc)
+            raise
 
     def settlement(self, settlement_id: int) -> Settlement:
         settlement = self.contract.settlement(settlement_id)

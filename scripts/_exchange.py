@@ -256,6 +256,7 @@ def settlement_data(state: State, s: Settlement) -> dict[str, Any]:
         "proposer_operator": state.labels().get(s.proposer),
         "recorded_at": timestamp(s.recorded_at),
         "payment_ref": "0x" + s.payment_ref.hex(),
+        "reference": ledger.exchange.reference_of(s),
     }
 
 
@@ -267,6 +268,7 @@ def _show_settlement(state: State, s: Settlement, headline: str) -> None:
         ("amount", f"{data['amount_csu']} standard units"),
         ("status", data["status"]),
         ("recorded by", data["proposer_operator"] or data["proposer"]),
+        ("payment reference", data["reference"] or "(not in this store)"),
         ("payment reference hash", data["payment_ref"]),
     ]
     out: list[Any] = [line(headline, "bold"), fields(None, rows)]

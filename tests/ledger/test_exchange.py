@@ -3,14 +3,17 @@ limits in standard units, settlements, and the clearing statement from the contr
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 import pytest
 from eth_utils import keccak
+from sqlmodel import select
 
 from ledger.contracts.exchange import ExchangeLimits, SettlementStatus
 from ledger.earning import CST
 from ledger.errors import (
+    ContractRevert,
     InputError,
     InvalidAmount,
     NotAuthorized,
@@ -18,6 +21,8 @@ from ledger.errors import (
 )
 from ledger.exchange import parse_value, parse_values, reference_hash
 from ledger.ledger import Ledger
+from ledger.store import session
+from ledger.store.clearing import PaymentReference
 from tests.earning_helpers import assert_refusal_logged, assert_unchanged, last_refusal_id
 from tests.exchange_helpers import (
     change_value,
@@ -238,3 +243,58 @@ def test_settlements_and_the_clearing_statement(ledger: Ledger) -> None:
         ledger.exchange.statement(period="week")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="before its --from"):
         ledger.exchange.statement(start="2026-11-02", end="2026-11-01")
+
+
+def test_a_payment_reference_names_one_payment(ledger: Ledger) -> None:
+    a = exchange_scheme(ledger, value=1000, issuer="issuer-green")
+    b = exchange_scheme(ledger, value=1000, issuer="issuer-culture")
+    member = holder(ledger, a, 50)
+    grant_proxy(ledger, member.address)
+    q = ledger.exchange.quote(member=member.address, from_scheme=a.id, to_scheme=b.id, amount=20)
+    ledger.exchange.execute(
+        actor=ledger.operator("issuer-vol"),
+        member=member.address,
+        from_scheme=a.id,
+        to_scheme=b.id,
+        amount=20,
+        values=q.values,
+    )
+    green = ledger.operator("issuer-green")
+    reference = f"网银转账 {secrets.token_hex(4)}"
+    first = ledger.exchange.record_settlement(
+        issuer=green, payer=a.id, payee=b.id, amount=3, reference=reference
+    )
+    again = ledger.exchange.record_settlement(
+        issuer=green, payer=a.id, payee=b.id, amount="3.000", reference=reference
+    )
+    assert again.id == first.id
+    assert ledger.exchange_contract.owed(a.id, b.id) == (20_000, 3000)
+    assert ledger.exchange.reference_of(first) == reference
+    with pytest.raises(InputError, match="already names a payment"):
+        ledger.exchange.record_settlement(
+            issuer=green, payer=a.id, payee=b.id, amount=4, reference=reference
+        )
+    ledger.exchange.cancel_settlement(issuer=green, settlement_id=first.id)
+    renewed = ledger.exchange.record_settlement(
+        issuer=green, payer=a.id, payee=b.id, amount=3, reference=reference
+    )
+    assert renewed.id != first.id and renewed.status is SettlementStatus.PENDING
+
+    # a refused settlement leaves nothing behind, and is written down
+    other = f"转账 {secrets.token_hex(4)}"
+    before = exchange_state(ledger, [a, b], [member.address])
+    last = last_refusal_id(ledger)
+    with pytest.raises(ContractRevert, match="is more") as info:
+        ledger.exchange.record_settlement(
+            issuer=green, payer=a.id, payee=b.id, amount=100, reference=other
+        )
+    assert_unchanged(before, exchange_state(ledger, [a, b], [member.address]))
+    assert_refusal_logged(
+        ledger, last, actor=green.address, action="record-settlement", exc=info.value
+    )
+    with session(ledger.engine) as db:
+        key = "0x" + keccak(text=other).hex()
+        assert (
+            db.exec(select(PaymentReference).where(PaymentReference.reference_hash == key)).first()
+            is None
+        )
