@@ -64,6 +64,7 @@ class DemoSummary:
     limits_set: list[str] = field(default_factory=list)
     activities_published: list[str] = field(default_factory=list)
     policies_set: list[str] = field(default_factory=list)
+    exchange_limits_set: list[str] = field(default_factory=list)
     proposal_id: int | None = None
 
 
@@ -137,6 +138,7 @@ def bootstrap_demo(ledger: Ledger, demo_path: Path) -> DemoSummary:
         _publish_rules(ledger, spec, summary)
         _set_limits(ledger, spec, city.get("anti_farming_demo_limits") or {}, summary)
     _publish_activities(ledger, city.get("activities") or [], summary)
+    _set_exchange_limits(ledger, city["schemes"], summary)
     return summary
 
 
@@ -157,6 +159,38 @@ def _set_controls(ledger: Ledger, schemes: list[dict[str, Any]], summary: DemoSu
             summary.roles_granted.append(f"pauser -> {name}")
     if calls:
         ledger.govern(calls, "demo city: expiry and pausers")
+
+
+# --- Exchange ---
+#: Demo exchange limits of every scheme, in standard units: the least one exchange is worth, one
+#: member's exchanges out of a scheme per day and per month, all exchanges out of and into a scheme
+#: per day.
+DEMO_EXCHANGE_LIMITS = {
+    "min_value": "10",
+    "member_daily": "1000",
+    "member_monthly": "10000",
+    "scheme_daily_out": "1000000",
+    "scheme_daily_in": "1000000",
+}
+
+
+def _set_exchange_limits(
+    ledger: Ledger, schemes: list[dict[str, Any]], summary: DemoSummary
+) -> None:
+    """The demo exchange limits for every scheme that gives or accepts exchanges (one proposal)."""
+    calls = []
+    for spec in schemes:
+        if spec.get("exchange", "none") == "none":
+            continue
+        wanted = ledger.exchange.new_limits(scheme=spec["code"], **DEMO_EXCHANGE_LIMITS)
+        if ledger.exchange.limits(spec["code"]) != wanted:
+            calls.append(ledger.exchange.limits_call(scheme=spec["code"], **DEMO_EXCHANGE_LIMITS))
+            summary.exchange_limits_set.append(spec["code"])
+    if calls:
+        ledger.govern(calls, "demo city exchange limits")
+
+
+# --- end Exchange ---
 
 
 def _publish_activities(

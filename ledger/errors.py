@@ -32,7 +32,9 @@ one place, ``ledger.revert.RevertDecoder``.
     │       ├── QuotaExceeded            (PointsQuotaExceeded)
     │       ├── InsufficientBalance      (ERC1155InsufficientBalance, PointsInsufficientBalance)
     │       ├── Paused                   (PointsPaused: a scheme or every scheme paused)
-    │       ├── LimitExceeded            (maximum balance, supply limit, exchange limits)
+    │       ├── LimitExceeded            (maximum balance, supply limit, exchange limits, minimum)
+    │       ├── ExchangeDeclined         (a scheme does not give or accept exchanges)
+    │       ├── StaleQuote               (a value changed since the exchange was quoted)
     │       ├── EarningRefused           (anti-farming: overlap, caps, approvals per hour)
     │       ├── InvalidRequest           (the contract's own input checks: *Invalid*, *Mismatch*)
     │       ├── StateConflict            (already done or not applicable: MemberNotFrozen, ...)
@@ -185,6 +187,9 @@ class NotAuthorized(ContractRevert):
         "RecordsUnauthorized",
         "RecordsSelfReview",
         "RecordsSecondReviewerSame",
+        "ExchangeUnauthorized",
+        "ExchangeNotIssuer",
+        "ExchangeNotProposer",
     )
 
 
@@ -234,7 +239,12 @@ class LimitExceeded(ContractRevert):
     """A compliance limit refused it: a maximum balance, a supply limit, an exchange limit."""
 
     code = "limit_exceeded"
-    solidity_errors = ("PointsMaxBalance", "PointsSupplyLimit")
+    solidity_errors = (
+        "PointsMaxBalance",
+        "PointsSupplyLimit",
+        "ExchangeLimit",
+        "ExchangeBelowMinimum",
+    )
 
 
 class EarningRefused(ContractRevert):
@@ -319,7 +329,27 @@ class InvalidRequest(ContractRevert):
         "RecordsBatchInvalidSize",
         "RecordsBatchMismatch",
         "RecordsBatchIndex",
+        "ExchangeSameScheme",
+        "ExchangeInvalidAmount",
+        "ExchangeTooLarge",
+        "ExchangeInvalidSettlement",
+        "ExchangeSettlementExceedsOwed",
+        "ExchangeUnknownSettlement",
     )
+
+
+class ExchangeDeclined(ContractRevert):
+    """A scheme does not give (exchange-out) or does not accept (exchange-in) exchanges."""
+
+    code = "exchange_declined"
+    solidity_errors = ("ExchangeOutDeclined", "ExchangeInDeclined")
+
+
+class StaleQuote(ContractRevert):
+    """A scheme's value changed since the quote: quote again and confirm the new result."""
+
+    code = "stale_quote"
+    solidity_errors = ("ExchangeStaleQuote",)
 
 
 class RelayRefused(ContractRevert):
@@ -368,6 +398,7 @@ class StateConflict(ContractRevert):
         "RecordsBatchKnown",
         "RecordsBatchClosed",
         "RecordsStaleRule",
+        "ExchangeSettlementClosed",
     )
 
 

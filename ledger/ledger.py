@@ -41,6 +41,7 @@ from ledger.contracts import (
     SchemeRegistryClient,
     ServiceRecordsClient,
 )
+from ledger.contracts.exchange import ExchangeClient
 from ledger.contracts.rules import parse_actions, parse_grades
 from ledger.errors import (
     AccessDenied,
@@ -72,6 +73,7 @@ from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 if TYPE_CHECKING:
     from ledger.controls import Controls
     from ledger.earning import Earning
+    from ledger.exchange import Exchange
 
 log = logging.getLogger(__name__)
 #: Roles whose holders may see a member's personal data unmasked (each access is logged).
@@ -196,6 +198,20 @@ class Ledger:
     @cached_property
     def records(self) -> ServiceRecordsClient:
         return self._client(ServiceRecordsClient, "ServiceRecords")
+
+    # --- Exchange ---
+    @cached_property
+    def exchange_contract(self) -> ExchangeClient:
+        return self._client(ExchangeClient, "Exchange")
+
+    @cached_property
+    def exchange(self) -> Exchange:
+        """Cross-scheme exchange and inter-issuer clearing."""
+        from ledger.exchange import Exchange
+
+        return Exchange(self)
+
+    # --- end Exchange ---
 
     @cached_property
     def controls(self) -> Controls:

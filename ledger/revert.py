@@ -215,6 +215,54 @@ MESSAGES: dict[str, str] = {
     "RecordsBatchIndex": "batch {batchId} has {count} records; there is no record #{index}",
     "RecordsStaleRule": "the rule in force is version {current}, not {given}; review the batch "
     "again under the current rule",
+    # Exchange and clearing (values in thousandths of the city standard unit, shown as units)
+    "ExchangeUnauthorized": "{sender} may not exchange for {member}: only the member or a proxy "
+    "the member (or a registrar) recorded may",
+    "ExchangeSameScheme": "an exchange goes from one scheme into another (both are scheme {schemeId})",
+    "ExchangeInvalidAmount": "an amount to exchange must be 1..2^88-1 points (got {amount})",
+    "ExchangeTooLarge": "the exchange would create {out} points, more than the {maximum} one "
+    "exchange may; exchange less",
+    "ExchangeOutDeclined": "scheme {schemeId} does not give exchanges: its points cannot be "
+    "exchanged into other schemes",
+    "ExchangeInDeclined": "scheme {schemeId} does not accept exchanges: points of other schemes "
+    "cannot be exchanged into it",
+    "ExchangeBelowMinimum": "the exchange is worth {value_csu} standard units, below the minimum "
+    "of {minValue_csu} for exchanges out of scheme {schemeId} (and at least one point must come "
+    "out); exchange more",
+    "ExchangeLimit": "the {limitKind_name} exchange limit of scheme {schemeId} is {limit_csu} "
+    "standard units; {used_csu} are used and this exchange is worth {requested_csu}",
+    "ExchangeStaleQuote": "the quote is stale: it used values {quotedFromValue_csu} (scheme "
+    "{fromScheme}) and {quotedToValue_csu} (scheme {toScheme}), now in force are "
+    "{fromValue_csu} and {toValue_csu}; quote again and confirm the new result",
+    "ExchangeNotIssuer": "{account} is not the issuer of scheme {schemeId}: a settlement is "
+    "recorded by the payer scheme's issuer and confirmed by the payee scheme's",
+    "ExchangeInvalidSettlement": "a settlement is between two different schemes, of a positive "
+    "amount, with a payment reference (got {amount} from scheme {payerScheme} to {payeeScheme})",
+    "ExchangeSettlementExceedsOwed": "scheme {payerScheme} owes scheme {payeeScheme} "
+    "{owed_csu} standard units not yet covered by pending settlements; {amount_csu} is more",
+    "ExchangeUnknownSettlement": "there is no settlement {settlementId}; list them with "
+    "`vpl clearing list`",
+    "ExchangeSettlementClosed": "settlement {settlementId} is {status_name}, no longer pending",
+    "ExchangeNotProposer": "only {proposer}, who recorded settlement {settlementId}, may cancel it "
+    "({account} may not)",
+}
+
+#: IExchange.LimitKind, as people say it.
+LIMIT_KINDS = ("member's daily", "member's monthly", "scheme's daily out", "scheme's daily in")
+SETTLEMENT_STATUSES = ("unknown", "pending", "confirmed", "cancelled")
+#: Arguments of the exchange's errors that are values in thousandths of the standard unit.
+_VALUE_ARGS = {
+    "value",
+    "minValue",
+    "used",
+    "requested",
+    "limit",
+    "owed",
+    "amount",
+    "quotedFromValue",
+    "quotedToValue",
+    "fromValue",
+    "toValue",
 }
 
 #: IPointsLedger.Problem, as people say it.
@@ -325,8 +373,19 @@ class RevertDecoder:
                 fields[f"{key}_letter"] = GRADE_LETTERS[args[key]]
         if isinstance(args.get("problem"), int) and 0 <= args["problem"] < len(PROBLEMS):
             fields["problem_name"] = PROBLEMS[args["problem"]]
+        if name.startswith("Exchange"):
+            for key in _VALUE_ARGS & args.keys():
+                fields[f"{key}_csu"] = value_text(int(args[key]))
+            if isinstance(args.get("limitKind"), int) and 0 <= args["limitKind"] < len(LIMIT_KINDS):
+                fields["limitKind_name"] = LIMIT_KINDS[args["limitKind"]]
         if isinstance(args.get("status"), int):
-            statuses = BATCH_STATUSES if name == "RecordsBatchClosed" else RECORD_STATUSES
+            statuses = (
+                BATCH_STATUSES
+                if name == "RecordsBatchClosed"
+                else SETTLEMENT_STATUSES
+                if name == "ExchangeSettlementClosed"
+                else RECORD_STATUSES
+            )
             if 0 <= args["status"] < len(statuses):
                 fields["status_name"] = statuses[args["status"]]
                 fields["batch_status_name"] = statuses[args["status"]]
@@ -346,6 +405,13 @@ class RevertDecoder:
             return template.format(**fields)
         except (KeyError, IndexError):
             return f"{name}: {template}"
+
+
+def value_text(thousandths: int) -> str:
+    """A value in thousandths of the city standard unit, as people read it (``1.250``)."""
+    sign = "-" if thousandths < 0 else ""
+    whole, rest = divmod(abs(thousandths), 1000)
+    return f"{sign}{whole:,}.{rest:03d}"
 
 
 def _time_text(timestamp: int) -> str:

@@ -6,9 +6,10 @@ No rule lives here: what is allowed, and every check of a value, is in ``ledger`
 certificate, 1 otherwise.
 Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
 ``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
-activity, record, issue batch), ``_controls`` (policy, pause, points freeze/release/expire);
-``_proposals`` is what every proposal-creating command shares, ``_state`` one run's settings
-and ledger, ``_output`` the tables, the JSON and the exit codes.
+activity, record, issue batch), ``_controls`` (policy, pause, points freeze/release/expire),
+``_exchange`` (exchange, clearing); ``_proposals`` is what every proposal-creating command
+shares, ``_state`` one run's settings and ledger, ``_output`` the tables, the JSON and the exit
+codes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from scripts._chain import chain_app, deploy_command, up_command
 from scripts._controls import points_app
 from scripts._council import council_app
 from scripts._earning import activity_app, issue_app, limits_app, record_app
+from scripts._exchange import clearing_app, exchange_app
 from scripts._members import balance_command, member_app
 from scripts._output import Output, configure_logging, exit_code, line
 from scripts._roles import role_app
@@ -79,6 +81,8 @@ app.add_typer(record_app, name="record")
 app.add_typer(issue_app, name="issue")
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(points_app, name="points")
+app.add_typer(exchange_app, name="exchange")
+app.add_typer(clearing_app, name="clearing")
 app.add_typer(secrets_app, name="secrets")
 
 
