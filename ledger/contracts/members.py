@@ -55,6 +55,18 @@ class MemberRegistryClient(ContractClient):
             "recover", previous, successor, summary=f"recover member {previous} to {successor}"
         )
 
+    def grant_proxy(
+        self, account: LocalAccount, member: str, proxy: str, consent_ref: bytes
+    ) -> TxResult:
+        """Record `proxy` as acting for `member` (by the member, a registrar or the council)."""
+        return self._write(account, "grantProxy", member, proxy, consent_ref)
+
+    def revoke_proxy(self, account: LocalAccount, member: str, proxy: str) -> TxResult:
+        return self._write(account, "revokeProxy", member, proxy)
+
+    def is_proxy(self, member: str, proxy: str) -> bool:
+        return bool(self._read("isProxy", member, proxy))
+
     def member(self, address: str) -> MemberInfo:
         m = self._read("memberOf", address)
         return MemberInfo(
