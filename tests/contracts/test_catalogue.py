@@ -761,7 +761,7 @@ def test_an_order_expires_after_its_collection_period(ledger: Ledger, shop: Shop
 def test_a_frozen_member_still_gets_the_points_of_a_cancelled_order(
     ledger: Ledger, shop: Shop
 ) -> None:
-    member, item, order_id = placed(ledger, shop)
+    member, _, order_id = placed(ledger, shop)
     ledger.members.freeze(ledger.operator("registrar"), member.address, 7)
     ledger.catalogue_contract.cancel(shop.merchant, order_id)
     assert ledger.points.balance_of(member.address, shop.id) == 500
