@@ -8,7 +8,9 @@ import threading
 from typing import Any
 
 import pytest
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from ledger.contracts import OrderStatus, SchemeFlag
 from ledger.errors import (
@@ -24,6 +26,7 @@ from ledger.errors import (
     SoldOut,
 )
 from ledger.ledger import Ledger
+from ledger.revert import MESSAGES
 from ledger.tx import TxResult
 from tests.catalogue_helpers import (
     Shop,
@@ -780,3 +783,17 @@ def test_gas_of_redeem_and_fulfil(ledger: Ledger, shop: Shop, capsys: Any) -> No
     with capsys.disabled():
         print(f"\ncatalogue gas: redeem {gas_redeem}, fulfil {gas_fulfil}")
     assert gas_redeem < 260_000 and gas_fulfil < 150_000
+
+
+def test_every_catalogue_error_decodes_to_a_typed_error_with_its_message(ledger: Ledger) -> None:
+    """Each custom error of the catalogue has its own message, filled from its arguments."""
+    samples = {"address": "0x" + "11" * 20, "bytes32": b"\x22" * 32}
+    for entry in ledger.build.get("Catalogue").abi:
+        if entry["type"] != "error" or not entry["name"].startswith("Catalogue"):
+            continue
+        types = [i["type"] for i in entry["inputs"]]
+        selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
+        data = selector + abi_encode(types, [samples.get(t, 1) for t in types])
+        exc = ledger.decoder.decode(data)
+        assert isinstance(exc, ContractRevert) and type(exc) is not ContractRevert, entry["name"]
+        assert entry["name"] in MESSAGES and not str(exc).startswith(entry["name"]), str(exc)
