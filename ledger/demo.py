@@ -1,5 +1,6 @@
 """Seeds a development chain with the demo city (``shared/data/demo-city.json``): its schemes, the
-registrar and auditor roles, and scheme staff. Idempotent: what exists already is left alone."""
+registrar and auditor roles, scheme staff, rules, limits, activities and the redemption catalogue.
+Idempotent: what exists already is left alone."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ class DemoSummary:
     activities_published: list[str] = field(default_factory=list)
     policies_set: list[str] = field(default_factory=list)
     exchange_limits_set: list[str] = field(default_factory=list)
+    items_listed: list[str] = field(default_factory=list)
     proposal_id: int | None = None
 
 
@@ -139,6 +141,7 @@ def bootstrap_demo(ledger: Ledger, demo_path: Path) -> DemoSummary:
         _set_limits(ledger, spec, city.get("anti_farming_demo_limits") or {}, summary)
     _publish_activities(ledger, city.get("activities") or [], summary)
     _set_exchange_limits(ledger, city["schemes"], summary)
+    _list_catalogue(ledger, city.get("catalogue") or [], summary)
     return summary
 
 
@@ -189,8 +192,41 @@ def _set_exchange_limits(
     if calls:
         ledger.govern(calls, "demo city exchange limits")
 
+    # --- end Exchange ---
 
-# --- end Exchange ---
+
+#: How long the demo catalogue stays open, and how long a member has to collect an order.
+DEMO_CATALOGUE_DAYS = 90
+DEMO_COLLECTION_HOURS = 7 * 24
+
+
+def _list_catalogue(ledger: Ledger, items: list[dict[str, Any]], summary: DemoSummary) -> None:
+    """The demo city's catalogue, listed by merchant-1 (a merchant of VOL, BEE and CULTURE) and
+    open for 90 days; items already listed (the same details) are left alone."""
+    if not items:
+        return
+    merchant = ledger.operator("merchant-1")
+    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    for spec in items:
+        before = ledger.catalogue_contract.item_count()
+        name = spec["item_zh"]
+        ledger.catalogue.add_item(
+            merchant=merchant,
+            scheme=spec["scheme"],
+            kind=spec.get("kind", "ticket" if "票" in name else "gift"),
+            name=name,
+            description=spec.get("description_zh", name),
+            merchant_name=spec["merchant_zh"],
+            place=spec.get("place_zh", spec["merchant_zh"]),
+            price=int(spec["price"]),
+            stock=int(spec["stock"]),
+            per_member=int(spec.get("per_member", 2)),
+            available_from=now,
+            available_until=now + DEMO_CATALOGUE_DAYS * 86400,
+            collection_period=DEMO_COLLECTION_HOURS * 3600,
+        )
+        if ledger.catalogue_contract.item_count() > before:
+            summary.items_listed.append(f"{name} ({spec['scheme']})")
 
 
 def _publish_activities(

@@ -43,6 +43,7 @@ CONTRACTS = (
     "Activities",
     "ServiceRecords",
     "Exchange",
+    "Catalogue",
 )
 #: The contracts whose admin moves from the deployer to the council.
 GOVERNED = (
@@ -53,7 +54,10 @@ GOVERNED = (
     "Activities",
     "ServiceRecords",
     "Exchange",
+    "Catalogue",
 )
+#: The contracts through which members spend points; each holds SPENDING_ROLE on the ledger.
+SPENDING_CONTRACTS = ("Exchange", "Catalogue")
 ISSUANCE_ROLE = keccak(text="ISSUANCE_ROLE")
 SPENDING_ROLE = keccak(text="SPENDING_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
@@ -186,17 +190,19 @@ def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
             raise ForeignCode(f"ServiceRecords does not point at the manifest's {other}")
     if not read("PointsLedger", "hasRole", ISSUANCE_ROLE, manifest.address("ServiceRecords")):
         raise ForeignCode("ServiceRecords cannot issue points: the deployment is incomplete")
-    # --- Exchange ---
-    for fn, other in (
-        ("schemeRegistry", "SchemeRegistry"),
-        ("memberRegistry", "MemberRegistry"),
-        ("pointsLedger", "PointsLedger"),
-    ):
-        if str(read("Exchange", fn)).lower() != manifest.address(other).lower():
-            raise ForeignCode(f"Exchange.{fn}() does not point at the manifest's {other}")
-    if not read("PointsLedger", "hasRole", SPENDING_ROLE, manifest.address("Exchange")):
-        raise ForeignCode("Exchange cannot spend points: the deployment is incomplete")
-    # --- end Exchange ---
+    for name in SPENDING_CONTRACTS:
+        for fn, other in (
+            ("schemeRegistry", "SchemeRegistry"),
+            ("memberRegistry", "MemberRegistry"),
+            ("pointsLedger", "PointsLedger"),
+        ):
+            if str(read(name, fn)).lower() != manifest.address(other).lower():
+                raise ForeignCode(f"{name}.{fn}() does not point at the manifest's {other}")
+        if not read("PointsLedger", "hasRole", SPENDING_ROLE, manifest.address(name)):
+            raise ForeignCode(
+                f"the {name} cannot move points (it lacks SPENDING_ROLE): the deployment is "
+                "incomplete"
+            )
     council = manifest.address("Council")
     for name in GOVERNED:
         if not read(name, "hasRole", DEFAULT_ADMIN_ROLE, council):
@@ -355,13 +361,15 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         ["address", "address", "address", "address", "address", "address", "address"],
         [deployer.address, forwarder, schemes, members, points, rules, activities],
     )
-    # --- Exchange ---
-    exchange = create(
-        "Exchange",
-        ["address", "address", "address", "address", "address"],
-        [deployer.address, forwarder, schemes, members, points],
-    )
-    # --- end Exchange ---
+    # The spending contracts all take (admin, forwarder, schemes, members, points).
+    spenders = {
+        name: create(
+            name,
+            ["address", "address", "address", "address", "address"],
+            [deployer.address, forwarder, schemes, members, points],
+        )
+        for name in SPENDING_CONTRACTS
+    }
     council = deployed["Council"].address
 
     def contract(name: str) -> Contract:
@@ -379,10 +387,9 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         send("Activities", "linkRecords", records)
     if not contract("PointsLedger").functions.hasRole(ISSUANCE_ROLE, records).call():
         send("PointsLedger", "grantRole", ISSUANCE_ROLE, records)
-    # --- Exchange ---
-    if not contract("PointsLedger").functions.hasRole(SPENDING_ROLE, exchange).call():
-        send("PointsLedger", "grantRole", SPENDING_ROLE, exchange)
-    # --- end Exchange ---
+    for address in spenders.values():
+        if not contract("PointsLedger").functions.hasRole(SPENDING_ROLE, address).call():
+            send("PointsLedger", "grantRole", SPENDING_ROLE, address)
     for name in GOVERNED:
         has_role = contract(name).functions.hasRole
         if not has_role(DEFAULT_ADMIN_ROLE, council).call():

@@ -25,6 +25,7 @@ one place, ``ledger.revert.RevertDecoder``.
     │   ├── TransactionFailed            mined but reverted without a known reason
     │   └── ContractRevert               a contract refused, with its custom error decoded
     │       ├── NotAuthorized            (AccessControlUnauthorizedAccount, ...NotIssuer, ...)
+    │       │   └── CatalogueUnauthorized  not the item's merchant, not the member or their proxy
     │       ├── NotAMember               (MemberNotRegistered, PointsNotAMember)
     │       ├── MemberFrozen
     │       ├── AlreadyRegistered        (MemberAlreadyRegistered, MemberCommitmentInUse)
@@ -33,11 +34,16 @@ one place, ``ledger.revert.RevertDecoder``.
     │       ├── InsufficientBalance      (ERC1155InsufficientBalance, PointsInsufficientBalance)
     │       ├── Paused                   (PointsPaused: a scheme or every scheme paused)
     │       ├── LimitExceeded            (maximum balance, supply limit, exchange limits, minimum)
+    │       │   └── MemberLimitReached     over a catalogue item's per-member limit
     │       ├── ExchangeDeclined         (a scheme does not give or accept exchanges)
     │       ├── StaleQuote               (a value changed since the exchange was quoted)
     │       ├── EarningRefused           (anti-farming: overlap, caps, approvals per hour)
     │       ├── InvalidRequest           (the contract's own input checks: *Invalid*, *Mismatch*)
+    │       │   └── CatalogueInvalid       an item's or order's figures, an unknown item or order
     │       ├── StateConflict            (already done or not applicable: MemberNotFrozen, ...)
+    │       │   ├── OrderConflict          delisted, outside the window, order not held, expired
+    │       │   ├── SoldOut                fewer units left than asked for
+    │       │   └── PriceChanged           the price is not the one the member saw
     │       ├── RelayRefused             (the ERC-2771 forwarder refused a signed request)
     │       └── CouncilRefused           (Council* errors: too few approvals, approved twice, ...)
     ├── DeploymentError                  the manifest and the chain disagree
@@ -173,7 +179,7 @@ class ContractRevert(ChainError):
 
 class NotAuthorized(ContractRevert):
     code = "not_authorized"
-    solidity_errors = (
+    solidity_errors: ClassVar[tuple[str, ...]] = (
         "AccessControlUnauthorizedAccount",
         "SchemeUnauthorizedIssuer",
         "RulesUnauthorizedIssuer",
@@ -239,7 +245,7 @@ class LimitExceeded(ContractRevert):
     """A compliance limit refused it: a maximum balance, a supply limit, an exchange limit."""
 
     code = "limit_exceeded"
-    solidity_errors = (
+    solidity_errors: ClassVar[tuple[str, ...]] = (
         "PointsMaxBalance",
         "PointsSupplyLimit",
         "ExchangeLimit",
@@ -264,7 +270,7 @@ class InvalidRequest(ContractRevert):
     """The contract refused the values themselves (out of range, malformed, mismatched)."""
 
     code = "invalid_request"
-    solidity_errors = (
+    solidity_errors: ClassVar[tuple[str, ...]] = (
         "MemberInvalidAddress",
         "MemberInvalidCommitment",
         "MemberInvalidReason",
@@ -369,7 +375,7 @@ class StateConflict(ContractRevert):
     """The request is valid but the current state forbids it (already done, not applicable)."""
 
     code = "state_conflict"
-    solidity_errors = (
+    solidity_errors: ClassVar[tuple[str, ...]] = (
         "MemberNotFrozen",
         "MemberAlreadyRecovered",
         "MemberLedgerAlreadyLinked",
@@ -412,6 +418,71 @@ class CouncilRefused(ContractRevert):
         "CouncilProposalExpired",
         "CouncilNotApproved",
     )
+
+
+# --- catalogue (redemption): leaves of the branches above -------------------------------------
+
+
+class CatalogueUnauthorized(NotAuthorized):
+    """Not the item's merchant, not the member or their recorded proxy, not the issuer."""
+
+    solidity_errors: ClassVar[tuple[str, ...]] = (
+        "CatalogueNotMerchant",
+        "CatalogueUnauthorized",
+        "CatalogueNotMemberOrProxy",
+    )
+
+
+class CatalogueInvalid(InvalidRequest):
+    """An item's or an order's figures out of range, or an unknown item or order."""
+
+    solidity_errors: ClassVar[tuple[str, ...]] = (
+        "CatalogueUnknownItem",
+        "CatalogueUnknownOrder",
+        "CatalogueInvalidPrice",
+        "CatalogueInvalidStock",
+        "CatalogueInvalidLimit",
+        "CatalogueInvalidWindow",
+        "CatalogueInvalidPeriod",
+        "CatalogueInvalidDetails",
+        "CatalogueInvalidQuantity",
+        "CatalogueInvalidPoints",
+        "CatalogueInvalidFulfilment",
+    )
+
+
+class OrderConflict(StateConflict):
+    """The item or the order is not in a state that allows it (delisted, outside its window,
+    already fulfilled or cancelled, expired, not yet due)."""
+
+    solidity_errors: ClassVar[tuple[str, ...]] = (
+        "CatalogueRedemptionClosed",
+        "CatalogueDelisted",
+        "CatalogueOutsideWindow",
+        "CatalogueOrderNotHeld",
+        "CatalogueOrderExpired",
+        "CatalogueOrderNotDue",
+    )
+
+
+class SoldOut(StateConflict):
+    """Fewer units of the item are left than were asked for; nothing was held."""
+
+    code = "sold_out"
+    solidity_errors: ClassVar[tuple[str, ...]] = ("CatalogueSoldOut",)
+
+
+class PriceChanged(StateConflict):
+    """The item's price is not the one the member saw; show the new price and ask again."""
+
+    code = "price_changed"
+    solidity_errors: ClassVar[tuple[str, ...]] = ("CataloguePriceChanged",)
+
+
+class MemberLimitReached(LimitExceeded):
+    """The member would hold more units of the item than its per-member limit."""
+
+    solidity_errors: ClassVar[tuple[str, ...]] = ("CatalogueMemberLimit",)
 
 
 # --- deployment --------------------------------------------------------------------------------

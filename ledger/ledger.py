@@ -25,6 +25,7 @@ from ledger.config import NetworkConfig, Settings
 from ledger.contracts import (
     ActivitiesClient,
     Call,
+    CatalogueClient,
     ContractClient,
     CouncilClient,
     DurationRule,
@@ -71,6 +72,7 @@ from ledger.tx import TxResult, TxSender
 from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 
 if TYPE_CHECKING:
+    from ledger.catalogue import Catalogue
     from ledger.controls import Controls
     from ledger.earning import Earning
     from ledger.exchange import Exchange
@@ -228,6 +230,17 @@ class Ledger:
         return Earning(self)
 
     @cached_property
+    def catalogue_contract(self) -> CatalogueClient:
+        return self._client(CatalogueClient, "Catalogue")
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """The redemption catalogue: items, redemptions and their orders."""
+        from ledger.catalogue import Catalogue
+
+        return Catalogue(self)
+
+    @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.settings.resolved_database_url)
         init_db(engine)
@@ -259,7 +272,16 @@ class Ledger:
         if outcome.replaced is not None:
             self._set_store_aside(outcome.replaced)
         self.__dict__["manifest"] = outcome.manifest
-        for name in ("council", "members", "schemes", "points", "rules", "activities", "records"):
+        for name in (
+            "council",
+            "members",
+            "schemes",
+            "points",
+            "rules",
+            "activities",
+            "records",
+            "catalogue_contract",
+        ):
             self.__dict__.pop(name, None)
         return outcome
 

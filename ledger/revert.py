@@ -115,6 +115,44 @@ MESSAGES: dict[str, str] = {
     "kind of its first rule",
     "RulesUnknownGrade": "rule version {version} of scheme {schemeId} has no grade {grade_letter}",
     "RulesUnknownAction": "rule version {version} of scheme {schemeId} has no action {action_text}",
+    # Catalogue (redemption)
+    "CatalogueUnknownItem": "there is no catalogue item {itemId}; list them with `vpl catalogue list`",
+    "CatalogueUnknownOrder": "there is no order {orderId}; list them with `vpl order list`",
+    "CatalogueRedemptionClosed": "scheme {schemeId} does not allow redemption (its flags lack "
+    "'redemption')",
+    "CatalogueNotMerchant": "{account} is not this item's merchant or not a merchant of scheme "
+    "{schemeId}; the scheme's issuer grants the role (`vpl role grant merchant`)",
+    "CatalogueUnauthorized": "{account} may not change item {itemId} (its merchant may; the "
+    "scheme's issuer or the council may delist it)",
+    "CatalogueNotMemberOrProxy": "{account} is neither {member} nor a proxy recorded for them; "
+    "the member (or a registrar) grants a proxy first",
+    "CatalogueInvalidPrice": "a price must be 1..2^88-1 points a unit (got {price})",
+    "CatalogueInvalidStock": "stock must be 1..1,000,000 units when listed, 0..1,000,000 after "
+    "(got {stock})",
+    "CatalogueInvalidLimit": "the per-member limit must be 1..1,000,000 units (got {perMember})",
+    "CatalogueInvalidWindow": "the window must end after it starts and in the future "
+    "({availableFrom_time} - {availableUntil_time})",
+    "CatalogueInvalidPeriod": "the collection period must be 1 second to 366 days "
+    "(got {collectionPeriod}s)",
+    "CatalogueInvalidDetails": "an item needs the hash of its details (name, description, place)",
+    "CatalogueInvalidQuantity": "a quantity must be 1..1,000,000 (got {quantity})",
+    "CatalogueInvalidPoints": "the order would hold {points} points, more than one order can hold",
+    "CatalogueInvalidFulfilment": "fulfilling needs the hash of the fulfilment code",
+    "CatalogueDelisted": "item {itemId} is delisted",
+    "CatalogueOutsideWindow": "item {itemId} can be redeemed only from {availableFrom_time} until "
+    "{availableUntil_time}",
+    "CataloguePriceChanged": "item {itemId} costs {price} points a unit now, not the {expected} "
+    "the member saw; show the member the new price and ask again",
+    "CatalogueSoldOut": "item {itemId} is sold out: {stock} left, {requested} asked for; no points "
+    "were held",
+    "CatalogueMemberLimit": "{member} already has {taken} of item {itemId}; {requested} more would "
+    "pass the limit of {perMember} a member",
+    "CatalogueOrderNotHeld": "order {orderId} is already {status_name}; only a held order can be "
+    "fulfilled, cancelled or expired",
+    "CatalogueOrderExpired": "order {orderId}'s collection period ended at {expiresAt_time}; it "
+    "can only expire now (`vpl order expire`), and the points return",
+    "CatalogueOrderNotDue": "order {orderId} can be collected until {expiresAt_time}; it expires "
+    "only after that",
     # Points
     "PointsNotAMember": "{account} is not an active member and cannot hold or move points",
     "PointsMemberFrozen": "{account} is frozen and cannot hold or move points",
@@ -290,6 +328,7 @@ RECORD_STATUSES = (
     "superseded",
 )
 BATCH_STATUSES = ("unknown", "submitted", "approved", "rejected")
+ORDER_STATUSES = ("unknown", "held", "fulfilled", "cancelled", "expired")
 
 
 @dataclass(frozen=True)
@@ -379,17 +418,17 @@ class RevertDecoder:
             if isinstance(args.get("limitKind"), int) and 0 <= args["limitKind"] < len(LIMIT_KINDS):
                 fields["limitKind_name"] = LIMIT_KINDS[args["limitKind"]]
         if isinstance(args.get("status"), int):
-            statuses = (
-                BATCH_STATUSES
-                if name == "RecordsBatchClosed"
-                else SETTLEMENT_STATUSES
-                if name == "ExchangeSettlementClosed"
-                else RECORD_STATUSES
-            )
+            statuses: tuple[str, ...] = RECORD_STATUSES
+            if name == "RecordsBatchClosed":
+                statuses = BATCH_STATUSES
+            elif name == "ExchangeSettlementClosed":
+                statuses = SETTLEMENT_STATUSES
+            elif name.startswith("Catalogue"):
+                statuses = ORDER_STATUSES
             if 0 <= args["status"] < len(statuses):
                 fields["status_name"] = statuses[args["status"]]
                 fields["batch_status_name"] = statuses[args["status"]]
-        for key in ("start", "end", "lastEnd"):
+        for key in ("start", "end", "lastEnd", "expiresAt", "availableFrom", "availableUntil"):
             if isinstance(args.get(key), int):
                 fields[f"{key}_time"] = _time_text(args[key])
         if isinstance(args.get("kind"), int):

@@ -229,10 +229,11 @@ def _demo_text(seeded: Any) -> str:
     rules = seeded.get("rules_published") or []
     limits = seeded.get("limits_set") or []
     activities = seeded.get("activities_published") or []
-    if not schemes and not roles and not rules and not limits and not activities:
+    items = seeded.get("items_listed") or []
+    if not schemes and not roles and not rules and not limits and not activities and not items:
         return "already seeded"
     return (
         f"added schemes {', '.join(schemes) or '-'}; granted {len(roles)} roles; "
         f"published rules {', '.join(rules) or '-'}; set limits {', '.join(limits) or '-'}; "
-        f"published {len(activities)} activities"
+        f"published {len(activities)} activities; listed {len(items)} catalogue items"
     )

@@ -10,6 +10,9 @@ activity, record, issue batch), ``_controls`` (policy, pause, points freeze/rele
 ``_exchange`` (exchange, clearing); ``_proposals`` is what every proposal-creating command
 shares, ``_state`` one run's settings and ledger, ``_output`` the tables, the JSON and the exit
 codes.
+activity, record, issue batch), ``_catalogue`` (catalogue, redeem, order); ``_proposals`` is what every
+proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
+tables, the JSON and the exit codes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typer.core import TyperGroup
 
 from ledger.config import new_secret
 from ledger.errors import LedgerError
+from scripts._catalogue import catalogue_app, order_app, redeem_command
 from scripts._certificates import certificate_app, verify_command
 from scripts._chain import chain_app, deploy_command, up_command
 from scripts._controls import points_app
@@ -69,6 +73,7 @@ app.command("deploy")(deploy_command)
 app.command("up")(up_command)
 app.command("balance")(balance_command)
 app.command("verify")(verify_command)
+app.command("redeem")(redeem_command)
 app.add_typer(chain_app, name="chain")
 app.add_typer(council_app, name="council")
 app.add_typer(scheme_app, name="scheme")
@@ -83,6 +88,8 @@ app.add_typer(certificate_app, name="certificate")
 app.add_typer(points_app, name="points")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(clearing_app, name="clearing")
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(order_app, name="order")
 app.add_typer(secrets_app, name="secrets")
 
 

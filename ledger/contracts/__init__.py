@@ -1,6 +1,7 @@
 """One typed client per contract."""
 
 from ledger.contracts.base import Call, ContractClient
+from ledger.contracts.catalogue import CatalogueClient, OrderStatus
 from ledger.contracts.council import CouncilClient, Proposal
 from ledger.contracts.members import MemberInfo, MemberRegistryClient, MemberStatus
 from ledger.contracts.points import PointsLedgerClient
@@ -26,6 +27,7 @@ __all__ = [
     "Batch",
     "BatchStatus",
     "Call",
+    "CatalogueClient",
     "ContractClient",
     "CouncilClient",
     "DurationRule",
@@ -35,6 +37,7 @@ __all__ = [
     "MemberInfo",
     "MemberRegistryClient",
     "MemberStatus",
+    "OrderStatus",
     "PackedRecord",
     "Participation",
     "PointsLedgerClient",

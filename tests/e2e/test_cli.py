@@ -506,9 +506,20 @@ def test_chain_up_then_up_then_chain_down_in_a_subprocess(tmp_path: Path, ledger
             "TIME",
         ]
         assert setup["api"] is None
+        assert setup["demo"]["items_listed"] == [
+            "黄鹤楼门票 (BEE)",
+            "长者午餐一份 (VOL)",
+            "文创礼品 (CULTURE)",
+        ]
         rerun = vpl("up", "--no-serve", "--node", "anvil")
         assert rerun["deploy"]["created"] is False
         assert (rerun["demo"]["schemes_added"], rerun["demo"]["roles_granted"]) == ([], [])
+        assert rerun["demo"]["items_listed"] == []
+        assert [i["details"]["name"] for i in vpl("catalogue", "list")] == [
+            "文创礼品",
+            "长者午餐一份",
+            "黄鹤楼门票",
+        ]
         assert [s["code"] for s in vpl("scheme", "list")][:2] == ["VOL", "BEE"]
 
         status = vpl("chain", "status")

@@ -20,7 +20,7 @@ from web3 import Web3
 from ledger import deploy
 from ledger.accounts import from_mnemonic
 from ledger.config import DEV_MNEMONIC, Settings
-from ledger.deploy import CONTRACTS, Manifest
+from ledger.deploy import CONTRACTS, SPENDING_ROLE, Manifest
 from ledger.errors import DeploymentError, ForeignCode, NotDeployed
 from ledger.ledger import Ledger
 from ledger.node import LocalNode
@@ -40,6 +40,7 @@ EVERY_CONTRACT = (
     "EarningRules",
     "Activities",
     "ServiceRecords",
+    "Catalogue",
 )
 
 
@@ -253,6 +254,19 @@ def test_verify_refuses_a_deployment_whose_service_records_cannot_issue(on_spare
         deploy.verify(on_spare.w3, manifest, on_spare.build)
 
     assert str(info.value) == "ServiceRecords cannot issue points: the deployment is incomplete"
+
+
+def test_verify_refuses_a_deployment_whose_catalogue_cannot_hold_points(on_spare: Ledger) -> None:
+    manifest = on_spare.deploy().manifest
+    catalogue = manifest.address("Catalogue")
+    on_spare.govern([on_spare.points.revoke_role_call(SPENDING_ROLE, catalogue, "revoke spending")])
+
+    with pytest.raises(ForeignCode) as info:
+        deploy.verify(on_spare.w3, manifest, on_spare.build)
+
+    assert str(info.value) == (
+        "the Catalogue cannot move points (it lacks SPENDING_ROLE): the deployment is incomplete"
+    )
 
 
 def test_verify_refuses_a_manifest_pointing_at_an_account_without_code(ledger: Ledger) -> None:
