@@ -42,6 +42,7 @@ CONTRACTS = (
     "EarningRules",
     "Activities",
     "ServiceRecords",
+    "TimeBank",
 )
 #: The contracts whose admin moves from the deployer to the council.
 GOVERNED = (
@@ -51,8 +52,10 @@ GOVERNED = (
     "EarningRules",
     "Activities",
     "ServiceRecords",
+    "TimeBank",
 )
 ISSUANCE_ROLE = keccak(text="ISSUANCE_ROLE")
+SPENDING_ROLE = keccak(text="SPENDING_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
@@ -183,6 +186,17 @@ def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
             raise ForeignCode(f"ServiceRecords does not point at the manifest's {other}")
     if not read("PointsLedger", "hasRole", ISSUANCE_ROLE, manifest.address("ServiceRecords")):
         raise ForeignCode("ServiceRecords cannot issue points: the deployment is incomplete")
+    # --- TimeBank ---
+    for fn, other in (
+        ("schemeRegistry", "SchemeRegistry"),
+        ("memberRegistry", "MemberRegistry"),
+        ("pointsLedger", "PointsLedger"),
+    ):
+        if str(read("TimeBank", fn)).lower() != manifest.address(other).lower():
+            raise ForeignCode(f"TimeBank.{fn}() does not point at the manifest's {other}")
+    if not read("PointsLedger", "hasRole", SPENDING_ROLE, manifest.address("TimeBank")):
+        raise ForeignCode("TimeBank cannot hold points: the deployment is incomplete")
+    # --- end TimeBank ---
     council = manifest.address("Council")
     for name in GOVERNED:
         if not read(name, "hasRole", DEFAULT_ADMIN_ROLE, council):
@@ -341,6 +355,13 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         ["address", "address", "address", "address", "address", "address", "address"],
         [deployer.address, forwarder, schemes, members, points, rules, activities],
     )
+    # --- TimeBank ---
+    time_bank = create(
+        "TimeBank",
+        ["address", "address", "address", "address", "address"],
+        [deployer.address, forwarder, schemes, members, points],
+    )
+    # --- end TimeBank ---
     council = deployed["Council"].address
 
     def contract(name: str) -> Contract:
@@ -358,6 +379,10 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         send("Activities", "linkRecords", records)
     if not contract("PointsLedger").functions.hasRole(ISSUANCE_ROLE, records).call():
         send("PointsLedger", "grantRole", ISSUANCE_ROLE, records)
+    # --- TimeBank ---
+    if not contract("PointsLedger").functions.hasRole(SPENDING_ROLE, time_bank).call():
+        send("PointsLedger", "grantRole", SPENDING_ROLE, time_bank)
+    # --- end TimeBank ---
     for name in GOVERNED:
         has_role = contract(name).functions.hasRole
         if not has_role(DEFAULT_ADMIN_ROLE, council).call():

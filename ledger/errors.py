@@ -184,6 +184,9 @@ class NotAuthorized(ContractRevert):
         "RecordsUnauthorized",
         "RecordsSelfReview",
         "RecordsSecondReviewerSame",
+        "TimeBankNotMemberOrProxy",
+        "TimeBankNotReviewer",
+        "TimeBankPartyCannotResolve",
     )
 
 
@@ -194,12 +197,13 @@ class NotAMember(ContractRevert):
         "PointsNotAMember",
         "ActivityMemberNotActive",
         "RecordsMemberNotActive",
+        "TimeBankMemberNotActive",
     )
 
 
 class MemberFrozen(ContractRevert):
     code = "member_frozen"
-    solidity_errors = ("MemberIsFrozen", "PointsMemberFrozen")
+    solidity_errors = ("MemberIsFrozen", "PointsMemberFrozen", "TimeBankMemberFrozen")
 
 
 class AlreadyRegistered(ContractRevert):
@@ -219,7 +223,12 @@ class QuotaExceeded(ContractRevert):
 
 class InsufficientBalance(ContractRevert):
     code = "insufficient_balance"
-    solidity_errors = ("ERC1155InsufficientBalance", "PointsInsufficientBalance", "PointsNotFrozen")
+    solidity_errors = (
+        "ERC1155InsufficientBalance",
+        "PointsInsufficientBalance",
+        "PointsNotFrozen",
+        "TimeBankInsufficientBalance",
+    )
 
 
 class Paused(ContractRevert):
@@ -318,6 +327,15 @@ class InvalidRequest(ContractRevert):
         "RecordsBatchInvalidSize",
         "RecordsBatchMismatch",
         "RecordsBatchIndex",
+        "TimeBankUnknownRequest",
+        "TimeBankNotTimeBankScheme",
+        "TimeBankInvalidHours",
+        "TimeBankInvalidKind",
+        "TimeBankInvalidDetails",
+        "TimeBankInvalidDeadline",
+        "TimeBankInvalidReason",
+        "TimeBankSelfHelp",
+        "TimeBankSplitExceeded",
     )
 
 
@@ -367,6 +385,8 @@ class StateConflict(ContractRevert):
         "RecordsBatchKnown",
         "RecordsBatchClosed",
         "RecordsStaleRule",
+        "TimeBankInvalidStatus",
+        "TimeBankRequestExpired",
     )
 
 

@@ -70,7 +70,10 @@ from ledger.tx import TxResult, TxSender
 from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 
 if TYPE_CHECKING:
+    from ledger.contracts.timebank import TimeBankClient
     from ledger.earning import Earning
+    from ledger.proxies import Proxies
+    from ledger.timebank import TimeBank
 
 log = logging.getLogger(__name__)
 #: Roles whose holders may see a member's personal data unmasked (each access is logged).
@@ -198,6 +201,29 @@ class Ledger:
 
         return Earning(self)
 
+    # --- TimeBank ---
+    @cached_property
+    def timebank_contract(self) -> TimeBankClient:
+        from ledger.contracts.timebank import TimeBankClient
+
+        return self._client(TimeBankClient, "TimeBank")
+
+    @cached_property
+    def timebank(self) -> TimeBank:
+        """The time bank (爱心银行): requests for help paid in hours."""
+        from ledger.timebank import TimeBank
+
+        return TimeBank(self)
+
+    @cached_property
+    def proxies(self) -> Proxies:
+        """Proxies: a family member or community worker recorded as acting for a member."""
+        from ledger.proxies import Proxies
+
+        return Proxies(self)
+
+    # --- end TimeBank ---
+
     @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.settings.resolved_database_url)
@@ -230,7 +256,16 @@ class Ledger:
         if outcome.replaced is not None:
             self._set_store_aside(outcome.replaced)
         self.__dict__["manifest"] = outcome.manifest
-        for name in ("council", "members", "schemes", "points", "rules", "activities", "records"):
+        for name in (
+            "council",
+            "members",
+            "schemes",
+            "points",
+            "rules",
+            "activities",
+            "records",
+            "timebank_contract",
+        ):
             self.__dict__.pop(name, None)
         return outcome
 
