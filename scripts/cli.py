@@ -6,7 +6,7 @@ No rule lives here: what is allowed, and every check of a value, is in ``ledger`
 certificate, 1 otherwise.
 Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
 ``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
-activity, record, issue batch); ``_proposals`` is what every
+activity, record, issue batch), ``_timebank`` (timebank), ``_proxy`` (proxy); ``_proposals`` is what every
 proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
 tables, the JSON and the exit codes.
 """
@@ -28,10 +28,12 @@ from scripts._council import council_app
 from scripts._earning import activity_app, issue_app, limits_app, record_app
 from scripts._members import balance_command, member_app
 from scripts._output import Output, configure_logging, exit_code, line
+from scripts._proxy import proxy_app
 from scripts._roles import role_app
 from scripts._rules import rule_app
 from scripts._schemes import scheme_app
 from scripts._state import APP_OPTIONS, State, state_of
+from scripts._timebank import timebank_app
 
 
 class _Group(TyperGroup):
@@ -78,6 +80,8 @@ app.add_typer(record_app, name="record")
 app.add_typer(issue_app, name="issue")
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(timebank_app, name="timebank")
+app.add_typer(proxy_app, name="proxy")
 
 
 @app.callback()
