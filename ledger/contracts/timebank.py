@@ -44,7 +44,7 @@ DISPUTE_REASONS: dict[int, str] = {
     2: "the help was not given as agreed",
     3: "the hours are disputed",
     4: "the requester does not confirm help that was given",
-    99: "other (see the off-chain note)",
+    99: "other",
 }
 
 
