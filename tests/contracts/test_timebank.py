@@ -14,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.contracts import Scheme, SchemeFlag
 from ledger.contracts.timebank import RequestStatus, TimeBankClient, source_of
+from ledger.deploy import DEFAULT_ADMIN_ROLE, SPENDING_ROLE
 from ledger.errors import (
     InsufficientBalance,
     InvalidRequest,
@@ -795,3 +796,21 @@ def test_a_mined_refusal_changes_nothing(
     assert snapshot() == before
     assert tb.request(request_id).helper == helper.address
     assert ZERO not in (tb.request(request_id).requester,)
+
+
+def test_the_time_bank_is_wired_holds_the_spending_role_and_is_governed_by_the_council(
+    ledger: Ledger, tb: TimeBankClient
+) -> None:
+    fns = tb.contract.functions
+    assert (
+        fns.schemeRegistry().call(),
+        fns.memberRegistry().call(),
+        fns.pointsLedger().call(),
+    ) == (
+        ledger.schemes.address,
+        ledger.members.address,
+        ledger.points.address,
+    )
+    assert ledger.points.has_role(SPENDING_ROLE, tb.address)
+    assert tb.has_role(DEFAULT_ADMIN_ROLE, ledger.council.address)
+    assert not tb.has_role(DEFAULT_ADMIN_ROLE, ledger.operator("deployer").address)
