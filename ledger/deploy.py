@@ -44,6 +44,7 @@ CONTRACTS = (
     "ServiceRecords",
     "Exchange",
     "Catalogue",
+    "TimeBank",
 )
 #: The contracts whose admin moves from the deployer to the council.
 GOVERNED = (
@@ -55,9 +56,10 @@ GOVERNED = (
     "ServiceRecords",
     "Exchange",
     "Catalogue",
+    "TimeBank",
 )
 #: The contracts through which members spend points; each holds SPENDING_ROLE on the ledger.
-SPENDING_CONTRACTS = ("Exchange", "Catalogue")
+SPENDING_CONTRACTS = ("Exchange", "Catalogue", "TimeBank")
 ISSUANCE_ROLE = keccak(text="ISSUANCE_ROLE")
 SPENDING_ROLE = keccak(text="SPENDING_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32

@@ -196,6 +196,9 @@ class NotAuthorized(ContractRevert):
         "ExchangeUnauthorized",
         "ExchangeNotIssuer",
         "ExchangeNotProposer",
+        "TimeBankNotMemberOrProxy",
+        "TimeBankNotReviewer",
+        "TimeBankPartyCannotResolve",
     )
 
 
@@ -206,12 +209,13 @@ class NotAMember(ContractRevert):
         "PointsNotAMember",
         "ActivityMemberNotActive",
         "RecordsMemberNotActive",
+        "TimeBankMemberNotActive",
     )
 
 
 class MemberFrozen(ContractRevert):
     code = "member_frozen"
-    solidity_errors = ("MemberIsFrozen", "PointsMemberFrozen")
+    solidity_errors = ("MemberIsFrozen", "PointsMemberFrozen", "TimeBankMemberFrozen")
 
 
 class AlreadyRegistered(ContractRevert):
@@ -231,7 +235,12 @@ class QuotaExceeded(ContractRevert):
 
 class InsufficientBalance(ContractRevert):
     code = "insufficient_balance"
-    solidity_errors = ("ERC1155InsufficientBalance", "PointsInsufficientBalance", "PointsNotFrozen")
+    solidity_errors = (
+        "ERC1155InsufficientBalance",
+        "PointsInsufficientBalance",
+        "PointsNotFrozen",
+        "TimeBankInsufficientBalance",
+    )
 
 
 class Paused(ContractRevert):
@@ -341,6 +350,15 @@ class InvalidRequest(ContractRevert):
         "ExchangeInvalidSettlement",
         "ExchangeSettlementExceedsOwed",
         "ExchangeUnknownSettlement",
+        "TimeBankUnknownRequest",
+        "TimeBankNotTimeBankScheme",
+        "TimeBankInvalidHours",
+        "TimeBankInvalidKind",
+        "TimeBankInvalidDetails",
+        "TimeBankInvalidDeadline",
+        "TimeBankInvalidReason",
+        "TimeBankSelfHelp",
+        "TimeBankSplitExceeded",
     )
 
 
@@ -405,6 +423,8 @@ class StateConflict(ContractRevert):
         "RecordsBatchClosed",
         "RecordsStaleRule",
         "ExchangeSettlementClosed",
+        "TimeBankInvalidStatus",
+        "TimeBankRequestExpired",
     )
 
 

@@ -73,9 +73,12 @@ from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 
 if TYPE_CHECKING:
     from ledger.catalogue import Catalogue
+    from ledger.contracts.timebank import TimeBankClient
     from ledger.controls import Controls
     from ledger.earning import Earning
     from ledger.exchange import Exchange
+    from ledger.proxies import Proxies
+    from ledger.timebank import TimeBank
 
 log = logging.getLogger(__name__)
 #: Roles whose holders may see a member's personal data unmasked (each access is logged).
@@ -229,6 +232,29 @@ class Ledger:
 
         return Earning(self)
 
+    # --- TimeBank ---
+    @cached_property
+    def timebank_contract(self) -> TimeBankClient:
+        from ledger.contracts.timebank import TimeBankClient
+
+        return self._client(TimeBankClient, "TimeBank")
+
+    @cached_property
+    def timebank(self) -> TimeBank:
+        """The time bank (爱心银行): requests for help paid in hours."""
+        from ledger.timebank import TimeBank
+
+        return TimeBank(self)
+
+    @cached_property
+    def proxies(self) -> Proxies:
+        """Proxies: a family member or community worker recorded as acting for a member."""
+        from ledger.proxies import Proxies
+
+        return Proxies(self)
+
+    # --- end TimeBank ---
+
     @cached_property
     def catalogue_contract(self) -> CatalogueClient:
         return self._client(CatalogueClient, "Catalogue")
@@ -281,6 +307,7 @@ class Ledger:
             "activities",
             "records",
             "catalogue_contract",
+            "timebank_contract",
         ):
             self.__dict__.pop(name, None)
         return outcome

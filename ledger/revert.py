@@ -283,6 +283,32 @@ MESSAGES: dict[str, str] = {
     "ExchangeSettlementClosed": "settlement {settlementId} is {status_name}, no longer pending",
     "ExchangeNotProposer": "only {proposer}, who recorded settlement {settlementId}, may cancel it "
     "({account} may not)",
+    # Time bank
+    "TimeBankUnknownRequest": "there is no time-bank request {requestId}; list them with "
+    "`vpl timebank list`",
+    "TimeBankNotTimeBankScheme": "scheme {schemeId} is not a time-bank scheme (its points are not "
+    "hours of help)",
+    "TimeBankInvalidHours": "a request offers 1 to {maxHours} hours (got {hoursOffered})",
+    "TimeBankInvalidKind": "a request names its kind of service (got {kind})",
+    "TimeBankInvalidDetails": "a request needs the hash of its details",
+    "TimeBankInvalidDeadline": "the deadline {deadline_time} has already passed (now "
+    "{blockTime_time}); give a later one, or none",
+    "TimeBankInvalidReason": "a dispute reason code must be 1-65535 (got {reason})",
+    "TimeBankNotMemberOrProxy": "{account} is neither {member} nor a recorded proxy of them; a "
+    "registrar records a proxy with `vpl proxy grant`",
+    "TimeBankMemberNotActive": "{member} is not an active member",
+    "TimeBankMemberFrozen": "{member} is frozen and cannot use the time bank until unfrozen",
+    "TimeBankInsufficientBalance": "{member} has {available} hours of scheme {schemeId} available, "
+    "fewer than the {needed} offered",
+    "TimeBankInvalidStatus": "request {requestId} is {request_status_name}; this is not possible now",
+    "TimeBankSelfHelp": "{helper} posted request {requestId} and cannot also accept it",
+    "TimeBankRequestExpired": "request {requestId} could be accepted only until {deadline_time}",
+    "TimeBankNotReviewer": "{account} is not a reviewer of scheme {schemeId} and cannot settle its "
+    "disputes",
+    "TimeBankPartyCannotResolve": "{account} is a party to request {requestId} (or a proxy of one) "
+    "and cannot settle its dispute",
+    "TimeBankSplitExceeded": "request {requestId} holds {hoursHeld} hours; {helperHours} cannot go "
+    "to the helper",
 }
 
 #: IExchange.LimitKind, as people say it.
@@ -329,6 +355,8 @@ RECORD_STATUSES = (
 )
 BATCH_STATUSES = ("unknown", "submitted", "approved", "rejected")
 ORDER_STATUSES = ("unknown", "held", "fulfilled", "cancelled", "expired")
+#: ITimeBank.Status, as people say it.
+REQUEST_STATUSES = ("unknown", "open", "accepted", "disputed", "completed", "resolved", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -428,7 +456,18 @@ class RevertDecoder:
             if 0 <= args["status"] < len(statuses):
                 fields["status_name"] = statuses[args["status"]]
                 fields["batch_status_name"] = statuses[args["status"]]
-        for key in ("start", "end", "lastEnd", "expiresAt", "availableFrom", "availableUntil"):
+            if 0 <= args["status"] < len(REQUEST_STATUSES):
+                fields["request_status_name"] = REQUEST_STATUSES[args["status"]]
+        for key in (
+            "start",
+            "end",
+            "lastEnd",
+            "expiresAt",
+            "availableFrom",
+            "availableUntil",
+            "deadline",
+            "blockTime",
+        ):
             if isinstance(args.get(key), int):
                 fields[f"{key}_time"] = _time_text(args[key])
         if isinstance(args.get("kind"), int):

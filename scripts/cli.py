@@ -7,12 +7,9 @@ certificate, 1 otherwise.
 Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
 ``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
 activity, record, issue batch), ``_controls`` (policy, pause, points freeze/release/expire),
-``_exchange`` (exchange, clearing); ``_proposals`` is what every proposal-creating command
-shares, ``_state`` one run's settings and ledger, ``_output`` the tables, the JSON and the exit
-codes.
-activity, record, issue batch), ``_catalogue`` (catalogue, redeem, order); ``_proposals`` is what every
-proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
-tables, the JSON and the exit codes.
+``_exchange`` (exchange, clearing), ``_catalogue`` (catalogue, redeem, order), ``_timebank``
+(timebank), ``_proxy`` (proxy); ``_proposals`` is what every proposal-creating command shares,
+``_state`` one run's settings and ledger, ``_output`` the tables, the JSON and the exit codes.
 """
 
 from __future__ import annotations
@@ -35,10 +32,12 @@ from scripts._earning import activity_app, issue_app, limits_app, record_app
 from scripts._exchange import clearing_app, exchange_app
 from scripts._members import balance_command, member_app
 from scripts._output import Output, configure_logging, exit_code, line
+from scripts._proxy import proxy_app
 from scripts._roles import role_app
 from scripts._rules import rule_app
 from scripts._schemes import scheme_app
 from scripts._state import APP_OPTIONS, State, state_of
+from scripts._timebank import timebank_app
 
 
 class _Group(TyperGroup):
@@ -91,6 +90,8 @@ app.add_typer(clearing_app, name="clearing")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(order_app, name="order")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(timebank_app, name="timebank")
+app.add_typer(proxy_app, name="proxy")
 
 
 @app.callback()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from eth_account.signers.local import LocalAccount
+from web3.types import EventData
 
 from ledger.contracts.base import Call, ContractClient
 from ledger.tx import TxResult
@@ -55,10 +56,11 @@ class MemberRegistryClient(ContractClient):
             "recover", previous, successor, summary=f"recover member {previous} to {successor}"
         )
 
+    # --- proxies (a family member or community worker acting for a member) ---
+
     def grant_proxy(
         self, account: LocalAccount, member: str, proxy: str, consent_ref: bytes
     ) -> TxResult:
-        """Record `proxy` as acting for `member` (by the member, a registrar or the council)."""
         return self._write(account, "grantProxy", member, proxy, consent_ref)
 
     def revoke_proxy(self, account: LocalAccount, member: str, proxy: str) -> TxResult:
@@ -66,6 +68,14 @@ class MemberRegistryClient(ContractClient):
 
     def is_proxy(self, member: str, proxy: str) -> bool:
         return bool(self._read("isProxy", member, proxy))
+
+    def proxy_events(self, member: str) -> list[EventData]:
+        """ProxyGranted and ProxyRevoked events of `member`, in chain order."""
+        found: list[EventData] = []
+        for name in ("ProxyGranted", "ProxyRevoked"):
+            event = getattr(self.contract.events, name)()
+            found += event.get_logs(from_block=0, argument_filters={"member": member})
+        return sorted(found, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
     def member(self, address: str) -> MemberInfo:
         m = self._read("memberOf", address)

@@ -40,7 +40,9 @@ EVERY_CONTRACT = (
     "EarningRules",
     "Activities",
     "ServiceRecords",
+    "Exchange",
     "Catalogue",
+    "TimeBank",
 )
 
 
