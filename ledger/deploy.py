@@ -42,6 +42,7 @@ CONTRACTS = (
     "EarningRules",
     "Activities",
     "ServiceRecords",
+    "Gifts",
 )
 #: The contracts whose admin moves from the deployer to the council.
 GOVERNED = (
@@ -51,8 +52,10 @@ GOVERNED = (
     "EarningRules",
     "Activities",
     "ServiceRecords",
+    "Gifts",
 )
 ISSUANCE_ROLE = keccak(text="ISSUANCE_ROLE")
+SPENDING_ROLE = keccak(text="SPENDING_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
@@ -183,6 +186,16 @@ def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
             raise ForeignCode(f"ServiceRecords does not point at the manifest's {other}")
     if not read("PointsLedger", "hasRole", ISSUANCE_ROLE, manifest.address("ServiceRecords")):
         raise ForeignCode("ServiceRecords cannot issue points: the deployment is incomplete")
+    # --- Gifts ---
+    gifts_wired = read("Gifts", "contracts")
+    for address, other in zip(  # type: ignore[call-overload]
+        gifts_wired, ("SchemeRegistry", "MemberRegistry", "PointsLedger"), strict=True
+    ):
+        if str(address).lower() != manifest.address(other).lower():
+            raise ForeignCode(f"Gifts does not point at the manifest's {other}")
+    if not read("PointsLedger", "hasRole", SPENDING_ROLE, manifest.address("Gifts")):
+        raise ForeignCode("Gifts cannot move points: the deployment is incomplete")
+    # --- end Gifts ---
     council = manifest.address("Council")
     for name in GOVERNED:
         if not read(name, "hasRole", DEFAULT_ADMIN_ROLE, council):
@@ -341,6 +354,13 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         ["address", "address", "address", "address", "address", "address", "address"],
         [deployer.address, forwarder, schemes, members, points, rules, activities],
     )
+    # --- Gifts ---
+    gifts = create(
+        "Gifts",
+        ["address", "address", "address", "address", "address"],
+        [deployer.address, forwarder, schemes, members, points],
+    )
+    # --- end Gifts ---
     council = deployed["Council"].address
 
     def contract(name: str) -> Contract:
@@ -358,6 +378,10 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         send("Activities", "linkRecords", records)
     if not contract("PointsLedger").functions.hasRole(ISSUANCE_ROLE, records).call():
         send("PointsLedger", "grantRole", ISSUANCE_ROLE, records)
+    # --- Gifts ---
+    if not contract("PointsLedger").functions.hasRole(SPENDING_ROLE, gifts).call():
+        send("PointsLedger", "grantRole", SPENDING_ROLE, gifts)
+    # --- end Gifts ---
     for name in GOVERNED:
         has_role = contract(name).functions.hasRole
         if not has_role(DEFAULT_ADMIN_ROLE, council).call():

@@ -184,6 +184,9 @@ class NotAuthorized(ContractRevert):
         "RecordsUnauthorized",
         "RecordsSelfReview",
         "RecordsSecondReviewerSame",
+        "GiftsUnauthorized",
+        "GiftsNotIssuer",
+        "GiftsNotManager",
     )
 
 
@@ -194,12 +197,17 @@ class NotAMember(ContractRevert):
         "PointsNotAMember",
         "ActivityMemberNotActive",
         "RecordsMemberNotActive",
+        "GiftsNotAMember",
     )
 
 
 class MemberFrozen(ContractRevert):
     code = "member_frozen"
-    solidity_errors = ("MemberIsFrozen", "PointsMemberFrozen")
+    solidity_errors = (
+        "MemberIsFrozen",
+        "PointsMemberFrozen",
+        "GiftsMemberFrozen",
+    )
 
 
 class AlreadyRegistered(ContractRevert):
@@ -219,7 +227,12 @@ class QuotaExceeded(ContractRevert):
 
 class InsufficientBalance(ContractRevert):
     code = "insufficient_balance"
-    solidity_errors = ("ERC1155InsufficientBalance", "PointsInsufficientBalance", "PointsNotFrozen")
+    solidity_errors = (
+        "ERC1155InsufficientBalance",
+        "PointsInsufficientBalance",
+        "PointsNotFrozen",
+        "GiftsFundInsufficient",
+    )
 
 
 class Paused(ContractRevert):
@@ -318,6 +331,11 @@ class InvalidRequest(ContractRevert):
         "RecordsBatchInvalidSize",
         "RecordsBatchMismatch",
         "RecordsBatchIndex",
+        "GiftsInvalidRecipient",
+        "GiftsInvalidManager",
+        "GiftsInvalidHash",
+        "GiftsInvalidAmount",
+        "GiftsUnknownFund",
     )
 
 
@@ -367,6 +385,8 @@ class StateConflict(ContractRevert):
         "RecordsBatchKnown",
         "RecordsBatchClosed",
         "RecordsStaleRule",
+        "GiftsNotAllowed",
+        "GiftsFundExpiringPoints",
     )
 
 

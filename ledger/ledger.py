@@ -30,6 +30,7 @@ from ledger.contracts import (
     DurationRule,
     EarningRulesClient,
     FixedRule,
+    GiftsClient,
     MemberInfo,
     MemberRegistryClient,
     MemberStatus,
@@ -71,6 +72,7 @@ from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 
 if TYPE_CHECKING:
     from ledger.earning import Earning
+    from ledger.gifts import Gifts
 
 log = logging.getLogger(__name__)
 #: Roles whose holders may see a member's personal data unmasked (each access is logged).
@@ -192,6 +194,17 @@ class Ledger:
         return self._client(ServiceRecordsClient, "ServiceRecords")
 
     @cached_property
+    def gifts_contract(self) -> GiftsClient:
+        return self._client(GiftsClient, "Gifts")
+
+    @cached_property
+    def gifts(self) -> Gifts:
+        """Gifts between members and community funds (共同缔造基金)."""
+        from ledger.gifts import Gifts
+
+        return Gifts(self)
+
+    @cached_property
     def earning(self) -> Earning:
         """Activities, service records, review and batch issuance."""
         from ledger.earning import Earning
@@ -230,7 +243,16 @@ class Ledger:
         if outcome.replaced is not None:
             self._set_store_aside(outcome.replaced)
         self.__dict__["manifest"] = outcome.manifest
-        for name in ("council", "members", "schemes", "points", "rules", "activities", "records"):
+        for name in (
+            "council",
+            "members",
+            "schemes",
+            "points",
+            "rules",
+            "activities",
+            "records",
+            "gifts_contract",
+        ):
             self.__dict__.pop(name, None)
         return outcome
 

@@ -40,6 +40,13 @@ ROLES: dict[str, RoleSpec] = {
             "a contract that decides when points are due",
         ),
         RoleSpec(
+            "spending",
+            "SPENDING_ROLE",
+            "PointsLedger",
+            False,
+            "a contract through which members spend points (gifts, exchange, catalogue)",
+        ),
+        RoleSpec(
             "reviewer",
             "REVIEWER_ROLE",
             "SchemeRegistry",

@@ -55,6 +55,19 @@ class MemberRegistryClient(ContractClient):
             "recover", previous, successor, summary=f"recover member {previous} to {successor}"
         )
 
+    # --- proxies (a family member or community worker acting for a member) ---
+
+    def grant_proxy(
+        self, account: LocalAccount, member: str, proxy: str, consent_ref: bytes
+    ) -> TxResult:
+        return self._write(account, "grantProxy", member, proxy, consent_ref)
+
+    def revoke_proxy(self, account: LocalAccount, member: str, proxy: str) -> TxResult:
+        return self._write(account, "revokeProxy", member, proxy)
+
+    def is_proxy(self, member: str, proxy: str) -> bool:
+        return bool(self._read("isProxy", member, proxy))
+
     def member(self, address: str) -> MemberInfo:
         m = self._read("memberOf", address)
         return MemberInfo(
