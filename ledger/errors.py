@@ -178,6 +178,7 @@ class NotAuthorized(ContractRevert):
         "CouncilUnauthorizedMember",
         "CouncilOnlySelf",
         "PointsIssuerNotContract",
+        "PointsUnauthorizedCaller",
         "MemberUnauthorized",
         "ActivityUnauthorized",
         "ActivityCallerNotRecords",

@@ -6,7 +6,7 @@ No rule lives here: what is allowed, and every check of a value, is in ``ledger`
 certificate, 1 otherwise.
 Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
 ``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
-activity, record, issue batch); ``_proposals`` is what every
+activity, record, issue batch), ``_gifts`` (gift, fund); ``_proposals`` is what every
 proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
 tables, the JSON and the exit codes.
 """
@@ -26,6 +26,7 @@ from scripts._certificates import certificate_app, verify_command
 from scripts._chain import chain_app, deploy_command, up_command
 from scripts._council import council_app
 from scripts._earning import activity_app, issue_app, limits_app, record_app
+from scripts._gifts import fund_app, gift_command
 from scripts._members import balance_command, member_app
 from scripts._output import Output, configure_logging, exit_code, line
 from scripts._roles import role_app
@@ -66,6 +67,7 @@ app.command("deploy")(deploy_command)
 app.command("up")(up_command)
 app.command("balance")(balance_command)
 app.command("verify")(verify_command)
+app.command("gift")(gift_command)
 app.add_typer(chain_app, name="chain")
 app.add_typer(council_app, name="council")
 app.add_typer(scheme_app, name="scheme")
@@ -77,6 +79,7 @@ app.add_typer(activity_app, name="activity")
 app.add_typer(record_app, name="record")
 app.add_typer(issue_app, name="issue")
 app.add_typer(certificate_app, name="certificate")
+app.add_typer(fund_app, name="fund")
 app.add_typer(secrets_app, name="secrets")
 
 
