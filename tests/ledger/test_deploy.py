@@ -40,6 +40,7 @@ EVERY_CONTRACT = (
     "EarningRules",
     "Activities",
     "ServiceRecords",
+    "Gifts",
 )
 
 
