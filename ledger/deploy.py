@@ -45,6 +45,7 @@ CONTRACTS = (
     "Exchange",
     "Catalogue",
     "TimeBank",
+    "Gifts",
 )
 #: The contracts whose admin moves from the deployer to the council.
 GOVERNED = (
@@ -57,9 +58,10 @@ GOVERNED = (
     "Exchange",
     "Catalogue",
     "TimeBank",
+    "Gifts",
 )
 #: The contracts through which members spend points; each holds SPENDING_ROLE on the ledger.
-SPENDING_CONTRACTS = ("Exchange", "Catalogue", "TimeBank")
+SPENDING_CONTRACTS = ("Exchange", "Catalogue", "TimeBank", "Gifts")
 ISSUANCE_ROLE = keccak(text="ISSUANCE_ROLE")
 SPENDING_ROLE = keccak(text="SPENDING_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
@@ -194,9 +196,13 @@ def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
         raise ForeignCode("ServiceRecords cannot issue points: the deployment is incomplete")
     for name in SPENDING_CONTRACTS:
         for fn, other in (
-            ("schemeRegistry", "SchemeRegistry"),
-            ("memberRegistry", "MemberRegistry"),
-            ("pointsLedger", "PointsLedger"),
+            ()
+            if name == "Gifts"
+            else (
+                ("schemeRegistry", "SchemeRegistry"),
+                ("memberRegistry", "MemberRegistry"),
+                ("pointsLedger", "PointsLedger"),
+            )
         ):
             if str(read(name, fn)).lower() != manifest.address(other).lower():
                 raise ForeignCode(f"{name}.{fn}() does not point at the manifest's {other}")
@@ -205,6 +211,12 @@ def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
                 f"the {name} cannot move points (it lacks SPENDING_ROLE): the deployment is "
                 "incomplete"
             )
+    gifts_wired = read("Gifts", "contracts")
+    for address, other in zip(  # type: ignore[call-overload]
+        gifts_wired, ("SchemeRegistry", "MemberRegistry", "PointsLedger"), strict=True
+    ):
+        if str(address).lower() != manifest.address(other).lower():
+            raise ForeignCode(f"Gifts does not point at the manifest's {other}")
     council = manifest.address("Council")
     for name in GOVERNED:
         if not read(name, "hasRole", DEFAULT_ADMIN_ROLE, council):

@@ -199,6 +199,9 @@ class NotAuthorized(ContractRevert):
         "TimeBankNotMemberOrProxy",
         "TimeBankNotReviewer",
         "TimeBankPartyCannotResolve",
+        "GiftsUnauthorized",
+        "GiftsNotIssuer",
+        "GiftsNotManager",
     )
 
 
@@ -210,12 +213,18 @@ class NotAMember(ContractRevert):
         "ActivityMemberNotActive",
         "RecordsMemberNotActive",
         "TimeBankMemberNotActive",
+        "GiftsNotAMember",
     )
 
 
 class MemberFrozen(ContractRevert):
     code = "member_frozen"
-    solidity_errors = ("MemberIsFrozen", "PointsMemberFrozen", "TimeBankMemberFrozen")
+    solidity_errors = (
+        "MemberIsFrozen",
+        "PointsMemberFrozen",
+        "TimeBankMemberFrozen",
+        "GiftsMemberFrozen",
+    )
 
 
 class AlreadyRegistered(ContractRevert):
@@ -240,6 +249,7 @@ class InsufficientBalance(ContractRevert):
         "PointsInsufficientBalance",
         "PointsNotFrozen",
         "TimeBankInsufficientBalance",
+        "GiftsFundInsufficient",
     )
 
 
@@ -359,6 +369,11 @@ class InvalidRequest(ContractRevert):
         "TimeBankInvalidReason",
         "TimeBankSelfHelp",
         "TimeBankSplitExceeded",
+        "GiftsInvalidRecipient",
+        "GiftsInvalidManager",
+        "GiftsInvalidHash",
+        "GiftsInvalidAmount",
+        "GiftsUnknownFund",
     )
 
 
@@ -425,6 +440,7 @@ class StateConflict(ContractRevert):
         "ExchangeSettlementClosed",
         "TimeBankInvalidStatus",
         "TimeBankRequestExpired",
+        "GiftsNotAllowed",
     )
 
 

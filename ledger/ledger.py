@@ -31,6 +31,7 @@ from ledger.contracts import (
     DurationRule,
     EarningRulesClient,
     FixedRule,
+    GiftsClient,
     MemberInfo,
     MemberRegistryClient,
     MemberStatus,
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from ledger.controls import Controls
     from ledger.earning import Earning
     from ledger.exchange import Exchange
+    from ledger.gifts import Gifts
     from ledger.proxies import Proxies
     from ledger.timebank import TimeBank
 
@@ -226,6 +228,17 @@ class Ledger:
         return Controls(self)
 
     @cached_property
+    def gifts_contract(self) -> GiftsClient:
+        return self._client(GiftsClient, "Gifts")
+
+    @cached_property
+    def gifts(self) -> Gifts:
+        """Gifts between members and community funds (共同缔造基金)."""
+        from ledger.gifts import Gifts
+
+        return Gifts(self)
+
+    @cached_property
     def earning(self) -> Earning:
         """Activities, service records, review and batch issuance."""
         from ledger.earning import Earning
@@ -308,6 +321,7 @@ class Ledger:
             "records",
             "catalogue_contract",
             "timebank_contract",
+            "gifts_contract",
         ):
             self.__dict__.pop(name, None)
         return outcome

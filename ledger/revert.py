@@ -193,6 +193,22 @@ MESSAGES: dict[str, str] = {
     "latest one; {start_time}-{end_time} would reach into another paid service",
     "PointsBatchRefused": "record {index} of the batch (counting from 0) is refused: {problem_name} "
     "({detail})",
+    # Gifts and community funds
+    "GiftsNotAllowed": "scheme {schemeId} does not allow gifts; its issuer can ask the council to "
+    "allow them (`vpl council propose flags`)",
+    "GiftsUnauthorized": "{sender} is neither {member} nor a recorded proxy of {member}; the member "
+    "(or a registrar) records a proxy first",
+    "GiftsNotIssuer": "{account} is neither the issuer of scheme {schemeId} nor the council",
+    "GiftsNotManager": "{account} is not the manager of fund {fundId}; only its manager grants from it",
+    "GiftsNotAMember": "{account} is not an active member and cannot give or receive points",
+    "GiftsMemberFrozen": "{account} is frozen and cannot give or receive points",
+    "GiftsInvalidRecipient": "{account} cannot receive these points here (the giver themselves, or "
+    "the fund's own manager)",
+    "GiftsInvalidManager": "{manager} cannot manage this fund (the zero address, or its manager already)",
+    "GiftsInvalidHash": "the hash of the fund's details or of the grant's purpose is missing",
+    "GiftsInvalidAmount": "an amount must be 1..2^88-1 points (got {amount})",
+    "GiftsUnknownFund": "there is no fund {fundId}; list them with `vpl fund list`",
+    "GiftsFundInsufficient": "fund {fundId} holds {balance} points, fewer than the {requested} to grant",
     # Activities
     "ActivityUnknown": "there is no activity {activityId}",
     "ActivityUnauthorized": "{account} is neither the issuer nor an organiser of scheme {schemeId}",

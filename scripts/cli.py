@@ -8,8 +8,9 @@ Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_c
 ``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
 activity, record, issue batch), ``_controls`` (policy, pause, points freeze/release/expire),
 ``_exchange`` (exchange, clearing), ``_catalogue`` (catalogue, redeem, order), ``_timebank``
-(timebank), ``_proxy`` (proxy); ``_proposals`` is what every proposal-creating command shares,
-``_state`` one run's settings and ledger, ``_output`` the tables, the JSON and the exit codes.
+(timebank), ``_proxy`` (proxy), ``_gifts`` (gift, fund); ``_proposals`` is what every
+proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
+tables, the JSON and the exit codes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from scripts._controls import points_app
 from scripts._council import council_app
 from scripts._earning import activity_app, issue_app, limits_app, record_app
 from scripts._exchange import clearing_app, exchange_app
+from scripts._gifts import fund_app, gift_command
 from scripts._members import balance_command, member_app
 from scripts._output import Output, configure_logging, exit_code, line
 from scripts._proxy import proxy_app
@@ -73,6 +75,7 @@ app.command("up")(up_command)
 app.command("balance")(balance_command)
 app.command("verify")(verify_command)
 app.command("redeem")(redeem_command)
+app.command("gift")(gift_command)
 app.add_typer(chain_app, name="chain")
 app.add_typer(council_app, name="council")
 app.add_typer(scheme_app, name="scheme")
@@ -89,6 +92,7 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(clearing_app, name="clearing")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(order_app, name="order")
+app.add_typer(fund_app, name="fund")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(timebank_app, name="timebank")
 app.add_typer(proxy_app, name="proxy")

@@ -14,6 +14,7 @@ from eth_utils import function_signature_to_4byte_selector
 from ledger import compiler
 from ledger.accounts import from_mnemonic
 from ledger.config import DEV_MNEMONIC, Settings
+from ledger.contracts import ContractClient
 from ledger.ledger import Ledger
 from ledger.node import LocalNode, free_port
 from ledger.roles import role
@@ -24,6 +25,8 @@ TEST_MINTER_INDEX = 19
 PROBE_SOURCES = Path(__file__).parent / "solidity"
 #: IssuerProbe address per deployed ledger (keyed by the PointsLedger address).
 _PROBES: dict[str, str] = {}
+#: SpendingProbe address per deployed ledger (keyed by the PointsLedger address).
+_SPENDING_PROBES: dict[str, str] = {}
 
 
 def make_settings(root: Path, kind: str) -> Settings:
@@ -46,6 +49,7 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
     try:
         ledger.deploy()
         probe = deploy_issuer_probe(ledger)
+        spending = deploy_spending_probe(ledger)
         calls = [
             ledger.role_call(
                 role_name="registrar", account=ledger.operator("registrar").address, grant=True
@@ -54,6 +58,7 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
                 role_name="auditor", account=ledger.operator("auditor").address, grant=True
             ),
             ledger.role_call(role_name="issuance", account=probe, grant=True),
+            ledger.role_call(role_name="spending", account=spending, grant=True),
         ]
         ledger.govern(calls, "test bootstrap")
         yield ledger
@@ -79,6 +84,27 @@ def deploy_issuer_probe(ledger: Ledger) -> str:
 
 def probe_address(ledger: Ledger) -> str:
     return _PROBES[ledger.points.address]
+
+
+def deploy_spending_probe(ledger: Ledger) -> str:
+    """Deploy a test-only SpendingProbe for `ledger` (owned by `minter()`); the first one deployed
+    for a ledger is the one the session's council grants SPENDING_ROLE (``spending_probe``)."""
+    build = compiler.build(ledger.settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
+    artifact = build.get("SpendingProbe")
+    data = artifact.bytecode + abi_encode(["address"], [ledger.points.address]).hex()
+    address, _ = ledger.sender.deploy(minter(), data, context="deploy SpendingProbe")
+    _SPENDING_PROBES.setdefault(ledger.points.address, address)
+    return address
+
+
+def spending_probe(ledger: Ledger) -> ContractClient:
+    """The SpendingProbe holding SPENDING_ROLE on `ledger`, as a client (sign with `minter()`)."""
+    return probe_client(ledger, _SPENDING_PROBES[ledger.points.address])
+
+
+def probe_client(ledger: Ledger, address: str) -> ContractClient:
+    build = compiler.build(ledger.settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
+    return ContractClient(ledger.w3, ledger.sender, address, build.get("SpendingProbe").abi)
 
 
 def issue_points(

@@ -3,6 +3,7 @@
 from ledger.contracts.base import Call, ContractClient
 from ledger.contracts.catalogue import CatalogueClient, OrderStatus
 from ledger.contracts.council import CouncilClient, Proposal
+from ledger.contracts.gifts import Fund, FundEntry, Gift, GiftsClient
 from ledger.contracts.members import MemberInfo, MemberRegistryClient, MemberStatus
 from ledger.contracts.points import PointsLedgerClient
 from ledger.contracts.records import (
@@ -33,6 +34,10 @@ __all__ = [
     "DurationRule",
     "EarningRulesClient",
     "FixedRule",
+    "Fund",
+    "FundEntry",
+    "Gift",
+    "GiftsClient",
     "Limits",
     "MemberInfo",
     "MemberRegistryClient",

@@ -86,6 +86,7 @@ def init_db(engine: Engine) -> None:
     """Create every table that is not there yet (the vault's included)."""
     import ledger.store.catalogue
     import ledger.store.clearing
+    import ledger.store.gifts
     import ledger.store.records
     import ledger.store.timebank
     import ledger.store.vault  # noqa: F401

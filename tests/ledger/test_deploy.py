@@ -43,6 +43,7 @@ EVERY_CONTRACT = (
     "Exchange",
     "Catalogue",
     "TimeBank",
+    "Gifts",
 )
 
 

@@ -1,0 +1,647 @@
+"""PointsLedger's spending primitives, driven directly through the test-only SpendingProbe (a
+contract holding SPENDING_ROLE): holds and their settlement, mints, burns and moves, expiry lots
+(FIFO, carried through holds and moves, never lengthened), frozen points, maximum balance and
+supply limit, pause, and an ERC-1155 event for every movement.
+
+The module runs on a chain of its own: expiry needs chain time to travel across months, which the
+session's shared chain must not see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from eth_account import Account
+
+from ledger.contracts import ContractClient, Scheme
+from ledger.contracts.points import Lot
+from ledger.contracts.schemes import Policy
+from ledger.earning import CST
+from ledger.errors import (
+    ContractRevert,
+    InsufficientBalance,
+    InvalidRequest,
+    LimitExceeded,
+    MemberFrozen,
+    NotAMember,
+    NotAuthorized,
+    Paused,
+    StateConflict,
+)
+from ledger.ledger import Ledger
+from ledger.tx import TxResult
+from tests.conftest import (
+    _start,
+    deploy_spending_probe,
+    issue_points,
+    minter,
+    probe_client,
+    spending_probe,
+)
+from tests.contracts.helpers import (
+    ZERO_ADDRESS,
+    events,
+    govern,
+    raw_call,
+    reverts,
+    role_id,
+    send,
+    source,
+    spare,
+)
+from tests.earning_helpers import HOUR, assert_unchanged, earn, earning_scheme, evidence
+from tests.factories import new_member, new_scheme
+
+MAX_BALANCE = 2**88 - 1
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """A deployed ledger on a ganache node of this module's own (its time travels by months)."""
+    yield from _start(tmp_path_factory, "ganache")
+
+
+class Spender:
+    """A contract holding SPENDING_ROLE (a SpendingProbe), as the tests drive it."""
+
+    def __init__(self, ledger: Ledger, client: ContractClient) -> None:
+        self.ledger, self.client = ledger, client
+
+    @property
+    def address(self) -> str:
+        return self.client.address
+
+    def send(self, fn: str, *args: Any) -> TxResult:
+        data = self.client._encode(fn, *args)
+        return self.ledger.sender.send(minter(), self.client.address, data, context=fn)
+
+    def mint(self, scheme_id: int, member: str, amount: int, ref: bytes | None = None) -> TxResult:
+        return self.send("mint", scheme_id, member, amount, ref or source())
+
+    def burn(self, scheme_id: int, member: str, amount: int) -> TxResult:
+        return self.send("burnFrom", scheme_id, member, amount, source())
+
+    def move(self, scheme_id: int, a: str, b: str, amount: int) -> TxResult:
+        return self.send("move", scheme_id, a, b, amount, source())
+
+    def hold(self, scheme_id: int, owner: str, amount: int) -> int:
+        result = self.send("hold", scheme_id, owner, amount, source())
+        return int(events(self.ledger.points, result, "PointsHeld")[0]["holdId"])
+
+    def settle(self, hold_id: int, payee: str, to_payee: int, to_burn: int) -> TxResult:
+        return self.send("settleHold", hold_id, payee, to_payee, to_burn)
+
+
+@pytest.fixture(scope="module")
+def spender(chain: Ledger) -> Spender:
+    return Spender(chain, spending_probe(chain))
+
+
+@pytest.fixture
+def scheme(chain: Ledger) -> Scheme:
+    return new_scheme(chain, quota=10**9)
+
+
+def member(ledger: Ledger, scheme_id: int | None = None, points: int = 0) -> str:
+    address = new_member(ledger).address
+    if points:
+        assert scheme_id is not None
+        issue_points(ledger, address, scheme_id, points, source())
+    return address
+
+
+def state(ledger: Ledger, scheme_id: int, *accounts: str) -> Any:
+    """What a refused write must leave as it was."""
+    p = ledger.points
+    return (
+        [
+            (p.balance_of(a, scheme_id), p.available_of(a, scheme_id), p.lots_of(a, scheme_id))
+            for a in accounts
+        ],
+        p.total_supply(scheme_id),
+        p.burned(scheme_id),
+        p.minted(scheme_id),
+        p.held_total(scheme_id),
+        p.hold_count(),
+    )
+
+
+def refused(
+    ledger: Ledger,
+    kind: type[ContractRevert],
+    error: str,
+    args: dict[str, Any],
+    scheme_id: int,
+    *accounts: str,
+) -> Any:
+    class _Refused:
+        def __enter__(self) -> None:
+            self.before = state(ledger, scheme_id, *accounts)
+            self.ctx = reverts(kind, error, args)
+            self.ctx.__enter__()
+
+        def __exit__(self, *exc: Any) -> bool:
+            handled = self.ctx.__exit__(*exc)
+            assert_unchanged(self.before, state(ledger, scheme_id, *accounts))
+            return bool(handled)
+
+    return _Refused()
+
+
+# --- chain time in China Standard Time -----------------------------------------------------------
+
+
+def now(ledger: Ledger) -> int:
+    return int(ledger.w3.eth.get_block("latest")["timestamp"])
+
+
+def month_of(timestamp: int) -> int:
+    """Months since January 1970 (China Standard Time), as ServiceTime.monthOf counts them."""
+    d = datetime.fromtimestamp(timestamp, CST)
+    return (d.year - 1970) * 12 + d.month - 1
+
+
+def month_start(month: int) -> int:
+    year, index = divmod(month, 12)
+    return int(datetime(1970 + year, index + 1, 1, tzinfo=CST).timestamp())
+
+
+def travel_to(ledger: Ledger, timestamp: int) -> None:
+    """Move chain time forward to `timestamp` (this module's own chain only)."""
+    delta = timestamp - now(ledger)
+    assert delta > 0, "chain time only moves forward"
+    ledger.w3.provider.make_request("evm_increaseTime", [delta])  # type: ignore[arg-type]
+    ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def into_month(ledger: Ledger, months_ahead: int) -> int:
+    """Travel to an hour after the start of the month `months_ahead` from now; its number."""
+    target = month_of(now(ledger)) + months_ahead
+    travel_to(ledger, month_start(target) + HOUR)
+    assert month_of(now(ledger)) == target
+    return target
+
+
+def expiring_scheme(ledger: Ledger, months: int = 1) -> Scheme:
+    """A fresh scheme whose points expire `months` months after the month they are created in."""
+    s = new_scheme(ledger, quota=10**9)
+    govern(ledger, [ledger.schemes.set_policy_call(s.id, Policy(expiry_months=months))])
+    return s
+
+
+# --- holds and their settlement ------------------------------------------------------------------
+
+
+def test_a_hold_takes_available_points_and_settles_to_payee_burn_and_owner(
+    chain: Ledger, spender: Spender, scheme: Scheme
+) -> None:
+    p = chain.points
+    owner, payee = member(chain, scheme.id, 100), member(chain)
+    supply, held = p.total_supply(scheme.id), p.held_total(scheme.id)
+    hold_id = spender.hold(scheme.id, owner, 60)
+    assert p.balance_of(owner, scheme.id) == 40
+    assert p.held_total(scheme.id) == held + 60 == p.balance_of(p.address, scheme.id)
+    assert p.total_supply(scheme.id) == supply
+    h = p.hold_of(hold_id)
+    assert (h.scheme_id, h.owner, h.holder, h.amount, h.settled, h.lots) == (
+        scheme.id,
+        owner,
+        spender.address,
+        60,
+        False,
+        (),
+    )
+    result = spender.settle(hold_id, payee, 25, 15)
+    assert events(p, result, "HoldSettled") == [
+        {"holdId": hold_id, "payee": payee, "paid": 25, "burned": 15, "returned": 20}
+    ]
+    transfers = [(t["from"], t["to"], t["value"]) for t in events(p, result, "TransferSingle")]
+    assert transfers == [
+        (p.address, ZERO_ADDRESS, 15),
+        (p.address, payee, 25),
+        (p.address, owner, 20),
+    ]
+    assert (p.balance_of(owner, scheme.id), p.balance_of(payee, scheme.id)) == (60, 25)
+    assert p.total_supply(scheme.id) == supply - 15
+    assert p.held_total(scheme.id) == held
+    assert p.hold_of(hold_id).settled
+
+
+def test_only_the_contract_that_placed_a_hold_settles_it_and_only_once(
+    chain: Ledger, spender: Spender, scheme: Scheme
+) -> None:
+    owner = member(chain, scheme.id, 50)
+    hold_id = spender.hold(scheme.id, owner, 30)
+    other = Spender(chain, probe_client(chain, deploy_spending_probe(chain)))
+    spending = role_id("spending")
+    govern(chain, [raw_call(chain.points, "grantRole", bytes.fromhex(spending[2:]), other.address)])
+    with refused(
+        chain,
+        NotAuthorized,
+        "PointsUnauthorizedCaller",
+        {"caller": other.address},
+        scheme.id,
+        owner,
+    ):
+        other.settle(hold_id, owner, 0, 0)
+    stranger = spare(0)
+    with refused(
+        chain,
+        NotAuthorized,
+        "AccessControlUnauthorizedAccount",
+        {"account": stranger.address, "neededRole": spending},
+        scheme.id,
+        owner,
+    ):
+        send(chain, stranger, raw_call(chain.points, "settleHold", hold_id, owner, 0, 0))
+    with refused(
+        chain,
+        InvalidRequest,
+        "PointsHoldExceeded",
+        {"holdId": hold_id, "amount": 30, "requested": 31},
+        scheme.id,
+        owner,
+    ):
+        spender.settle(hold_id, owner, 20, 11)
+    with refused(chain, InvalidRequest, "PointsUnknownHold", {"holdId": 10**9}, scheme.id, owner):
+        spender.settle(10**9, owner, 0, 0)
+    spender.settle(hold_id, owner, 0, 30)
+    with refused(chain, StateConflict, "PointsHoldSettled", {"holdId": hold_id}, scheme.id, owner):
+        spender.settle(hold_id, owner, 0, 0)
+
+
+def test_what_a_hold_returns_to_a_recovered_owner_goes_to_the_successor(
+    chain: Ledger, spender: Spender, scheme: Scheme
+) -> None:
+    p = chain.points
+    owner = member(chain, scheme.id, 40)
+    hold_id = spender.hold(scheme.id, owner, 40)
+    successor = Account.create().address
+    govern(chain, [chain.recovery_call(previous=owner, successor=successor)])
+    result = spender.settle(hold_id, ZERO_ADDRESS, 0, 10)
+    assert events(p, result, "HoldSettled")[0]["returned"] == 30
+    assert (p.balance_of(owner, scheme.id), p.balance_of(successor, scheme.id)) == (0, 30)
+
+
+def test_a_hold_needs_an_active_owner_and_available_points(
+    chain: Ledger, spender: Spender, scheme: Scheme
+) -> None:
+    owner, frozen = member(chain, scheme.id, 20), member(chain, scheme.id, 20)
+    chain.members.freeze(chain.operator("registrar"), frozen, 3)
+    with refused(chain, MemberFrozen, "PointsMemberFrozen", {"account": frozen}, scheme.id, frozen):
+        spender.hold(scheme.id, frozen, 5)
+    with refused(
+        chain,
+        InsufficientBalance,
+        "PointsInsufficientBalance",
+        {"member": owner, "schemeId": scheme.id, "balance": 20, "needed": 21},
+        scheme.id,
+        owner,
+    ):
+        spender.hold(scheme.id, owner, 21)
+    for amount in (0, MAX_BALANCE + 1):
+        with refused(
+            chain, InvalidRequest, "PointsInvalidAmount", {"amount": amount}, scheme.id, owner
+        ):
+            spender.hold(scheme.id, owner, amount)
+
+
+# --- mint, burn, move ----------------------------------------------------------------------------
+
+
+def test_a_mint_is_paid_once_per_ref_outside_the_quota(chain: Ledger, spender: Spender) -> None:
+    scheme = new_scheme(chain, quota=10)
+    p = chain.points
+    m = member(chain)
+    ref = source()
+    result = spender.mint(scheme.id, m, 50, ref)  # beyond the issuance quota of 10
+    assert events(p, result, "PointsMinted") == [
+        {"schemeId": scheme.id, "member": m, "ref": ref, "amount": 50, "operator": spender.address}
+    ]
+    assert (p.minted(scheme.id), p.issued(scheme.id), p.total_supply(scheme.id)) == (50, 0, 50)
+    with refused(
+        chain, StateConflict, "PointsSourceAlreadyPaid", {"source": "0x" + ref.hex()}, scheme.id, m
+    ):
+        spender.mint(scheme.id, m, 50, ref)
+    with refused(
+        chain, InvalidRequest, "PointsInvalidSource", {"source": "0x" + "00" * 32}, scheme.id, m
+    ):
+        spender.send("mint", scheme.id, m, 5, bytes(32))
+    stranger = Account.create().address
+    with refused(chain, NotAMember, "PointsNotAMember", {"account": stranger}, scheme.id, m):
+        spender.mint(scheme.id, stranger, 5)
+
+
+def test_burns_and_moves_take_available_points_with_their_events(
+    chain: Ledger, spender: Spender, scheme: Scheme
+) -> None:
+    p = chain.points
+    a, b = member(chain, scheme.id, 30), member(chain)
+    supply = p.total_supply(scheme.id)
+    result = spender.burn(scheme.id, a, 10)
+    assert [(e["member"], e["amount"]) for e in events(p, result, "PointsBurned")] == [(a, 10)]
+    assert p.total_supply(scheme.id) == supply - 10
+    result = spender.move(scheme.id, a, b, 15)
+    assert [(e["from"], e["to"], e["amount"]) for e in events(p, result, "PointsMoved")] == [
+        (a, b, 15)
+    ]
+    assert (p.balance_of(a, scheme.id), p.balance_of(b, scheme.id)) == (5, 15)
+    with refused(chain, InvalidRequest, "PointsInvalidRecipient", {"account": a}, scheme.id, a):
+        spender.move(scheme.id, a, a, 1)
+    stranger = Account.create().address
+    with refused(chain, NotAMember, "PointsNotAMember", {"account": stranger}, scheme.id, a):
+        spender.move(scheme.id, a, stranger, 1)
+    with refused(
+        chain,
+        InsufficientBalance,
+        "PointsInsufficientBalance",
+        {"member": a, "schemeId": scheme.id, "balance": 5, "needed": 6},
+        scheme.id,
+        a,
+    ):
+        spender.burn(scheme.id, a, 6)
+
+
+# --- frozen points -------------------------------------------------------------------------------
+
+
+def test_frozen_points_are_set_by_the_issuer_and_cannot_be_moved_held_or_burned(
+    chain: Ledger, spender: Spender, scheme: Scheme
+) -> None:
+    p = chain.points
+    m, other = member(chain, scheme.id, 50), member(chain)
+    issuer = chain.operator("issuer-vol")
+    stranger = chain.operator("issuer-bee")
+    with refused(
+        chain, NotAuthorized, "PointsUnauthorizedCaller", {"caller": stranger.address}, scheme.id, m
+    ):
+        p.set_frozen(stranger, scheme.id, m, 10, increase=True, case_ref=source())
+    with refused(
+        chain,
+        InsufficientBalance,
+        "PointsInsufficientBalance",
+        {"member": m, "schemeId": scheme.id, "balance": 50, "needed": 51},
+        scheme.id,
+        m,
+    ):
+        p.set_frozen(issuer, scheme.id, m, 51, increase=True, case_ref=source())
+    result = p.set_frozen(issuer, scheme.id, m, 40, increase=True, case_ref=source())
+    assert events(p, result, "PointsFrozen")[0]["frozen"] == 40
+    assert (p.frozen_of(m, scheme.id), p.available_of(m, scheme.id)) == (40, 10)
+    short = {"member": m, "schemeId": scheme.id, "balance": 10, "needed": 11}
+    for attempt in (
+        lambda: spender.move(scheme.id, m, other, 11),
+        lambda: spender.hold(scheme.id, m, 11),
+        lambda: spender.burn(scheme.id, m, 11),
+    ):
+        with refused(
+            chain, InsufficientBalance, "PointsInsufficientBalance", short, scheme.id, m, other
+        ):
+            attempt()
+    with refused(
+        chain,
+        InsufficientBalance,
+        "PointsNotFrozen",
+        {"member": m, "schemeId": scheme.id, "frozen": 40, "requested": 41},
+        scheme.id,
+        m,
+    ):
+        p.set_frozen(issuer, scheme.id, m, 41, increase=False, case_ref=source())
+    p.set_frozen(issuer, scheme.id, m, 40, increase=False, case_ref=source())
+    spender.move(scheme.id, m, other, 50)
+    assert p.balance_of(other, scheme.id) == 50
+
+
+def test_a_correction_still_takes_back_frozen_points(chain: Ledger) -> None:
+    e = earning_scheme(chain)
+    m = member(chain)
+    t = now(chain)
+    start, end = t - 3 * HOUR, t - HOUR
+    record_id = earn(chain, e, m, start, end)  # 2 h x 10 x 1.2 = 24 points
+    p = chain.points
+    assert p.balance_of(m, e.id) == 24
+    p.set_frozen(e.issuer, e.id, m, 24, increase=True, case_ref=source())
+    correction = chain.earning.correct(
+        submitter=e.organiser,
+        record_id=record_id,
+        start=start,
+        end=end - HOUR,
+        evidence_hash=evidence(),
+        content="实际一小时",
+        reason="签到表记错",
+    )
+    chain.earning.approve(reviewer=e.reviewer, record_id=correction.record.id, grade="A")
+    assert p.balance_of(m, e.id) == 12
+    assert p.available_of(m, e.id) == 0
+
+
+# --- maximum balance and supply limit ------------------------------------------------------------
+
+
+def test_the_maximum_balance_and_supply_limit_hold_for_every_way_in(
+    chain: Ledger, spender: Spender
+) -> None:
+    scheme = new_scheme(chain, quota=10**9)
+    govern(
+        chain,
+        [chain.schemes.set_policy_call(scheme.id, Policy(max_balance=100, supply_limit=250))],
+    )
+    a, b, c = member(chain, scheme.id, 90), member(chain, scheme.id, 90), member(chain)
+    over = {"member": a, "schemeId": scheme.id, "balance": 101, "maxBalance": 100}
+    with refused(chain, LimitExceeded, "PointsMaxBalance", over, scheme.id, a, b):
+        issue_points(chain, a, scheme.id, 11, source())
+    with refused(chain, LimitExceeded, "PointsMaxBalance", over, scheme.id, a, b):
+        spender.mint(scheme.id, a, 11)
+    with refused(chain, LimitExceeded, "PointsMaxBalance", over, scheme.id, a, b):
+        spender.move(scheme.id, b, a, 11)
+    supply = {"schemeId": scheme.id, "supply": 180, "requested": 71, "limit": 250}
+    with refused(chain, LimitExceeded, "PointsSupplyLimit", supply, scheme.id, a, b, c):
+        spender.mint(scheme.id, c, 71)
+    with refused(chain, LimitExceeded, "PointsSupplyLimit", supply, scheme.id, a, b, c):
+        issue_points(chain, c, scheme.id, 71, source())
+    spender.mint(scheme.id, c, 70)
+    assert chain.points.total_supply(scheme.id) == 250
+
+
+# --- pause ---------------------------------------------------------------------------------------
+
+
+def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
+    chain: Ledger, spender: Spender, scheme: Scheme
+) -> None:
+    p = chain.points
+    a, b = member(chain, scheme.id, 50), member(chain)
+    hold_id = spender.hold(scheme.id, a, 10)
+    pauser = spare(1)
+    pauser_role = chain.schemes.role("PAUSER_ROLE")
+    govern(chain, [raw_call(chain.schemes, "grantRole", pauser_role, pauser.address)])
+    send(chain, pauser, raw_call(chain.schemes, "pause", scheme.id))
+    args = {"schemeId": scheme.id}
+    for attempt in (
+        lambda: issue_points(chain, a, scheme.id, 1, source()),
+        lambda: spender.mint(scheme.id, a, 1),
+        lambda: spender.burn(scheme.id, a, 1),
+        lambda: spender.move(scheme.id, a, b, 1),
+        lambda: spender.hold(scheme.id, a, 1),
+        lambda: spender.settle(hold_id, b, 1, 0),
+        lambda: send(chain, spare(0), raw_call(p, "expire", scheme.id, [a])),
+    ):
+        with refused(chain, Paused, "PointsPaused", args, scheme.id, a, b):
+            attempt()
+    assert (p.balance_of(a, scheme.id), p.available_of(a, scheme.id)) == (40, 40)
+    assert chain.schemes.is_paused(scheme.id)
+    with reverts(
+        NotAuthorized,
+        "AccessControlUnauthorizedAccount",
+        {"account": pauser.address, "neededRole": "0x" + "00" * 32},
+    ):
+        send(chain, pauser, raw_call(chain.schemes, "unpause", scheme.id))
+    govern(chain, [chain.schemes.unpause_call(scheme.id)])
+    spender.move(scheme.id, a, b, 1)
+
+    govern(chain, [chain.schemes.pause_call(0)])  # every scheme
+    try:
+        with refused(chain, Paused, "PointsPaused", {"schemeId": 0}, scheme.id, a, b):
+            spender.move(scheme.id, a, b, 1)
+    finally:
+        govern(chain, [chain.schemes.unpause_call(0)])
+    spender.settle(hold_id, b, 10, 0)
+
+
+# --- expiry --------------------------------------------------------------------------------------
+
+
+def test_points_expire_fifo_by_lot_through_moves_and_expire_sweeps_them(
+    chain: Ledger, spender: Spender
+) -> None:
+    p = chain.points
+    scheme = expiring_scheme(chain, months=1)
+    a, b = member(chain), member(chain)
+    first = into_month(chain, 1)
+    assert p.current_month() == first
+    issue_points(chain, a, scheme.id, 10, source())  # expire when month first + 2 begins
+    second = into_month(chain, 1)
+    issue_points(chain, a, scheme.id, 20, source())  # expire when month second + 2 begins
+    assert p.lots_of(a, scheme.id) == [Lot(first + 2, 10), Lot(second + 2, 20)]
+
+    spender.move(scheme.id, a, b, 15)  # oldest first: all 10 of the first lot, 5 of the second
+    assert p.lots_of(a, scheme.id) == [Lot(second + 2, 15)]
+    assert p.lots_of(b, scheme.id) == [Lot(first + 2, 10), Lot(second + 2, 5)]
+
+    into_month(chain, 1)  # first + 2 begins: b's 10 of the first lot expire
+    assert p.available_of(b, scheme.id) == 5
+    assert p.balance_of(b, scheme.id) == 15  # not swept yet
+    supply, burned = p.total_supply(scheme.id), p.burned(scheme.id)
+    result = send(chain, spare(0), raw_call(p, "expire", scheme.id, [a, b]))
+    assert events(p, result, "PointsExpired") == [
+        {"schemeId": scheme.id, "member": b, "amount": 10, "expiryMonth": first + 2}
+    ]
+    transfers = [(t["from"], t["to"], t["value"]) for t in events(p, result, "TransferSingle")]
+    assert transfers == [(b, ZERO_ADDRESS, 10)]
+    assert (p.balance_of(b, scheme.id), p.total_supply(scheme.id)) == (5, supply - 10)
+    assert p.burned(scheme.id) == burned + 10
+    assert p.lots_of(b, scheme.id) == [Lot(second + 2, 5)]
+
+
+def test_expired_points_cannot_be_spent_and_are_swept_by_the_next_debit(
+    chain: Ledger, spender: Spender
+) -> None:
+    p = chain.points
+    scheme = expiring_scheme(chain, months=1)
+    a, b = member(chain), member(chain)
+    start = month_of(now(chain))
+    issue_points(chain, a, scheme.id, 10, source())
+    into_month(chain, 1)
+    issue_points(chain, a, scheme.id, 5, source())
+    travel_to(chain, month_start(start + 2) - HOUR)  # the last hour of the first lot
+    assert p.available_of(a, scheme.id) == 15
+    travel_to(chain, month_start(start + 2) + HOUR)
+    assert p.available_of(a, scheme.id) == 5
+    with refused(
+        chain,
+        InsufficientBalance,
+        "PointsInsufficientBalance",
+        {"member": a, "schemeId": scheme.id, "balance": 5, "needed": 6},
+        scheme.id,
+        a,
+        b,
+    ):
+        spender.move(scheme.id, a, b, 6)
+    result = spender.move(scheme.id, a, b, 5)  # sweeps the 10 expired points first
+    assert [e["amount"] for e in events(p, result, "PointsExpired")] == [10]
+    assert (p.balance_of(a, scheme.id), p.balance_of(b, scheme.id)) == (0, 5)
+    assert p.lots_of(b, scheme.id) == [Lot(start + 3, 5)]
+
+
+def test_held_points_keep_their_lots_and_a_received_lot_is_never_lengthened(
+    chain: Ledger, spender: Spender
+) -> None:
+    p = chain.points
+    scheme = expiring_scheme(chain, months=1)
+    month = into_month(chain, 1)
+    a, b, c = member(chain), member(chain), member(chain)
+    issue_points(chain, a, scheme.id, 10, source())  # expires at month + 2
+    govern(chain, [chain.schemes.set_policy_call(scheme.id, Policy(expiry_months=3))])
+    issue_points(chain, a, scheme.id, 10, source())  # month + 4
+    govern(chain, [chain.schemes.set_policy_call(scheme.id, Policy(expiry_months=2))])
+    issue_points(chain, b, scheme.id, 6, source())  # month + 3
+    assert p.lots_of(a, scheme.id) == [Lot(month + 2, 10), Lot(month + 4, 10)]
+
+    hold_id = spender.hold(scheme.id, a, 14)
+    assert p.hold_of(hold_id).lots == (Lot(month + 2, 10), Lot(month + 4, 4))
+    spender.settle(hold_id, c, 12, 0)  # the payee gets the oldest held points, the rest returns
+    assert p.lots_of(c, scheme.id) == [Lot(month + 2, 10), Lot(month + 4, 2)]
+    assert p.lots_of(a, scheme.id) == [Lot(month + 4, 8)]
+    assert p.balance_of(a, scheme.id) == 8
+
+    # b's points of month + 3 fall between c's lots: they join c's oldest lot (shortened)
+    spender.move(scheme.id, b, c, 6)
+    assert p.lots_of(c, scheme.id) == [Lot(month + 2, 16), Lot(month + 4, 2)]
+
+
+# --- ERC-1155 events for every movement ----------------------------------------------------------
+
+
+def test_transfer_events_reconcile_with_balances_and_supply(
+    chain: Ledger, spender: Spender
+) -> None:
+    p = chain.points
+    scheme = expiring_scheme(chain, months=1)
+    a, b, c = member(chain), member(chain), member(chain)
+    start = chain.w3.eth.block_number
+    issue_points(chain, a, scheme.id, 40, source())
+    spender.mint(scheme.id, b, 30)
+    spender.move(scheme.id, a, c, 12)
+    hold_id = spender.hold(scheme.id, b, 20)
+    spender.settle(hold_id, c, 8, 5)
+    spender.burn(scheme.id, a, 3)
+    held = spender.hold(scheme.id, c, 4)
+    into_month(chain, 2)
+    send(chain, spare(0), raw_call(p, "expire", scheme.id, [a, b, c]))
+
+    totals: dict[str, int] = {}
+    created = destroyed = 0
+    logs = p.contract.events.TransferSingle().get_logs(from_block=start)
+    for log in logs:
+        args = log["args"]
+        if args["id"] != scheme.id:
+            continue
+        if args["from"] == ZERO_ADDRESS:
+            created += args["value"]
+        else:
+            totals[args["from"]] = totals.get(args["from"], 0) - args["value"]
+        if args["to"] == ZERO_ADDRESS:
+            destroyed += args["value"]
+        else:
+            totals[args["to"]] = totals.get(args["to"], 0) + args["value"]
+    for account in (a, b, c, p.address):
+        assert totals.get(account, 0) == p.balance_of(account, scheme.id), account
+    assert (
+        created - destroyed
+        == p.total_supply(scheme.id)
+        == sum(p.balance_of(x, scheme.id) for x in (a, b, c, p.address))
+    )
+    # every lot has expired; held points do not expire while held
+    assert p.total_supply(scheme.id) == 4 == p.held_total(scheme.id) == p.hold_of(held).amount

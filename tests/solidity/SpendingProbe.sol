@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// The ledger's spending entry points, as the probe calls them.
+interface ISpendingLedger {
+    function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
+    function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
+    function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref) external;
+    function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref) external returns (uint256);
+    function settleHold(uint256 holdId, address payee, uint256 toPayee, uint256 toBurn) external;
+}
+
+/// @title SpendingProbe (tests only; never deployed by `vpl deploy`)
+/// @notice Stands in for a contract holding SPENDING_ROLE (the role is refused to plain keys), so
+/// the points ledger's spending primitives can be tested without an exchange, catalogue or time
+/// bank in front of them. Only the key that deployed it can use it; the ledger's revert data is
+/// passed through unchanged.
+contract SpendingProbe {
+    address public immutable owner;
+    ISpendingLedger public immutable ledger;
+
+    error ProbeNotOwner(address caller);
+
+    constructor(ISpendingLedger ledger_) {
+        owner = msg.sender;
+        ledger = ledger_;
+    }
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert ProbeNotOwner(msg.sender);
+        _;
+    }
+
+    function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external onlyOwner {
+        ledger.mint(schemeId, member, amount, ref);
+    }
+
+    function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external onlyOwner {
+        ledger.burnFrom(schemeId, member, amount, ref);
+    }
+
+    function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref) external onlyOwner {
+        ledger.move(schemeId, from, to, amount, ref);
+    }
+
+    function hold(uint256 schemeId, address owner_, uint256 amount, bytes32 ref)
+        external
+        onlyOwner
+        returns (uint256)
+    {
+        return ledger.hold(schemeId, owner_, amount, ref);
+    }
+
+    function settleHold(uint256 holdId, address payee, uint256 toPayee, uint256 toBurn) external onlyOwner {
+        ledger.settleHold(holdId, payee, toPayee, toBurn);
+    }
+}
