@@ -40,6 +40,7 @@ EVERY_CONTRACT = (
     "EarningRules",
     "Activities",
     "ServiceRecords",
+    "Exchange",
 )
 
 
@@ -253,6 +254,18 @@ def test_verify_refuses_a_deployment_whose_service_records_cannot_issue(on_spare
         deploy.verify(on_spare.w3, manifest, on_spare.build)
 
     assert str(info.value) == "ServiceRecords cannot issue points: the deployment is incomplete"
+
+
+def test_verify_refuses_a_deployment_whose_exchange_cannot_spend(on_spare: Ledger) -> None:
+    manifest = on_spare.deploy().manifest
+    exchange = manifest.address("Exchange")
+    call = on_spare.points.revoke_role_call(deploy.SPENDING_ROLE, exchange, "revoke spending")
+    on_spare.govern([call])
+
+    with pytest.raises(ForeignCode) as info:
+        deploy.verify(on_spare.w3, manifest, on_spare.build)
+
+    assert str(info.value) == "Exchange cannot spend points: the deployment is incomplete"
 
 
 def test_verify_refuses_a_manifest_pointing_at_an_account_without_code(ledger: Ledger) -> None:
