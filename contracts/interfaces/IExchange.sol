@@ -12,7 +12,8 @@ pragma solidity ^0.8.24;
 /// A's issuer, who owes B's issuer exactly `out * vB`. Rounding never creates value.
 interface IExchange {
     /// @notice A scheme's exchange limits, set by the council; 0 means no limit. Days and months
-    /// are those of China Standard Time.
+    /// are those of China Standard Time. An exchange counts with the value it carries over
+    /// (out * toValue), the same figure the issuers then owe each other.
     /// @dev uint48 thousandths (up to about 2.8e11 standard units) keep all five in one word.
     struct Limits {
         /// Least value of one exchange out of the scheme.
