@@ -99,7 +99,7 @@ def setup(ledger: Ledger, members: Sequence[str]) -> dict[str, Any]:
             issuer=issuer,
             scheme=code,
             points_per_hour=50 if code == "VOL" else 1,
-            grades={"A": "1"},
+            grades={"A": "1", "B": "1", "C": "1", "D": "1"},
         )
         for name, account in (("organiser", organiser), ("reviewer", reviewer)):
             ledger.set_scheme_role(
@@ -141,7 +141,7 @@ def setup(ledger: Ledger, members: Sequence[str]) -> dict[str, Any]:
             "listItem",
             ledger.scheme(code).id,
             price,
-            10**9,
+            10**6,
             10**6,
             now - 60,
             now + 365 * 86400,
@@ -297,7 +297,7 @@ def main() -> None:
             today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600
             issued = [
                 issue(ledger, keys, members, code, today - back * 86400 + 8 * 3600, root)
-                for back, code in ((3, "VOL"), (2, "VOL"), (2, "TIME"), (1, "TIME"))
+                for back, code in ((5, "VOL"), (4, "VOL"), (3, "TIME"), (2, "TIME"))
             ]
             figures, seconds, failures = workload(ledger, keys, members, args.operations, args.seed)
         finally:
