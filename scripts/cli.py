@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
 from ledger.config import new_secret
@@ -52,7 +53,9 @@ class _Group(TyperGroup):
             out = ctx.obj.out if isinstance(ctx.obj, State) else Output(json_mode=False)
             out.error(exc)
             raise typer.Exit(exit_code(exc)) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, ClickException):
+            # Usage errors (an unknown option such as a negative amount `-3`) keep click's own
+            # message and exit code 2.
             raise
         except Exception as exc:
             logging.getLogger("vpl").debug("unexpected error", exc_info=True)

@@ -99,3 +99,14 @@ def test_the_expiry_sweep_reports_nothing_due_on_a_fresh_scheme(vpl: Vpl, ledger
     assert (lot["amount"], lot["expired"]) == (7, False)
     swept = ok(vpl("--json", "points", "expire", s.code, "--member", member.address))
     assert (swept["accounts"], swept["expired"], swept["transactions"]) == (0, 0, [])
+
+
+def test_a_negative_amount_is_a_usage_error_with_exit_code_2(vpl: Vpl, ledger: Ledger) -> None:
+    """`-3` reads as an unknown option: click's usage error and exit 2 (bad input), not 1."""
+    s = new_scheme(ledger)
+    member = new_member(ledger)
+    result = vpl("points", "freeze", member.address, s.code, "-3", "--case", "CASE-9")
+    assert result.exit_code == 2, result.output
+    assert "No such option: -3" in result.output
+    assert "Traceback" not in result.output
+    assert ledger.points.frozen_of(member.address, s.id) == 0
