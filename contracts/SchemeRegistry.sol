@@ -25,7 +25,7 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     uint32 public constant FLAGS_ALL = 31;
 
     uint8 public constant VALUE_DECIMALS = 3;
-    uint256 public constant MAX_SCHEMES = 256;
+    uint256 public constant MAX_SCHEMES = 1024;
     uint256 public constant MAX_CODE_LENGTH = 16;
     uint256 public constant MAX_TEXT_LENGTH = 96;
 
