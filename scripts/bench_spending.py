@@ -54,9 +54,8 @@ class Figures:
 
 
 def client(ledger: Ledger, name: str) -> ContractClient:
-    return ContractClient(
-        ledger.w3, ledger.sender, ledger.manifest.address(name), ledger.build.get(name).abi
-    )
+    """A plain client of a deployed contract, by name (its ABI from the build)."""
+    return ledger._client(ContractClient, name)
 
 
 def setup(ledger: Ledger, members: Sequence[str]) -> dict[str, Any]:

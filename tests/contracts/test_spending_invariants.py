@@ -44,9 +44,8 @@ PRICES = (35, 60)
 
 
 def client(ledger: Ledger, name: str) -> ContractClient:
-    return ContractClient(
-        ledger.w3, ledger.sender, ledger.manifest.address(name), ledger.build.get(name).abi
-    )
+    """A plain client of a deployed contract, by name (its ABI from the build)."""
+    return ledger._client(ContractClient, name)
 
 
 @dataclass
