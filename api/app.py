@@ -1,39 +1,30 @@
-"""The HTTP API: ``create_app(settings)``. This first version serves health and read-only views;
-the wallet, issuer and auditor endpoints grow on the same ``Ledger``."""
+"""The HTTP API: ``create_app(settings)``.
+
+Versioned under ``/v1``, documented at ``/docs`` (OpenAPI at ``/openapi.json``). Thin over
+``ledger/``: routers parse, call ledger/, shape the answer; the contracts and ledger/ hold the
+rules. Nothing is built at import time: the ``Ledger`` and its services are made at startup.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel
 
 from api import errors as api_errors
+from api.deps import LedgerDep, Services
+from api.middleware import RequestContext
+from api.routers import auth, schemes, wallet
+from ledger.auth import Auth
 from ledger.config import Settings
-from ledger.contracts import Scheme
 from ledger.ledger import Ledger
+from ledger.relay import Relay
+from ledger.wallets import Wallets
 
-
-class SchemePublic(BaseModel):
-    id: int
-    code: str
-    name: str
-    unit: str
-    issuer: str
-    value_csu: float
-    quota: int
-    quota_period_seconds: int
-    flags: list[str]
-
-
-class BalancePublic(BaseModel):
-    scheme: str
-    scheme_id: int
-    name: str
-    unit: str
-    amount: int
+VERSION = "0.2.0"
 
 
 class Health(BaseModel):
@@ -43,29 +34,55 @@ class Health(BaseModel):
     network: str
 
 
-def get_ledger(request: Request) -> Ledger:
-    ledger: Ledger = request.app.state.ledger
-    return ledger
-
-
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+def build_services(settings: Settings) -> Services:
+    """The services of one app, connected and checked (the manifest against the chain)."""
+    ledger = Ledger(settings)
+    assert ledger.sender and ledger.manifest  # built once, before requests run in threads
+    ledger.engine  # noqa: B018  (tables created before the first request)
+    return Services(ledger=ledger, auth=Auth(ledger), wallets=Wallets(ledger), relay=Relay(ledger))
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The application for one network; the Ledger is built at startup, not at import."""
+    """The application for one network."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ledger = Ledger(settings)
-        assert ledger.sender and ledger.manifest  # built once, before requests run in threads
-        app.state.ledger = ledger
-        yield
-        app.state.ledger.close()
+        services = build_services(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            services.ledger.close()
 
-    app = FastAPI(title="志愿积分链 Volunteer Points Ledger", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="志愿积分链 Volunteer Points Ledger",
+        version=VERSION,
+        lifespan=lifespan,
+        description=(
+            "Volunteers' wallet, issuers' console and auditors' queries. Sign in with "
+            "`/v1/auth/challenge` + `/v1/auth/sign-in` (EIP-4361) or `/v1/auth/pin-sign-in` "
+            "(custodial wallets). Writes are relayed: sign the EIP-712 request returned with "
+            "428 `signature_required`, or send a custodial wallet's `X-Wallet-PIN`. Every write "
+            "accepts an `Idempotency-Key`. Errors: `{error: {code, message, message_zh, "
+            "details, request_id}}`."
+        ),
+    )
     api_errors.install(app)
+    app.add_middleware(
+        RequestContext,
+        per_ip=settings.rate_limit_per_ip,
+        per_account=settings.rate_limit_per_account,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Wallet-PIN"],
+            expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+        )
 
-    @app.get("/health", response_model=Health)
+    @app.get("/health", response_model=Health, tags=["health"])
     def health(ledger: LedgerDep) -> Health:
         manifest = ledger.manifest
         return Health(
@@ -75,39 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
             network=manifest.network,
         )
 
-    @app.get("/v1/schemes", response_model=list[SchemePublic])
-    def list_schemes(ledger: LedgerDep) -> list[SchemePublic]:
-        return [_scheme_public(s) for s in ledger.schemes.schemes()]
-
-    @app.get("/v1/schemes/{code}", response_model=SchemePublic)
-    def get_scheme(code: str, ledger: LedgerDep) -> SchemePublic:
-        return _scheme_public(ledger.scheme(code))
-
-    @app.get("/v1/members/{address}/balances", response_model=list[BalancePublic])
-    def balances(address: str, ledger: LedgerDep) -> list[BalancePublic]:
-        return [
-            BalancePublic(
-                scheme=b.scheme.code,
-                scheme_id=b.scheme.id,
-                name=b.scheme.name,
-                unit=b.scheme.unit,
-                amount=b.amount,
-            )
-            for b in ledger.balances(address)
-        ]
-
+    app.include_router(auth.router)
+    app.include_router(schemes.router)
+    app.include_router(wallet.router)
     return app
-
-
-def _scheme_public(s: Scheme) -> SchemePublic:
-    return SchemePublic(
-        id=s.id,
-        code=s.code,
-        name=s.name,
-        unit=s.unit,
-        issuer=s.issuer,
-        value_csu=s.value_csu,
-        quota=s.quota,
-        quota_period_seconds=s.quota_period,
-        flags=s.flags.names(),
-    )

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eth_abi import decode as abi_decode
-from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector
 from sqlalchemy import insert, update
 from sqlmodel import col, select
@@ -64,7 +63,7 @@ from ledger.store.records import (
     details_hash,
     file_sha256,
 )
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -685,8 +684,8 @@ def run_batch(
     ledger: Ledger,
     plan: BatchPlan,
     *,
-    organiser: LocalAccount,
-    reviewer: LocalAccount,
+    organiser: Signer,
+    reviewer: Signer,
     chunk_size: int = DEFAULT_CHUNK,
     only_good_rows: bool = False,
     progress: Callable[[int, int], None] | None = None,

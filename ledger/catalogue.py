@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import col, select
 
@@ -27,6 +26,7 @@ from ledger.errors import ContractRevert, InputError, LedgerError
 from ledger.store import session, utcnow
 from ledger.store.catalogue import CatalogueItemDetails, RedemptionRequest
 from ledger.store.records import canonical_json, details_hash
+from ledger.tx import Signer
 from ledger.values import parse_address, parse_amount
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class Catalogue:
     def add_item(
         self,
         *,
-        merchant: LocalAccount,
+        merchant: Signer,
         scheme: str | int,
         kind: str,
         name: str,
@@ -234,7 +234,7 @@ class Catalogue:
     def update_item(
         self,
         *,
-        merchant: LocalAccount,
+        merchant: Signer,
         item_id: int,
         price: int | str | None = None,
         stock: int | str | None = None,
@@ -277,7 +277,7 @@ class Catalogue:
             self.ledger.catalogue_contract.update_item(merchant, item_id, **new)
         return self.item(item_id)
 
-    def delist_item(self, *, account: LocalAccount, item_id: int) -> ItemView:
+    def delist_item(self, *, account: Signer, item_id: int) -> ItemView:
         """Take an item off the catalogue (its merchant, the scheme's issuer or the council);
         an item already delisted is left as it is."""
         if self.ledger.catalogue_contract.item(item_id).delisted:
@@ -328,7 +328,7 @@ class Catalogue:
     def redeem(
         self,
         *,
-        signer: LocalAccount,
+        signer: Signer,
         member: str,
         item_id: int,
         quantity: int | str = 1,
@@ -430,7 +430,7 @@ class Catalogue:
             row.order_id = order_id
             db.add(row)
 
-    def fulfil(self, *, merchant: LocalAccount, order_id: int, code: str) -> OrderView:
+    def fulfil(self, *, merchant: Signer, order_id: int, code: str) -> OrderView:
         """The merchant hands the item over: the points are burned and the hash of the
         fulfilment code (a ticket number, a pick-up code) is recorded."""
         digest = fulfilment_hash(order_id, code)
@@ -443,13 +443,13 @@ class Catalogue:
         order = self.ledger.catalogue_contract.order(order_id)
         return order.fulfilment_hash == fulfilment_hash(order_id, code)
 
-    def cancel(self, *, account: LocalAccount, order_id: int) -> OrderView:
+    def cancel(self, *, account: Signer, order_id: int) -> OrderView:
         """Cancel a held order (the member, their proxy or the merchant): the points return."""
         with self._attempt(account.address, "cancel-order", f"order {order_id}"):
             self.ledger.catalogue_contract.cancel(account, order_id)
         return self.order(order_id)
 
-    def expire_order(self, *, account: LocalAccount, order_id: int) -> OrderView:
+    def expire_order(self, *, account: Signer, order_id: int) -> OrderView:
         """End a held order whose collection period is over (anyone): the points return."""
         with self._attempt(account.address, "expire-order", f"order {order_id}"):
             self.ledger.catalogue_contract.expire_order(account, order_id)
@@ -470,7 +470,7 @@ class Catalogue:
                     break
         return due
 
-    def expire_due(self, *, account: LocalAccount, limit: int = MAX_EXPIRE_BATCH) -> list[int]:
+    def expire_due(self, *, account: Signer, limit: int = MAX_EXPIRE_BATCH) -> list[int]:
         """Expire every due order (up to `limit`); returns the orders expired."""
         expired: list[int] = []
         for order_id in self.due_orders(limit=limit):

@@ -175,6 +175,26 @@ class Settings(BaseSettings):
     #: Secret for identity commitments (keyed hash of the ID number); never changes once used.
     commitment_key: str | None = None
 
+    # --- the HTTP API --------------------------------------------------------------------------
+    #: Where people reach the API; sign-in messages (EIP-4361) name its host and are refused
+    #: when signed for another.
+    public_url: str = "http://127.0.0.1:8000"
+    #: Bearer tokens are short-lived; sign in again after this.
+    token_ttl_seconds: int = Field(900, ge=60, le=86_400)
+    challenge_ttl_seconds: int = Field(300, ge=30, le=3_600)
+    #: Wrong PINs of a custodial wallet before it locks, and for how long it stays locked.
+    pin_max_attempts: int = Field(5, ge=1, le=20)
+    pin_lockout_seconds: int = Field(900, ge=1)
+    #: scrypt cost (N) of custodial keystores: 2**15 takes ~0.1 s to unlock here.
+    wallet_kdf_n: int = Field(2**15, ge=2**10, le=2**20)
+    #: Origins browsers may call the API from (CORS); none by default.
+    cors_origins: list[str] = []
+    #: Requests per minute per signed-in account, and per client IP address.
+    rate_limit_per_account: int = Field(600, ge=1)
+    rate_limit_per_ip: int = Field(1_200, ge=1)
+    #: How long a relayed request prepared for signing stays valid.
+    relay_validity_seconds: int = Field(600, ge=10, le=86_400)
+
     @field_validator("data_dir", "config_dir", "contracts_dir", "node_modules_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

@@ -21,7 +21,6 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from eth_abi import decode as abi_decode
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import select
 
@@ -32,7 +31,7 @@ from ledger.contracts.schemes import Policy, Scheme
 from ledger.errors import InputError
 from ledger.store.db import session
 from ledger.store.vault import MemberIdentity
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 from ledger.values import MAX_AMOUNT, parse_address, parse_amount
 
 if TYPE_CHECKING:
@@ -151,24 +150,24 @@ class Controls:
 
     # --- direct actions ------------------------------------------------------------------------
 
-    def pause(self, pauser: LocalAccount, scheme: str | int) -> TxResult:
+    def pause(self, pauser: Signer, scheme: str | int) -> TxResult:
         """Pause at once, as a holder of the pauser role (or through the council)."""
         return self.ledger.schemes.pause(pauser, self._target(scheme))
 
     def freeze(
-        self, *, issuer: LocalAccount, member: str, scheme: str | int, amount: int | str, case: str
+        self, *, issuer: Signer, member: str, scheme: str | int, amount: int | str, case: str
     ) -> TxResult:
         """Freeze ``amount`` of a member's available points pending investigation ``case``."""
         return self._set_frozen(issuer, member, scheme, amount, case, increase=True)
 
     def release(
-        self, *, issuer: LocalAccount, member: str, scheme: str | int, amount: int | str, case: str
+        self, *, issuer: Signer, member: str, scheme: str | int, amount: int | str, case: str
     ) -> TxResult:
         """Release frozen points once the investigation ``case`` allows it."""
         return self._set_frozen(issuer, member, scheme, amount, case, increase=False)
 
     def expire_due(
-        self, sender: LocalAccount, scheme: str | int, members: list[str] | None = None
+        self, sender: Signer, scheme: str | int, members: list[str] | None = None
     ) -> ExpirySweep:
         """Burn every expired lot of a scheme: of ``members``, or of every member in the store.
 
@@ -196,18 +195,25 @@ class Controls:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def balances(self, member: str) -> list[SchemeBalance]:
-        """A member's balance in every scheme: available, frozen and what expires when."""
+    def balances(self, member: str, *, schemes: list[Scheme] | None = None) -> list[SchemeBalance]:
+        """A member's balance in every scheme (or in `schemes`): available, frozen and what
+        expires when. One batch read finds the schemes with a balance; only those are read in
+        detail."""
         address = parse_address(member, what="member address")
-        schemes = self.ledger.schemes.schemes()
+        schemes = self.ledger.schemes.schemes() if schemes is None else schemes
         points = self.ledger.points
-        month = points.current_month()
+        held = points.balances(address, [s.id for s in schemes]) if schemes else {}
+        month = points.current_month() if any(held.values()) else 0
         out = []
         for s in schemes:
+            balance = held.get(s.id, 0)
+            if not balance:
+                out.append(SchemeBalance(s, 0, 0, 0, ()))
+                continue
             out.append(
                 SchemeBalance(
                     scheme=s,
-                    balance=points.balance_of(address, s.id),
+                    balance=balance,
                     available=points.available_of(address, s.id),
                     frozen=points.frozen_of(address, s.id),
                     expiring=expiring_from(points.lots_of(address, s.id), month),
@@ -224,7 +230,7 @@ class Controls:
 
     def _set_frozen(
         self,
-        issuer: LocalAccount,
+        issuer: Signer,
         member: str,
         scheme: str | int,
         amount: int | str,

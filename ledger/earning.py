@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from eth_account.signers.local import LocalAccount
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -39,6 +38,7 @@ from ledger.store.records import (
     canonical_json,
     details_hash,
 )
+from ledger.tx import Signer
 from ledger.values import parse_address
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class Earning:
 
     # --- limits --------------------------------------------------------------------------------
 
-    def set_limits(self, *, issuer: LocalAccount, scheme: str | int, limits: Limits) -> Limits:
+    def set_limits(self, *, issuer: Signer, scheme: str | int, limits: Limits) -> Limits:
         """Set a scheme's anti-farming limits; setting the limits in force again is a no-op."""
         s = self.ledger.scheme(scheme)
         if self.ledger.records.limits(s.id) == limits:
@@ -186,7 +186,7 @@ class Earning:
         return self.ledger.records.limits(self.ledger.scheme(scheme).id)
 
     def set_reviewer_cap(
-        self, *, issuer: LocalAccount, scheme: str | int, reviewer: str, per_hour: int
+        self, *, issuer: Signer, scheme: str | int, reviewer: str, per_hour: int
     ) -> None:
         s = self.ledger.scheme(scheme)
         reviewer = parse_address(reviewer, what="reviewer address")
@@ -200,7 +200,7 @@ class Earning:
     def create_activity(
         self,
         *,
-        organiser: LocalAccount,
+        organiser: Signer,
         scheme: str | int,
         name: str,
         place: str,
@@ -324,26 +324,24 @@ class Earning:
                 break
         return out
 
-    def sign_up(self, *, member: LocalAccount, activity_id: int) -> Activity:
+    def sign_up(self, *, member: Signer, activity_id: int) -> Activity:
         with self._attempt(member.address, "sign-up", f"activity {activity_id}"):
             self.ledger.activities.sign_up(member, activity_id)
         return self.ledger.activities.activity(activity_id)
 
-    def assign(self, *, organiser: LocalAccount, activity_id: int, member: str) -> Activity:
+    def assign(self, *, organiser: Signer, activity_id: int, member: str) -> Activity:
         member = parse_address(member, what="member address")
         with self._attempt(organiser.address, "assign", f"activity {activity_id}"):
             self.ledger.activities.assign(organiser, activity_id, member)
         return self.ledger.activities.activity(activity_id)
 
-    def leave(self, *, account: LocalAccount, activity_id: int, member: str) -> Activity:
+    def leave(self, *, account: Signer, activity_id: int, member: str) -> Activity:
         member = parse_address(member, what="member address")
         with self._attempt(account.address, "leave", f"activity {activity_id}"):
             self.ledger.activities.leave(account, activity_id, member)
         return self.ledger.activities.activity(activity_id)
 
-    def cancel_activity(
-        self, *, organiser: LocalAccount, activity_id: int, reason: int
-    ) -> Activity:
+    def cancel_activity(self, *, organiser: Signer, activity_id: int, reason: int) -> Activity:
         if reason not in CANCEL_REASONS:
             raise InputError(
                 "reason must be one of "
@@ -358,7 +356,7 @@ class Earning:
     def submit_record(
         self,
         *,
-        submitter: LocalAccount,
+        submitter: Signer,
         scheme: str | int,
         volunteer: str,
         start: str | int | datetime,
@@ -599,7 +597,7 @@ class Earning:
             if row is not None:
                 db.delete(row)
 
-    def approve(self, *, reviewer: LocalAccount, record_id: int, grade: str = "A") -> Record:
+    def approve(self, *, reviewer: Signer, record_id: int, grade: str = "A") -> Record:
         """Approve a record with a grade (A, B, ...; A for fixed-point actions). The final
         approval mints the points in the same transaction; a late record needs two reviewers.
         Approving a record that this reviewer already approved as the first of two is a repeat."""
@@ -620,7 +618,7 @@ class Earning:
             self.ledger.records.approve(reviewer, record_id, index)
         return self.ledger.records.record(record_id)
 
-    def reject(self, *, reviewer: LocalAccount, record_id: int, reason: int) -> Record:
+    def reject(self, *, reviewer: Signer, record_id: int, reason: int) -> Record:
         if reason not in REJECT_REASONS:
             raise InputError(
                 "reason must be one of "
@@ -640,7 +638,7 @@ class Earning:
     def correct(
         self,
         *,
-        submitter: LocalAccount,
+        submitter: Signer,
         record_id: int,
         start: str | int | datetime,
         end: str | int | datetime,
@@ -719,7 +717,7 @@ class Earning:
         self._link(old.scheme_id, key, record_id=new_id)
         return self.view(new_id, viewer=submitter.address, log=False)
 
-    def import_batch_record(self, *, account: LocalAccount, batch_id: int, index: int) -> int:
+    def import_batch_record(self, *, account: Signer, batch_id: int, index: int) -> int:
         """Give record `index` of an approved batch a record id of its own (so that it can be
         corrected like any record); doing it again returns the same id."""
         existing = self.ledger.records.batch_record_id(batch_id, index)

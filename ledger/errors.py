@@ -14,7 +14,12 @@ one place, ``ledger.revert.RevertDecoder``.
     │   ├── InvalidIdentity              an ID number that is not a valid resident ID
     │   ├── InvalidPhone                 not a mainland mobile number
     │   ├── UnknownName                  an unknown scheme code, role or account name
-    │   └── InvalidRows                  a CSV file with bad rows (all of them, with line numbers)
+    │   ├── InvalidRows                  a CSV file with bad rows (all of them, with line numbers)
+    │   ├── SignatureRequired            a relayed write must be signed first (typed data attached)
+    │   ├── SignatureMismatch            the signature is not the signer's for this exact request
+    │   ├── AuthorizationExpired         a signed request or a sign-in challenge past its deadline
+    │   ├── StaleAuthorization           signed with a nonce another request has used since
+    │   └── IdempotencyConflict          an Idempotency-Key reused for a different request
     ├── BuildError                       the Solidity compiler failed or cannot be run
     ├── NodeError                        starting, stopping or attaching to a chain node
     │   ├── NodeAlreadyRunning           a node (ours or a stranger's) already holds the port
@@ -49,7 +54,13 @@ one place, ``ledger.revert.RevertDecoder``.
     ├── DeploymentError                  the manifest and the chain disagree
     │   ├── NotDeployed
     │   └── ForeignCode                  code at a manifest address is not ours
-    ├── AccessDenied (PermissionError)   not allowed off chain (unmasked personal data)
+    ├── AccessDenied (PermissionError)   not allowed off chain (unmasked personal data, a role)
+    ├── AuthError                        who is calling could not be established
+    │   ├── NotSignedIn                  no token, or an expired or revoked one
+    │   ├── SignInRefused                a sign-in signature: wrong signer, chain, domain, replayed
+    │   ├── WrongPin                     a custodial wallet's PIN or password is wrong
+    │   └── WalletLocked                 too many wrong PINs: locked until a stated time
+    ├── TooManyRequests                  over the rate limit (retry after a stated time)
     ├── CertificateInvalid               a certificate that fails verification (reasons listed)
     └── StoreError                       the off-chain store
         ├── VaultKeyError                the vault key is missing or wrong
@@ -125,6 +136,29 @@ class InvalidRows(InputError):
 
 
 # --- build and node ----------------------------------------------------------------------------
+
+
+class SignatureRequired(InputError):
+    """A relayed write must be signed by the person first: ``typed_data`` is what they sign (the
+    API answers 428); they send the request again with the signature, nonce, deadline and gas."""
+
+    code = "signature_required"
+
+
+class SignatureMismatch(InputError):
+    code = "signature_mismatch"
+
+
+class AuthorizationExpired(InputError):
+    code = "authorization_expired"
+
+
+class StaleAuthorization(InputError):
+    code = "stale_authorization"
+
+
+class IdempotencyConflict(InputError):
+    code = "idempotency_conflict"
 
 
 class BuildError(LedgerError):
@@ -550,6 +584,30 @@ class AccessDenied(LedgerError, PermissionError):
     """The caller may not see or do this (checked off chain, e.g. unmasked personal data)."""
 
     code = "access_denied"
+
+
+class AuthError(LedgerError):
+    code = "auth_error"
+
+
+class NotSignedIn(AuthError):
+    code = "not_signed_in"
+
+
+class SignInRefused(AuthError):
+    code = "sign_in_refused"
+
+
+class WrongPin(AuthError):
+    code = "wrong_pin"
+
+
+class WalletLocked(AuthError):
+    code = "wallet_locked"
+
+
+class TooManyRequests(LedgerError):
+    code = "too_many_requests"
 
 
 class StoreError(LedgerError):

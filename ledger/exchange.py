@@ -28,7 +28,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal
 
 from eth_abi import encode as abi_encode
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import select
 
@@ -48,6 +47,7 @@ from ledger.errors import ContractRevert, InputError, InvalidAmount, LedgerError
 from ledger.revert import value_text
 from ledger.store import session, utcnow
 from ledger.store.clearing import PaymentReference
+from ledger.tx import Signer
 from ledger.values import parse_address, parse_amount
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ class Exchange:
     def execute(
         self,
         *,
-        actor: LocalAccount,
+        actor: Signer,
         member: str,
         from_scheme: str | int,
         to_scheme: str | int,
@@ -383,7 +383,7 @@ class Exchange:
     def record_settlement(
         self,
         *,
-        issuer: LocalAccount,
+        issuer: Signer,
         payer: str | int,
         payee: str | int,
         amount: int | str | Decimal,
@@ -478,13 +478,13 @@ class Exchange:
             ).first()
         return row.text if row is not None else None
 
-    def confirm_settlement(self, *, issuer: LocalAccount, settlement_id: int) -> Settlement:
+    def confirm_settlement(self, *, issuer: Signer, settlement_id: int) -> Settlement:
         """The payee scheme's issuer confirms a payment received: the obligation drops."""
         with self._refusal(issuer.address, "confirm-settlement", f"settlement {settlement_id}"):
             self.contract.confirm_settlement(issuer, settlement_id)
         return self.contract.settlement(settlement_id)
 
-    def cancel_settlement(self, *, issuer: LocalAccount, settlement_id: int) -> Settlement:
+    def cancel_settlement(self, *, issuer: Signer, settlement_id: int) -> Settlement:
         """The issuer who recorded a pending settlement withdraws it."""
         with self._refusal(issuer.address, "cancel-settlement", f"settlement {settlement_id}"):
             self.contract.cancel_settlement(issuer, settlement_id)

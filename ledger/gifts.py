@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eth_account.signers.local import LocalAccount
 from sqlmodel import col, select
 
 from ledger.contracts import Fund, FundEntry
@@ -26,7 +25,7 @@ from ledger.errors import ContractRevert, InputError, LedgerError, RecordNotFoun
 from ledger.store import session, utcnow
 from ledger.store.gifts import FundDetails, GiftEntry
 from ledger.store.records import canonical_json, details_hash
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 from ledger.values import parse_address, parse_amount
 
 if TYPE_CHECKING:
@@ -127,7 +126,7 @@ class Gifts:
     def give(
         self,
         *,
-        operator: LocalAccount,
+        operator: Signer,
         scheme: str | int,
         giver: str,
         recipient: str,
@@ -171,7 +170,7 @@ class Gifts:
     def create_fund(
         self,
         *,
-        issuer: LocalAccount,
+        issuer: Signer,
         scheme: str | int,
         manager: str,
         name: str,
@@ -242,7 +241,7 @@ class Gifts:
             row.fund_id = fund_id
             db.add(row)
 
-    def set_manager(self, *, issuer: LocalAccount, fund_id: int, manager: str) -> FundView:
+    def set_manager(self, *, issuer: Signer, fund_id: int, manager: str) -> FundView:
         """Name a fund's new manager (by the scheme's issuer); naming the current one is a no-op."""
         manager = parse_address(manager, what="manager address")
         current = self._chain_fund(fund_id)
@@ -255,7 +254,7 @@ class Gifts:
     def donate(
         self,
         *,
-        operator: LocalAccount,
+        operator: Signer,
         fund_id: int,
         member: str,
         amount: int | str,
@@ -294,7 +293,7 @@ class Gifts:
     def grant(
         self,
         *,
-        manager: LocalAccount,
+        manager: Signer,
         fund_id: int,
         recipient: str,
         amount: int | str,

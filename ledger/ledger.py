@@ -69,7 +69,7 @@ from ledger.store import (
     session,
     utcnow,
 )
-from ledger.tx import TxResult, TxSender
+from ledger.tx import Signer, TxResult, TxSender
 from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 
 if TYPE_CHECKING:
@@ -354,7 +354,7 @@ class Ledger:
     # --- members -------------------------------------------------------------------------------
 
     def register_member(
-        self, *, registrar: LocalAccount, address: str, personal: PersonalData
+        self, *, registrar: Signer, address: str, personal: PersonalData
     ) -> Registration:
         """Register a person's account: the vault keeps who they are, the chain only a commitment.
 
@@ -439,9 +439,7 @@ class Ledger:
             self._apply_recovery(address, info.successor)
         return self.vault.resolve(address)
 
-    def reveal_personal_data(
-        self, *, operator: LocalAccount, address: str, purpose: str
-    ) -> VaultEntry:
+    def reveal_personal_data(self, *, operator: Signer, address: str, purpose: str) -> VaultEntry:
         """A member's personal data unmasked, for a registrar or auditor, with the access logged."""
         purpose = " ".join(purpose.split())
         if not purpose:
@@ -462,16 +460,12 @@ class Ledger:
         log.info("personal data of %s revealed to %s", entry.address, operator.address)
         return entry
 
-    def freeze_member(
-        self, *, registrar: LocalAccount, address: str, reason: int | str
-    ) -> TxResult:
+    def freeze_member(self, *, registrar: Signer, address: str, reason: int | str) -> TxResult:
         return self.members.freeze(
             registrar, parse_address(address, what="member address"), parse_reason(reason)
         )
 
-    def unfreeze_member(
-        self, *, registrar: LocalAccount, address: str, reason: int | str
-    ) -> TxResult:
+    def unfreeze_member(self, *, registrar: Signer, address: str, reason: int | str) -> TxResult:
         return self.members.unfreeze(
             registrar, parse_address(address, what="member address"), parse_reason(reason)
         )
@@ -604,7 +598,7 @@ class Ledger:
     def publish_duration_rule(
         self,
         *,
-        issuer: LocalAccount,
+        issuer: Signer,
         scheme: str | int,
         points_per_hour: int | str,
         grades: Mapping[str, int | str | Decimal] | str,
@@ -627,7 +621,7 @@ class Ledger:
         return self.rules.duration_rule(s.id, version)
 
     def publish_fixed_rule(
-        self, *, issuer: LocalAccount, scheme: str | int, actions: Mapping[str, int | str] | str
+        self, *, issuer: Signer, scheme: str | int, actions: Mapping[str, int | str] | str
     ) -> FixedRule:
         """A new fixed-point rule version: a table of action types and their points.
 
@@ -688,7 +682,7 @@ class Ledger:
         return client._call(fn, spec.id, account, summary=f"{verb} {spec.name} to {account}")
 
     def set_scheme_role(
-        self, *, issuer: LocalAccount, role_name: str, account: str, scheme: str | int, grant: bool
+        self, *, issuer: Signer, role_name: str, account: str, scheme: str | int, grant: bool
     ) -> TxResult:
         """A scheme's issuer names or removes its own staff directly (no council needed)."""
         spec = role(role_name)
@@ -754,7 +748,7 @@ class Ledger:
     def propose(
         self,
         *,
-        proposer: LocalAccount,
+        proposer: Signer,
         calls: Sequence[Call],
         description: str = "",
         check: bool = True,
@@ -803,17 +797,17 @@ class Ledger:
                 call.target, call.data, sender=self.council.address, context=call.summary
             )
 
-    def revoke_approval(self, *, member: LocalAccount, proposal_id: int) -> ProposalOutcome:
+    def revoke_approval(self, *, member: Signer, proposal_id: int) -> ProposalOutcome:
         result = self.council.revoke_approval(member, proposal_id)
         return self.proposal(proposal_id, tx_hash=result.tx_hash)
 
-    def cancel(self, *, member: LocalAccount, proposal_id: int) -> ProposalOutcome:
+    def cancel(self, *, member: Signer, proposal_id: int) -> ProposalOutcome:
         """Cancel an open proposal (its proposer only)."""
         result = self.council.cancel(member, proposal_id)
         return self.proposal(proposal_id, tx_hash=result.tx_hash)
 
     def approve(
-        self, *, member: LocalAccount, proposal_id: int, execute: bool = False
+        self, *, member: Signer, proposal_id: int, execute: bool = False
     ) -> ProposalOutcome:
         """Approve as a council member; with ``execute``, also run it once enough have approved."""
         result = self.council.approve(member, proposal_id)
@@ -822,7 +816,7 @@ class Ledger:
             return self.execute(member=member, proposal_id=proposal_id)
         return outcome
 
-    def execute(self, *, member: LocalAccount, proposal_id: int) -> ProposalOutcome:
+    def execute(self, *, member: Signer, proposal_id: int) -> ProposalOutcome:
         result = self.council.execute(member, proposal_id)
         for event in self.members.contract.events.MemberRecovered().process_receipt(
             result.receipt, errors=DISCARD

@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import select
 
 from ledger.errors import ContractRevert, InputError, LedgerError
 from ledger.store import session, utcnow
 from ledger.store.timebank import ProxyConsent
+from ledger.tx import Signer
 from ledger.values import parse_address
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Proxies:
     def grant(
         self,
         *,
-        actor: LocalAccount,
+        actor: Signer,
         member: str,
         proxy: str,
         consent: bytes | str,
@@ -111,7 +111,7 @@ class Proxies:
         log.info("proxy %s recorded for member %s (tx %s)", proxy, member, result.tx_hash)
         return self._current(member)[proxy]
 
-    def revoke(self, *, actor: LocalAccount, member: str, proxy: str) -> ProxyGrant:
+    def revoke(self, *, actor: Signer, member: str, proxy: str) -> ProxyGrant:
         """End a proxy grant (by the member, the proxy, a registrar or the council)."""
         member = parse_address(member, what="member address")
         proxy = parse_address(proxy, what="proxy address")

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from eth_account.signers.local import LocalAccount
 from sqlmodel import col, select
 
 from ledger.contracts.schemes import SchemeFlag
@@ -40,6 +39,7 @@ from ledger.errors import ContractRevert, InputError, InvalidAmount, LedgerError
 from ledger.store import session, utcnow
 from ledger.store.records import canonical_json, details_hash
 from ledger.store.timebank import TimeBankDetails
+from ledger.tx import Signer
 from ledger.values import parse_address
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class TimeBank:
     def post(
         self,
         *,
-        actor: LocalAccount,
+        actor: Signer,
         member: str,
         scheme: str | int,
         kind: str | int,
@@ -264,41 +264,39 @@ class TimeBank:
 
     # --- the steps of a request ----------------------------------------------------------------
 
-    def accept(self, *, actor: LocalAccount, request_id: int, helper: str) -> RequestView:
+    def accept(self, *, actor: Signer, request_id: int, helper: str) -> RequestView:
         """`helper` (signed by them or their proxy) takes an open request; the hours are held."""
         helper = parse_address(helper, what="helper address")
         with self._attempt(actor.address, "accept", f"request {request_id}"):
             self.contract.accept(actor, _request_id(request_id), helper)
         return self.request(request_id, viewer=actor.address)
 
-    def withdraw(self, *, actor: LocalAccount, request_id: int) -> RequestView:
+    def withdraw(self, *, actor: Signer, request_id: int) -> RequestView:
         """The helper (or their proxy) steps back: the hours return, the request is open again."""
         with self._attempt(actor.address, "withdraw", f"request {request_id}"):
             self.contract.withdraw(actor, _request_id(request_id))
         return self.request(request_id, viewer=actor.address)
 
-    def cancel(self, *, actor: LocalAccount, request_id: int) -> RequestView:
+    def cancel(self, *, actor: Signer, request_id: int) -> RequestView:
         """The requester (or their proxy) cancels a request nobody has accepted."""
         with self._attempt(actor.address, "cancel", f"request {request_id}"):
             self.contract.cancel(actor, _request_id(request_id))
         return self.request(request_id, viewer=actor.address)
 
-    def confirm(self, *, actor: LocalAccount, request_id: int) -> RequestView:
+    def confirm(self, *, actor: Signer, request_id: int) -> RequestView:
         """The requester (or their proxy) confirms the help: the hours go to the helper."""
         with self._attempt(actor.address, "confirm", f"request {request_id}"):
             self.contract.confirm(actor, _request_id(request_id))
         return self.request(request_id, viewer=actor.address)
 
-    def dispute(self, *, actor: LocalAccount, request_id: int, reason: int | str) -> RequestView:
+    def dispute(self, *, actor: Signer, request_id: int, reason: int | str) -> RequestView:
         """Either party (or a proxy) disputes an accepted request; a reviewer settles it."""
         code = parse_dispute_reason(reason)
         with self._attempt(actor.address, "dispute", f"request {request_id}"):
             self.contract.dispute(actor, _request_id(request_id), code)
         return self.request(request_id, viewer=actor.address)
 
-    def resolve(
-        self, *, reviewer: LocalAccount, request_id: int, helper_hours: int | str
-    ) -> RequestView:
+    def resolve(self, *, reviewer: Signer, request_id: int, helper_hours: int | str) -> RequestView:
         """A reviewer of the scheme (neither party) splits a disputed request's hours."""
         try:
             hours = int(str(helper_hours).strip())

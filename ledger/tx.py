@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -65,6 +65,23 @@ class TxResult:
         return self.w3.eth.get_transaction_receipt(HexBytes(self.tx_hash))  # type: ignore[arg-type]
 
 
+@runtime_checkable
+class Delegated(Protocol):
+    """A signer whose writes are relayed: it signs an EIP-712 request (or has one signed) and the
+    relayer sends it through the forwarder, so the contracts see `address` as the sender."""
+
+    @property
+    def address(self) -> str: ...
+
+    def send_through(self, sender: TxSender, to: str, data: str, *, context: str) -> TxResult:
+        """Send `data` to `to` on behalf of `address`."""
+        ...
+
+
+#: Who a write is from: a key held here (operators) or a relayed signer (members, staff).
+Signer: TypeAlias = "LocalAccount | Delegated"
+
+
 @dataclass
 class _Nonces:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,14 +118,17 @@ class TxSender:
 
     def send(
         self,
-        account: LocalAccount,
+        account: Signer,
         to: str,
         data: bytes | str,
         *,
         gas: int | None = None,
         context: str = "",
     ) -> TxResult:
-        """Simulate, sign, send and confirm a call of `data` on `to` from `account`."""
+        """Simulate, sign, send and confirm a call of `data` on `to` from `account`; a relayed
+        signer's call goes through the forwarder instead."""
+        if isinstance(account, Delegated):
+            return account.send_through(self, to, _hex(data), context=context)
         sender = account.address
         call: dict[str, Any] = {"from": sender, "to": to_checksum_address(to), "data": _hex(data)}
         if gas is None:
@@ -137,7 +157,7 @@ class TxSender:
 
     async def asend(
         self,
-        account: LocalAccount,
+        account: Signer,
         to: str,
         data: bytes | str,
         *,
@@ -146,6 +166,11 @@ class TxSender:
     ) -> TxResult:
         """``send`` for async code: runs in a worker thread; nonces stay correct across both."""
         return await asyncio.to_thread(self.send, account, to, data, gas=gas, context=context)
+
+    def estimate(self, sender: str, to: str, data: bytes | str, *, context: str = "") -> int:
+        """Gas for `sender` calling `data` on `to`; a refusal raises its decoded error."""
+        call = {"from": sender, "to": to_checksum_address(to), "data": _hex(data)}
+        return int(self._rpc("eth_estimateGas", [call], context=context), 16)
 
     def call(
         self, to: str, data: bytes | str, *, sender: str | None = None, context: str = ""

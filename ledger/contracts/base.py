@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 from web3.types import EventData
 
-from ledger.tx import TxResult, TxSender
+from ledger.tx import Signer, TxResult, TxSender
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,7 @@ class ContractClient:
         data: str = self.contract.encode_abi(fn, args=list(args))
         return data
 
-    def _write(
-        self, account: LocalAccount, fn: str, *args: Any, gas: int | None = None
-    ) -> TxResult:
+    def _write(self, account: Signer, fn: str, *args: Any, gas: int | None = None) -> TxResult:
         return self.sender.send(account, self.address, self._encode(fn, *args), gas=gas, context=fn)
 
     def _call(self, fn: str, *args: Any, summary: str) -> Call:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_account.signers.local import LocalAccount
-
 from ledger.contracts.base import ContractClient
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 
 class OrderStatus(IntEnum):
@@ -54,7 +52,7 @@ class Order:
 class CatalogueClient(ContractClient):
     def list_item(
         self,
-        account: LocalAccount,
+        account: Signer,
         scheme_id: int,
         *,
         price: int,
@@ -83,7 +81,7 @@ class CatalogueClient(ContractClient):
 
     def update_item(
         self,
-        account: LocalAccount,
+        account: Signer,
         item_id: int,
         *,
         price: int,
@@ -103,24 +101,24 @@ class CatalogueClient(ContractClient):
             available_until,
         )
 
-    def delist_item(self, account: LocalAccount, item_id: int) -> TxResult:
+    def delist_item(self, account: Signer, item_id: int) -> TxResult:
         return self._write(account, "delistItem", item_id)
 
     def redeem(
-        self, account: LocalAccount, member: str, item_id: int, quantity: int, unit_price: int
+        self, account: Signer, member: str, item_id: int, quantity: int, unit_price: int
     ) -> TxResult:
         return self._write(account, "redeem", member, item_id, quantity, unit_price)
 
     def placed_id(self, result: TxResult) -> int:
         return int(self._events(result, "OrderPlaced")[0]["args"]["orderId"])
 
-    def fulfil(self, account: LocalAccount, order_id: int, fulfilment_hash: bytes) -> TxResult:
+    def fulfil(self, account: Signer, order_id: int, fulfilment_hash: bytes) -> TxResult:
         return self._write(account, "fulfil", order_id, fulfilment_hash)
 
-    def cancel(self, account: LocalAccount, order_id: int) -> TxResult:
+    def cancel(self, account: Signer, order_id: int) -> TxResult:
         return self._write(account, "cancel", order_id)
 
-    def expire_order(self, account: LocalAccount, order_id: int) -> TxResult:
+    def expire_order(self, account: Signer, order_id: int) -> TxResult:
         return self._write(account, "expireOrder", order_id)
 
     def item(self, item_id: int) -> Item:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 
 from ledger.contracts.base import Call, ContractClient
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class Proposal:
 
 class CouncilClient(ContractClient):
     def propose(
-        self, account: LocalAccount, calls: Sequence[Call], description: str
+        self, account: Signer, calls: Sequence[Call], description: str
     ) -> tuple[int, TxResult]:
         """Create a proposal (the proposer's approval counts); returns its id."""
         result = self._write(
@@ -51,16 +50,16 @@ class CouncilClient(ContractClient):
         (event,) = self._events(result, "ProposalCreated")
         return int(event["args"]["proposalId"]), result
 
-    def approve(self, account: LocalAccount, proposal_id: int) -> TxResult:
+    def approve(self, account: Signer, proposal_id: int) -> TxResult:
         return self._write(account, "approve", proposal_id)
 
-    def revoke_approval(self, account: LocalAccount, proposal_id: int) -> TxResult:
+    def revoke_approval(self, account: Signer, proposal_id: int) -> TxResult:
         return self._write(account, "revokeApproval", proposal_id)
 
-    def execute(self, account: LocalAccount, proposal_id: int) -> TxResult:
+    def execute(self, account: Signer, proposal_id: int) -> TxResult:
         return self._write(account, "execute", proposal_id)
 
-    def cancel(self, account: LocalAccount, proposal_id: int) -> TxResult:
+    def cancel(self, account: Signer, proposal_id: int) -> TxResult:
         return self._write(account, "cancel", proposal_id)
 
     def proposal(self, proposal_id: int) -> Proposal:

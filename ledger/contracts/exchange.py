@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_account.signers.local import LocalAccount
 from web3.types import EventData
 
 from ledger.contracts.base import Call, ContractClient
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 #: Top byte of the ledger reference an exchange burns and mints with: ``4 << 248 | id``.
 REF_EXCHANGE = 4
@@ -99,7 +98,7 @@ class ExchangeClient(ContractClient):
 
     def exchange(
         self,
-        account: LocalAccount,
+        account: Signer,
         member: str,
         from_scheme: int,
         to_scheme: int,
@@ -145,17 +144,17 @@ class ExchangeClient(ContractClient):
         return int(self._read("exchangeCount"))
 
     def record_settlement(
-        self, account: LocalAccount, payer: int, payee: int, amount: int, payment_ref: bytes
+        self, account: Signer, payer: int, payee: int, amount: int, payment_ref: bytes
     ) -> TxResult:
         return self._write(account, "recordSettlement", payer, payee, amount, payment_ref)
 
     def recorded_id(self, result: TxResult) -> int:
         return int(self._events(result, "SettlementRecorded")[0]["args"]["settlementId"])
 
-    def confirm_settlement(self, account: LocalAccount, settlement_id: int) -> TxResult:
+    def confirm_settlement(self, account: Signer, settlement_id: int) -> TxResult:
         return self._write(account, "confirmSettlement", settlement_id)
 
-    def cancel_settlement(self, account: LocalAccount, settlement_id: int) -> TxResult:
+    def cancel_settlement(self, account: Signer, settlement_id: int) -> TxResult:
         return self._write(account, "cancelSettlement", settlement_id)
 
     def settlement(self, settlement_id: int) -> Settlement:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
-
 from ledger.contracts.base import ContractClient
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ class Gift:
 class GiftsClient(ContractClient):
     def give(
         self,
-        account: LocalAccount,
+        account: Signer,
         scheme_id: int,
         giver: str,
         recipient: str,
@@ -70,20 +68,20 @@ class GiftsClient(ContractClient):
         return self._write(account, "give", scheme_id, giver, recipient, amount, memo_hash)
 
     def create_fund(
-        self, account: LocalAccount, scheme_id: int, manager: str, details_hash: bytes
+        self, account: Signer, scheme_id: int, manager: str, details_hash: bytes
     ) -> TxResult:
         return self._write(account, "createFund", scheme_id, manager, details_hash)
 
-    def set_manager(self, account: LocalAccount, fund_id: int, manager: str) -> TxResult:
+    def set_manager(self, account: Signer, fund_id: int, manager: str) -> TxResult:
         return self._write(account, "setManager", fund_id, manager)
 
     def donate(
-        self, account: LocalAccount, fund_id: int, member: str, amount: int, ref: bytes
+        self, account: Signer, fund_id: int, member: str, amount: int, ref: bytes
     ) -> TxResult:
         return self._write(account, "donate", fund_id, member, amount, ref)
 
     def grant(
-        self, account: LocalAccount, fund_id: int, recipient: str, amount: int, purpose_hash: bytes
+        self, account: Signer, fund_id: int, recipient: str, amount: int, purpose_hash: bytes
     ) -> TxResult:
         return self._write(account, "grant", fund_id, recipient, amount, purpose_hash)
 

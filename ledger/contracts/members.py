@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_account.signers.local import LocalAccount
 from web3.types import EventData
 
 from ledger.contracts.base import Call, ContractClient
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -37,18 +36,18 @@ class MemberInfo:
 
 
 class MemberRegistryClient(ContractClient):
-    def register(self, account: LocalAccount, member: str, commitment: bytes) -> TxResult:
+    def register(self, account: Signer, member: str, commitment: bytes) -> TxResult:
         return self._write(account, "register", member, commitment)
 
     def register_batch(
-        self, account: LocalAccount, members: list[str], commitments: list[bytes]
+        self, account: Signer, members: list[str], commitments: list[bytes]
     ) -> TxResult:
         return self._write(account, "registerBatch", members, commitments)
 
-    def freeze(self, account: LocalAccount, member: str, reason: int) -> TxResult:
+    def freeze(self, account: Signer, member: str, reason: int) -> TxResult:
         return self._write(account, "freeze", member, reason)
 
-    def unfreeze(self, account: LocalAccount, member: str, reason: int) -> TxResult:
+    def unfreeze(self, account: Signer, member: str, reason: int) -> TxResult:
         return self._write(account, "unfreeze", member, reason)
 
     def recover_call(self, previous: str, successor: str) -> Call:
@@ -58,12 +57,10 @@ class MemberRegistryClient(ContractClient):
 
     # --- proxies (a family member or community worker acting for a member) ---
 
-    def grant_proxy(
-        self, account: LocalAccount, member: str, proxy: str, consent_ref: bytes
-    ) -> TxResult:
+    def grant_proxy(self, account: Signer, member: str, proxy: str, consent_ref: bytes) -> TxResult:
         return self._write(account, "grantProxy", member, proxy, consent_ref)
 
-    def revoke_proxy(self, account: LocalAccount, member: str, proxy: str) -> TxResult:
+    def revoke_proxy(self, account: Signer, member: str, proxy: str) -> TxResult:
         return self._write(account, "revokeProxy", member, proxy)
 
     def is_proxy(self, member: str, proxy: str) -> bool:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_account.signers.local import LocalAccount
-
 from ledger.contracts.base import ContractClient
 from ledger.contracts.records import Standing, standing_from
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ def unpack_lot(value: int) -> Lot:
 
 class PointsLedgerClient(ContractClient):
     def issue(
-        self, account: LocalAccount, member: str, scheme_id: int, amount: int, source: bytes
+        self, account: Signer, member: str, scheme_id: int, amount: int, source: bytes
     ) -> TxResult:
         return self._write(account, "issue", member, scheme_id, amount, source)
 
@@ -113,7 +111,7 @@ class PointsLedgerClient(ContractClient):
 
     def set_frozen(
         self,
-        account: LocalAccount,
+        account: Signer,
         scheme_id: int,
         member: str,
         amount: int,
@@ -123,5 +121,5 @@ class PointsLedgerClient(ContractClient):
     ) -> TxResult:
         return self._write(account, "setFrozen", scheme_id, member, amount, increase, case_ref)
 
-    def expire(self, account: LocalAccount, scheme_id: int, members: list[str]) -> TxResult:
+    def expire(self, account: Signer, scheme_id: int, members: list[str]) -> TxResult:
         return self._write(account, "expire", scheme_id, members)

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
 from ledger.contracts.base import ContractClient
 from ledger.errors import InputError
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 #: Bytes per record in a batch (IServiceRecords): volunteer 20, activity 4, start 5, end 5,
@@ -256,7 +255,7 @@ def _address(value: str) -> str | None:
 class ActivitiesClient(ContractClient):
     def create_activity(
         self,
-        account: LocalAccount,
+        account: Signer,
         scheme_id: int,
         start: int,
         end: int,
@@ -267,7 +266,7 @@ class ActivitiesClient(ContractClient):
 
     def create_task(
         self,
-        account: LocalAccount,
+        account: Signer,
         scheme_id: int,
         requester: str,
         start: int,
@@ -279,16 +278,16 @@ class ActivitiesClient(ContractClient):
     def created_id(self, result: TxResult) -> int:
         return int(self._events(result, "ActivityCreated")[0]["args"]["activityId"])
 
-    def cancel(self, account: LocalAccount, activity_id: int, reason: int) -> TxResult:
+    def cancel(self, account: Signer, activity_id: int, reason: int) -> TxResult:
         return self._write(account, "cancelActivity", activity_id, reason)
 
-    def sign_up(self, account: LocalAccount, activity_id: int) -> TxResult:
+    def sign_up(self, account: Signer, activity_id: int) -> TxResult:
         return self._write(account, "signUp", activity_id)
 
-    def assign(self, account: LocalAccount, activity_id: int, member: str) -> TxResult:
+    def assign(self, account: Signer, activity_id: int, member: str) -> TxResult:
         return self._write(account, "assign", activity_id, member)
 
-    def leave(self, account: LocalAccount, activity_id: int, member: str) -> TxResult:
+    def leave(self, account: Signer, activity_id: int, member: str) -> TxResult:
         return self._write(account, "leave", activity_id, member)
 
     def activity(self, activity_id: int) -> Activity:
@@ -315,11 +314,11 @@ class ActivitiesClient(ContractClient):
 
 
 class ServiceRecordsClient(ContractClient):
-    def set_limits(self, account: LocalAccount, scheme_id: int, limits: Limits) -> TxResult:
+    def set_limits(self, account: Signer, scheme_id: int, limits: Limits) -> TxResult:
         return self._write(account, "setLimits", scheme_id, limits.as_tuple())
 
     def set_reviewer_cap(
-        self, account: LocalAccount, scheme_id: int, reviewer: str, approvals_per_hour: int
+        self, account: Signer, scheme_id: int, reviewer: str, approvals_per_hour: int
     ) -> TxResult:
         return self._write(account, "setReviewerCap", scheme_id, reviewer, approvals_per_hour)
 
@@ -332,7 +331,7 @@ class ServiceRecordsClient(ContractClient):
 
     def submit_record(
         self,
-        account: LocalAccount,
+        account: Signer,
         *,
         scheme_id: int,
         activity_id: int,
@@ -351,7 +350,7 @@ class ServiceRecordsClient(ContractClient):
 
     def submit_correction(
         self,
-        account: LocalAccount,
+        account: Signer,
         record_id: int,
         *,
         start: int,
@@ -374,15 +373,13 @@ class ServiceRecordsClient(ContractClient):
     def submitted_id(self, result: TxResult) -> int:
         return int(self._events(result, "RecordSubmitted")[0]["args"]["recordId"])
 
-    def approve(self, account: LocalAccount, record_id: int, grade: int) -> TxResult:
+    def approve(self, account: Signer, record_id: int, grade: int) -> TxResult:
         return self._write(account, "approveRecord", record_id, grade)
 
-    def reject(self, account: LocalAccount, record_id: int, reason: int) -> TxResult:
+    def reject(self, account: Signer, record_id: int, reason: int) -> TxResult:
         return self._write(account, "rejectRecord", record_id, reason)
 
-    def submit_batch(
-        self, account: LocalAccount, scheme_id: int, hash_: bytes, count: int
-    ) -> TxResult:
+    def submit_batch(self, account: Signer, scheme_id: int, hash_: bytes, count: int) -> TxResult:
         return self._write(account, "submitBatch", scheme_id, hash_, count)
 
     def submitted_batch_id(self, result: TxResult) -> int:
@@ -390,7 +387,7 @@ class ServiceRecordsClient(ContractClient):
 
     def approve_batch(
         self,
-        account: LocalAccount,
+        account: Signer,
         batch_id: int,
         rule_version: int,
         data: bytes,
@@ -402,14 +399,14 @@ class ServiceRecordsClient(ContractClient):
         return self._write(account, "approveBatch", batch_id, rule_version, data, gas=gas)
 
     def import_batch_record(
-        self, account: LocalAccount, batch_id: int, index: int, data: bytes
+        self, account: Signer, batch_id: int, index: int, data: bytes
     ) -> TxResult:
         return self._write(account, "importBatchRecord", batch_id, index, data)
 
     def batch_record_id(self, batch_id: int, index: int) -> int:
         return int(self._read("batchRecordId", batch_id, index))
 
-    def reject_batch(self, account: LocalAccount, batch_id: int, reason: int) -> TxResult:
+    def reject_batch(self, account: Signer, batch_id: int, reason: int) -> TxResult:
         return self._write(account, "rejectBatch", batch_id, reason)
 
     def record(self, record_id: int) -> Record:

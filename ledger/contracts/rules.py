@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum
 
-from eth_account.signers.local import LocalAccount
-
 from ledger.contracts.base import ContractClient
 from ledger.errors import InputError
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 from ledger.values import parse_amount
 
 #: Grade letters by index: grade 0 is "A".
@@ -138,7 +136,7 @@ def grade_index(grade: str) -> int:
 
 class EarningRulesClient(ContractClient):
     def publish_duration_rule(
-        self, account: LocalAccount, scheme_id: int, points_per_hour: int, coefficients: list[int]
+        self, account: Signer, scheme_id: int, points_per_hour: int, coefficients: list[int]
     ) -> tuple[int, TxResult]:
         result = self._write(
             account, "publishDurationRule", scheme_id, points_per_hour, coefficients
@@ -147,7 +145,7 @@ class EarningRulesClient(ContractClient):
         return int(event["args"]["version"]), result
 
     def publish_fixed_rule(
-        self, account: LocalAccount, scheme_id: int, actions: dict[str, int]
+        self, account: Signer, scheme_id: int, actions: dict[str, int]
     ) -> tuple[int, TxResult]:
         names = [encode_action(a) for a in actions]
         result = self._write(account, "publishFixedRule", scheme_id, names, list(actions.values()))

@@ -6,11 +6,9 @@ import difflib
 from dataclasses import dataclass
 from enum import IntFlag
 
-from eth_account.signers.local import LocalAccount
-
 from ledger.contracts.base import Call, ContractClient
 from ledger.errors import InputError, UnknownName
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 VALUE_DECIMALS = 3
 
@@ -188,7 +186,7 @@ class SchemeRegistryClient(ContractClient):
         what = "every scheme" if scheme_id == 0 else f"scheme {scheme_id}"
         return self._call("unpause", scheme_id, summary=f"resume {what}")
 
-    def pause(self, account: LocalAccount, scheme_id: int) -> TxResult:
+    def pause(self, account: Signer, scheme_id: int) -> TxResult:
         return self._write(account, "pause", scheme_id)
 
     def is_paused(self, scheme_id: int) -> bool:
@@ -205,12 +203,12 @@ class SchemeRegistryClient(ContractClient):
         )
 
     def grant_scheme_role(
-        self, account: LocalAccount, scheme_id: int, role: bytes, member: str
+        self, account: Signer, scheme_id: int, role: bytes, member: str
     ) -> TxResult:
         return self._write(account, "grantSchemeRole", scheme_id, role, member)
 
     def revoke_scheme_role(
-        self, account: LocalAccount, scheme_id: int, role: bytes, member: str
+        self, account: Signer, scheme_id: int, role: bytes, member: str
     ) -> TxResult:
         return self._write(account, "revokeSchemeRole", scheme_id, role, member)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_account.signers.local import LocalAccount
 from web3.types import EventData
 
 from ledger.contracts.base import ContractClient
-from ledger.tx import TxResult
+from ledger.tx import Signer, TxResult
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 #: The most hours one request may offer (TimeBank.MAX_HOURS).
@@ -105,7 +104,7 @@ def kind_by_code(code: int) -> ServiceKind | None:
 class TimeBankClient(ContractClient):
     def post(
         self,
-        account: LocalAccount,
+        account: Signer,
         member: str,
         scheme_id: int,
         kind: int,
@@ -118,22 +117,22 @@ class TimeBankClient(ContractClient):
     def posted_id(self, result: TxResult) -> int:
         return int(self._events(result, "RequestPosted")[0]["args"]["requestId"])
 
-    def accept(self, account: LocalAccount, request_id: int, helper: str) -> TxResult:
+    def accept(self, account: Signer, request_id: int, helper: str) -> TxResult:
         return self._write(account, "accept", request_id, helper)
 
-    def withdraw(self, account: LocalAccount, request_id: int) -> TxResult:
+    def withdraw(self, account: Signer, request_id: int) -> TxResult:
         return self._write(account, "withdraw", request_id)
 
-    def cancel(self, account: LocalAccount, request_id: int) -> TxResult:
+    def cancel(self, account: Signer, request_id: int) -> TxResult:
         return self._write(account, "cancel", request_id)
 
-    def confirm(self, account: LocalAccount, request_id: int) -> TxResult:
+    def confirm(self, account: Signer, request_id: int) -> TxResult:
         return self._write(account, "confirm", request_id)
 
-    def dispute(self, account: LocalAccount, request_id: int, reason: int) -> TxResult:
+    def dispute(self, account: Signer, request_id: int, reason: int) -> TxResult:
         return self._write(account, "dispute", request_id, reason)
 
-    def resolve(self, account: LocalAccount, request_id: int, helper_hours: int) -> TxResult:
+    def resolve(self, account: Signer, request_id: int, helper_hours: int) -> TxResult:
         return self._write(account, "resolve", request_id, helper_hours)
 
     def request(self, request_id: int) -> TimeBankRequest:

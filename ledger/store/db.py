@@ -88,6 +88,7 @@ def init_db(engine: Engine) -> None:
     import ledger.store.clearing
     import ledger.store.gifts
     import ledger.store.records
+    import ledger.store.sessions
     import ledger.store.timebank
     import ledger.store.vault  # noqa: F401
 

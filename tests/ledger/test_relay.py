@@ -30,47 +30,16 @@ from ledger.contracts import Call
 from ledger.errors import ContractRevert
 from ledger.ledger import Ledger
 from ledger.node import LocalNode
+from ledger.relay import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    FORWARD_REQUEST_TYPES,
+    ForwardRequest,
+)
 from ledger.tx import TxResult
 from tests.conftest import make_settings
 
-DOMAIN_NAME = "VolunteerPointsLedger"
-DOMAIN_VERSION = "1"
-FORWARD_REQUEST_TYPES = {
-    "ForwardRequest": [
-        {"name": "from", "type": "address"},
-        {"name": "to", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "gas", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint48"},
-        {"name": "data", "type": "bytes"},
-    ]
-}
 REQUEST_GAS = 500_000
-
-
-@dataclass(frozen=True)
-class ForwardRequest:
-    """What the signer signs (EIP-712 ``ForwardRequest``) and the relayer submits."""
-
-    sender: str
-    to: str
-    data: bytes
-    nonce: int
-    deadline: int
-    value: int = 0
-    gas: int = REQUEST_GAS
-
-    def message(self) -> dict[str, Any]:
-        return {
-            "from": self.sender,
-            "to": self.to,
-            "value": self.value,
-            "gas": self.gas,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-            "data": self.data,
-        }
 
 
 @dataclass
@@ -100,6 +69,7 @@ class Relay:
             data=bytes.fromhex(call.data.removeprefix("0x")),
             nonce=changes.pop("nonce", self.forwarder_nonce(sender)),
             deadline=changes.pop("deadline", self.now() + 3600),
+            gas=changes.pop("gas", REQUEST_GAS),
             **changes,
         )
 
@@ -140,16 +110,7 @@ class Relay:
 
 
 def as_struct(request: ForwardRequest, signature: bytes) -> tuple[Any, ...]:
-    """``ForwardRequestData(from, to, value, gas, deadline, data, signature)``."""
-    return (
-        request.sender,
-        request.to,
-        request.value,
-        request.gas,
-        request.deadline,
-        request.data,
-        signature,
-    )
+    return request.struct(signature)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,177 @@
+"""Dependencies: the services of the running app, who is calling, and on whose behalf."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ledger.auth import Auth, Caller, token_hash
+from ledger.contracts import Scheme
+from ledger.controls import SchemeBalance
+from ledger.errors import AccessDenied, NotSignedIn
+from ledger.ledger import Ledger
+from ledger.relay import Relay
+from ledger.values import parse_address
+from ledger.wallets import Wallets
+
+#: How long a token's caller is remembered in memory (a revocation elsewhere shows within this).
+CALLER_CACHE_SECONDS = 5.0
+#: How long an on-chain role or proxy check is remembered (changes show within this).
+ROLE_CACHE_SECONDS = 2.0
+SCHEME_CACHE_SECONDS = 5.0
+
+
+@dataclass
+class Services:
+    """What every request may use; built once at startup."""
+
+    ledger: Ledger
+    auth: Auth
+    wallets: Wallets
+    relay: Relay
+    _callers: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+    _checks: dict[tuple[str, ...], tuple[float, bool]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _schemes: tuple[float, list[Scheme]] | None = None
+
+    def schemes(self) -> list[Scheme]:
+        """Every scheme, re-read at most every few seconds (terms change rarely)."""
+        now = time.monotonic()
+        cached = self._schemes
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        schemes = self.ledger.schemes.schemes()
+        self._schemes = (now + SCHEME_CACHE_SECONDS, schemes)
+        return schemes
+
+    def balances(self, member: str) -> tuple[int, list[SchemeBalance]]:
+        """A member's balances and the block they were read at."""
+        block = int(self.ledger.w3.eth.block_number)
+        return block, self.ledger.controls.balances(member, schemes=self.schemes())
+
+    def caller(self, token: str) -> Caller:
+        key = token_hash(token)
+        now = time.monotonic()
+        hit = self._callers.get(key)
+        if hit is not None and hit[0] > now and hit[1].expires_at.timestamp() > time.time():
+            return hit[1]
+        caller = self.auth.caller(token)
+        with self._lock:
+            if len(self._callers) > 10_000:
+                self._callers.clear()
+            self._callers[key] = (now + CALLER_CACHE_SECONDS, caller)
+        return caller
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._callers.pop(token_hash(token), None)
+
+    def check(self, key: tuple[str, ...], probe: Callable[[], bool]) -> bool:
+        """A cached on-chain yes/no (a role, a proxy) for a short while."""
+        now = time.monotonic()
+        hit = self._checks.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        answer = bool(probe())
+        with self._lock:
+            if len(self._checks) > 50_000:
+                self._checks.clear()
+            self._checks[key] = (now + ROLE_CACHE_SECONDS, answer)
+        return answer
+
+    def has_role(self, role_name: str, account: str, scheme: int | None = None) -> bool:
+        return self.check(
+            ("role", role_name, account, str(scheme)),
+            lambda: self.ledger.has_role(role_name=role_name, account=account, scheme=scheme),
+        )
+
+    def is_proxy(self, member: str, proxy: str) -> bool:
+        return self.check(
+            ("proxy", member, proxy),
+            lambda: self.ledger.members.is_proxy(member, proxy),
+        )
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.services.ledger
+    return ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+_bearer = HTTPBearer(auto_error=False, description="the token from /v1/auth/sign-in")
+
+
+def get_caller(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None or not credentials.credentials:
+        raise NotSignedIn("sign in first: send `Authorization: Bearer <token>`")
+    return services.caller(credentials.credentials)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None or not credentials.credentials:
+        raise NotSignedIn("sign in first: send `Authorization: Bearer <token>`")
+    return credentials.credentials
+
+
+TokenDep = Annotated[str, Depends(get_token)]
+
+
+def acting_for(services: Services, caller: Caller, member: str) -> str:
+    """`member` (checksummed) if the caller is that member or their recorded proxy."""
+    member = parse_address(member, what="member address")
+    if member == caller.address or services.is_proxy(member, caller.address):
+        return member
+    raise AccessDenied(
+        f"{caller.address} is neither {member} nor their recorded proxy",
+        member=member,
+    )
+
+
+def reading_for(services: Services, caller: Caller, member: str) -> str:
+    """`member` if the caller may read their wallet: them, their proxy, or an auditor."""
+    member = parse_address(member, what="member address")
+    if member == caller.address or services.is_proxy(member, caller.address):
+        return member
+    if services.has_role("auditor", caller.address):
+        return member
+    raise AccessDenied(
+        f"{caller.address} may not read {member}'s wallet (only the member, their recorded "
+        "proxy or an auditor)",
+        member=member,
+    )
+
+
+def require_role(
+    services: Services, caller: Caller, role_name: str, scheme: int | None = None
+) -> None:
+    """The caller holds `role_name` (for `scheme`) on chain now; checked on every request."""
+    if not services.has_role(role_name, caller.address, scheme):
+        where = f" for scheme {scheme}" if scheme is not None else ""
+        raise AccessDenied(
+            f"{caller.address} does not hold the {role_name} role{where} on chain",
+            role=role_name,
+            scheme=scheme,
+        )

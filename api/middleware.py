@@ -1,0 +1,126 @@
+"""Request ids and rate limits, as plain ASGI middleware (cheap on every request).
+
+Rate limits are per client IP address and per signed-in account, over a sliding minute (the
+current and the previous fixed minute, weighted), in this process's memory: behind several API
+processes each enforces its own share. Over the limit the answer is 429 ``too_many_requests`` with
+``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_body
+from ledger.errors import LedgerError
+
+WINDOW = 60.0
+
+
+class SlidingWindow:
+    """Counts per key over the last minute."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, int, int]] = {}  # key -> (minute, this, previous)
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, limit: int, now: float | None = None) -> float | None:
+        """Count one request; None if allowed, else seconds until one would be."""
+        now = time.time() if now is None else now
+        minute = int(now // WINDOW)
+        with self._lock:
+            seen, current, previous = self._counts.get(key, (minute, 0, 0))
+            if seen != minute:
+                previous = current if seen == minute - 1 else 0
+                current = 0
+            elapsed = (now % WINDOW) / WINDOW
+            estimate = previous * (1.0 - elapsed) + current
+            if estimate + 1 > limit:
+                self._counts[key] = (minute, current, previous)
+                return max(1.0, WINDOW * (1.0 - elapsed))
+            self._counts[key] = (minute, current + 1, previous)
+            if len(self._counts) > 100_000:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] >= minute - 1}
+            return None
+
+
+class RequestContext:
+    """Gives every request an id (``X-Request-ID``, the caller's if it is sane) and applies the
+    rate limits."""
+
+    def __init__(self, app: ASGIApp, *, per_ip: int, per_account: int) -> None:
+        self.app = app
+        self.per_ip = per_ip
+        self.per_account = per_account
+        self.windows = SlidingWindow()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if 0 < len(given) <= 64 and given.isprintable() else secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        retry = None
+        client = scope.get("client")
+        if client:
+            retry = self.windows.hit(f"ip:{client[0]}", self.per_ip)
+        auth = headers.get("authorization", "")
+        if retry is None and auth.lower().startswith("bearer "):
+            account = self._account(scope, auth[7:].strip())
+            if account:
+                retry = self.windows.hit(f"account:{account}", self.per_account)
+        if retry is not None:
+            await self._too_many(send, request_id, retry)
+            return
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+    def _account(self, scope: Scope, token: str) -> str | None:
+        app: Any = scope.get("app")
+        services = getattr(getattr(app, "state", None), "services", None)
+        if services is None or not token:
+            return None
+        try:
+            return str(services.caller(token).address)
+        except LedgerError:
+            return None  # the endpoint answers 401
+
+    async def _too_many(self, send: Send, request_id: str, retry: float) -> None:
+        body = error_body(
+            "too_many_requests",
+            f"too many requests; retry in {int(retry)} s",
+            {"retry_after": int(retry)},
+            request=None,
+        )
+        body["error"]["request_id"] = request_id
+        payload = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"retry-after", str(int(retry)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
