@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.auth import Auth, Caller, token_hash
@@ -112,6 +112,9 @@ def get_ledger(request: Request) -> Ledger:
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+#: A path parameter that is an on-chain id (items, orders, records, requests, proposals...).
+IdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="an on-chain id")]
 
 _bearer = HTTPBearer(auto_error=False, description="the token from /v1/auth/sign-in")
 

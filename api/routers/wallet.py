@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import CallerDep, ServicesDep, acting_for, reading_for
+from api.deps import CallerDep, IdPath, ServicesDep, acting_for, reading_for
 from api.writes import SignedBody, WriteDep
 from ledger.catalogue import MAX_QUANTITY, item_data, order_data
 from ledger.controls import SchemeBalance
@@ -127,7 +127,7 @@ def catalogue_items(
 
 
 @router.get("/catalogue/items/{item_id}", response_model=ItemPublic, tags=["catalogue"])
-def catalogue_item(item_id: int, services: ServicesDep) -> ItemPublic:
+def catalogue_item(item_id: IdPath, services: ServicesDep) -> ItemPublic:
     return ItemPublic(**item_data(services.ledger.catalogue.item(item_id)))
 
 
@@ -171,7 +171,7 @@ def orders(
     "/members/{address}/orders/{order_id}/cancel", response_model=OrderPublic, tags=["catalogue"]
 )
 def cancel_order(
-    address: str, order_id: int, body: SignedBody, caller: CallerDep, write: WriteDep
+    address: str, order_id: IdPath, body: SignedBody, caller: CallerDep, write: WriteDep
 ) -> object:
     """Cancel a held order: the points return to the member."""
     member = acting_for(write.services, caller, address)
