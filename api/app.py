@@ -42,6 +42,11 @@ def build_services(settings: Settings) -> Services:
     return Services(ledger=ledger, auth=Auth(ledger), wallets=Wallets(ledger), relay=Relay(ledger))
 
 
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory api.app:app_from_env``: settings from VPL_* variables."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The application for one network."""
 
