@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api.deps import CallerDep, IdPath, ServicesDep, acting_for, reading_for
 from api.writes import SignedBody, WriteDep
@@ -19,6 +19,10 @@ from ledger.tx import Signer
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
 MAX_LIST = 500
+#: A hash as 0x hex (ledger/ hands some over as bytes).
+Hex = Annotated[
+    str, BeforeValidator(lambda v: "0x" + bytes(v).hex() if isinstance(v, bytes | bytearray) else v)
+]
 
 
 class ExpiringPublic(BaseModel):
@@ -56,7 +60,7 @@ class ItemPublic(BaseModel):
     available_until: str
     collection_period_seconds: int
     delisted: bool
-    details_hash: str
+    details_hash: Hex
     details: dict[str, Any]
 
 
@@ -71,7 +75,7 @@ class OrderPublic(BaseModel):
     hold: int
     status: str
     expires_at: str
-    fulfilment_hash: str | None
+    fulfilment_hash: Hex | None
 
 
 class RedeemCreate(SignedBody):
