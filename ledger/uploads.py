@@ -21,6 +21,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 5_000_000
 RUNNING = ("planning", "submitting", "paying")
 FINISHED = ("invalid", "done", "failed")
+#: A running job's thread touches it this often; one untouched for STALE_AFTER has lost its
+#: process (a restart, a crash, another API worker that died) and shows as interrupted.
+HEARTBEAT_SECONDS = 20.0
+STALE_AFTER = timedelta(seconds=90)
 
 
 def upload_data(job: BatchUpload) -> dict[str, Any]:
@@ -148,7 +153,17 @@ class Uploads:
             job = db.get(BatchUpload, upload_id)
         if job is None:
             raise RecordNotFound(f"there is no batch upload {upload_id}")
+        if job.state in RUNNING and self._lost(job):
+            self.mark_interrupted()
+            return self.get(upload_id)
         return job
+
+    def _lost(self, job: BatchUpload) -> bool:
+        """Running in the store, yet no thread here runs it and none anywhere touched it lately."""
+        thread = self._threads.get(job.id or 0)
+        if thread is not None and thread.is_alive():
+            return False
+        return utcnow() - job.updated_at > STALE_AFTER
 
     def list(self, *, scheme_id: int | None = None, last: int = 50) -> list[BatchUpload]:
         with session(self.ledger.engine) as db:
@@ -158,16 +173,16 @@ class Uploads:
             return list(db.exec(query))
 
     def mark_interrupted(self) -> int:
-        """At startup: jobs that were running when the process stopped are interrupted."""
+        """Jobs whose process stopped while they ran (at startup, and when read) are interrupted;
+        a job that another live API worker runs keeps being touched and is left alone."""
         with session(self.ledger.engine) as db:
             jobs = list(db.exec(select(BatchUpload).where(col(BatchUpload.state).in_(RUNNING))))
-            for job in jobs:
-                if job.id in self._threads and self._threads[job.id].is_alive():
-                    continue
+            lost = [job for job in jobs if self._lost(job)]
+            for job in lost:
                 job.state = "interrupted"
                 job.updated_at = utcnow()
                 db.add(job)
-        return len(jobs)
+        return len(lost)
 
     # --- running -----------------------------------------------------------------------------
 
@@ -208,6 +223,16 @@ class Uploads:
 
     def _start(self, upload_id: int, work: Callable[[], None]) -> BatchUpload:
         def guarded() -> None:
+            stop = threading.Event()
+
+            def heartbeat() -> None:
+                while not stop.wait(HEARTBEAT_SECONDS):
+                    if self.get(upload_id).state in RUNNING:
+                        self._update(upload_id)
+
+            threading.Thread(
+                target=heartbeat, name=f"batch-upload-{upload_id}-beat", daemon=True
+            ).start()
             try:
                 work()
             except LedgerError as exc:
@@ -222,6 +247,8 @@ class Uploads:
                     error_code="internal_error",
                     error_message="an unexpected error; the operators have the log",
                 )
+            finally:
+                stop.set()
 
         thread = threading.Thread(target=guarded, name=f"batch-upload-{upload_id}", daemon=True)
         with self._lock:

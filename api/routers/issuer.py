@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import (
     CallerDep,
+    IdPath,
     ServicesDep,
     require_any_role,
     require_council,
@@ -59,7 +60,6 @@ Time = Annotated[
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 SchemeCode = Annotated[str, Field(min_length=1, max_length=32, description="code or id")]
 Address = Annotated[str, Field(min_length=1, max_length=42)]
-PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PathAddress = Annotated[str, Path(min_length=1, max_length=42)]
 
 
@@ -153,14 +153,14 @@ def list_activities(
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityPublic)
-def read_activity(activity_id: PathId, caller: CallerDep, services: ServicesDep) -> ActivityPublic:
+def read_activity(activity_id: IdPath, caller: CallerDep, services: ServicesDep) -> ActivityPublic:
     view = _activity(services, activity_id)
     return ActivityPublic(**activity_data(view.activity, view.details))
 
 
 @router.post("/activities/{activity_id}/cancel", response_model=ActivityPublic)
 def cancel_activity(
-    activity_id: PathId,
+    activity_id: IdPath,
     body: ActivityCancel,
     caller: CallerDep,
     write: WriteDep,
@@ -180,7 +180,7 @@ def cancel_activity(
 
 @router.post("/activities/{activity_id}/participants", response_model=ActivityPublic)
 def assign_participant(
-    activity_id: PathId,
+    activity_id: IdPath,
     body: ParticipantCreate,
     caller: CallerDep,
     write: WriteDep,
@@ -201,7 +201,7 @@ def assign_participant(
 
 @router.post("/activities/{activity_id}/sign-up", response_model=ActivityPublic)
 def sign_up(
-    activity_id: PathId,
+    activity_id: IdPath,
     body: SignedBody,
     caller: CallerDep,
     write: WriteDep,
@@ -351,14 +351,14 @@ def list_records(
 
 
 @router.get("/records/{record_id}", response_model=RecordPublic)
-def read_record(record_id: PathId, caller: CallerDep, services: ServicesDep) -> RecordPublic:
+def read_record(record_id: IdPath, caller: CallerDep, services: ServicesDep) -> RecordPublic:
     """A record from the chain, with its details when the caller may see them (三方可见)."""
     return _record(services, record_id, caller.address)
 
 
 @router.post("/records/{record_id}/approve", response_model=RecordPublic)
 def approve_record(
-    record_id: PathId,
+    record_id: IdPath,
     body: RecordApprove,
     caller: CallerDep,
     write: WriteDep,
@@ -379,7 +379,7 @@ def approve_record(
 
 @router.post("/records/{record_id}/reject", response_model=RecordPublic)
 def reject_record(
-    record_id: PathId,
+    record_id: IdPath,
     body: RecordReject,
     caller: CallerDep,
     write: WriteDep,
@@ -399,7 +399,7 @@ def reject_record(
 
 @router.post("/records/{record_id}/corrections", response_model=RecordPublic, status_code=201)
 def correct_record(
-    record_id: PathId,
+    record_id: IdPath,
     body: RecordCorrect,
     caller: CallerDep,
     write: WriteDep,
@@ -560,19 +560,19 @@ def list_batches(
 
 
 @router.get("/batches/{upload_id}", response_model=BatchPublic)
-def read_batch(upload_id: PathId, caller: CallerDep, services: ServicesDep) -> BatchPublic:
+def read_batch(upload_id: IdPath, caller: CallerDep, services: ServicesDep) -> BatchPublic:
     """A job's state and progress: rows done of total, chunks sent, transactions."""
     return BatchPublic(**upload_data(_upload(services, caller, upload_id)))
 
 
 @router.get("/batches/{upload_id}/report", response_model=BatchReportPublic)
-def batch_report(upload_id: PathId, caller: CallerDep, services: ServicesDep) -> BatchReportPublic:
+def batch_report(upload_id: IdPath, caller: CallerDep, services: ServicesDep) -> BatchReportPublic:
     """The result report: rows, bad rows with line numbers, skipped rows, what was paid."""
     return BatchReportPublic(**report_data(_upload(services, caller, upload_id)))
 
 
 @router.post("/batches/{upload_id}/approve", response_model=BatchPublic, status_code=202)
-def approve_batch(upload_id: PathId, caller: CallerDep, write: WriteDep) -> object:
+def approve_batch(upload_id: IdPath, caller: CallerDep, write: WriteDep) -> object:
     """The job's reviewer approves: the job pays every chunk (custodial wallet, PIN). Also
     resumes an interrupted payment."""
     services = write.services
@@ -589,7 +589,7 @@ def approve_batch(upload_id: PathId, caller: CallerDep, write: WriteDep) -> obje
 
 
 @router.post("/batches/{upload_id}/resume", response_model=BatchPublic, status_code=202)
-def resume_batch(upload_id: PathId, caller: CallerDep, write: WriteDep) -> object:
+def resume_batch(upload_id: IdPath, caller: CallerDep, write: WriteDep) -> object:
     """Resume the organiser's step of a job interrupted by a restart (nothing is sent twice)."""
     services = write.services
     _upload(services, caller, upload_id)
@@ -670,7 +670,7 @@ def list_item(body: ItemCreate, caller: CallerDep, write: WriteDep) -> object:
 
 @router.put("/catalogue/items/{item_id}", response_model=ItemPublic, tags=["catalogue"])
 def update_item(
-    item_id: PathId,
+    item_id: IdPath,
     body: ItemUpdate,
     caller: CallerDep,
     write: WriteDep,
@@ -695,7 +695,7 @@ def update_item(
 
 @router.post("/catalogue/items/{item_id}/delist", response_model=ItemPublic, tags=["catalogue"])
 def delist_item(
-    item_id: PathId,
+    item_id: IdPath,
     body: SignedBody,
     caller: CallerDep,
     write: WriteDep,
@@ -731,7 +731,7 @@ def merchant_orders(
 
 @router.post("/catalogue/orders/{order_id}/fulfil", response_model=OrderPublic, tags=["catalogue"])
 def fulfil_order(
-    order_id: PathId,
+    order_id: IdPath,
     body: Fulfilment,
     caller: CallerDep,
     write: WriteDep,
@@ -1062,7 +1062,7 @@ def list_proposals(
 
 @router.post("/proposals/{proposal_id}/approve", response_model=ProposalPublic, tags=["council"])
 def approve_proposal(
-    proposal_id: PathId,
+    proposal_id: IdPath,
     body: SignedBody,
     caller: CallerDep,
     write: WriteDep,
@@ -1080,7 +1080,7 @@ def approve_proposal(
 
 @router.post("/proposals/{proposal_id}/execute", response_model=ProposalPublic, tags=["council"])
 def execute_proposal(
-    proposal_id: PathId,
+    proposal_id: IdPath,
     body: SignedBody,
     caller: CallerDep,
     write: WriteDep,

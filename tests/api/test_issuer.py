@@ -9,7 +9,7 @@ import csv
 import io
 import os
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from ledger.earning import CST
 from ledger.ledger import Ledger
-from ledger.store import session
+from ledger.store import session, utcnow
 from ledger.store.uploads import BatchUpload
 from ledger.uploads import Uploads
 from tests.api.conftest import Session, pin_sign_in, sign_in
@@ -365,7 +365,7 @@ def test_a_job_cut_off_by_a_restart_is_interrupted_and_resumes_without_paying_tw
     with session(ledger.engine) as db:  # the process died while the organiser's step ran
         row = db.get(BatchUpload, job.id)
         assert row is not None
-        row.state = "submitting"
+        row.state, row.updated_at = "submitting", utcnow() - timedelta(minutes=5)
         db.add(row)
     assert Uploads(ledger).mark_interrupted() >= 1
     seen = organiser.get(f"/v1/issuer/batches/{job.id}").json()
