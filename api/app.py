@@ -17,11 +17,12 @@ from pydantic import BaseModel
 from api import errors as api_errors
 from api.deps import LedgerDep, Services
 from api.middleware import RequestContext
-from api.routers import auth, schemes, wallet
+from api.routers import admin, auth, issuer, schemes, wallet
 from ledger.auth import Auth
 from ledger.config import Settings
 from ledger.ledger import Ledger
 from ledger.relay import Relay
+from ledger.uploads import Uploads
 from ledger.wallets import Wallets
 
 VERSION = "0.2.0"
@@ -39,7 +40,15 @@ def build_services(settings: Settings) -> Services:
     ledger = Ledger(settings)
     assert ledger.sender and ledger.manifest  # built once, before requests run in threads
     ledger.engine  # noqa: B018  (tables created before the first request)
-    return Services(ledger=ledger, auth=Auth(ledger), wallets=Wallets(ledger), relay=Relay(ledger))
+    uploads = Uploads(ledger)
+    uploads.mark_interrupted()  # jobs that were running when the last process stopped
+    return Services(
+        ledger=ledger,
+        auth=Auth(ledger),
+        wallets=Wallets(ledger),
+        relay=Relay(ledger),
+        uploads=uploads,
+    )
 
 
 def app_from_env() -> FastAPI:
@@ -100,4 +109,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(schemes.router)
     app.include_router(wallet.router)
+    app.include_router(issuer.router)
+    app.include_router(admin.router)
     return app

@@ -18,6 +18,7 @@ from ledger.controls import SchemeBalance
 from ledger.errors import AccessDenied, NotSignedIn
 from ledger.ledger import Ledger
 from ledger.relay import Relay
+from ledger.uploads import Uploads
 from ledger.values import parse_address
 from ledger.wallets import Wallets
 
@@ -38,6 +39,7 @@ class Services:
     auth: Auth
     wallets: Wallets
     relay: Relay
+    uploads: Uploads
     _callers: dict[str, tuple[float, Caller]] = field(default_factory=dict)
     _checks: dict[tuple[str, ...], tuple[float, bool]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -138,6 +140,9 @@ class Services:
             lambda: self.ledger.has_role(role_name=role_name, account=account, scheme=scheme),
         )
 
+    def is_council(self, account: str) -> bool:
+        return self.check(("council", account), lambda: self.ledger.council.is_member(account))
+
     def is_proxy(self, member: str, proxy: str) -> bool:
         return self.check(
             ("proxy", member, proxy),
@@ -230,3 +235,37 @@ def require_role(
             role=role_name,
             scheme=scheme,
         )
+
+
+def require_scheme_staff(
+    services: Services, caller: Caller, scheme: str | int, roles: tuple[str, ...]
+) -> Scheme:
+    """The scheme, if the caller is its issuer or holds one of the per-scheme `roles` (reviewer,
+    merchant, organiser) for it on chain now; checked on every request (the contracts check
+    again)."""
+    s = services.ledger.scheme(scheme)
+    if caller.address == s.issuer:
+        return s
+    if any(services.has_role(name, caller.address, s.id) for name in roles):
+        return s
+    raise AccessDenied(
+        f"{caller.address} is neither the issuer of scheme {s.code} nor its "
+        f"{' or '.join(roles)} on chain",
+        scheme=s.code,
+        roles=list(roles),
+    )
+
+
+def require_any_role(services: Services, caller: Caller, roles: tuple[str, ...]) -> None:
+    """The caller holds one of the global `roles` (registrar, auditor, pauser) on chain now."""
+    if not any(services.has_role(name, caller.address) for name in roles):
+        raise AccessDenied(
+            f"{caller.address} holds none of the roles {', '.join(roles)} on chain",
+            roles=list(roles),
+        )
+
+
+def require_council(services: Services, caller: Caller) -> None:
+    """The caller holds a council seat now."""
+    if not services.is_council(caller.address):
+        raise AccessDenied(f"{caller.address} holds no council seat", role="council")

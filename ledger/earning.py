@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from ledger.contracts import Activity, Limits, Record, RecordStatus, RuleKind
 from ledger.contracts.records import CANCEL_REASONS, REJECT_REASONS, pack_records
-from ledger.contracts.rules import encode_action, grade_index
+from ledger.contracts.rules import GRADE_LETTERS, decode_action, encode_action, grade_index
 from ledger.errors import (
     AccessDenied,
     ContractRevert,
@@ -847,3 +847,51 @@ class _Attempt:
                 )
             except Exception:  # never hide the refusal behind a store failure
                 log.exception("could not write down a refused %s", self.action)
+
+
+def activity_data(activity: Activity, details: dict[str, Any]) -> dict[str, Any]:
+    """An activity as the CLI and the API show it."""
+    return {
+        "id": activity.id,
+        "scheme_id": activity.scheme_id,
+        "kind": "task" if activity.is_task else "activity",
+        "start": show_time(activity.start),
+        "end": show_time(activity.end),
+        "capacity": activity.capacity,
+        "enrolled": activity.enrolled,
+        "batch_records": activity.batch_records,
+        "places_left": activity.places_left,
+        "cancelled": activity.cancelled,
+        "organiser": activity.organiser,
+        "requester": activity.requester,
+        "details_hash": activity.details_hash,
+        "details": details,
+    }
+
+
+def record_data(record: Record, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A service record as the CLI and the API show it."""
+    return {
+        "id": record.id,
+        "scheme_id": record.scheme_id,
+        "volunteer": record.volunteer,
+        "activity_id": record.activity_id,
+        "status": record.status.label,
+        "start": show_time(record.start),
+        "end": show_time(record.end),
+        "minutes": record.minutes,
+        "action": decode_action(record.action) if record.action != bytes(32) else None,
+        "grade": GRADE_LETTERS[record.grade] if record.status >= RecordStatus.APPROVED else None,
+        "points": record.points,
+        "rule_version": record.rule_version or None,
+        "late": record.late,
+        "submitter": record.submitter,
+        "first_reviewer": record.first_reviewer,
+        "reviewer": record.reviewer,
+        "reject_reason": REJECT_REASONS.get(record.reject_reason) if record.reject_reason else None,
+        "supersedes": record.supersedes or None,
+        "correction": record.correction or None,
+        "details_hash": record.details_hash,
+        "evidence_hash": record.evidence_hash,
+        "details": details,
+    }
