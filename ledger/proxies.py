@@ -95,7 +95,15 @@ class Proxies:
             current = self._current(member).get(proxy)
             if current is not None and current.consent_hash == digest_hex:
                 return current
-        document = base64.b64encode(raw).decode() if file_name else raw.decode()
+        if file_name:
+            document = base64.b64encode(raw).decode()
+        else:
+            try:
+                document = raw.decode()
+            except UnicodeDecodeError:
+                raise InputError(
+                    "the consent is not text: give the file name of the signed document with it"
+                ) from None
         with session(self.ledger.engine) as db:
             row = ProxyConsent(
                 member=member,

@@ -507,3 +507,18 @@ def test_only_a_registrar_the_council_or_the_member_grants_a_proxy(
             actor=ledger.operator("registrar"), member=member.address, proxy=worker.address,
             consent="  ",
         )  # fmt: skip
+
+
+def test_a_binary_consent_without_its_file_name_is_refused_and_nothing_is_granted(
+    ledger: Ledger, worker: LocalAccount
+) -> None:
+    member = new_member(ledger)
+    with pytest.raises(InputError, match="file name"):
+        ledger.proxies.grant(
+            actor=ledger.operator("registrar"),
+            member=member.address,
+            proxy=worker.address,
+            consent=b"\x89PNG\r\n\x1a\n\xff\xfe",
+        )
+    assert not ledger.members.is_proxy(member.address, worker.address)
+    assert ledger.proxies.proxies(member.address, include_revoked=True) == []
