@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from api import errors as api_errors
 from api.deps import LedgerDep, Services
 from api.middleware import RequestContext
-from api.routers import admin, auth, issuer, schemes, wallet
+from api.routers import admin, audit, auth, issuer, schemes, wallet
 from ledger.auth import Auth
 from ledger.config import Settings
 from ledger.ledger import Ledger
@@ -111,4 +111,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(issuer.router)
     app.include_router(admin.router)
+    app.include_router(audit.router)
     return app

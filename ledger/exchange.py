@@ -526,10 +526,24 @@ class Exchange:
         return out
 
     def positions(self) -> list[Position]:
+        """Each scheme's net clearing position now (schemes never exchanged are at zero)."""
+        traded = self._traded(self.ledger.w3.eth.block_number)
         return [
-            Position(scheme=s, net=self.contract.position_of(s.id))
+            Position(scheme=s, net=self.contract.position_of(s.id) if s.id in traded else 0)
             for s in self.ledger.schemes.schemes()
         ]
+
+    def _traded(self, to_block: int) -> set[int]:
+        """Schemes with an exchange in or out up to `to_block`: the only ones that can have a
+        clearing position or a debt (one log query, instead of a read per scheme or pair)."""
+        deployed = self.ledger.manifest.contracts["Exchange"].block
+        entries = self.contract.contract.events.Exchanged().get_logs(
+            from_block=deployed, to_block=to_block
+        )
+        traded: set[int] = set()
+        for e in entries:
+            traded.update((int(e["args"]["fromScheme"]), int(e["args"]["toScheme"])))
+        return traded
 
     def statement(
         self,
@@ -598,14 +612,16 @@ class Exchange:
             )
             for (label, issuer), r in sorted(rows.items())
         )
+        traded = self._traded(w3.eth.block_number)
         positions = tuple(
-            Position(scheme=s, net=self.contract.position_of(s.id)) for s in schemes.values()
+            Position(scheme=s, net=self.contract.position_of(s.id) if s.id in traded else 0)
+            for s in schemes.values()
         )
         owed = tuple(
-            (a.code, b.code, *self.contract.owed(a.id, b.id))
-            for a in schemes.values()
-            for b in schemes.values()
-            if a.id != b.id
+            (schemes[a].code, schemes[b].code, *self.contract.owed(a, b))
+            for a in sorted(traded)
+            for b in sorted(traded)
+            if a != b
         )
         return Statement(
             period=period,

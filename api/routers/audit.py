@@ -1,0 +1,212 @@
+"""Auditors' queries: supply reconciliation, clearing, refused attempts. Read-only, for holders
+of the auditor role (checked on every request); the chain is the source of truth."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from api.deps import CallerDep, ServicesDep, require_role
+from api.routers.wallet import MAX_LIST
+from api.schemas import Hex
+from ledger.errors import InputError
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+#: The most blocks one statement reads events over (ask for a narrower range beyond it).
+MAX_STATEMENT_BLOCKS = 500_000
+
+
+class SupplyPublic(BaseModel):
+    scheme: str
+    block: int
+    issued: int = Field(description="by approved records, within the quota")
+    minted: int = Field(description="by exchanges into the scheme, outside the quota")
+    burned: int = Field(description="redeemed, exchanged out, expired")
+    total_supply: int = Field(description="issued + minted - burned")
+    held: int = Field(description="part of the supply held for orders and time-bank requests")
+    remaining_quota: int
+    balanced: bool = Field(description="issued + minted - burned == total_supply")
+
+
+class PositionPublic(BaseModel):
+    scheme: str
+    issuer: str
+    net: int = Field(description="owed to the scheme's issuer minus owed by it (thousandths CSU)")
+
+
+class StatementLinePublic(BaseModel):
+    period: str
+    issuer: str
+    schemes: list[str]
+    exchanges: int
+    owed_to: int
+    owed_by: int
+    paid: int
+    received: int
+    net: int
+
+
+class DebtPublic(BaseModel):
+    payer: str
+    payee: str
+    owed: int
+    pending: int
+
+
+class StatementPublic(BaseModel):
+    period: str
+    from_block: int
+    to_block: int
+    lines: list[StatementLinePublic]
+    positions: list[PositionPublic]
+    owed: list[DebtPublic]
+
+
+class SettlementPublic(BaseModel):
+    id: int
+    payer_scheme: int
+    payee_scheme: int
+    recorded_at: int
+    status: str
+    proposer: str
+    amount: int
+    payment_ref: Hex
+
+
+class RefusalPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    code: str
+    error: str | None
+    message: str
+
+
+@router.get("/schemes/{code}/supply", response_model=SupplyPublic)
+def supply(
+    code: Annotated[str, Path(max_length=32)], caller: CallerDep, services: ServicesDep
+) -> SupplyPublic:
+    """A scheme's supply reconciled on chain: issued + minted - burned = total supply."""
+    require_role(services, caller, "auditor")
+    ledger = services.ledger
+    block = int(ledger.w3.eth.block_number)
+    s = ledger.scheme(code)
+    figures = ledger.scheme_supply(s.id)
+    return SupplyPublic(
+        scheme=s.code,
+        block=block,
+        issued=figures.issued,
+        minted=figures.minted,
+        burned=figures.burned,
+        total_supply=figures.total_supply,
+        held=figures.held,
+        remaining_quota=figures.remaining_quota,
+        balanced=figures.issued + figures.minted - figures.burned == figures.total_supply,
+    )
+
+
+@router.get("/clearing/positions", response_model=list[PositionPublic])
+def positions(caller: CallerDep, services: ServicesDep) -> list[PositionPublic]:
+    """Each scheme's net clearing position now (schemes at zero left out); they sum to zero."""
+    require_role(services, caller, "auditor")
+    return [
+        PositionPublic(scheme=p.scheme.code, issuer=p.scheme.issuer, net=p.net)
+        for p in services.ledger.exchange.positions()
+        if p.net
+    ]
+
+
+@router.get("/clearing/statement", response_model=StatementPublic)
+def statement(
+    caller: CallerDep,
+    services: ServicesDep,
+    period: Literal["day", "month"] = "day",
+    start: date | None = None,
+    end: date | None = None,
+    from_block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
+    to_block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
+) -> StatementPublic:
+    """Each issuer's clearing per CST day or month, from the Exchange contract's events, over at
+    most MAX_STATEMENT_BLOCKS blocks."""
+    require_role(services, caller, "auditor")
+    ledger = services.ledger
+    head = int(ledger.w3.eth.block_number)
+    hi = head if to_block is None else min(to_block, head)
+    lo = ledger.manifest.contracts["Exchange"].block if from_block is None else from_block
+    if lo > hi:
+        raise InputError(f"from_block {lo} is after to_block {hi} (the chain is at {head})")
+    if hi - lo > MAX_STATEMENT_BLOCKS:
+        raise InputError(
+            f"{hi - lo} blocks is more than one statement reads ({MAX_STATEMENT_BLOCKS}); "
+            "give from_block and to_block closer together",
+            max_blocks=MAX_STATEMENT_BLOCKS,
+        )
+    st = ledger.exchange.statement(period=period, start=start, end=end, from_block=lo, to_block=hi)
+    return StatementPublic(
+        period=st.period,
+        from_block=st.from_block,
+        to_block=st.to_block,
+        lines=[
+            StatementLinePublic(
+                period=line.period,
+                issuer=line.issuer,
+                schemes=list(line.schemes),
+                exchanges=line.exchanges,
+                owed_to=line.owed_to,
+                owed_by=line.owed_by,
+                paid=line.paid,
+                received=line.received,
+                net=line.net,
+            )
+            for line in st.lines
+        ],
+        positions=[
+            PositionPublic(scheme=p.scheme.code, issuer=p.scheme.issuer, net=p.net)
+            for p in st.positions
+            if p.net
+        ],
+        owed=[DebtPublic(payer=a, payee=b, owed=o, pending=p) for a, b, o, p in st.owed],
+    )
+
+
+@router.get("/clearing/settlements", response_model=list[SettlementPublic])
+def settlements(
+    caller: CallerDep,
+    services: ServicesDep,
+    status: Literal["pending", "confirmed", "cancelled"] | None = None,
+    last: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
+) -> list[SettlementPublic]:
+    require_role(services, caller, "auditor")
+    return [
+        SettlementPublic(
+            id=s.id,
+            payer_scheme=s.payer_scheme,
+            payee_scheme=s.payee_scheme,
+            recorded_at=s.recorded_at,
+            status=s.status.name.lower(),
+            proposer=s.proposer,
+            amount=s.amount,
+            payment_ref=s.payment_ref,  # type: ignore[arg-type]
+        )
+        for s in services.ledger.exchange.settlements(status=status, last=last)
+    ]
+
+
+@router.get("/refusals", response_model=list[RefusalPublic])
+def refusals(
+    caller: CallerDep,
+    services: ServicesDep,
+    last: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
+) -> list[RefusalPublic]:
+    """Writes the ledger refused, newest first: who tried what, and why."""
+    require_role(services, caller, "auditor")
+    return [
+        RefusalPublic.model_validate(row, from_attributes=True)
+        for row in services.ledger.earning.refusals(last=last)
+    ]

@@ -1,0 +1,84 @@
+"""Auditors' queries over HTTP: supply reconciliation, clearing positions and statements,
+refused attempts; only for holders of the auditor role, with bounded ranges."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+
+from ledger.ledger import Ledger
+from tests.api.conftest import Session, sign_in
+from tests.catalogue_helpers import holder as shop_holder
+from tests.catalogue_helpers import list_item, new_shop
+from tests.exchange_helpers import exchange_scheme, grant_proxy, holder
+
+
+@pytest.fixture(scope="module")
+def auditor(client: TestClient, ledger: Ledger) -> Session:
+    return sign_in(client, ledger.operator("auditor"))
+
+
+@pytest.fixture(scope="module")
+def stranger(client: TestClient) -> Session:
+    return sign_in(client, Account.create())
+
+
+def test_supply_reconciles_issued_minted_and_burned_after_an_exchange(
+    ledger: Ledger, auditor: Session, stranger: Session
+) -> None:
+    a = exchange_scheme(ledger, value=1000)
+    b = exchange_scheme(ledger, value=500)
+    member = holder(ledger, a, 300)
+    grant_proxy(ledger, member.address)
+    ledger.exchange.execute(
+        actor=ledger.operator("issuer-vol"), member=member.address, from_scheme=a.id,
+        to_scheme=b.id, amount=100, values=(1000, 500),
+    )  # fmt: skip
+    got_a = auditor.get(f"/v1/audit/schemes/{a.code}/supply").json()
+    got_b = auditor.get(f"/v1/audit/schemes/{b.code}/supply").json()
+    assert (got_a["issued"], got_a["burned"], got_a["total_supply"]) == (300, 100, 200)
+    assert (got_b["minted"], got_b["total_supply"]) == (200, 200)
+    assert got_a["balanced"] and got_b["balanced"]
+    positions = {p["scheme"]: p["net"] for p in auditor.get("/v1/audit/clearing/positions").json()}
+    assert positions[a.code] == -positions[b.code] != 0
+    denied = stranger.get(f"/v1/audit/schemes/{a.code}/supply")
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "access_denied"
+    assert auditor.get("/v1/audit/schemes/NOSUCH/supply").status_code == 404
+
+
+def test_a_statement_over_a_bounded_range_and_huge_ranges_refused(
+    ledger: Ledger, auditor: Session
+) -> None:
+    head = ledger.w3.eth.block_number
+    st = auditor.get(f"/v1/audit/clearing/statement?from_block={max(head - 200, 0)}")
+    assert st.status_code == 200, st.text
+    assert st.json()["to_block"] >= head
+    assert sum(p["net"] for p in st.json()["positions"]) == 0
+    huge = auditor.get("/v1/audit/clearing/statement?from_block=0&to_block=100000000")
+    assert huge.status_code in (200, 422)
+    if huge.status_code == 422:  # only when the chain really is that long
+        assert "blocks" in huge.json()["error"]["message"]
+    backwards = auditor.get(f"/v1/audit/clearing/statement?from_block={head}&to_block=1")
+    assert backwards.status_code == 422
+    assert backwards.json()["error"]["code"] == "invalid_input"
+    bad = auditor.get("/v1/audit/clearing/statement?period=week")
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"]["fields"][0]["field"] == "query.period"
+
+
+def test_refused_attempts_are_listed_for_auditors(
+    ledger: Ledger, client: TestClient, auditor: Session, stranger: Session
+) -> None:
+    shop = new_shop(ledger)
+    member = shop_holder(ledger, shop, 10, funded=False)
+    item = list_item(ledger, shop, price=50)
+    me = sign_in(client, member.account)
+    body = {"item_id": item.item.id, "quantity": 1, "unit_price": 50}
+    refused = me.write("POST", f"/v1/members/{member.address}/orders", body)
+    assert refused.json()["error"]["code"] == "insufficient_balance"
+    rows = auditor.get("/v1/audit/refusals?last=500").json()
+    mine = [r for r in rows if r["actor"] == member.address]
+    assert [(r["action"], r["code"]) for r in mine] == [("redeem", "insufficient_balance")]
+    assert stranger.get("/v1/audit/refusals").status_code == 403
