@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
@@ -468,3 +469,60 @@ class Gifts:
             tx_hash=tx_hash,
             repeated=repeated,
         )
+
+
+def receipt_data(r: GiftReceipt) -> dict[str, Any]:
+    """A gift, donation or grant as the CLI and the API show it."""
+    return {
+        "kind": r.kind,
+        "request_id": r.request_id,
+        "scheme_id": r.scheme_id,
+        "fund_id": r.fund_id,
+        "from": r.account,
+        "to": r.recipient,
+        "amount": r.amount,
+        "text": r.text,
+        "text_hash": r.text_hash,
+        "tx_hash": r.tx_hash,
+        "repeated": r.repeated,
+    }
+
+
+def fund_data(view: FundView) -> dict[str, Any]:
+    """A fund as the CLI and the API show it."""
+    f = view.fund
+    return {
+        "id": f.id,
+        "scheme": view.scheme_code,
+        "scheme_id": f.scheme_id,
+        "name": view.name,
+        "description": view.description,
+        "manager": f.manager,
+        "balance": f.balance,
+        "donated": f.donated,
+        "granted": f.granted,
+        "created_at": _timestamp(f.created_at),
+        "details_hash": f.details_hash,
+    }
+
+
+def history_data(h: HistoryLine) -> dict[str, Any]:
+    """A line of a fund's history as the CLI and the API show it."""
+    e = h.entry
+    return {
+        "kind": e.kind,
+        "block": e.block,
+        "tx_hash": e.tx_hash,
+        "account": e.account,
+        "amount": e.amount,
+        "text": h.text,
+        "hash": e.ref,
+        "operator": e.operator,
+    }
+
+
+def _timestamp(seconds: int | None) -> str | None:
+    """A chain timestamp as ISO 8601 UTC."""
+    if not seconds:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")

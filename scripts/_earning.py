@@ -10,10 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger.batch import DEFAULT_CHUNK, plan_batch, run_batch
-from ledger.contracts import Activity, Limits, Record, RecordStatus
+from ledger.contracts import Activity, Limits, RecordStatus
 from ledger.contracts.records import REJECT_REASONS
-from ledger.contracts.rules import GRADE_LETTERS, decode_action
-from ledger.earning import RecordView, show_time
+from ledger.earning import RecordView, record_data, show_time
 from ledger.errors import InputError
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
@@ -253,33 +252,6 @@ def activity_cancel(
 
 
 # --- records -------------------------------------------------------------------------------------
-
-
-def record_data(record: Record, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "scheme_id": record.scheme_id,
-        "volunteer": record.volunteer,
-        "activity_id": record.activity_id,
-        "status": record.status.label,
-        "start": show_time(record.start),
-        "end": show_time(record.end),
-        "minutes": record.minutes,
-        "action": decode_action(record.action) if record.action != bytes(32) else None,
-        "grade": GRADE_LETTERS[record.grade] if record.status >= RecordStatus.APPROVED else None,
-        "points": record.points,
-        "rule_version": record.rule_version or None,
-        "late": record.late,
-        "submitter": record.submitter,
-        "first_reviewer": record.first_reviewer,
-        "reviewer": record.reviewer,
-        "reject_reason": REJECT_REASONS.get(record.reject_reason) if record.reject_reason else None,
-        "supersedes": record.supersedes or None,
-        "correction": record.correction or None,
-        "details_hash": record.details_hash,
-        "evidence_hash": record.evidence_hash,
-        "details": details,
-    }
 
 
 def _show_record(state: State, view: RecordView, head: str) -> None:
