@@ -251,6 +251,8 @@ def parse_period(start: str | date, end: str | date) -> tuple[date, date]:
     first, last = _day(start, what="start of the period"), _day(end, what="end of the period")
     if last < first:
         raise InputError(f"the period ends ({last}) before it starts ({first})")
+    if first.year < 1970 or last.year > 9998:
+        raise InputError("a period lies between 1970-01-01 and 9998-12-31")
     return first, last
 
 

@@ -781,10 +781,9 @@ class Earning:
         """A record that is on chain; RecordNotFound for an id never used."""
         if isinstance(record_id, bool) or not isinstance(record_id, int) or record_id <= 0:
             raise InputError(f"a record id is a positive whole number (got {record_id!r})")
-        record = self.ledger.records.record(record_id)
-        if record.status is RecordStatus.NONE:
+        if record_id > self.ledger.records.record_count():
             raise RecordNotFound(f"there is no service record {record_id}")
-        return record
+        return self.ledger.records.record(record_id)
 
     def view(self, record_id: int, *, viewer: str | None = None, log: bool = True) -> RecordView:
         """A record from the chain, with its details if `viewer` may see them (三方可见); each

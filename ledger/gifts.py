@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
@@ -27,7 +26,7 @@ from ledger.store import session, utcnow
 from ledger.store.gifts import FundDetails, GiftEntry
 from ledger.store.records import canonical_json, details_hash
 from ledger.tx import Signer, TxResult
-from ledger.values import parse_address, parse_amount
+from ledger.values import parse_address, parse_amount, timestamp
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -501,7 +500,7 @@ def fund_data(view: FundView) -> dict[str, Any]:
         "balance": f.balance,
         "donated": f.donated,
         "granted": f.granted,
-        "created_at": _timestamp(f.created_at),
+        "created_at": timestamp(f.created_at),
         "details_hash": f.details_hash,
     }
 
@@ -519,10 +518,3 @@ def history_data(h: HistoryLine) -> dict[str, Any]:
         "hash": e.ref,
         "operator": e.operator,
     }
-
-
-def _timestamp(seconds: int | None) -> str | None:
-    """A chain timestamp as ISO 8601 UTC."""
-    if not seconds:
-        return None
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")

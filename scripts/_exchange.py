@@ -9,7 +9,8 @@ import typer
 from ledger.contracts.exchange import Settlement, SettlementStatus
 from ledger.exchange import limits_data, quote_data, result_data
 from ledger.revert import value_text
-from scripts._output import fields, line, table, timestamp
+from ledger.values import timestamp
+from scripts._output import fields, line, table
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
 from scripts._state import APP_OPTIONS, State, state_of
 

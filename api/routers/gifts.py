@@ -76,13 +76,17 @@ class DonationCreate(SignedBody):
     note: str = Field("", max_length=MAX_TEXT)
 
 
-def _request_id(write: Write) -> str | None:
-    """The ledger's own request id for an Idempotency-Key, so a retry after a crash between
-    sending and answering finds the first gift on chain instead of giving again."""
-    if write.key is None:
-        return None
-    digest = hashlib.sha256(f"{write.caller.address}\n{write.key}".encode()).hexdigest()
-    return f"api-{digest[:40]}"
+def _request_id(write: Write) -> str:
+    """The ledger's request id of this write. Its memo's hash is salted once per request id, so
+    the call signed after a 428 must name the same one: the Idempotency-Key when given (a retry
+    after a crash then finds the first gift on chain instead of giving again), else the request
+    and the caller's relay nonce (the same until their next write goes through)."""
+    caller = write.caller.address
+    if write.key is not None:
+        seed = f"key\n{caller}\n{write.key}"
+    else:
+        seed = f"nonce\n{caller}\n{write.request_hash}\n{write.services.relay.nonce(caller)}"
+    return "api-" + hashlib.sha256(seed.encode()).hexdigest()[:40]
 
 
 def _receipt(data: dict[str, object]) -> dict[str, object]:

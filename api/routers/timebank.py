@@ -5,8 +5,9 @@ their proxies and the scheme's staff (``TimeBank.may_see_address``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
@@ -14,10 +15,11 @@ from pydantic import BaseModel, Field
 from api.deps import CallerDep, ServicesDep, acting_for, reading_for
 from api.schemas import Hex
 from api.writes import SignedBody, Write, WriteDep
+from ledger.auth import Caller
 from ledger.contracts.timebank import DISPUTE_REASONS, MAX_HOURS, SERVICE_KINDS
 from ledger.earning import MAX_TEXT
 from ledger.errors import RecordNotFound
-from ledger.timebank import RequestView, request_data
+from ledger.timebank import RequestView, TimeBank, request_data
 from ledger.tx import Signer
 
 router = APIRouter(prefix="/v1", tags=["time bank"])
@@ -143,102 +145,86 @@ def post(address: str, body: RequestCreate, caller: CallerDep, write: WriteDep) 
     )
 
 
+Party = Literal["requester", "helper", "either", "anyone"]
+
+
 def _step(
     write: Write,
-    caller: Any,
+    caller: Caller,
     address: str,
     request_id: int,
     body: SignedBody,
-    party: Literal["requester", "helper", "either", "anyone"],
-    action: Any,
+    party: Party,
+    action: Callable[[TimeBank, Signer, str], RequestView],
 ) -> object:
     """One step of a request by `address` (acting for themselves or through their proxy)."""
     member = acting_for(write.services, caller, address)
     timebank = write.services.ledger.timebank
     current = timebank.request(request_id).request
     parties = {"requester": (current.requester,), "helper": (current.helper,)}
-    allowed = parties.get(party, (current.requester, current.helper))
-    if party != "anyone" and member not in allowed:
-        raise RecordNotFound(
-            f"{member} is not the {party if party != 'either' else 'requester or helper'} "
-            f"of time-bank request {request_id}"
+    if party != "anyone" and member not in parties.get(party, (current.requester, current.helper)):
+        role = "requester or helper" if party == "either" else party
+        raise RecordNotFound(f"{member} is not the {role} of time-bank request {request_id}")
+    return write.run(lambda signer: _public(action(timebank, signer, member)), body=body)
+
+
+#: The steps whose body is only the signature: (path, who takes it, what it does, the call).
+_STEPS: tuple[tuple[str, Party, str, Callable[[TimeBank, Signer, str, int], RequestView]], ...] = (
+    (
+        "accept",
+        "anyone",
+        "Take an open request as its helper: the requester's hours are held.",
+        lambda tb, signer, member, rid: tb.accept(actor=signer, request_id=rid, helper=member),
+    ),
+    (
+        "withdraw",
+        "helper",
+        "The helper steps back: the hours return and the request is open again.",
+        lambda tb, signer, member, rid: tb.withdraw(actor=signer, request_id=rid),
+    ),
+    (
+        "cancel",
+        "requester",
+        "The requester cancels a request nobody has accepted.",
+        lambda tb, signer, member, rid: tb.cancel(actor=signer, request_id=rid),
+    ),
+    (
+        "confirm",
+        "requester",
+        "The requester confirms the help: the hours go to the helper as a service record.",
+        lambda tb, signer, member, rid: tb.confirm(actor=signer, request_id=rid),
+    ),
+)
+
+
+def _route(
+    party: Party, doc: str, call: Callable[[TimeBank, Signer, str, int], RequestView]
+) -> Callable[..., object]:
+    def endpoint(
+        address: str, request_id: RequestId, body: SignedBody, caller: CallerDep, write: WriteDep
+    ) -> object:
+        return _step(
+            write,
+            caller,
+            address,
+            request_id,
+            body,
+            party,
+            lambda tb, signer, member: call(tb, signer, member, request_id),
         )
 
-    def run(signer: Signer) -> RequestPublic:
-        return _public(action(timebank, signer, member))
-
-    return write.run(run, body=body)
+    endpoint.__doc__ = doc
+    return endpoint
 
 
-@router.post(
-    "/members/{address}/timebank/requests/{request_id}/accept", response_model=RequestPublic
-)
-def accept(
-    address: str, request_id: RequestId, body: SignedBody, caller: CallerDep, write: WriteDep
-) -> object:
-    """Take an open request as its helper: the requester's hours are held."""
-    return _step(
-        write,
-        caller,
-        address,
-        request_id,
-        body,
-        "anyone",
-        lambda tb, signer, member: tb.accept(actor=signer, request_id=request_id, helper=member),
-    )
-
-
-@router.post(
-    "/members/{address}/timebank/requests/{request_id}/withdraw", response_model=RequestPublic
-)
-def withdraw(
-    address: str, request_id: RequestId, body: SignedBody, caller: CallerDep, write: WriteDep
-) -> object:
-    """The helper steps back: the hours return and the request is open again."""
-    return _step(
-        write,
-        caller,
-        address,
-        request_id,
-        body,
-        "helper",
-        lambda tb, signer, member: tb.withdraw(actor=signer, request_id=request_id),
-    )
-
-
-@router.post(
-    "/members/{address}/timebank/requests/{request_id}/cancel", response_model=RequestPublic
-)
-def cancel(
-    address: str, request_id: RequestId, body: SignedBody, caller: CallerDep, write: WriteDep
-) -> object:
-    """The requester cancels a request nobody has accepted."""
-    return _step(
-        write,
-        caller,
-        address,
-        request_id,
-        body,
-        "requester",
-        lambda tb, signer, member: tb.cancel(actor=signer, request_id=request_id),
-    )
-
-
-@router.post(
-    "/members/{address}/timebank/requests/{request_id}/confirm", response_model=RequestPublic
-)
-def confirm(
-    address: str, request_id: RequestId, body: SignedBody, caller: CallerDep, write: WriteDep
-) -> object:
-    """The requester confirms the help: the hours go to the helper as a service record."""
-    return _step(
-        write,
-        caller,
-        address,
-        request_id,
-        body,
-        "requester",
-        lambda tb, signer, member: tb.confirm(actor=signer, request_id=request_id),
+for _name, _party, _doc, _call in _STEPS:
+    router.add_api_route(
+        f"/members/{{address}}/timebank/requests/{{request_id}}/{_name}",
+        _route(_party, _doc, _call),
+        methods=["POST"],
+        response_model=RequestPublic,
+        name=_name,
+        summary=_name.capitalize(),
     )
 
 
