@@ -17,11 +17,23 @@ from pydantic import BaseModel
 from api import errors as api_errors
 from api.deps import LedgerDep, Services
 from api.middleware import RequestContext
-from api.routers import auth, certificates, exchange, gifts, records, schemes, timebank, wallet
+from api.routers import (
+    admin,
+    auth,
+    certificates,
+    exchange,
+    gifts,
+    issuer,
+    records,
+    schemes,
+    timebank,
+    wallet,
+)
 from ledger.auth import Auth
 from ledger.config import Settings
 from ledger.ledger import Ledger
 from ledger.relay import Relay
+from ledger.uploads import Uploads
 from ledger.wallets import Wallets
 
 VERSION = "0.2.0"
@@ -39,7 +51,20 @@ def build_services(settings: Settings) -> Services:
     ledger = Ledger(settings)
     assert ledger.sender and ledger.manifest  # built once, before requests run in threads
     ledger.engine  # noqa: B018  (tables created before the first request)
-    return Services(ledger=ledger, auth=Auth(ledger), wallets=Wallets(ledger), relay=Relay(ledger))
+    uploads = Uploads(ledger)
+    uploads.mark_interrupted()  # jobs that were running when the last process stopped
+    return Services(
+        ledger=ledger,
+        auth=Auth(ledger),
+        wallets=Wallets(ledger),
+        relay=Relay(ledger),
+        uploads=uploads,
+    )
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory api.app:app_from_env``: settings from VPL_* variables."""
+    return create_app(Settings())
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -100,4 +125,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(gifts.router)
     app.include_router(records.router)
     app.include_router(certificates.router)
+    app.include_router(issuer.router)
+    app.include_router(admin.router)
     return app

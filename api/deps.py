@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger.auth import Auth, Caller, token_hash
@@ -17,6 +18,7 @@ from ledger.controls import SchemeBalance
 from ledger.errors import AccessDenied, NotSignedIn
 from ledger.ledger import Ledger
 from ledger.relay import Relay
+from ledger.uploads import Uploads
 from ledger.values import parse_address
 from ledger.wallets import Wallets
 
@@ -25,6 +27,8 @@ CALLER_CACHE_SECONDS = 5.0
 #: How long an on-chain role or proxy check is remembered (changes show within this).
 ROLE_CACHE_SECONDS = 2.0
 SCHEME_CACHE_SECONDS = 5.0
+#: How stale the known chain head may be (writes through this app refresh it at once).
+HEAD_SECONDS = 0.25
 
 
 @dataclass
@@ -35,32 +39,77 @@ class Services:
     auth: Auth
     wallets: Wallets
     relay: Relay
+    uploads: Uploads
     _callers: dict[str, tuple[float, Caller]] = field(default_factory=dict)
     _checks: dict[tuple[str, ...], tuple[float, bool]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _schemes: tuple[float, list[Scheme]] | None = None
+    _head: tuple[float, int] | None = None
+    _balances: dict[str, tuple[int, list[SchemeBalance]]] = field(default_factory=dict)
 
-    def schemes(self) -> list[Scheme]:
-        """Every scheme, re-read at most every few seconds (terms change rarely)."""
+    def schemes(self, *, check_count: bool = False) -> list[Scheme]:
+        """Every scheme, re-read every few seconds (terms change rarely) and at once when
+        `check_count` finds a scheme admitted since."""
         now = time.monotonic()
         cached = self._schemes
-        if cached is not None and cached[0] > now:
+        fresh = cached is not None and cached[0] > now
+        if (
+            fresh
+            and cached
+            and (not check_count or self.ledger.schemes.scheme_count() == len(cached[1]))
+        ):
             return cached[1]
         schemes = self.ledger.schemes.schemes()
         self._schemes = (now + SCHEME_CACHE_SECONDS, schemes)
         return schemes
 
+    def head(self) -> int:
+        """The chain's latest block, asked at most every HEAD_SECONDS (and right after a write
+        through this app)."""
+        now = time.monotonic()
+        if self._head is None or now - self._head[0] > HEAD_SECONDS:
+            self._head = (now, int(self.ledger.w3.eth.block_number))
+        return self._head[1]
+
+    def wrote(self) -> None:
+        """A write went through here: the next read asks the chain for its head again."""
+        self._head = None
+
+    def fresh_balances(self, member: str) -> tuple[int, list[SchemeBalance]] | None:
+        """The cached balances if the known head is recent and they were read at it (no I/O)."""
+        head = self._head
+        if head is None or time.monotonic() - head[0] > HEAD_SECONDS:
+            return None
+        hit = self._balances.get(member)
+        return hit if hit is not None and hit[0] == head[1] else None
+
     def balances(self, member: str) -> tuple[int, list[SchemeBalance]]:
-        """A member's balances and the block they were read at."""
-        block = int(self.ledger.w3.eth.block_number)
-        return block, self.ledger.controls.balances(member, schemes=self.schemes())
+        """A member's balances and the block they were read at: read again once the chain has
+        moved on, served from memory until then."""
+        head = self.head()
+        hit = self._balances.get(member)
+        if hit is not None and hit[0] == head:
+            return hit
+        rows = self.ledger.controls.balances(member, schemes=self.schemes(check_count=True))
+        with self._lock:
+            if len(self._balances) > 100_000:
+                self._balances.clear()
+            self._balances[member] = (head, rows)
+        return head, rows
+
+    def cached_caller(self, token: str) -> Caller | None:
+        hit = self._callers.get(token_hash(token))
+        fresh = hit is not None and hit[0] > time.monotonic()
+        if fresh and hit and hit[1].expires_at.timestamp() > time.time():
+            return hit[1]
+        return None
 
     def caller(self, token: str) -> Caller:
+        cached = self.cached_caller(token)
+        if cached is not None:
+            return cached
         key = token_hash(token)
         now = time.monotonic()
-        hit = self._callers.get(key)
-        if hit is not None and hit[0] > now and hit[1].expires_at.timestamp() > time.time():
-            return hit[1]
         caller = self.auth.caller(token)
         with self._lock:
             if len(self._callers) > 10_000:
@@ -91,6 +140,9 @@ class Services:
             lambda: self.ledger.has_role(role_name=role_name, account=account, scheme=scheme),
         )
 
+    def is_council(self, account: str) -> bool:
+        return self.check(("council", account), lambda: self.ledger.council.is_member(account))
+
     def is_proxy(self, member: str, proxy: str) -> bool:
         return self.check(
             ("proxy", member, proxy),
@@ -98,7 +150,7 @@ class Services:
         )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -106,29 +158,37 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
     ledger: Ledger = request.app.state.services.ledger
     return ledger
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
+#: A path parameter that is an on-chain id (items, orders, records, requests, proposals...).
+IdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="an on-chain id")]
+
 _bearer = HTTPBearer(auto_error=False, description="the token from /v1/auth/sign-in")
 
 
-def get_caller(
+async def get_caller(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
+    """The signed-in caller (from memory when recently seen, else from the store)."""
     if credentials is None or not credentials.credentials:
         raise NotSignedIn("sign in first: send `Authorization: Bearer <token>`")
-    return services.caller(credentials.credentials)
+    token = credentials.credentials
+    cached = services.cached_caller(token)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(services.caller, token)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_token(
+async def get_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     if credentials is None or not credentials.credentials:
@@ -175,3 +235,37 @@ def require_role(
             role=role_name,
             scheme=scheme,
         )
+
+
+def require_scheme_staff(
+    services: Services, caller: Caller, scheme: str | int, roles: tuple[str, ...]
+) -> Scheme:
+    """The scheme, if the caller is its issuer or holds one of the per-scheme `roles` (reviewer,
+    merchant, organiser) for it on chain now; checked on every request (the contracts check
+    again)."""
+    s = services.ledger.scheme(scheme)
+    if caller.address == s.issuer:
+        return s
+    if any(services.has_role(name, caller.address, s.id) for name in roles):
+        return s
+    raise AccessDenied(
+        f"{caller.address} is neither the issuer of scheme {s.code} nor its "
+        f"{' or '.join(roles)} on chain",
+        scheme=s.code,
+        roles=list(roles),
+    )
+
+
+def require_any_role(services: Services, caller: Caller, roles: tuple[str, ...]) -> None:
+    """The caller holds one of the global `roles` (registrar, auditor, pauser) on chain now."""
+    if not any(services.has_role(name, caller.address) for name in roles):
+        raise AccessDenied(
+            f"{caller.address} holds none of the roles {', '.join(roles)} on chain",
+            roles=list(roles),
+        )
+
+
+def require_council(services: Services, caller: Caller) -> None:
+    """The caller holds a council seat now."""
+    if not services.is_council(caller.address):
+        raise AccessDenied(f"{caller.address} holds no council seat", role="council")

@@ -1,4 +1,4 @@
-"""Types shared by the routers' schemas."""
+"""Types shared by the routers' request and response models."""
 
 from __future__ import annotations
 
@@ -13,5 +13,5 @@ def _hex(value: Any) -> Any:
     return value
 
 
-#: A hash or other bytes as 0x hex (the ledger's data functions hand bytes over as they are).
+#: Bytes (a hash, a reference) shown as 0x-prefixed hex.
 Hex = Annotated[str, BeforeValidator(_hex)]

@@ -167,6 +167,8 @@ class Write:
         except BaseException:
             self._finish(row_id, None)
             raise
+        if chain:
+            self.services.wrote()
         response = JSONResponse(status_code=status_code, content=jsonable_encoder(result))
         self._finish(row_id, response)
         if audit:

@@ -684,13 +684,14 @@ def run_batch(
     ledger: Ledger,
     plan: BatchPlan,
     *,
-    organiser: Signer,
+    organiser: Signer | None,
     reviewer: Signer,
     chunk_size: int = DEFAULT_CHUNK,
     only_good_rows: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchReport:
-    """Pay the plan's rows in chunks (see the module docstring)."""
+    """Pay the plan's rows in chunks (see the module docstring). Without an `organiser`, every
+    chunk must have been submitted already (``submit_chunks``): the reviewer only approves."""
     if not 1 <= chunk_size <= MAX_BATCH:
         raise InputError(f"chunk size must be 1-{MAX_BATCH} (got {chunk_size})")
     if plan.errors and not only_good_rows:
@@ -717,6 +718,11 @@ def run_batch(
         batch_id = ledger.records.batch_of(chunk_hash)
         if batch_id:
             return batch_id, None
+        if organiser is None:
+            raise InputError(
+                f"chunk {chunk_hash.hex()[:10]}... of {count} records is not submitted yet: its "
+                "organiser submits it first"
+            )
         result = ledger.records.submit_batch(organiser, plan.scheme_id, chunk_hash, count)
         return ledger.records.submitted_batch_id(result), result
 
@@ -771,6 +777,50 @@ def run_batch(
         report.seconds,
     )
     return report
+
+
+@dataclass
+class Submission:
+    """What ``submit_chunks`` did: the store's job, and each chunk's batch on chain."""
+
+    job_id: int
+    batches: list[int]
+    transactions: list[str]
+    resumed_chunks: int
+
+
+def submit_chunks(
+    ledger: Ledger,
+    plan: BatchPlan,
+    *,
+    organiser: Signer,
+    chunk_size: int = DEFAULT_CHUNK,
+    only_good_rows: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Submission:
+    """The organiser's half of ``run_batch``: submit every chunk's hash (each once, found again
+    by its hash when run again), so that a reviewer can later approve with ``run_batch`` alone."""
+    if not 1 <= chunk_size <= MAX_BATCH:
+        raise InputError(f"chunk size must be 1-{MAX_BATCH} (got {chunk_size})")
+    if plan.errors and not only_good_rows:
+        plan.raise_if_bad()
+    job_id = _job(ledger, plan)
+    chunks = _chunks(ledger, plan, job_id, chunk_size)
+    out = Submission(job_id=job_id, batches=[], transactions=[], resumed_chunks=0)
+    if progress:
+        progress(0, len(chunks))
+    for done, (chunk_hash, rows) in enumerate(chunks, start=1):
+        batch_id = ledger.records.batch_of(chunk_hash)
+        if batch_id:
+            out.resumed_chunks += 1
+        else:
+            result = ledger.records.submit_batch(organiser, plan.scheme_id, chunk_hash, len(rows))
+            batch_id = ledger.records.submitted_batch_id(result)
+            out.transactions.append(result.tx_hash)
+        out.batches.append(batch_id)
+        if progress:
+            progress(done, len(chunks))
+    return out
 
 
 def _approval_gas(count: int) -> int:

@@ -932,6 +932,26 @@ class _Attempt:
                 log.exception("could not write down a refused %s", self.action)
 
 
+def activity_data(activity: Activity, details: dict[str, Any]) -> dict[str, Any]:
+    """An activity as the CLI and the API show it."""
+    return {
+        "id": activity.id,
+        "scheme_id": activity.scheme_id,
+        "kind": "task" if activity.is_task else "activity",
+        "start": show_time(activity.start),
+        "end": show_time(activity.end),
+        "capacity": activity.capacity,
+        "enrolled": activity.enrolled,
+        "batch_records": activity.batch_records,
+        "places_left": activity.places_left,
+        "cancelled": activity.cancelled,
+        "organiser": activity.organiser,
+        "requester": activity.requester,
+        "details_hash": activity.details_hash,
+        "details": details,
+    }
+
+
 def record_data(record: Record, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """A service record as the CLI and the API show it."""
     return {

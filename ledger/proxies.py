@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak
 from sqlmodel import select
@@ -44,6 +44,21 @@ class ProxyGrant:
     revoked_block: int | None = None
     #: Whether the store holds the consent document whose hash is on chain.
     consent_on_file: bool = False
+
+
+def grant_data(g: ProxyGrant) -> dict[str, Any]:
+    """A proxy grant as the CLI and the API show it."""
+    return {
+        "member": g.member,
+        "proxy": g.proxy,
+        "active": g.active,
+        "consent_hash": g.consent_hash,
+        "consent_on_file": g.consent_on_file,
+        "granted_by": g.granted_by,
+        "granted_block": g.granted_block,
+        "revoked_by": g.revoked_by,
+        "revoked_block": g.revoked_block,
+    }
 
 
 class Proxies:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ledger.batch import DEFAULT_CHUNK, plan_batch, run_batch
 from ledger.contracts import Activity, Limits, RecordStatus
 from ledger.contracts.records import REJECT_REASONS
-from ledger.earning import RecordView, record_data, show_time
+from ledger.earning import RecordView, activity_data, record_data, show_time
 from ledger.errors import InputError
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
@@ -106,25 +106,6 @@ def limits_reviewer(
 
 
 # --- activities ----------------------------------------------------------------------------------
-
-
-def activity_data(activity: Activity, details: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": activity.id,
-        "scheme_id": activity.scheme_id,
-        "kind": "task" if activity.is_task else "activity",
-        "start": show_time(activity.start),
-        "end": show_time(activity.end),
-        "capacity": activity.capacity,
-        "enrolled": activity.enrolled,
-        "batch_records": activity.batch_records,
-        "places_left": activity.places_left,
-        "cancelled": activity.cancelled,
-        "organiser": activity.organiser,
-        "requester": activity.requester,
-        "details_hash": activity.details_hash,
-        "details": details,
-    }
 
 
 def _show_activity(state: State, activity: Activity, details: dict[str, Any], head: str) -> None:

@@ -7,12 +7,12 @@ Granting and revoking are signed by a registrar (``registrar`` unless ``--as``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ledger.errors import InputError
-from ledger.proxies import ProxyGrant
+from ledger.proxies import ProxyGrant, grant_data
 from scripts._output import fields, table
 from scripts._state import APP_OPTIONS, State, state_of
 
@@ -23,20 +23,6 @@ proxy_app = typer.Typer(
 )
 MemberArgument = Annotated[str, typer.Argument(metavar="MEMBER", help="Address or operator name.")]
 ProxyArgument = Annotated[str, typer.Argument(metavar="PROXY", help="Address or operator name.")]
-
-
-def grant_data(g: ProxyGrant) -> dict[str, Any]:
-    return {
-        "member": g.member,
-        "proxy": g.proxy,
-        "active": g.active,
-        "consent_hash": g.consent_hash,
-        "consent_on_file": g.consent_on_file,
-        "granted_by": g.granted_by,
-        "granted_block": g.granted_block,
-        "revoked_by": g.revoked_by,
-        "revoked_block": g.revoked_block,
-    }
 
 
 def _show(state: State, g: ProxyGrant, head: str) -> None:

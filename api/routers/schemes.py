@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import LedgerDep
+from api.deps import LedgerDep, ServicesDep
 from ledger.contracts import Scheme
 
 router = APIRouter(prefix="/v1", tags=["schemes"])
@@ -24,8 +24,8 @@ class SchemePublic(BaseModel):
 
 
 @router.get("/schemes", response_model=list[SchemePublic])
-def list_schemes(ledger: LedgerDep) -> list[SchemePublic]:
-    return [scheme_public(s) for s in ledger.schemes.schemes()]
+def list_schemes(services: ServicesDep) -> list[SchemePublic]:
+    return [scheme_public(s) for s in services.schemes()]
 
 
 @router.get("/schemes/{code}", response_model=SchemePublic)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import CallerDep, ServicesDep, acting_for, reading_for
+from api.deps import CallerDep, IdPath, ServicesDep, acting_for, reading_for
+from api.schemas import Hex
 from api.writes import SignedBody, WriteDep
 from ledger.catalogue import MAX_QUANTITY, item_data, order_data
 from ledger.controls import SchemeBalance
@@ -56,7 +58,7 @@ class ItemPublic(BaseModel):
     available_until: str
     collection_period_seconds: int
     delisted: bool
-    details_hash: str
+    details_hash: Hex
     details: dict[str, Any]
 
 
@@ -71,7 +73,7 @@ class OrderPublic(BaseModel):
     hold: int
     status: str
     expires_at: str
-    fulfilment_hash: str | None
+    fulfilment_hash: Hex | None
 
 
 class RedeemCreate(SignedBody):
@@ -81,15 +83,20 @@ class RedeemCreate(SignedBody):
 
 
 @router.get("/members/{address}/balances", response_model=BalancesPublic)
-def balances(
-    address: str,
+async def balances(
+    address: Annotated[str, Path(max_length=64)],
     caller: CallerDep,
     services: ServicesDep,
     include_empty: Annotated[bool, Query(description="list schemes with nothing too")] = False,
 ) -> BalancesPublic:
-    """Balances in every scheme the member holds points of: available, frozen, what expires when."""
-    member = reading_for(services, caller, address)
-    block, rows = services.balances(member)
+    """Balances in every scheme the member holds points of: available, frozen, what expires when.
+    Read from the chain once per new block, from memory until then."""
+    if address == caller.address:  # the common case: no I/O to check who may read
+        member = address
+    else:
+        member = await run_in_threadpool(reading_for, services, caller, address)
+    fresh = services.fresh_balances(member)
+    block, rows = fresh if fresh else await run_in_threadpool(services.balances, member)
     return BalancesPublic(
         member=member,
         block=block,
@@ -127,7 +134,7 @@ def catalogue_items(
 
 
 @router.get("/catalogue/items/{item_id}", response_model=ItemPublic, tags=["catalogue"])
-def catalogue_item(item_id: int, services: ServicesDep) -> ItemPublic:
+def catalogue_item(item_id: IdPath, services: ServicesDep) -> ItemPublic:
     return ItemPublic(**item_data(services.ledger.catalogue.item(item_id)))
 
 
@@ -171,7 +178,7 @@ def orders(
     "/members/{address}/orders/{order_id}/cancel", response_model=OrderPublic, tags=["catalogue"]
 )
 def cancel_order(
-    address: str, order_id: int, body: SignedBody, caller: CallerDep, write: WriteDep
+    address: str, order_id: IdPath, body: SignedBody, caller: CallerDep, write: WriteDep
 ) -> object:
     """Cancel a held order: the points return to the member."""
     member = acting_for(write.services, caller, address)

@@ -7,11 +7,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    MismatchedABI,
+    Web3ValidationError,
+)
 from web3.logs import DISCARD
 from web3.types import EventData
 
+from ledger.errors import InputError
 from ledger.tx import Signer, TxResult, TxSender
+
+
+def _out_of_range(fn: str, args: tuple[Any, ...]) -> InputError:
+    """A value the contract's types cannot hold (a negative id, a number past uint256): bad input,
+    said plainly instead of web3's ABI-matching report."""
+    shown = ", ".join(repr(a) if isinstance(a, int | str) else type(a).__name__ for a in args)
+    return InputError(f"{fn}({shown}): a value is out of range for the contract's types")
 
 
 @dataclass(frozen=True)
@@ -40,9 +53,14 @@ class ContractClient:
         except (ContractCustomError, ContractLogicError) as exc:
             data = exc.data if isinstance(exc.data, str) else None
             raise self.sender.decoder.decode(data, context=fn) from None
+        except (MismatchedABI, Web3ValidationError):
+            raise _out_of_range(fn, args) from None
 
     def _encode(self, fn: str, *args: Any) -> str:
-        data: str = self.contract.encode_abi(fn, args=list(args))
+        try:
+            data: str = self.contract.encode_abi(fn, args=list(args))
+        except (MismatchedABI, Web3ValidationError):
+            raise _out_of_range(fn, args) from None
         return data
 
     def _write(self, account: Signer, fn: str, *args: Any, gas: int | None = None) -> TxResult:

@@ -90,6 +90,7 @@ def init_db(engine: Engine) -> None:
     import ledger.store.records
     import ledger.store.sessions
     import ledger.store.timebank
+    import ledger.store.uploads
     import ledger.store.vault  # noqa: F401
 
     SQLModel.metadata.create_all(engine)

@@ -52,8 +52,8 @@ def test_a_member_redeems_by_signing_the_relayed_request_without_any_native_coin
     assert (order["member"], order["quantity"], order["points"]) == (me.address, 2, 100)
     assert order["status"] == "held"
     assert ledger.points.available_of(me.address, shop.id) == 100
-    assert ledger.w3.eth.get_balance(me.address) == 0
-    assert ledger.w3.eth.get_transaction_count(me.address) == 0
+    assert ledger.w3.eth.get_balance(me.account.address) == 0
+    assert ledger.w3.eth.get_transaction_count(me.account.address) == 0
 
 
 def test_a_signature_authorizes_only_the_request_it_was_given_for(

@@ -17,7 +17,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from sqlmodel import col, func, select
 
-from ledger.batch import BatchPlan, BatchReport, plan_batch, run_batch
+from ledger.batch import BatchPlan, BatchReport, plan_batch, run_batch, submit_chunks
 from ledger.certificates import create_certificate
 from ledger.contracts import BatchStatus, Limits, Scheme
 from ledger.contracts.records import pack_records, records_hash
@@ -157,6 +157,27 @@ def test_a_file_is_paid_in_chunks_with_the_rules_points(setup: Setup, tmp_path: 
     first = s.ledger.records.batch_records(report.batches[0])
     assert [r.volunteer for r in first] == s.members[:3]
     assert s.ledger.points.standing(s.members[0], s.scheme.id).day_records == 2
+
+
+def test_the_organiser_submits_first_and_a_reviewer_alone_pays_each_chunk_once(
+    setup: Setup, tmp_path: Path
+) -> None:
+    s = setup
+    path = s.write(
+        tmp_path / "two-steps.csv",
+        [s.row(f"T-{i}", m, s.yesterday + 9 * 3600) for i, m in enumerate(s.members[:3])],
+    )
+    with pytest.raises(InputError, match="not submitted yet"):
+        run_batch(s.ledger, s.plan(path), organiser=None, reviewer=s.reviewer, chunk_size=2)
+    assert s.balances()[:3] == [0, 0, 0]
+    submission = submit_chunks(s.ledger, s.plan(path), organiser=s.organiser, chunk_size=2)
+    assert len(submission.batches) == len(submission.transactions) == 2
+    again = submit_chunks(s.ledger, s.plan(path), organiser=s.organiser, chunk_size=2)
+    assert (again.batches, again.transactions, again.resumed_chunks) == (submission.batches, [], 2)
+    assert s.balances()[:3] == [0, 0, 0]
+    report = run_batch(s.ledger, s.plan(path), organiser=None, reviewer=s.reviewer, chunk_size=2)
+    assert (report.paid_records, report.batches) == (3, submission.batches)
+    assert s.balances()[:3] == [10, 10, 10]
 
 
 def test_every_bad_row_is_reported_with_its_line_and_nothing_is_written(

@@ -1,0 +1,227 @@
+"""Benchmark of the HTTP API: reads at 50 concurrent clients, and a redeem including confirmation.
+
+    .venv/bin/python scripts/bench_api.py [--members 100] [--clients 50] [--seconds 10]
+
+Setup (not timed): a fresh anvil chain, the contracts deployed, the spending benchmark's schemes
+and catalogue (scripts/bench_spending.py), members with keys of their own holding points from
+CSV batch issuance. The API runs under uvicorn in a process of its own (one worker) on loopback;
+every member signs in (EIP-4361) and their balances and history are read once (the warm-up).
+
+Then, for each read endpoint, ``--clients`` concurrent clients (asyncio, one connection each)
+read as fast as they can for ``--seconds``: each request is a random member reading their own
+wallet with their own token. Printed: requests/s, p50, p90 and p99 latency. Finally ``--redeems``
+members each redeem one item, one after another, signing the relayed request on their side (the
+428 round trip); the latency of the signed request, which returns when the chain has confirmed
+the order, is what the p50 target is about. Targets (issue 5): reads p50 <= 5 ms, p99 <= 25 ms;
+redeem p50 <= 150 ms. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+
+from ledger.config import Settings
+from ledger.ledger import Ledger
+from ledger.node import LocalNode, free_port
+from scripts.bench_spending import issue, setup
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def start_api(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "VPL_DATA_DIR": str(settings.data_dir),
+        "VPL_DEPLOYMENTS_DIR": str(settings.deployments_dir),
+        "VPL_NODE": "anvil",
+        "VPL_NODE_PORT": str(settings.node_port),
+        "VPL_RATE_LIMIT_PER_ACCOUNT": "10000000",
+        "VPL_RATE_LIMIT_PER_IP": "10000000",
+        "VPL_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError("the API server exited")
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the API server did not start")
+
+
+def sign_in(http: httpx.Client, account: LocalAccount) -> str:
+    message = http.post("/v1/auth/challenge", json={"address": account.address}).json()["message"]
+    signature = account.sign_message(encode_defunct(text=message)).signature
+    answer = http.post(
+        "/v1/auth/sign-in", json={"message": message, "signature": "0x" + bytes(signature).hex()}
+    )
+    answer.raise_for_status()
+    return str(answer.json()["token"])
+
+
+async def load(
+    base: str, paths: list[tuple[str, str]], clients: int, seconds: float
+) -> tuple[list[float], int]:
+    """`clients` concurrent clients requesting random (path, token) pairs for `seconds`."""
+    latencies: list[float] = []
+    errors = 0
+    end = time.perf_counter() + seconds
+
+    async def one(seed: int) -> None:
+        nonlocal errors
+        rng = random.Random(seed)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            while time.perf_counter() < end:
+                path, token = rng.choice(paths)
+                t0 = time.perf_counter()
+                answer = await http.get(path, headers={"Authorization": f"Bearer {token}"})
+                latencies.append(time.perf_counter() - t0)
+                if answer.status_code != 200:
+                    errors += 1
+
+    await asyncio.gather(*(one(i) for i in range(clients)))
+    return latencies, errors
+
+
+def report(name: str, latencies: list[float], seconds: float, errors: int) -> None:
+    ms = [x * 1000 for x in latencies]
+    print(
+        f"{name:<28} {len(ms) / seconds:8.0f} req/s   p50 {percentile(ms, 0.5):6.2f} ms   "
+        f"p90 {percentile(ms, 0.9):6.2f} ms   p99 {percentile(ms, 0.99):6.2f} ms   "
+        f"errors {errors}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--redeems", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = Settings(
+            data_dir=root / "data",
+            deployments_dir=root / "deployments",
+            node="anvil",
+            node_port=free_port(),
+        )
+        node = LocalNode(settings)
+        node.start()
+        ledger = Ledger(settings)
+        server = None
+        try:
+            assert ledger.build.artifacts
+            accounts: list[LocalAccount] = [Account.create() for _ in range(args.members)]
+            members = [a.address for a in accounts]
+            keys = setup(ledger, members)
+            now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+            today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600
+            for back in (3, 2):
+                issue(ledger, keys, members, "VOL", today - back * 86400 + 8 * 3600, root)
+            item, price = keys["items"]["VOL"]
+            ledger.close()
+            port = free_port()
+            server = start_api(settings, port)
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, timeout=60) as http:
+                tokens: dict[str, str] = {a.address: sign_in(http, a) for a in accounts}
+                reads: dict[str, list[tuple[str, str]]] = {
+                    "GET balances": [(f"/v1/members/{m}/balances", t) for m, t in tokens.items()],
+                }
+                history = http.get(
+                    f"/v1/members/{members[0]}/history",
+                    headers={"Authorization": f"Bearer {tokens[members[0]]}"},
+                )
+                if history.status_code != 404:
+                    reads["GET history"] = [
+                        (f"/v1/members/{m}/history?limit=20", t) for m, t in tokens.items()
+                    ]
+                for paths in reads.values():  # warm-up: every member's wallet read once
+                    for path, token in paths:
+                        http.get(path, headers={"Authorization": f"Bearer {token}"})
+            print(
+                f"API on loopback, one uvicorn worker; {args.members} members, "
+                f"{args.clients} concurrent clients, {args.seconds:.0f} s per endpoint"
+            )
+            for name, paths in reads.items():
+                latencies, errors = asyncio.run(load(base, paths, 1, 3.0))
+                report(f"{name} (1 client)", latencies, 3.0, errors)
+                latencies, errors = asyncio.run(load(base, paths, args.clients, args.seconds))
+                report(name, latencies, args.seconds, errors)
+            redeem_latencies = redeem(base, accounts[: args.redeems], tokens, item, price)
+            ms = [x * 1000 for x in redeem_latencies]
+            print(
+                f"{'POST redeem (signed, mined)':<28} {len(ms):8d} orders   "
+                f"p50 {statistics.median(ms):6.1f} ms   p90 {percentile(ms, 0.9):6.1f} ms   "
+                f"max {max(ms):6.1f} ms"
+            )
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+            ledger.close()
+            node.stop()
+
+
+def redeem(
+    base: str, accounts: Sequence[LocalAccount], tokens: dict[str, str], item: int, price: int
+) -> list[float]:
+    """Each account redeems one unit, one after another; the signed request's latency."""
+    latencies = []
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for account in accounts:
+            headers = {"Authorization": f"Bearer {tokens[account.address]}"}
+            url = f"/v1/members/{account.address}/orders"
+            body: dict[str, Any] = {"item_id": item, "quantity": 1, "unit_price": price}
+            first = http.post(url, json=body, headers=headers)
+            typed = first.json()["error"]["details"]["typed_data"]
+            signature = account.sign_typed_data(full_message=typed).signature
+            message = typed["message"]
+            body["authorization"] = {
+                "nonce": message["nonce"],
+                "deadline": message["deadline"],
+                "gas": message["gas"],
+                "signature": "0x" + bytes(signature).hex(),
+            }
+            t0 = time.perf_counter()
+            answer = http.post(url, json=body, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            if answer.status_code != 201:
+                raise RuntimeError(f"redeem failed: {answer.status_code} {answer.text}")
+    return latencies
+
+
+if __name__ == "__main__":
+    main()
