@@ -17,7 +17,19 @@ from pydantic import BaseModel
 from api import errors as api_errors
 from api.deps import LedgerDep, Services
 from api.middleware import RequestContext
-from api.routers import admin, audit, auth, issuer, schemes, wallet
+from api.routers import (
+    admin,
+    audit,
+    auth,
+    certificates,
+    exchange,
+    gifts,
+    issuer,
+    records,
+    schemes,
+    timebank,
+    wallet,
+)
 from ledger.auth import Auth
 from ledger.config import Settings
 from ledger.ledger import Ledger
@@ -109,6 +121,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(schemes.router)
     app.include_router(wallet.router)
+    app.include_router(exchange.router)
+    app.include_router(timebank.router)
+    app.include_router(gifts.router)
+    app.include_router(records.router)
+    app.include_router(certificates.router)
     app.include_router(issuer.router)
     app.include_router(admin.router)
     app.include_router(audit.router)

@@ -52,7 +52,13 @@ from ledger.contracts import (
 )
 from ledger.contracts.rules import GRADE_LETTERS, decode_action
 from ledger.earning import CST, show_time
-from ledger.errors import AccessDenied, ContractRevert, InputError, RecordNotFound
+from ledger.errors import (
+    AccessDenied,
+    ContractRevert,
+    InputError,
+    RecordNotFound,
+    SignatureMismatch,
+)
 from ledger.store import session, utcnow
 from ledger.store.records import IssuedCertificate, RecordDetails, canonical_json, details_hash
 from ledger.values import parse_address
@@ -245,6 +251,8 @@ def parse_period(start: str | date, end: str | date) -> tuple[date, date]:
     first, last = _day(start, what="start of the period"), _day(end, what="end of the period")
     if last < first:
         raise InputError(f"the period ends ({last}) before it starts ({first})")
+    if first.year < 1970 or last.year > 9998:
+        raise InputError("a period lies between 1970-01-01 and 9998-12-31")
     return first, last
 
 
@@ -263,19 +271,100 @@ def _midnight(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=CST).timestamp())
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A certificate before its signature: the body the issuer signs, and what it was built from."""
+
+    body: dict[str, Any]
+    lines: tuple[CertificateLine, ...]
+    totals: tuple[SchemeTotal, ...]
+    left_out: tuple[str, ...]
+    content_hash: str
+
+    @property
+    def digest(self) -> bytes:
+        """What the issuer signs (EIP-191, as ``personal_sign`` of these 32 bytes)."""
+        return certificate_digest(self.body)
+
+
 def create_certificate(
     ledger: Ledger, *, member: str, start: str | date, end: str | date, issuer: LocalAccount
 ) -> Certificate:
     """Certify a member's approved service in a period (see the module docstring), signed by
     `issuer` and kept in the store; the same certificate asked for again is returned as it was."""
+    draft = draft_certificate(ledger, member=member, start=start, end=end, issuer=issuer.address)
+    found = issued_like(ledger, draft)
+    if found is not None:
+        return found
+    document = sign_certificate(draft.body, issuer)
+    return seal_certificate(ledger, draft, document["signature"])
+
+
+def issued_like(ledger: Ledger, draft: Draft) -> Certificate | None:
+    """The certificate issued before with the same content as `draft` (only its time differs)."""
+    found = _issued(ledger, content_hash=draft.content_hash)
+    return None if found is None else _certificate(found, draft, created=False)
+
+
+def seal_certificate(ledger: Ledger, draft: Draft, signature: str) -> Certificate:
+    """Issue `draft` with its issuer's signature of ``draft.digest`` (made here or on the issuer's
+    own device); SignatureMismatch if it is not theirs."""
+    digest = draft.digest
+    try:
+        signer = Account.recover_message(
+            encode_defunct(primitive=digest), signature=bytes.fromhex(signature.removeprefix("0x"))
+        )
+    except (ValueError, BadSignature, ValidationError):
+        signer = None
+    if signer != draft.body["issuer"]:
+        raise SignatureMismatch(
+            f"the signature is not {draft.body['issuer']}'s of the certificate's digest "
+            f"0x{digest.hex()}; sign exactly that digest (personal_sign) and send it again"
+        )
+    document = {
+        **draft.body,
+        "code": verification_code(digest),
+        "signature": "0x" + signature.removeprefix("0x").lower(),
+    }
+    return _certificate(_store(ledger, document, draft.content_hash), draft, created=True)
+
+
+def _certificate(row: IssuedCertificate, draft: Draft, *, created: bool) -> Certificate:
+    document = json.loads(row.document_json)
+    return Certificate(
+        code=row.code,
+        digest=certificate_digest(document),
+        document=document,
+        lines=draft.lines,
+        totals=draft.totals,
+        left_out=draft.left_out,
+        created=created,
+    )
+
+
+def draft_certificate(
+    ledger: Ledger,
+    *,
+    member: str,
+    start: str | date,
+    end: str | date,
+    issuer: str,
+    moment: tuple[str, int] | None = None,
+) -> Draft:
+    """The certificate `issuer` may sign for a member's approved service in a period; AccessDenied
+    if they may certify nothing, RecordNotFound if there is nothing to certify. `moment` (issue
+    time, block): those of a draft made earlier, to rebuild exactly what was signed."""
+    issuer = parse_address(issuer, what="issuer address")
     member = parse_address(member, what="member address")
+    if moment is not None:
+        _check_moment(ledger, *moment)
     first, last = parse_period(start, end)
     since, until = _midnight(first), _midnight(last + timedelta(days=1))
     chain = _Chain(ledger)
-    allowed = _certifiable(ledger, issuer.address)
+    allowed = _certifiable(ledger, issuer)
     if allowed is not None and not allowed:
         raise AccessDenied(
-            f"{issuer.address} may not issue certificates: a registrar or an auditor certifies "
+            f"{issuer} may not issue certificates: a registrar or an auditor certifies "
             "any scheme's records, a scheme's issuer its own scheme's; sign with one of them (--as)"
         )
     lines: dict[str, CertificateLine] = {}
@@ -328,9 +417,9 @@ def create_certificate(
         "ledger": {"chain_id": ledger.network.chain_id, "service_records": ledger.records.address},
         "member": member,
         "period": {"from": first.isoformat(), "to": last.isoformat()},
-        "issued_at": datetime.now(CST).isoformat(timespec="seconds"),
-        "block": int(ledger.w3.eth.block_number),
-        "issuer": issuer.address,
+        "issued_at": moment[0] if moment else datetime.now(CST).isoformat(timespec="seconds"),
+        "block": moment[1] if moment else int(ledger.w3.eth.block_number),
+        "issuer": issuer,
         "schemes": {
             code: {"name": s.name, "unit": s.unit} for code, s in schemes.items() if s is not None
         },
@@ -344,24 +433,22 @@ def create_certificate(
             },
         },
     }
-    content_hash = "0x" + keccak(canonical_json(_content(body))).hex()
-    found = _issued(ledger, content_hash=content_hash)
-    if found is None:
-        document = sign_certificate(body, issuer)
-        found = _store(ledger, document, content_hash)
-        created = True
-    else:
-        created = False
-    document = json.loads(found.document_json)
-    return Certificate(
-        code=found.code,
-        digest=certificate_digest(document),
-        document=document,
+    return Draft(
+        body=body,
         lines=tuple(ordered),
         totals=tuple(totals),
         left_out=tuple(left_out),
-        created=created,
+        content_hash="0x" + keccak(canonical_json(_content(body))).hex(),
     )
+
+
+def _check_moment(ledger: Ledger, issued_at: str, block: int) -> None:
+    try:
+        when = datetime.fromisoformat(issued_at)
+    except (TypeError, ValueError):
+        raise InputError(f"issued_at {issued_at!r} is not the draft's issue time") from None
+    if when.tzinfo is None or not 0 <= block <= ledger.w3.eth.block_number:
+        raise InputError("issued_at and block must be those of the draft that was signed")
 
 
 def _content(document: dict[str, Any]) -> dict[str, Any]:
@@ -656,14 +743,18 @@ def _load(ledger: Ledger, code_or_path: str | Path) -> _Loaded:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path.name} is not UTF-8 text: not a certificate file") from None
-    suffix = path.suffix.lower()
+    return _parse(text, name=path.name, suffix=path.suffix.lower())
+
+
+def _parse(text: str, *, name: str, suffix: str = "") -> _Loaded:
+    """A certificate's JSON text, or an HTML page embedding it."""
     is_page = suffix in (".html", ".htm") or (suffix != ".json" and text.lstrip()[:1] == "<")
     payload = text
     if is_page:
         match = _EMBEDDED.search(text)
         if match is None:
             raise InputError(
-                f'{path.name} carries no certificate (a <script type="application/json" '
+                f'{name} carries no certificate (a <script type="application/json" '
                 'id="certificate"> element)'
             )
         payload = match.group(1)
@@ -671,9 +762,56 @@ def _load(ledger: Ledger, code_or_path: str | Path) -> _Loaded:
         document = json.loads(payload)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"the certificate in {path.name} is not JSON (line {exc.lineno}: {exc.msg})"
+            f"the certificate in {name} is not JSON (line {exc.lineno}: {exc.msg})"
         ) from None
     return _Loaded(document, None, text if is_page else None)
+
+
+def verify_text(ledger: Ledger, text: str) -> Verification:
+    """Check a certificate given as its JSON text or its HTML page (as ``verify_certificate``);
+    never reads a file."""
+    return _Verifier(ledger).check(
+        _parse(text, name="the document").document, page=_page_of(text), looked_up=None
+    )
+
+
+def _page_of(text: str) -> str | None:
+    return text if text.lstrip()[:1] == "<" else None
+
+
+def verify_code(ledger: Ledger, code: str) -> Verification:
+    """Check the certificate issued here under a verification code; never reads a file."""
+    normal = normalise_code(code)
+    if normal is None:
+        raise InputError(f"{code!r} is not a verification code (like VPL-ABCD-EFGH-2345-6723)")
+    row = _issued(ledger, code=normal)
+    if row is None:
+        raise RecordNotFound(f"no certificate with code {normal} was issued here")
+    return _Verifier(ledger).check(json.loads(row.document_json), page=None, looked_up=normal)
+
+
+def issued(ledger: Ledger, code: str) -> dict[str, Any]:
+    """The document of a certificate issued here (RecordNotFound for an unknown code)."""
+    normal = normalise_code(code)
+    row = _issued(ledger, code=normal) if normal is not None else None
+    if row is None:
+        raise RecordNotFound(f"no certificate with code {code!r} was issued here")
+    document: dict[str, Any] = json.loads(row.document_json)
+    return document
+
+
+def issued_to(ledger: Ledger, member: str, *, last: int = 100) -> list[IssuedCertificate]:
+    """The certificates issued here to a member, newest first."""
+    member = parse_address(member, what="member address")
+    with session(ledger.engine) as db:
+        return list(
+            db.exec(
+                select(IssuedCertificate)
+                .where(IssuedCertificate.member == member)
+                .order_by(col(IssuedCertificate.id).desc())
+                .limit(last)
+            ).all()
+        )
 
 
 class _Verifier:
@@ -1177,3 +1315,19 @@ def render_html(document: dict[str, Any]) -> str:
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def verification_data(result: Verification) -> dict[str, Any]:
+    """A verification as the CLI and the API show it."""
+    document = result.document or {}
+    return {
+        "valid": result.ok,
+        "code": result.code,
+        "member": result.member,
+        "signer": result.signer,
+        "period": document.get("period"),
+        "lines": result.lines,
+        "totals": document.get("totals"),
+        "problems": list(result.problems),
+        "notes": list(result.notes),
+    }

@@ -136,6 +136,31 @@ class RecordView:
     #: The off-chain details, when the store holds them and the viewer may see them.
     details: dict[str, Any] | None
     record_key: str | None
+    #: In what capacity the viewer read the details (None: they did not).
+    capacity: str | None = None
+
+
+@dataclass(frozen=True)
+class DetailsRead:
+    at: str
+    viewer: str
+    capacity: str
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Who may read a record's details: the volunteer, the employer organisation when named, and
+    the community that reviews it (the scheme's issuer, its reviewers and organisers)."""
+
+    volunteer: str
+    employer: str | None
+    issuer: str
+    #: The roles of the record's scheme whose holders may read it.
+    community: tuple[str, ...]
+    #: False when this store does not hold the record's details (nobody can read them here).
+    details_kept: bool
+    #: Every read of the details so far (the access log).
+    reads: tuple[DetailsRead, ...]
 
 
 class Earning:
@@ -752,6 +777,14 @@ class Earning:
     def record(self, record_id: int) -> Record:
         return self.ledger.records.record(record_id)
 
+    def existing(self, record_id: int) -> Record:
+        """A record that is on chain; RecordNotFound for an id never used."""
+        if isinstance(record_id, bool) or not isinstance(record_id, int) or record_id <= 0:
+            raise InputError(f"a record id is a positive whole number (got {record_id!r})")
+        if record_id > self.ledger.records.record_count():
+            raise RecordNotFound(f"there is no service record {record_id}")
+        return self.ledger.records.record(record_id)
+
     def view(self, record_id: int, *, viewer: str | None = None, log: bool = True) -> RecordView:
         """A record from the chain, with its details if `viewer` may see them (三方可见); each
         read of the details is logged (`log=False` only to hand a submitter back what they sent)."""
@@ -769,7 +802,10 @@ class Earning:
                         )
                     )
         return RecordView(
-            record=record, details=details, record_key=row.record_key if row else None
+            record=record,
+            details=details,
+            record_key=row.record_key if row else None,
+            capacity=capacity if details is not None else None,
         )
 
     def may_see(self, record: Record, row: RecordDetails, viewer: str) -> str | None:
@@ -788,6 +824,29 @@ class Earning:
             if self.ledger.has_role(role_name=name, account=viewer, scheme=record.scheme_id):
                 return name
         return None
+
+    def visibility(self, record: Record) -> Visibility:
+        """Who may read a record's details (三方可见), and who has read them so far."""
+        row = self._row_of(record.id)
+        with session(self.ledger.engine) as db:
+            reads = db.exec(
+                select(DetailsAccess)
+                .where(DetailsAccess.record == record.id)
+                .order_by(col(DetailsAccess.id))
+            ).all()
+        return Visibility(
+            volunteer=record.volunteer,
+            employer=row.employer if row is not None else None,
+            issuer=self.ledger.scheme(record.scheme_id).issuer,
+            community=("reviewer", "organiser"),
+            details_kept=row is not None,
+            reads=tuple(
+                DetailsRead(
+                    at=r.at.isoformat(timespec="seconds"), viewer=r.viewer, capacity=r.capacity
+                )
+                for r in reads
+            ),
+        )
 
     def details(self, *, record_id: int, viewer: str) -> dict[str, Any]:
         """A record's off-chain details for `viewer`, logged; AccessDenied for anyone else."""
@@ -811,13 +870,23 @@ class Earning:
         *,
         scheme: str | int | None = None,
         status: RecordStatus | None = None,
+        volunteer: str | None = None,
         last: int = 200,
     ) -> list[Record]:
-        """The latest records on chain, newest first, optionally of one scheme and status."""
+        """The latest records on chain, newest first, optionally of one scheme, status and
+        volunteer (a volunteer's: submitted to them, from the chain's events, and imported from
+        batches, as the store links them)."""
         scheme_id = self.ledger.scheme(scheme).id if scheme is not None else None
+        who = parse_address(volunteer, what="volunteer") if volunteer is not None else None
+        if who is not None:
+            ids = sorted(self._record_ids_of(who), reverse=True)
+        else:
+            ids = list(range(self.ledger.records.record_count(), 0, -1))
         out: list[Record] = []
-        for record_id in range(self.ledger.records.record_count(), 0, -1):
+        for record_id in ids:
             record = self.ledger.records.record(record_id)
+            if who is not None and record.volunteer != who:
+                continue
             if scheme_id is not None and record.scheme_id != scheme_id:
                 continue
             if status is not None and record.status is not status:
@@ -826,6 +895,20 @@ class Earning:
             if len(out) >= last:
                 break
         return out
+
+    def _record_ids_of(self, volunteer: str) -> set[int]:
+        event = self.ledger.records.contract.events.RecordSubmitted()
+        ids = {
+            int(e["args"]["recordId"])
+            for e in event.get_logs(from_block=0, argument_filters={"volunteer": volunteer})
+        }
+        with session(self.ledger.engine) as db:
+            linked = db.exec(
+                select(RecordDetails.record_id).where(
+                    RecordDetails.volunteer == volunteer, col(RecordDetails.record_id).is_not(None)
+                )
+            ).all()
+        return ids | {int(i) for i in linked if i is not None}
 
 
 class _Attempt:
@@ -894,4 +977,16 @@ def record_data(record: Record, details: dict[str, Any] | None = None) -> dict[s
         "details_hash": record.details_hash,
         "evidence_hash": record.evidence_hash,
         "details": details,
+    }
+
+
+def visibility_data(v: Visibility) -> dict[str, Any]:
+    """Who may see a record's details, as the API shows it."""
+    return {
+        "volunteer": v.volunteer,
+        "employer": v.employer,
+        "issuer": v.issuer,
+        "community_roles": list(v.community),
+        "details_kept": v.details_kept,
+        "reads": [{"at": r.at, "viewer": r.viewer, "capacity": r.capacity} for r in v.reads],
     }

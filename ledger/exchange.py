@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
@@ -676,6 +676,70 @@ def _date(value: date | str | None, what: str) -> date | None:
         raise InputError(f"--{what} {value!r} is not a date like 2026-11-20") from None
 
 
+def quote_data(q: Quote) -> dict[str, Any]:
+    """A quote as the CLI and the API show it."""
+    return {
+        "member": q.member,
+        "from": q.from_scheme.code,
+        "to": q.to_scheme.code,
+        "amount": q.amount,
+        "used": q.used,
+        "kept": q.kept,
+        "out": q.out,
+        "value": q.value,
+        "value_csu": value_text(q.value),
+        "dust": q.dust,
+        "from_value": q.from_value,
+        "to_value": q.to_value,
+        "values": q.values,
+        "block": q.block,
+        "from_next": None
+        if q.from_next is None
+        else {"value": q.from_next.unit_value, "from_block": q.from_next.from_block},
+        "to_next": None
+        if q.to_next is None
+        else {"value": q.to_next.unit_value, "from_block": q.to_next.from_block},
+        "ok": q.ok,
+        "problem": None
+        if q.problem is None
+        else {"error": q.problem.error, "message": q.problem.message},
+    }
+
+
+def result_data(r: ExchangeResult) -> dict[str, Any]:
+    """An exchange as the CLI and the API show it."""
+    return {
+        "exchange_id": r.exchange_id,
+        "member": r.member,
+        "from": r.from_scheme.code,
+        "to": r.to_scheme.code,
+        "amount": r.amount,
+        "used": r.used,
+        "out": r.out,
+        "value": r.value,
+        "value_csu": value_text(r.value),
+        "dust": r.dust,
+        "from_value": r.from_value,
+        "to_value": r.to_value,
+        "tx_hash": r.tx_hash,
+        "block": r.block,
+        "gas_used": r.gas_used,
+    }
+
+
+def limits_data(code: str, limits: ExchangeLimits) -> dict[str, Any]:
+    """A scheme's exchange limits as the CLI and the API show them."""
+    return {
+        "scheme": code,
+        "min_value": limits.min_value,
+        "member_daily": limits.member_daily,
+        "member_monthly": limits.member_monthly,
+        "scheme_daily_out": limits.scheme_daily_out,
+        "scheme_daily_in": limits.scheme_daily_in,
+        "unit": "thousandths of the city standard unit; 0 = no limit",
+    }
+
+
 __all__ = [
     "Exchange",
     "ExchangeResult",
@@ -684,7 +748,10 @@ __all__ = [
     "Statement",
     "StatementLine",
     "describe_limits",
+    "limits_data",
     "parse_value",
     "parse_values",
+    "quote_data",
     "reference_hash",
+    "result_data",
 ]

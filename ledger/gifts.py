@@ -26,7 +26,7 @@ from ledger.store import session, utcnow
 from ledger.store.gifts import FundDetails, GiftEntry
 from ledger.store.records import canonical_json, details_hash
 from ledger.tx import Signer, TxResult
-from ledger.values import parse_address, parse_amount
+from ledger.values import parse_address, parse_amount, timestamp
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -468,3 +468,53 @@ class Gifts:
             tx_hash=tx_hash,
             repeated=repeated,
         )
+
+
+def receipt_data(r: GiftReceipt) -> dict[str, Any]:
+    """A gift, donation or grant as the CLI and the API show it."""
+    return {
+        "kind": r.kind,
+        "request_id": r.request_id,
+        "scheme_id": r.scheme_id,
+        "fund_id": r.fund_id,
+        "from": r.account,
+        "to": r.recipient,
+        "amount": r.amount,
+        "text": r.text,
+        "text_hash": r.text_hash,
+        "tx_hash": r.tx_hash,
+        "repeated": r.repeated,
+    }
+
+
+def fund_data(view: FundView) -> dict[str, Any]:
+    """A fund as the CLI and the API show it."""
+    f = view.fund
+    return {
+        "id": f.id,
+        "scheme": view.scheme_code,
+        "scheme_id": f.scheme_id,
+        "name": view.name,
+        "description": view.description,
+        "manager": f.manager,
+        "balance": f.balance,
+        "donated": f.donated,
+        "granted": f.granted,
+        "created_at": timestamp(f.created_at),
+        "details_hash": f.details_hash,
+    }
+
+
+def history_data(h: HistoryLine) -> dict[str, Any]:
+    """A line of a fund's history as the CLI and the API show it."""
+    e = h.entry
+    return {
+        "kind": e.kind,
+        "block": e.block,
+        "tx_hash": e.tx_hash,
+        "account": e.account,
+        "amount": e.amount,
+        "text": h.text,
+        "hash": e.ref,
+        "operator": e.operator,
+    }

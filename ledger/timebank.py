@@ -35,7 +35,14 @@ from ledger.contracts.timebank import (
     kind_by_code,
 )
 from ledger.earning import check_text_fields, parse_time, show_time
-from ledger.errors import ContractRevert, InputError, InvalidAmount, LedgerError, UnknownName
+from ledger.errors import (
+    ContractRevert,
+    InputError,
+    InvalidAmount,
+    LedgerError,
+    RecordNotFound,
+    UnknownName,
+)
 from ledger.store import session, utcnow
 from ledger.store.records import canonical_json, details_hash
 from ledger.store.timebank import TimeBankDetails
@@ -316,7 +323,7 @@ class TimeBank:
         """A request; its address is shown only if `viewer` may see it."""
         r = self.contract.request(_request_id(request_id))
         if r.status is RequestStatus.NONE:
-            raise InputError(
+            raise RecordNotFound(
                 f"there is no time-bank request {request_id}; list them with `vpl timebank list`"
             )
         return self._view(r, viewer, self.ledger.scheme(r.scheme_id).code)
@@ -443,3 +450,25 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()
     return value
+
+
+def request_data(view: RequestView) -> dict[str, Any]:
+    """A request as the CLI and the API show it."""
+    r = view.request
+    return {
+        "id": r.id,
+        "scheme": view.scheme_code,
+        "status": r.status.label,
+        "kind": view.kind.name if view.kind else r.kind,
+        "kind_zh": view.kind.zh if view.kind else None,
+        "hours": r.hours,
+        "requester": r.requester,
+        "helper": r.helper,
+        "deadline": show_time(r.deadline) if r.deadline else None,
+        "hold_id": r.hold_id,
+        "needs": view.needs,
+        "address": view.address,
+        "address_hidden": view.address_hidden,
+        "posted_by": view.posted_by,
+        "details_hash": r.details_hash,
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 
 from eth_utils import is_checksum_address, to_checksum_address
 
@@ -64,3 +65,10 @@ def parse_reason(value: int | str) -> int:
     if code > 0xFFFF:
         raise InvalidAmount(f"reason code {code} is larger than 65535")
     return code
+
+
+def timestamp(seconds: int | None) -> str | None:
+    """A chain timestamp as ISO 8601 UTC (None for 0: not set)."""
+    if not seconds:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")

@@ -9,8 +9,8 @@ import typer
 
 from ledger.certificates import (
     Certificate,
-    Verification,
     create_certificate,
+    verification_data,
     verify_certificate,
     write_certificate,
 )
@@ -97,21 +97,6 @@ def certificate_create(
         line(f"written: {files[0]}"),
         line(f"written: {files[1]}"),
     )
-
-
-def verification_data(result: Verification) -> dict[str, Any]:
-    document = result.document or {}
-    return {
-        "valid": result.ok,
-        "code": result.code,
-        "member": result.member,
-        "signer": result.signer,
-        "period": document.get("period"),
-        "lines": result.lines,
-        "totals": document.get("totals"),
-        "problems": list(result.problems),
-        "notes": list(result.notes),
-    }
 
 
 def verify_command(

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from scripts._output import line, table, timestamp
+from ledger.values import timestamp
+from scripts._output import line, table
 from scripts._proposals import (
     ApproveAll,
     Description,

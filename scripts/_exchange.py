@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.contracts.exchange import ExchangeLimits, Settlement, SettlementStatus
-from ledger.exchange import ExchangeResult, Quote
+from ledger.contracts.exchange import Settlement, SettlementStatus
+from ledger.exchange import limits_data, quote_data, result_data
 from ledger.revert import value_text
-from scripts._output import fields, line, table, timestamp
+from ledger.values import timestamp
+from scripts._output import fields, line, table
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
 from scripts._state import APP_OPTIONS, State, state_of
 
@@ -33,35 +34,6 @@ Units = Annotated[str | None, typer.Option(help="Standard units (0: no limit).")
 # --- exchange ------------------------------------------------------------------------------------
 
 
-def quote_data(state: State, q: Quote) -> dict[str, Any]:
-    return {
-        "member": q.member,
-        "from": q.from_scheme.code,
-        "to": q.to_scheme.code,
-        "amount": q.amount,
-        "used": q.used,
-        "kept": q.kept,
-        "out": q.out,
-        "value": q.value,
-        "value_csu": value_text(q.value),
-        "dust": q.dust,
-        "from_value": q.from_value,
-        "to_value": q.to_value,
-        "values": q.values,
-        "block": q.block,
-        "from_next": None
-        if q.from_next is None
-        else {"value": q.from_next.unit_value, "from_block": q.from_next.from_block},
-        "to_next": None
-        if q.to_next is None
-        else {"value": q.to_next.unit_value, "from_block": q.to_next.from_block},
-        "ok": q.ok,
-        "problem": None
-        if q.problem is None
-        else {"error": q.problem.error, "message": q.problem.message},
-    }
-
-
 @exchange_app.command("quote", context_settings=NUMBERS)
 def exchange_quote(
     ctx: typer.Context, member: Member, from_scheme: FromScheme, to_scheme: ToScheme, amount: Amount
@@ -76,7 +48,7 @@ def exchange_quote(
         amount=amount,
         actor=state.ledger.operator(signer).address,
     )
-    data = quote_data(state, q)
+    data = quote_data(q)
     style = "green" if q.ok else "red"
     rendered: list[Any] = [line(f"quote: {q.from_scheme.code} -> {q.to_scheme.code}", "bold")]
     rendered += [
@@ -93,26 +65,6 @@ def exchange_quote(
             )
         )
     state.out.result(data, *rendered)
-
-
-def result_data(state: State, r: ExchangeResult) -> dict[str, Any]:
-    return {
-        "exchange_id": r.exchange_id,
-        "member": r.member,
-        "from": r.from_scheme.code,
-        "to": r.to_scheme.code,
-        "amount": r.amount,
-        "used": r.used,
-        "out": r.out,
-        "value": r.value,
-        "value_csu": value_text(r.value),
-        "dust": r.dust,
-        "from_value": r.from_value,
-        "to_value": r.to_value,
-        "tx_hash": r.tx_hash,
-        "block": r.block,
-        "gas_used": r.gas_used,
-    }
 
 
 @exchange_app.command("run", context_settings=NUMBERS)
@@ -141,7 +93,7 @@ def exchange_run(
         amount=amount,
         values=values,
     )
-    data = result_data(state, r)
+    data = result_data(r)
     state.out.result(
         data,
         line(f"exchange {r.exchange_id} done", "green"),
@@ -157,18 +109,6 @@ def exchange_run(
             ],
         ),
     )
-
-
-def limits_data(code: str, limits: ExchangeLimits) -> dict[str, Any]:
-    return {
-        "scheme": code,
-        "min_value": limits.min_value,
-        "member_daily": limits.member_daily,
-        "member_monthly": limits.member_monthly,
-        "scheme_daily_out": limits.scheme_daily_out,
-        "scheme_daily_in": limits.scheme_daily_in,
-        "unit": "thousandths of the city standard unit; 0 = no limit",
-    }
 
 
 @limits_app.command("show")

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from ledger.errors import InputError
-from ledger.gifts import FundView, GiftReceipt, HistoryLine
-from scripts._output import fields, line, table, timestamp
+from ledger.gifts import FundView, GiftReceipt, fund_data, history_data, receipt_data
+from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 
 fund_app = typer.Typer(help="Community funds (共同缔造基金): donations and grants.", **APP_OPTIONS)
@@ -36,22 +36,6 @@ def _proxy(state: State, what: str) -> Any:
             "operator with --as"
         )
     return state.ledger.operator(state.signer)
-
-
-def receipt_data(r: GiftReceipt) -> dict[str, Any]:
-    return {
-        "kind": r.kind,
-        "request_id": r.request_id,
-        "scheme_id": r.scheme_id,
-        "fund_id": r.fund_id,
-        "from": r.account,
-        "to": r.recipient,
-        "amount": r.amount,
-        "text": r.text,
-        "text_hash": r.text_hash,
-        "tx_hash": r.tx_hash,
-        "repeated": r.repeated,
-    }
 
 
 def _show_receipt(state: State, r: GiftReceipt, head: str) -> None:
@@ -100,23 +84,6 @@ def gift_command(
 
 
 # --- funds ---------------------------------------------------------------------------------------
-
-
-def fund_data(view: FundView) -> dict[str, Any]:
-    f = view.fund
-    return {
-        "id": f.id,
-        "scheme": view.scheme_code,
-        "scheme_id": f.scheme_id,
-        "name": view.name,
-        "description": view.description,
-        "manager": f.manager,
-        "balance": f.balance,
-        "donated": f.donated,
-        "granted": f.granted,
-        "created_at": timestamp(f.created_at),
-        "details_hash": f.details_hash,
-    }
 
 
 def _show_fund(state: State, view: FundView) -> None:
@@ -264,20 +231,6 @@ def fund_list(
             ],
         ),
     )
-
-
-def history_data(h: HistoryLine) -> dict[str, Any]:
-    e = h.entry
-    return {
-        "kind": e.kind,
-        "block": e.block,
-        "tx_hash": e.tx_hash,
-        "account": e.account,
-        "amount": e.amount,
-        "text": h.text,
-        "hash": e.ref,
-        "operator": e.operator,
-    }
 
 
 @fund_app.command("history")

@@ -10,8 +10,8 @@ import typer
 from ledger.errors import RecordNotFound
 from ledger.identity import mask
 from ledger.store import PersonalData
-from ledger.values import parse_address
-from scripts._output import fields, line, table, timestamp
+from ledger.values import parse_address, timestamp
+from scripts._output import fields, line, table
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
 from scripts._state import APP_OPTIONS, State, state_of
 

@@ -10,7 +10,8 @@ from ledger.contracts import Call
 from ledger.errors import InputError
 from ledger.ledger import ProposalOutcome
 from ledger.roles import role_names_by_id
-from scripts._output import fields, line, table, timestamp
+from ledger.values import timestamp
+from scripts._output import fields, line, table
 from scripts._state import State
 
 ApproveAll = Annotated[

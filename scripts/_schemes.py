@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from ledger.contracts import Scheme, SchemeFlag
-from scripts._output import fields, table, timestamp
+from ledger.values import timestamp
+from scripts._output import fields, table
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
 from scripts._state import APP_OPTIONS, State, state_of
 

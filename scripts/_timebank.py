@@ -13,9 +13,8 @@ import typer
 from rich.table import Table
 
 from ledger.contracts.timebank import DISPUTE_REASONS, SERVICE_KINDS, TimeBankServiceRecord
-from ledger.earning import show_time
 from ledger.errors import InputError
-from ledger.timebank import RequestView
+from ledger.timebank import RequestView, request_data
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 
@@ -34,27 +33,6 @@ def _proxy_signer(state: State, what: str) -> Any:
             "(a registrar records a proxy with `vpl proxy grant MEMBER PROXY --consent ...`)"
         )
     return state.ledger.operator(state.signer)
-
-
-def request_data(view: RequestView) -> dict[str, Any]:
-    r = view.request
-    return {
-        "id": r.id,
-        "scheme": view.scheme_code,
-        "status": r.status.label,
-        "kind": view.kind.name if view.kind else r.kind,
-        "kind_zh": view.kind.zh if view.kind else None,
-        "hours": r.hours,
-        "requester": r.requester,
-        "helper": r.helper,
-        "deadline": show_time(r.deadline) if r.deadline else None,
-        "hold_id": r.hold_id,
-        "needs": view.needs,
-        "address": view.address,
-        "address_hidden": view.address_hidden,
-        "posted_by": view.posted_by,
-        "details_hash": r.details_hash,
-    }
 
 
 def _show(state: State, view: RequestView, head: str | None = None) -> None:

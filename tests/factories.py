@@ -61,3 +61,16 @@ def new_scheme(
     )
     ledger.govern([call])
     return ledger.scheme(code)
+
+
+def timebank_scheme(ledger: Ledger, *, flags: SchemeFlag = SchemeFlag.TIME_BANK) -> Scheme:
+    """A fresh time-bank scheme (1 point = 1 hour) of issuer-time, with reviewer-1 as reviewer."""
+    s = new_scheme(ledger, issuer=ledger.operator("issuer-time").address, flags=flags)
+    ledger.set_scheme_role(
+        issuer=ledger.operator("issuer-time"),
+        scheme=s.id,
+        role_name="reviewer",
+        account=ledger.operator("reviewer-1").address,
+        grant=True,
+    )
+    return s

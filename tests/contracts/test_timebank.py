@@ -28,7 +28,7 @@ from ledger.ledger import Ledger
 from tests.conftest import issue_points
 from tests.contracts.helpers import events, govern, reverts, send, source, spare
 from tests.earning_helpers import advance, fund, now
-from tests.factories import Member, new_member, new_scheme
+from tests.factories import Member, new_member, new_scheme, timebank_scheme
 
 MAX_HOURS = 1000
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -40,18 +40,7 @@ _HOLDERS: set[str] = set()
 @pytest.fixture(scope="module")
 def scheme(ledger: Ledger) -> Iterator[Scheme]:
     """A time-bank scheme (1 point = 1 hour) with reviewer-1 as its reviewer."""
-    s = new_scheme(
-        ledger,
-        issuer=ledger.operator("issuer-time").address,
-        flags=SchemeFlag.TIME_BANK | SchemeFlag.GIFTS,
-    )
-    ledger.set_scheme_role(
-        issuer=ledger.operator("issuer-time"),
-        scheme=s.id,
-        role_name="reviewer",
-        account=ledger.operator("reviewer-1").address,
-        grant=True,
-    )
+    s = timebank_scheme(ledger, flags=SchemeFlag.TIME_BANK | SchemeFlag.GIFTS)
     yield s
     # Per scheme, total supply = sum of balances + held amounts, after every scenario of the module.
     p = ledger.points

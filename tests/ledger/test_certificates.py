@@ -25,13 +25,20 @@ from ledger.certificates import (
     Certificate,
     create_certificate,
     document_json,
+    draft_certificate,
+    issued,
+    issued_like,
+    issued_to,
+    seal_certificate,
     sign_certificate,
     verify_certificate,
+    verify_code,
+    verify_text,
     write_certificate,
 )
 from ledger.contracts import RecordStatus
 from ledger.earning import CST
-from ledger.errors import AccessDenied, InputError, RecordNotFound
+from ledger.errors import AccessDenied, InputError, RecordNotFound, SignatureMismatch
 from ledger.ledger import Ledger
 from ledger.store.records import canonical_json, details_hash
 from tests.earning_helpers import (
@@ -661,3 +668,44 @@ def test_a_certificate_whose_record_was_superseded_fails_and_a_new_one_has_the_c
     assert (after.lines[0].points, after.document["totals"]["hours"]) == (12, "1.00")
     assert after.left_out == (f"record:{old}: superseded by record {correction} (a correction)",)
     assert verify_certificate(ledger, after.code).ok
+
+
+def test_a_draft_is_sealed_only_by_its_issuers_signature_then_verified_by_code_or_text(
+    ledger: Ledger, service: Service
+) -> None:
+    auditor = ledger.operator("auditor")
+    draft = draft_certificate(
+        ledger,
+        member=service.member.address,
+        start=service.first,
+        end=service.last,
+        issuer=auditor.address,
+    )
+    assert issued_like(ledger, draft) is None
+    before = len(issued_to(ledger, service.member.address))
+    stranger = Account.create().sign_message(encode_defunct(primitive=draft.digest))
+    with pytest.raises(SignatureMismatch, match="digest"):
+        seal_certificate(ledger, draft, "0x" + bytes(stranger.signature).hex())
+    assert len(issued_to(ledger, service.member.address)) == before
+
+    signed = auditor.sign_message(encode_defunct(primitive=draft.digest))
+    certificate = seal_certificate(ledger, draft, "0x" + bytes(signed.signature).hex())
+    assert certificate.created and certificate.issuer == auditor.address
+    assert issued(ledger, certificate.code.lower()) == certificate.document
+    assert issued_to(ledger, service.member.address)[0].code == certificate.code
+    assert verify_code(ledger, certificate.code).ok
+    assert verify_text(ledger, certificate.json_text()).ok
+    assert verify_text(ledger, certificate.html()).ok
+    again = draft_certificate(
+        ledger,
+        member=service.member.address,
+        start=service.first,
+        end=service.last,
+        issuer=auditor.address,
+    )
+    found = issued_like(ledger, again)
+    assert found is not None and (found.code, found.created) == (certificate.code, False)
+    with pytest.raises(InputError, match="not a verification code"):
+        verify_code(ledger, "/etc/passwd")
+    with pytest.raises(RecordNotFound):
+        verify_code(ledger, "VPL-AAAA-AAAA-AAAA-AAAA")

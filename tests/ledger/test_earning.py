@@ -646,3 +646,27 @@ class TestListing:
         assert [r.id for r in latest] == [pending, approved]
         assert [r.id for r in only_approved] == [approved]
         assert all(r.scheme_id == vol.id for r in ledger.earning.records_of(scheme=vol.id, last=5))
+
+    def test_a_volunteers_records_and_who_may_read_their_details(
+        self, ledger: Ledger, vol: Earning, member: Member
+    ) -> None:
+        t = now(ledger)
+        employer = Account.create().address
+        mine = earn(ledger, vol, member.address, t - 5 * HOUR, t - 4 * HOUR, employer=employer)
+        other = new_member(ledger)
+        earn(ledger, vol, other.address, t - 5 * HOUR, t - 4 * HOUR)
+
+        assert [r.id for r in ledger.earning.records_of(volunteer=member.address)] == [mine]
+        record = ledger.earning.existing(mine)
+        ledger.earning.view(mine, viewer=employer)
+        seen = ledger.earning.visibility(record)
+        assert (seen.volunteer, seen.employer, seen.issuer) == (
+            member.address,
+            employer,
+            vol.issuer.address,
+        )
+        assert seen.details_kept and [(r.viewer, r.capacity) for r in seen.reads] == [
+            (employer, "employer")
+        ]
+        with pytest.raises(RecordNotFound, match="no service record"):
+            ledger.earning.existing(10**12)

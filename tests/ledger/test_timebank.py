@@ -14,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import func, select
 
-from ledger.contracts import Scheme, SchemeFlag
+from ledger.contracts import Scheme
 from ledger.contracts.timebank import RequestStatus, source_of
 from ledger.errors import (
     InputError,
@@ -32,23 +32,14 @@ from ledger.store.timebank import ProxyConsent, TimeBankDetails
 from tests.conftest import issue_points
 from tests.contracts.helpers import source, spare
 from tests.earning_helpers import refused, refused_off_chain
-from tests.factories import Member, new_member, new_scheme
+from tests.factories import Member, new_member, new_scheme, timebank_scheme
 
 _HOLDERS: set[str] = set()
 
 
 @pytest.fixture(scope="module")
 def scheme(ledger: Ledger) -> Iterator[Scheme]:
-    s = new_scheme(
-        ledger, issuer=ledger.operator("issuer-time").address, flags=SchemeFlag.TIME_BANK
-    )
-    ledger.set_scheme_role(
-        issuer=ledger.operator("issuer-time"),
-        scheme=s.id,
-        role_name="reviewer",
-        account=ledger.operator("reviewer-1").address,
-        grant=True,
-    )
+    s = timebank_scheme(ledger)
     yield s
     p = ledger.points
     assert p.total_supply(s.id) == sum(p.balance_of(m, s.id) for m in _HOLDERS) + p.held_total(s.id)
