@@ -123,6 +123,8 @@ class _EventSpec:
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
     data_abis: tuple[dict[str, Any], ...]
+    #: Every data value is one word (uint, int, address, bool, bytes32): decoded by slicing.
+    static_words: bool
 
 
 class EventDecoder:
@@ -151,6 +153,7 @@ class EventDecoder:
                     data_names=tuple(i["name"] for i in data),
                     data_types=tuple(collapse_if_tuple(i) for i in data),
                     data_abis=tuple(data),
+                    static_words=all(_is_word(collapse_if_tuple(i)) for i in data),
                 )
                 self.events_by_contract[name].add(entry["name"])
 
@@ -172,12 +175,18 @@ class EventDecoder:
             if _is_dynamic(type_):
                 args[name] = topic  # the keccak of the value, as the chain keeps it
                 continue
-            value = eth_abi.decode([type_], bytes.fromhex(topic[2:]))[0]
+            value = _word(type_, topic[2:])
             args[name] = _plain(value, abi)
             if type_ == "address" and value != ZERO_ADDRESS:
                 accounts.append(value)
         if spec.data_types:
-            values = eth_abi.decode(spec.data_types, bytes.fromhex(raw["data"][2:]))
+            data = raw["data"][2:]
+            if spec.static_words:  # one 32-byte word per value: sliced, not parsed by eth_abi
+                values = tuple(
+                    _word(t, data[64 * i : 64 * i + 64]) for i, t in enumerate(spec.data_types)
+                )
+            else:
+                values = eth_abi.decode(spec.data_types, bytes.fromhex(data))
             for name, type_, abi, value in zip(
                 spec.data_names, spec.data_types, spec.data_abis, values, strict=True
             ):
@@ -198,6 +207,27 @@ class EventDecoder:
             args=args,
             accounts=tuple(dict.fromkeys(accounts)),
         )
+
+
+def _is_word(type_: str) -> bool:
+    """A value that is one 32-byte word by itself (so ``_word`` reads it)."""
+    return type_ in ("address", "bool", "bytes32") or type_.startswith(("uint", "int"))
+
+
+def _word(type_: str, word: str) -> Any:
+    """One ABI word (64 hex digits) of an elementary static type; others through eth_abi."""
+    if type_ == "address":
+        return "0x" + word[24:].lower()
+    if type_.startswith("uint"):
+        return int(word, 16)
+    if type_ == "bytes32":
+        return "0x" + word.lower()
+    if type_ == "bool":
+        return int(word, 16) != 0
+    if type_.startswith("int"):
+        value = int(word, 16)
+        return value - (1 << 256) if value >> 255 else value
+    return eth_abi.decode([type_], bytes.fromhex(word))[0]
 
 
 def _is_dynamic(type_: str) -> bool:
