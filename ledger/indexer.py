@@ -211,6 +211,8 @@ class EventDecoder:
 
 def _is_word(type_: str) -> bool:
     """A value that is one 32-byte word by itself (so ``_word`` reads it)."""
+    if type_.endswith("]"):
+        return False
     return type_ in ("address", "bool", "bytes32") or type_.startswith(("uint", "int"))
 
 
@@ -801,15 +803,16 @@ class Indexer(IndexQueries):
             if n >= unfinal or n == end
         ]
         with session(self.engine) as db:
-            for table, rows in (
+            batches: tuple[tuple[type[SQLModel], list[dict[str, Any]]], ...] = (
                 (IndexEvent, events),
                 (IndexEventAccount, accounts),
                 (PointMovement, ctx.movements),
                 (IndexedScheme, ctx.schemes),
                 (IndexBlock, blocks),
-            ):
-                if rows:
-                    db.execute(insert(table), rows)  # type: ignore[arg-type]
+            )
+            for table, rows in batches:
+                if rows:  # Core executemany: no ORM bookkeeping per row
+                    db.connection().execute(insert(_table(table)), rows)
             row = db.get(IndexState, 1)
             assert row is not None
             if row.indexed_block != start - 1:

