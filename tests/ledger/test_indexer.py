@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ledger.config import Settings
+from ledger.contracts import SchemeFlag
 from ledger.errors import (
     IndexBehind,
     IndexMismatch,
@@ -30,7 +31,7 @@ from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from tests.catalogue_helpers import list_item, new_shop
 from tests.conftest import issue_points, minter
-from tests.contracts.helpers import source
+from tests.contracts.helpers import source, spare
 from tests.earning_helpers import earn, earning_scheme, fund, two_hours_ago
 from tests.exchange_helpers import exchange_scheme, grant_proxy
 from tests.factories import new_member, new_scheme
@@ -140,6 +141,72 @@ def test_issuance_exchange_and_redemption_appear_in_history_with_their_kind(
     assert indexer.last_change_block(member.address) == page.entries[0].block
     only = indexer.history(member.address, kind="exchanged", scheme=b.code)
     assert [(e.kind, e.delta) for e in only.entries] == [("exchanged", done.out)]
+
+
+def test_gifts_funds_and_the_time_bank_appear_with_their_kind(
+    ledger: Ledger, indexer: Indexer
+) -> None:
+    worker = spare(0)
+    scheme = new_scheme(ledger, flags=SchemeFlag.GIFTS)
+    giver, friend = new_member(ledger), new_member(ledger)
+    issue_points(ledger, giver.address, scheme.id, 100, source())
+    ledger.members.grant_proxy(
+        ledger.operator("registrar"), giver.address, worker.address, b"\x01" * 32
+    )
+    ledger.gifts.give(
+        operator=worker,
+        scheme=scheme.id,
+        giver=giver.address,
+        recipient=friend.address,
+        amount=25,
+        memo="谢谢",
+    )
+    fund = ledger.gifts.create_fund(
+        issuer=ledger.operator("issuer-vol"),
+        scheme=scheme.id,
+        manager=spare(1).address,
+        name=f"基金 {secrets.token_hex(4)}",
+    ).fund
+    ledger.gifts.donate(operator=worker, fund_id=fund.id, member=giver.address, amount=30)
+    ledger.gifts.grant(
+        manager=spare(1), fund_id=fund.id, recipient=friend.address, amount=10, purpose="帮扶"
+    )
+    time = new_scheme(
+        ledger, issuer=ledger.operator("issuer-time").address, flags=SchemeFlag.TIME_BANK
+    )
+    elder, helper = new_member(ledger), new_member(ledger)
+    issue_points(ledger, elder.address, time.id, 5, source())
+    for m in (elder, helper):
+        ledger.members.grant_proxy(
+            ledger.operator("registrar"), m.address, worker.address, b"\x02" * 32
+        )
+    request = ledger.timebank.post(
+        actor=worker,
+        member=elder.address,
+        scheme=time.id,
+        kind="cleaning",
+        hours=3,
+        needs="打扫厨房",
+    ).request.id
+    ledger.timebank.accept(actor=worker, request_id=request, helper=helper.address)
+    ledger.timebank.confirm(actor=worker, request_id=request)
+
+    indexer.sync()
+
+    def kinds(member: str) -> list[tuple[str, int, str | None]]:
+        return [(e.kind, e.delta, e.reference) for e in indexer.history(member).entries]
+
+    assert kinds(giver.address) == [
+        ("fund_donation", -30, f"fund:{fund.id}"),
+        ("gift", -25, None),
+        ("issued", 100, kinds(giver.address)[-1][2]),
+    ]
+    assert kinds(friend.address) == [("fund_grant", 10, f"fund:{fund.id}"), ("gift", 25, None)]
+    assert kinds(elder.address)[:2] == [
+        ("timebank_hold", -3, f"request:{request}"),
+        ("issued", 5, kinds(elder.address)[1][2]),
+    ]
+    assert kinds(helper.address) == [("timebank_payment", 3, f"request:{request}")]
 
 
 def _tx_of(indexer: Indexer, event: str, order_id: int) -> str:
