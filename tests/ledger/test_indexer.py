@@ -63,6 +63,12 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of its own for one test, on each backend."""
+    return fresh_database(str(request.param), tmp_path, request)
+
+
 @pytest.fixture(scope="module")
 def indexer(
     ledger: Ledger,
@@ -283,10 +289,10 @@ def test_pages_are_newest_first_and_stable_while_new_blocks_arrive(
 
 
 def test_a_reorg_on_anvil_is_rolled_back_and_the_new_branch_indexed(
-    anvil_ledger: Ledger, tmp_path: Path
+    anvil_ledger: Ledger, database_url: str
 ) -> None:
     ledger = anvil_ledger
-    idx = index_of(ledger, f"sqlite:///{tmp_path / 'reorg.db'}")
+    idx = index_of(ledger, database_url)
     try:
         member = new_member(ledger)
         scheme = new_scheme(ledger)
@@ -340,8 +346,8 @@ def test_bad_input_is_refused_with_a_clear_error(ledger: Ledger, indexer: Indexe
     assert indexer.last_change_block(member.address) is None
 
 
-def test_an_index_behind_the_chain_says_how_far_behind(ledger: Ledger, tmp_path: Path) -> None:
-    idx = index_of(ledger, f"sqlite:///{tmp_path / 'behind.db'}")
+def test_an_index_behind_the_chain_says_how_far_behind(ledger: Ledger, database_url: str) -> None:
+    idx = index_of(ledger, database_url)
     try:
         deployed = idx.ledger.manifest.deploy_block
         report = idx.sync(max_blocks=3)
