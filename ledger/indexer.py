@@ -119,7 +119,8 @@ class DecodedEvent:
 class _EventSpec:
     contract: str
     name: str
-    indexed: tuple[tuple[str, str, dict[str, Any]], ...]
+    #: (name, type, ABI entry, dynamic: only its keccak is in the topic, one word: sliced)
+    indexed: tuple[tuple[str, str, dict[str, Any], bool, bool], ...]
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
     data_abis: tuple[dict[str, Any], ...]
@@ -148,7 +149,10 @@ class EventDecoder:
                     contract=name,
                     name=entry["name"],
                     indexed=tuple(
-                        (i["name"], collapse_if_tuple(i), i) for i in inputs if i.get("indexed")
+                        (i["name"], t, i, _is_dynamic(t), _is_word(t))
+                        for i in inputs
+                        if i.get("indexed")
+                        for t in (collapse_if_tuple(i),)
                     ),
                     data_names=tuple(i["name"] for i in data),
                     data_types=tuple(collapse_if_tuple(i) for i in data),
@@ -171,12 +175,12 @@ class EventDecoder:
             return None
         args: dict[str, Any] = {}
         accounts: list[str] = []
-        for (name, type_, abi), topic in zip(spec.indexed, topics[1:], strict=True):
-            if _is_dynamic(type_):
+        for (name, type_, abi, dynamic, word), topic in zip(spec.indexed, topics[1:], strict=True):
+            if dynamic:
                 args[name] = topic  # the keccak of the value, as the chain keeps it
                 continue
             value = _word(type_, topic[2:])
-            args[name] = _plain(value, abi)
+            args[name] = value if word else _plain(value, abi)
             if type_ == "address" and value != ZERO_ADDRESS:
                 accounts.append(value)
         if spec.data_types:
@@ -190,7 +194,7 @@ class EventDecoder:
             for name, type_, abi, value in zip(
                 spec.data_names, spec.data_types, spec.data_abis, values, strict=True
             ):
-                args[name] = _plain(value, abi)
+                args[name] = value if spec.static_words else _plain(value, abi)
                 if type_ == "address" and value != ZERO_ADDRESS:
                     accounts.append(value)
                 elif type_ == "address[]":
@@ -246,6 +250,8 @@ def _plain(value: Any, abi: Mapping[str, Any]) -> Any:
         return {c["name"]: _plain(v, c) for c, v in zip(abi["components"], value, strict=True)}
     if isinstance(value, bytes):
         return "0x" + value.hex()
+    if type_ == "address":
+        return value.lower()  # one spelling everywhere in the index
     return value
 
 
