@@ -6,6 +6,8 @@ Build a ``Ledger`` from ``Settings`` and call its operations; see README.md for 
 from ledger.config import Settings
 from ledger.contracts import Call, MemberInfo, MemberStatus, Proposal, Scheme, SchemeFlag
 from ledger.errors import LedgerError
+from ledger.index_queries import HistoryEntry, HistoryPage
+from ledger.indexer import Indexer, IndexStatus, SyncReport
 from ledger.ledger import Balance, Ledger, ProposalOutcome, Registration
 from ledger.node import LocalNode, NodeStatus
 from ledger.store import PersonalData
@@ -13,6 +15,10 @@ from ledger.store import PersonalData
 __all__ = [
     "Balance",
     "Call",
+    "HistoryEntry",
+    "HistoryPage",
+    "IndexStatus",
+    "Indexer",
     "Ledger",
     "LedgerError",
     "LocalNode",
@@ -26,4 +32,5 @@ __all__ = [
     "Scheme",
     "SchemeFlag",
     "Settings",
+    "SyncReport",
 ]

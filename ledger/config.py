@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     #: Overrides the network file's node port for a local chain.
     node_port: int | None = Field(None, ge=1, le=65535)
     database_url: str | None = None
+    #: The event index keeps this many newest blocks' hashes to detect reorgs and roll them back.
+    index_reorg_depth: int = Field(64, ge=1, le=10_000)
+    #: Most blocks asked for in one eth_getLogs request while catching up.
+    index_blocks_per_request: int = Field(2_000, ge=1, le=1_000_000)
     #: 32 random bytes, base64: encrypts the personal-data vault.
     vault_key: str | None = None
     #: Secret for identity commitments (keyed hash of the ID number); never changes once used.

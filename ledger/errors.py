@@ -13,6 +13,7 @@ one place, ``ledger.revert.RevertDecoder``.
     │   ├── InvalidAmount
     │   ├── InvalidIdentity              an ID number that is not a valid resident ID
     │   ├── InvalidPhone                 not a mainland mobile number
+    │   ├── InvalidCursor                a pagination cursor the index did not give, or damaged
     │   ├── UnknownName                  an unknown scheme code, role or account name
     │   ├── InvalidRows                  a CSV file with bad rows (all of them, with line numbers)
     │   ├── SignatureRequired            a relayed write must be signed first (typed data attached)
@@ -51,6 +52,11 @@ one place, ``ledger.revert.RevertDecoder``.
     │       │   └── PriceChanged           the price is not the one the member saw
     │       ├── RelayRefused             (the ERC-2771 forwarder refused a signed request)
     │       └── CouncilRefused           (Council* errors: too few approvals, approved twice, ...)
+    ├── IndexerError                     the event index (ledger.indexer)
+    │   ├── RetryableIndexerError        the chain moved under a sync, or the node dropped: run again
+    │   ├── ReorgTooDeep                 a reorg deeper than the blocks kept: index again from scratch
+    │   ├── IndexMismatch                the index was built from another chain or deployment
+    │   └── IndexBehind                  asked about blocks the index has not reached (says how far)
     ├── DeploymentError                  the manifest and the chain disagree
     │   ├── NotDeployed
     │   └── ForeignCode                  code at a manifest address is not ours
@@ -123,6 +129,10 @@ class InvalidIdentity(InputError):
 
 class InvalidPhone(InputError):
     code = "invalid_phone"
+
+
+class InvalidCursor(InputError):
+    code = "invalid_cursor"
 
 
 class UnknownName(InputError):
@@ -556,6 +566,33 @@ class MemberLimitReached(LimitExceeded):
 
 
 # --- deployment --------------------------------------------------------------------------------
+
+
+class IndexerError(LedgerError):
+    """The event index could not follow the chain or answer a query; not retryable as it is."""
+
+    code = "indexer_error"
+
+
+class RetryableIndexerError(IndexerError):
+    """The chain changed while a sync read it, or the node did not answer: sync again."""
+
+    code = "indexer_retry"
+
+
+class ReorgTooDeep(IndexerError):
+    code = "reorg_too_deep"
+
+
+class IndexMismatch(IndexerError):
+    code = "index_mismatch"
+
+
+class IndexBehind(IndexerError):
+    """A query about blocks the index has not reached; ``details`` say the indexed block, the
+    chain head seen at the last sync and how many blocks behind it is."""
+
+    code = "index_behind"
 
 
 class DeploymentError(LedgerError):

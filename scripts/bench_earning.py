@@ -120,6 +120,21 @@ def setup(ledger: Ledger, members: Sequence[str], *, per_registration: int) -> d
     return {"issuer": issuer, "organiser": organiser, "reviewer": reviewer}
 
 
+def pay_file(ledger: Ledger, keys: dict[str, Any], path: Path, chunk: int) -> Any:
+    """Pay a CSV file of VOL records (every check, then chunks submitted and approved)."""
+    plan = plan_batch(
+        ledger,
+        path,
+        scheme="VOL",
+        organiser=keys["organiser"].address,
+        reviewer=keys["reviewer"].address,
+    )
+    plan.raise_if_bad()
+    return run_batch(
+        ledger, plan, organiser=keys["organiser"], reviewer=keys["reviewer"], chunk_size=chunk
+    )
+
+
 def run(kind: str, records: int, single: int, chunk: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -145,21 +160,7 @@ def run(kind: str, records: int, single: int, chunk: int) -> dict[str, float]:
 
             def pay(path: Path) -> tuple[float, Any]:
                 started = time.perf_counter()
-                plan = plan_batch(
-                    ledger,
-                    path,
-                    scheme="VOL",
-                    organiser=keys["organiser"].address,
-                    reviewer=keys["reviewer"].address,
-                )
-                plan.raise_if_bad()
-                report = run_batch(
-                    ledger,
-                    plan,
-                    organiser=keys["organiser"],
-                    reviewer=keys["reviewer"],
-                    chunk_size=chunk,
-                )
+                report = pay_file(ledger, keys, path, chunk)
                 return time.perf_counter() - started, report
 
             pay(first)  # the members now hold points

@@ -8,7 +8,7 @@ Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_c
 ``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
 activity, record, issue batch), ``_controls`` (policy, pause, points freeze/release/expire),
 ``_exchange`` (exchange, clearing), ``_catalogue`` (catalogue, redeem, order), ``_timebank``
-(timebank), ``_proxy`` (proxy), ``_gifts`` (gift, fund); ``_proposals`` is what every
+(timebank), ``_proxy`` (proxy), ``_gifts`` (gift, fund), ``_index`` (index); ``_proposals`` is what every
 proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
 tables, the JSON and the exit codes.
 """
@@ -33,6 +33,7 @@ from scripts._council import council_app
 from scripts._earning import activity_app, issue_app, limits_app, record_app
 from scripts._exchange import clearing_app, exchange_app
 from scripts._gifts import fund_app, gift_command
+from scripts._index import index_app
 from scripts._members import balance_command, member_app
 from scripts._output import Output, configure_logging, exit_code, line
 from scripts._proxy import proxy_app
@@ -99,6 +100,7 @@ app.add_typer(fund_app, name="fund")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(timebank_app, name="timebank")
 app.add_typer(proxy_app, name="proxy")
+app.add_typer(index_app, name="index")
 
 
 @app.callback()

@@ -2,8 +2,9 @@
 # The quick start's two commands, on a clean machine:
 #   scripts/dev.sh up     local chain + deploy + demo city + API server (Ctrl-C stops the server)
 #   scripts/dev.sh test   the whole test suite (starts its own chain nodes)
-# Each installs what it needs first: Debian packages (Python venv, Node.js) if missing, Python
-# packages into .venv, npm packages (solc, ganache, anvil, OpenZeppelin) into node_modules.
+# Each installs what it needs first: Debian packages (Python venv, Node.js; PostgreSQL for the
+# tests) if missing, Python packages into .venv, npm packages (solc, ganache, anvil, OpenZeppelin)
+# into node_modules.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,6 +15,10 @@ python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2
   || need_apt+=(python3 python3-venv python3-pip)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# The tests also run the event index against a PostgreSQL server they start themselves.
+if [ "${1:-}" = test ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  need_apt+=(postgresql)
+fi
 if ((${#need_apt[@]})); then
   say "installing Debian packages: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi

@@ -87,6 +87,7 @@ def init_db(engine: Engine) -> None:
     import ledger.store.catalogue
     import ledger.store.clearing
     import ledger.store.gifts
+    import ledger.store.index
     import ledger.store.records
     import ledger.store.sessions
     import ledger.store.timebank

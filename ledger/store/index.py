@@ -1,0 +1,124 @@
+"""The event index's tables (written by ``ledger.indexer``, read by ``ledger.index_queries``).
+
+Every row carries the number of the block it came from, so a reorg is undone by deleting the rows
+after the fork block. Rows are keyed by their place on chain (block number, log index and, for an
+ERC-1155 ``TransferBatch``, the position in the batch), which is also the order of pagination.
+Block times are unix seconds (UTC); amounts are exact decimal strings (the ledger's are up to 128
+bits, more than SQLite's integers hold).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+class IndexState(SQLModel, table=True):
+    """Where the index stands: one row, for one deployment on one chain."""
+
+    __tablename__ = "index_state"
+
+    id: int = Field(default=1, primary_key=True)
+    chain_id: int
+    genesis_hash: str
+    #: The deployment's PointsLedger: an index belongs to one deployment.
+    points_ledger: str
+    #: The first block indexed (the deployment's first block).
+    start_block: int
+    #: Every log of our contracts up to and including this block is in the index.
+    indexed_block: int
+    indexed_hash: str | None = None
+    #: The chain's newest block when the index last synced.
+    chain_head: int
+    synced_at: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+class IndexBlock(SQLModel, table=True):
+    """Blocks not yet final (the newest ``index_reorg_depth``) and blocks with logs among them:
+    their hashes are compared with the chain's to detect a reorg and find the fork block."""
+
+    __tablename__ = "index_block"
+
+    number: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    hash: str
+    parent_hash: str
+    timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+class IndexEvent(SQLModel, table=True):
+    """One decoded event of our contracts, kept whole: nothing the chain said is lost."""
+
+    __tablename__ = "index_event"
+    __table_args__ = (
+        Index("ix_index_event_contract", "contract", "event", "block_number", "log_index"),
+        Index("ix_index_event_event", "event", "block_number", "log_index"),
+    )
+
+    block_number: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    log_index: int = Field(primary_key=True)
+    tx_hash: str = Field(index=True)
+    tx_index: int
+    #: The contract's name in the deployment manifest, and the address that emitted the event.
+    contract: str
+    address: str
+    event: str
+    #: The arguments by name as JSON (integers exact, bytes as 0x hex, structs as objects).
+    args: str = Field(sa_column=Column(Text(), nullable=False))
+    timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+class IndexEventAccount(SQLModel, table=True):
+    """Each account an event names in an address argument: events by account, without a scan."""
+
+    __tablename__ = "index_event_account"
+
+    account: str = Field(primary_key=True)
+    block_number: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    log_index: int = Field(primary_key=True)
+
+
+class PointMovement(SQLModel, table=True):
+    """One movement of points (an ERC-1155 transfer of the PointsLedger), with the kind and the
+    reference of the domain event behind it: members' history."""
+
+    __tablename__ = "index_movement"
+    __table_args__ = (
+        Index("ix_index_movement_from", "from_address", "block_number", "log_index"),
+        Index("ix_index_movement_to", "to_address", "block_number", "log_index"),
+    )
+
+    block_number: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    log_index: int = Field(primary_key=True)
+    #: The position in a TransferBatch (0 for a TransferSingle).
+    batch_index: int = Field(default=0, primary_key=True)
+    scheme_id: int = Field(index=True)
+    #: The zero address for points created, the PointsLedger for points held, a fund's contract.
+    from_address: str
+    to_address: str
+    amount: str
+    #: What moved them (ledger.indexer.MOVEMENT_KINDS): issued, exchanged, redemption_hold, ...
+    kind: str = Field(index=True)
+    #: The domain reference where there is one: record:12, batch:3, order:7, request:5, ...
+    reference: str | None = None
+    tx_hash: str = Field(index=True)
+    timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+class IndexedScheme(SQLModel, table=True):
+    """Schemes as added on chain (SchemeAdded): codes for filters and readable history."""
+
+    __tablename__ = "index_scheme"
+
+    scheme_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    code: str = Field(index=True)
+    name: str
+    block_number: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+#: Every table of the index, each with a ``block_number`` column (the order rows are deleted in).
+INDEX_TABLES: tuple[type[SQLModel], ...] = (
+    IndexEventAccount,
+    IndexEvent,
+    PointMovement,
+    IndexedScheme,
+)

@@ -1,0 +1,94 @@
+"""Benchmark of the event indexer: catch-up speed from a local anvil node.
+
+    .venv/bin/python scripts/bench_indexer.py [--records 10000] [--files 2] [--chunk 200]
+                                              [--database-url postgresql+psycopg://...]
+
+It registers `records` members in batches and pays them `files` CSV files by batch issuance
+(``ledger.batch``, as ``bench_earning.py`` does), so the chain holds tens of thousands of events
+(MemberRegistered, one TransferSingle per record, the batches' own events). Then it indexes the
+whole chain from the deployment's block into a fresh database (SQLite in a temporary directory
+unless --database-url), timed end to end: eth_getLogs, block headers, decoding, handlers and
+bulk inserts; a second sync shows the cost of an up-to-date check. Prints figures; asserts
+nothing (the target, >= 5,000 events/s, is checked here, never in timed unit tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from web3 import Web3
+
+from ledger.config import Settings
+from ledger.indexer import Indexer
+from ledger.ledger import Ledger
+from ledger.node import LocalNode, free_port
+from scripts.bench_earning import pay_file, setup, write_file
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=10_000, help="members, records per file")
+    parser.add_argument("--files", type=int, default=2, help="files paid (one record a member)")
+    parser.add_argument("--chunk", type=int, default=200, help="records per batch")
+    parser.add_argument("--database-url", default=None, help="index into this database")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = Settings(
+            data_dir=root / "data",
+            deployments_dir=root / "deployments",
+            node="anvil",
+            node_port=free_port(),
+        )
+        node = LocalNode(settings)
+        node.start()
+        ledger = Ledger(settings)
+        try:
+            assert ledger.build.artifacts
+            members = [
+                Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(args.records)
+            ]
+            print(f"anvil: registering {args.records} members, paying {args.files} files ...")
+            started = time.perf_counter()
+            keys = setup(ledger, members, per_registration=200)
+            now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+            today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600
+            for f in range(args.files):
+                path = root / f"day-{f}.csv"
+                write_file(path, members, today - (args.files - f) * 86400 + 8 * 3600, f"D{f}")
+                pay_file(ledger, keys, path, args.chunk)
+            print(
+                f"chain ready in {time.perf_counter() - started:.0f} s, "
+                f"head {ledger.w3.eth.block_number}",
+                flush=True,
+            )
+
+            url = args.database_url or f"sqlite:///{root / 'index.db'}"
+            index_settings = settings.model_copy(update={"database_url": url})
+            indexer = Indexer(Ledger(index_settings))
+            indexer.reset()
+            assert (
+                indexer.decoder.addresses
+            )  # the verified manifest and the ABIs, outside the timing
+            report = indexer.sync()
+            again = indexer.sync()
+            backend = url.split(":", 1)[0]
+            print(
+                f"catch-up into {backend}: {report.events} events ({report.movements} point "
+                f"movements) in {report.blocks} blocks, {report.seconds:.2f} s, "
+                f"{report.events_per_second:,.0f} events/s, {report.rpc_requests} JSON-RPC requests"
+            )
+            print(f"up-to-date sync: {again.seconds * 1000:.0f} ms, {again.rpc_requests} requests")
+            print("target: >= 5,000 events/s catch-up from a local node")
+            indexer.ledger.close()
+        finally:
+            ledger.close()
+            node.stop()
+
+
+if __name__ == "__main__":
+    main()

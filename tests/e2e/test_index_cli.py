@@ -1,0 +1,38 @@
+"""``vpl index sync|status|history``, end to end against the session's chain (into the session
+ledger's store)."""
+
+from __future__ import annotations
+
+from ledger.ledger import Ledger
+from tests.conftest import issue_points
+from tests.contracts.helpers import source
+from tests.e2e.runner import Vpl, fails, ok
+from tests.factories import new_member, new_scheme
+
+
+def test_sync_then_status_and_a_members_history(vpl: Vpl, ledger: Ledger) -> None:
+    scheme = new_scheme(ledger)
+    member = new_member(ledger)
+    issue_points(ledger, member.address, scheme.id, 12, source())
+
+    synced = ok(vpl("--json", "index", "sync"))
+    status = ok(vpl("--json", "index", "status"))
+    history = ok(vpl("--json", "index", "history", member.address, "--limit", "5"))
+
+    head = ledger.w3.eth.block_number
+    assert synced["to_block"] == head and synced["events"] >= 2 and synced["behind"] == 0
+    assert synced["events_per_second"] >= 0 and synced["rpc_requests"] >= 1
+    assert status["indexed_block"] == head and status["blocks_behind"] == 0
+    assert history["indexed_block"] == head and history["next_cursor"] is None
+    [entry] = history["entries"]
+    assert (entry["kind"], entry["delta"], entry["scheme"]) == ("issued", 12, scheme.code)
+    shown = vpl("index", "history", member.address)
+    assert shown.exit_code == 0 and "issued" in shown.stdout and "+12" in shown.stdout
+
+
+def test_bad_history_requests_exit_2_with_a_clear_message(vpl: Vpl, ledger: Ledger) -> None:
+    member = new_member(ledger)
+    fails(vpl("index", "history", "0x12"), 2, "is not an address")
+    fails(vpl("index", "history", member.address, "--limit", "501"), 2, "from 1 to 500")
+    fails(vpl("index", "history", member.address, "--cursor", "zz"), 2, "not given by this index")
+    fails(vpl("index", "history", member.address, "--kind", "gifts"), 2, "did you mean 'gift'")
