@@ -7,6 +7,8 @@ rules. Nothing is built at import time: the ``Ledger`` and its services are made
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,12 +34,14 @@ from api.routers import (
 )
 from ledger.auth import Auth
 from ledger.config import Settings
+from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.relay import Relay
 from ledger.uploads import Uploads
 from ledger.wallets import Wallets
 
 VERSION = "0.2.0"
+log = logging.getLogger("api")
 
 
 class Health(BaseModel):
@@ -45,6 +49,34 @@ class Health(BaseModel):
     chain_id: int
     block: int
     network: str
+
+
+class Follower:
+    """Keeps the event index up with the chain from a thread of the API process; an error is
+    logged and the thread tries again, it never ends quietly."""
+
+    def __init__(self, indexer: Indexer, poll_seconds: float) -> None:
+        self.indexer = indexer
+        self.poll_seconds = poll_seconds
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="index-follower", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.indexer.run(self.poll_seconds)
+            except Exception:
+                log.exception("the index follower failed; trying again in 5 s")
+                self._stopped.wait(5.0)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.indexer.stop()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
 
 def build_services(settings: Settings) -> Services:
@@ -60,6 +92,7 @@ def build_services(settings: Settings) -> Services:
         wallets=Wallets(ledger),
         relay=Relay(ledger),
         uploads=uploads,
+        indexer=Indexer(ledger),
     )
 
 
@@ -75,9 +108,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
+        follower = Follower(services.indexer, settings.api_follow_poll_seconds)
+        if settings.api_follow_chain:
+            follower.start()
         try:
             yield
         finally:
+            follower.stop()
             services.ledger.close()
 
     app = FastAPI(

@@ -16,6 +16,7 @@ from ledger.auth import Auth, Caller, token_hash
 from ledger.contracts import Scheme
 from ledger.controls import SchemeBalance
 from ledger.errors import AccessDenied, NotSignedIn
+from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.relay import Relay
 from ledger.uploads import Uploads
@@ -40,6 +41,7 @@ class Services:
     wallets: Wallets
     relay: Relay
     uploads: Uploads
+    indexer: Indexer
     _callers: dict[str, tuple[float, Caller]] = field(default_factory=dict)
     _checks: dict[tuple[str, ...], tuple[float, bool]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

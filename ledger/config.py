@@ -196,6 +196,9 @@ class Settings(BaseSettings):
     #: Requests per minute per signed-in account, and per client IP address.
     rate_limit_per_account: int = Field(600, ge=1)
     rate_limit_per_ip: int = Field(1_200, ge=1)
+    #: The API process follows the chain into the event index (members' history, the explorer).
+    api_follow_chain: bool = True
+    api_follow_poll_seconds: float = Field(0.5, gt=0, le=60)
     #: How long a relayed request prepared for signing stays valid.
     relay_validity_seconds: int = Field(600, ge=10, le=86_400)
 

@@ -649,8 +649,8 @@ class Indexer(IndexQueries):
         on_sync: Callable[[SyncReport], None] | None = None,
     ) -> None:
         """Follow the chain until ``stop()``: sync, wait `poll_seconds`, again. A node that drops
-        or a chain that moves under a sync is retried; any other error ends the loop."""
-        self._stop.clear()
+        or a chain that moves under a sync is retried; any other error ends the loop. Once
+        stopped, an Indexer stays stopped (a stop that comes before ``run`` starts counts)."""
         while not self._stop.is_set():
             try:
                 report = self.sync(max_blocks=self.blocks_per_request * 10)

@@ -4,7 +4,7 @@ of the auditor role (checked on every request); the chain is the source of truth
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
@@ -210,3 +210,85 @@ def refusals(
         RefusalPublic.model_validate(row, from_attributes=True)
         for row in services.ledger.earning.refusals(last=last)
     ]
+
+
+class IndexStatusPublic(BaseModel):
+    indexed_block: int
+    chain_head: int
+    blocks_behind: int
+    finalized_block: int
+    events: int
+    movements: int
+    synced_at: int | None
+
+
+class EventPublic(BaseModel):
+    contract: str
+    event: str
+    address: str
+    block: int
+    timestamp: datetime
+    tx_hash: str
+    log_index: int
+    args: dict[str, Any]
+
+
+class EventsPublic(BaseModel):
+    entries: list[EventPublic]
+    next_cursor: str | None
+    indexed_block: int
+    chain_head: int
+    blocks_behind: int
+
+
+@router.get("/index", response_model=IndexStatusPublic)
+def index_status(caller: CallerDep, services: ServicesDep) -> IndexStatusPublic:
+    """How far the event index holds the chain."""
+    require_role(services, caller, "auditor")
+    st = services.indexer.status()
+    return IndexStatusPublic(**{f: getattr(st, f) for f in IndexStatusPublic.model_fields})
+
+
+@router.get("/events", response_model=EventsPublic)
+def events(
+    caller: CallerDep,
+    services: ServicesDep,
+    contract: Annotated[str | None, Query(max_length=40)] = None,
+    event: Annotated[str | None, Query(max_length=60)] = None,
+    tx_hash: Annotated[str | None, Query(max_length=66)] = None,
+    block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
+    address: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 50,
+) -> EventsPublic:
+    """Decoded events of our contracts, newest first: by contract, event, transaction, block, or
+    an account named in them (the explorer's queries)."""
+    require_role(services, caller, "auditor")
+    page = services.indexer.events(
+        contract=contract,
+        event=event,
+        tx_hash=tx_hash,
+        block=block,
+        address=address,
+        cursor=cursor,
+        limit=limit,
+    )
+    return EventsPublic(
+        entries=[
+            EventPublic(
+                contract=e.contract,
+                event=e.event,
+                address=e.address,
+                block=e.block,
+                timestamp=e.timestamp,
+                tx_hash=e.tx_hash,
+                log_index=e.log_index,
+                args=e.args,
+            )
+            for e in page.entries
+        ],
+        next_cursor=page.next_cursor,
+        indexed_block=page.indexed_block,
+        chain_head=page.chain_head,
+        blocks_behind=page.blocks_behind,
+    )

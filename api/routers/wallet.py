@@ -3,7 +3,7 @@ community worker recorded on chain as their proxy acts for them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -101,6 +101,80 @@ async def balances(
         member=member,
         block=block,
         balances=[_balance(b) for b in rows if include_empty or b.balance],
+    )
+
+
+class MovementPublic(BaseModel):
+    scheme_id: int
+    scheme: str | None
+    kind: str = Field(description="issued, exchanged, redemption_hold, gift, expired, ...")
+    delta: int = Field(description="positive when points came in, negative when they went out")
+    counterparty: str
+    reference: str | None = Field(description="record:12, order:7, exchange:9, ... if any")
+    block: int
+    timestamp: datetime
+    tx_hash: str
+    log_index: int
+
+
+class HistoryPublic(BaseModel):
+    member: str
+    entries: list[MovementPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
+    indexed_block: int = Field(description="the answer holds the chain up to this block")
+    chain_head: int
+    blocks_behind: int = Field(description="how far the index was behind the chain")
+
+
+@router.get("/members/{address}/history", response_model=HistoryPublic)
+async def history(
+    address: Annotated[str, Path(max_length=64)],
+    caller: CallerDep,
+    services: ServicesDep,
+    scheme: Annotated[str | None, Query(max_length=32, description="code or id")] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    since: Annotated[datetime | None, Query(description="timezone-aware, inclusive")] = None,
+    until: Annotated[datetime | None, Query(description="timezone-aware, inclusive")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 50,
+) -> HistoryPublic:
+    """The member's movements of points, newest first, from the event index (which says up to
+    which block it holds the chain and how far behind it is)."""
+    if address == caller.address:
+        member = address
+    else:
+        member = await run_in_threadpool(reading_for, services, caller, address)
+    page = await run_in_threadpool(
+        services.indexer.history,
+        member,
+        scheme=int(scheme) if scheme and scheme.isdigit() else scheme,
+        kind=kind,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+    )
+    return HistoryPublic(
+        member=member,
+        entries=[
+            MovementPublic(
+                scheme_id=e.scheme_id,
+                scheme=e.scheme,
+                kind=e.kind,
+                delta=e.delta,
+                counterparty=e.counterparty,
+                reference=e.reference,
+                block=e.block,
+                timestamp=e.timestamp,
+                tx_hash=e.tx_hash,
+                log_index=e.log_index,
+            )
+            for e in page.entries
+        ],
+        next_cursor=page.next_cursor,
+        indexed_block=page.indexed_block,
+        chain_head=page.chain_head,
+        blocks_behind=page.blocks_behind,
     )
 
 
