@@ -526,10 +526,9 @@ class Exchange:
         return out
 
     def positions(self) -> list[Position]:
-        return [
-            Position(scheme=s, net=self.contract.position_of(s.id))
-            for s in self.ledger.schemes.schemes()
-        ]
+        schemes = self.ledger.schemes.schemes()
+        nets = self.contract.positions_of([s.id for s in schemes])
+        return [Position(scheme=s, net=net) for s, net in zip(schemes, nets, strict=True)]
 
     def statement(
         self,
@@ -551,7 +550,8 @@ class Exchange:
         if first_day and last_day and last_day < first_day:
             raise InputError("the statement's --to date is before its --from date")
         w3 = self.ledger.w3
-        lo = self.ledger.manifest.contracts["Exchange"].block if from_block is None else from_block
+        deployed = self.ledger.manifest.contracts["Exchange"].block
+        lo = deployed if from_block is None else from_block
         hi = w3.eth.block_number if to_block is None else to_block
         schemes = {s.id: s for s in self.ledger.schemes.schemes()}
         times: dict[int, int] = {}
@@ -577,7 +577,12 @@ class Exchange:
                 rows[key][k] += v
 
         events = self.contract.contract.events
-        for e in events.Exchanged().get_logs(from_block=lo, to_block=hi):
+        # Every exchange since the deployment: the ones in [lo, hi] make the lines, and all of
+        # them name the pairs of schemes that can owe each other anything now.
+        exchanged = events.Exchanged().get_logs(from_block=min(lo, deployed))
+        for e in exchanged:
+            if not lo <= e["blockNumber"] <= hi:
+                continue
             a, moment = e["args"], when(e["blockNumber"])
             book(moment, a["fromScheme"], owed_by=a["value"], exchanges=1)
             book(moment, a["toScheme"], owed_to=a["value"], exchanges=1)
@@ -598,14 +603,24 @@ class Exchange:
             )
             for (label, issuer), r in sorted(rows.items())
         )
+        # Only an exchange creates a debt or moves a position (a settlement needs an open debt and
+        # only pays it down), so a pair of schemes that never exchanged owes nothing and a scheme
+        # that never exchanged stands at zero: read those the exchanges name, not every pair.
+        pairs = {
+            pair
+            for e in exchanged
+            for pair in (
+                (e["args"]["fromScheme"], e["args"]["toScheme"]),
+                (e["args"]["toScheme"], e["args"]["fromScheme"]),
+            )
+        }
+        touched = {scheme_id for pair in pairs for scheme_id in pair}
         positions = tuple(
-            Position(scheme=s, net=self.contract.position_of(s.id)) for s in schemes.values()
+            Position(scheme=s, net=self.contract.position_of(s.id) if s.id in touched else 0)
+            for s in schemes.values()
         )
         owed = tuple(
-            (a.code, b.code, *self.contract.owed(a.id, b.id))
-            for a in schemes.values()
-            for b in schemes.values()
-            if a.id != b.id
+            (schemes[a].code, schemes[b].code, *self.contract.owed(a, b)) for a, b in sorted(pairs)
         )
         return Statement(
             period=period,
