@@ -1,8 +1,14 @@
-"""Fixtures: a real chain node per session (ganache by default, anvil for the smoke run), deployed
-once; each test gets fresh members and schemes from ``tests/factories.py``."""
+"""Fixtures: real chain nodes per session, deployed once; each test gets fresh members and schemes
+from ``tests/factories.py``.
+
+The shared chain (``ledger``) is an anvil node: about twice as fast per transaction as ganache.
+Behaviour that must hold on both nodes takes ``any_ledger`` and runs on ganache
+(``ganache_ledger``) and on anvil (``anvil_ledger``); tests of what only ganache does take
+``ganache_ledger``."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +33,9 @@ PROBE_SOURCES = Path(__file__).parent / "solidity"
 _PROBES: dict[str, str] = {}
 #: SpendingProbe address per deployed ledger (keyed by the PointsLedger address).
 _SPENDING_PROBES: dict[str, str] = {}
+#: The build cache of the session's first chain; every later chain starts with a copy of it, so
+#: the contracts are compiled once per session (the cache is keyed by a hash of the sources).
+_BUILD_CACHE: list[Path] = []
 
 
 def make_settings(root: Path, kind: str) -> Settings:
@@ -41,8 +50,15 @@ def make_settings(root: Path, kind: str) -> Settings:
     )
 
 
+def share_build(settings: Settings) -> None:
+    """Give `settings` a copy of the session's compiled contracts, if anything was compiled yet."""
+    if _BUILD_CACHE:
+        shutil.copytree(_BUILD_CACHE[0], settings.build_dir, dirs_exist_ok=True)
+
+
 def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledger]:
     settings = make_settings(tmp_path_factory.mktemp(f"chain-{kind}"), kind)
+    share_build(settings)
     node = LocalNode(settings)
     node.start()
     ledger = Ledger(settings)
@@ -61,6 +77,8 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
             ledger.role_call(role_name="spending", account=spending, grant=True),
         ]
         ledger.govern(calls, "test bootstrap")
+        if not _BUILD_CACHE:
+            _BUILD_CACHE.append(settings.build_dir)
         yield ledger
     finally:
         ledger.close()
@@ -125,20 +143,26 @@ def issue_points(
 
 @pytest.fixture(scope="session")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
-    """A deployed ledger on a ganache node the suite starts itself."""
+    """The shared chain: a deployed ledger on an anvil node the suite starts itself."""
+    yield from _start(tmp_path_factory, "anvil")
+
+
+@pytest.fixture(scope="session")
+def ganache_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """The same, on a ganache node (for ``any_ledger`` and what only ganache does)."""
     yield from _start(tmp_path_factory, "ganache")
 
 
 @pytest.fixture(scope="session")
 def anvil_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
-    """The same, on anvil."""
+    """The same, on an anvil node of its own: a test may move its clock by months."""
     yield from _start(tmp_path_factory, "anvil")
 
 
 @pytest.fixture(params=["ganache", pytest.param("anvil", marks=pytest.mark.anvil)])
 def any_ledger(request: pytest.FixtureRequest) -> Ledger:
     """Runs a test once per node kind: behaviour shared by ganache and anvil."""
-    return request.getfixturevalue("ledger" if request.param == "ganache" else "anvil_ledger")
+    return request.getfixturevalue(f"{request.param}_ledger")
 
 
 @pytest.fixture

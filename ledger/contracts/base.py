@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_utils.abi import get_abi_output_types
 from web3 import Web3
+from web3._utils.abi import map_abi_data
+from web3._utils.normalizers import BASE_RETURN_NORMALIZERS
 from web3.exceptions import (
     ContractCustomError,
     ContractLogicError,
@@ -16,6 +19,7 @@ from web3.exceptions import (
 from web3.logs import DISCARD
 from web3.types import EventData
 
+from ledger.chain import batch_calls
 from ledger.errors import InputError
 from ledger.tx import Signer, TxResult, TxSender
 
@@ -55,6 +59,23 @@ class ContractClient:
             raise self.sender.decoder.decode(data, context=fn) from None
         except (MismatchedABI, Web3ValidationError):
             raise _out_of_range(fn, args) from None
+
+    def _read_many(self, fn: str, args: Sequence[Sequence[Any]]) -> list[Any]:
+        """``_read`` of `fn` once per argument list, in JSON-RPC batches: one round trip per 500
+        reads instead of one per read (a read that reverts raises ChainError)."""
+        if not args:
+            return []
+        function = getattr(self.contract.functions, fn)
+        types = get_abi_output_types(function(*args[0]).abi)
+        calls = [
+            (str(self.address), bytes.fromhex(function(*a)._encode_transaction_data()[2:]))
+            for a in args
+        ]
+        out = []
+        for raw in batch_calls(self.w3, calls):
+            values = map_abi_data(BASE_RETURN_NORMALIZERS, types, self.w3.codec.decode(types, raw))
+            out.append(values[0] if len(values) == 1 else values)
+        return out
 
     def _encode(self, fn: str, *args: Any) -> str:
         try:

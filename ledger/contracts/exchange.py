@@ -132,6 +132,10 @@ class ExchangeClient(ContractClient):
     def position_of(self, scheme_id: int) -> int:
         return int(self._read("positionOf", scheme_id))
 
+    def positions_of(self, scheme_ids: list[int]) -> list[int]:
+        """``position_of`` for many schemes, read in batches."""
+        return [int(v) for v in self._read_many("positionOf", [(i,) for i in scheme_ids])]
+
     def member_usage(self, scheme_id: int, member: str) -> tuple[int, int]:
         today, month = self._read("memberUsage", scheme_id, member)
         return int(today), int(month)

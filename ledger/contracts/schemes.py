@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from enum import IntFlag
+from typing import Any
 
 from ledger.contracts.base import Call, ContractClient
 from ledger.errors import InputError, UnknownName
@@ -221,19 +222,7 @@ class SchemeRegistryClient(ContractClient):
         return bool(self._read("hasSchemeRole", scheme_id, role, account))
 
     def scheme(self, scheme_id: int) -> Scheme:
-        s = self._read("scheme", scheme_id)
-        return Scheme(
-            id=scheme_id,
-            code=decode_code(s[0]),
-            issuer=s[1],
-            unit_value=int(s[2]),
-            quota_period=int(s[3]),
-            flags=SchemeFlag(int(s[4])),
-            created_at=int(s[5]),
-            quota=int(s[6]),
-            name=s[7],
-            unit=s[8],
-        )
+        return _scheme(scheme_id, self._read("scheme", scheme_id))
 
     def scheme_id(self, code: str) -> int:
         return int(self._read("schemeIdOf", encode_code(code)))
@@ -242,4 +231,25 @@ class SchemeRegistryClient(ContractClient):
         return int(self._read("schemeCount"))
 
     def schemes(self) -> list[Scheme]:
-        return [self.scheme(i) for i in range(1, self.scheme_count() + 1)]
+        """Every scheme, by id (read in batches: the registry holds up to 1,024)."""
+        ids = list(range(1, self.scheme_count() + 1))
+        return [
+            _scheme(i, s)
+            for i, s in zip(ids, self._read_many("scheme", [(i,) for i in ids]), strict=True)
+        ]
+
+
+def _scheme(scheme_id: int, s: Any) -> Scheme:
+    """A ``Scheme`` from the registry's ``scheme(id)`` struct."""
+    return Scheme(
+        id=scheme_id,
+        code=decode_code(s[0]),
+        issuer=s[1],
+        unit_value=int(s[2]),
+        quota_period=int(s[3]),
+        flags=SchemeFlag(int(s[4])),
+        created_at=int(s[5]),
+        quota=int(s[6]),
+        name=s[7],
+        unit=s[8],
+    )

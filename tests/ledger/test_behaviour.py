@@ -145,11 +145,11 @@ def test_a_council_refusal_is_decoded_with_its_arguments(any_ledger: Ledger) -> 
 
 @pytest.mark.anvil
 def test_a_revert_decodes_identically_on_ganache_and_anvil(
-    ledger: Ledger, anvil_ledger: Ledger
+    ganache_ledger: Ledger, anvil_ledger: Ledger
 ) -> None:
     stranger = "0x000000000000000000000000000000000000dEaD"
     decoded = []
-    for node in (ledger, anvil_ledger):
+    for node in (ganache_ledger, anvil_ledger):
         scheme = new_scheme(node)
         with pytest.raises(NotAMember) as info:
             issue_points(node, stranger, scheme.id, 10, source())
