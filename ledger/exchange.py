@@ -25,10 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from eth_abi import encode as abi_encode
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import select
 
@@ -48,6 +47,7 @@ from ledger.errors import ContractRevert, InputError, InvalidAmount, LedgerError
 from ledger.revert import value_text
 from ledger.store import session, utcnow
 from ledger.store.clearing import PaymentReference
+from ledger.tx import Signer
 from ledger.values import parse_address, parse_amount
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ class Exchange:
     def execute(
         self,
         *,
-        actor: LocalAccount,
+        actor: Signer,
         member: str,
         from_scheme: str | int,
         to_scheme: str | int,
@@ -383,7 +383,7 @@ class Exchange:
     def record_settlement(
         self,
         *,
-        issuer: LocalAccount,
+        issuer: Signer,
         payer: str | int,
         payee: str | int,
         amount: int | str | Decimal,
@@ -478,13 +478,13 @@ class Exchange:
             ).first()
         return row.text if row is not None else None
 
-    def confirm_settlement(self, *, issuer: LocalAccount, settlement_id: int) -> Settlement:
+    def confirm_settlement(self, *, issuer: Signer, settlement_id: int) -> Settlement:
         """The payee scheme's issuer confirms a payment received: the obligation drops."""
         with self._refusal(issuer.address, "confirm-settlement", f"settlement {settlement_id}"):
             self.contract.confirm_settlement(issuer, settlement_id)
         return self.contract.settlement(settlement_id)
 
-    def cancel_settlement(self, *, issuer: LocalAccount, settlement_id: int) -> Settlement:
+    def cancel_settlement(self, *, issuer: Signer, settlement_id: int) -> Settlement:
         """The issuer who recorded a pending settlement withdraws it."""
         with self._refusal(issuer.address, "cancel-settlement", f"settlement {settlement_id}"):
             self.contract.cancel_settlement(issuer, settlement_id)
@@ -526,6 +526,7 @@ class Exchange:
         return out
 
     def positions(self) -> list[Position]:
+        """Each scheme's net clearing position now (read in JSON-RPC batches)."""
         schemes = self.ledger.schemes.schemes()
         nets = self.contract.positions_of([s.id for s in schemes])
         return [Position(scheme=s, net=net) for s, net in zip(schemes, nets, strict=True)]
@@ -675,6 +676,70 @@ def _date(value: date | str | None, what: str) -> date | None:
         raise InputError(f"--{what} {value!r} is not a date like 2026-11-20") from None
 
 
+def quote_data(q: Quote) -> dict[str, Any]:
+    """A quote as the CLI and the API show it."""
+    return {
+        "member": q.member,
+        "from": q.from_scheme.code,
+        "to": q.to_scheme.code,
+        "amount": q.amount,
+        "used": q.used,
+        "kept": q.kept,
+        "out": q.out,
+        "value": q.value,
+        "value_csu": value_text(q.value),
+        "dust": q.dust,
+        "from_value": q.from_value,
+        "to_value": q.to_value,
+        "values": q.values,
+        "block": q.block,
+        "from_next": None
+        if q.from_next is None
+        else {"value": q.from_next.unit_value, "from_block": q.from_next.from_block},
+        "to_next": None
+        if q.to_next is None
+        else {"value": q.to_next.unit_value, "from_block": q.to_next.from_block},
+        "ok": q.ok,
+        "problem": None
+        if q.problem is None
+        else {"error": q.problem.error, "message": q.problem.message},
+    }
+
+
+def result_data(r: ExchangeResult) -> dict[str, Any]:
+    """An exchange as the CLI and the API show it."""
+    return {
+        "exchange_id": r.exchange_id,
+        "member": r.member,
+        "from": r.from_scheme.code,
+        "to": r.to_scheme.code,
+        "amount": r.amount,
+        "used": r.used,
+        "out": r.out,
+        "value": r.value,
+        "value_csu": value_text(r.value),
+        "dust": r.dust,
+        "from_value": r.from_value,
+        "to_value": r.to_value,
+        "tx_hash": r.tx_hash,
+        "block": r.block,
+        "gas_used": r.gas_used,
+    }
+
+
+def limits_data(code: str, limits: ExchangeLimits) -> dict[str, Any]:
+    """A scheme's exchange limits as the CLI and the API show them."""
+    return {
+        "scheme": code,
+        "min_value": limits.min_value,
+        "member_daily": limits.member_daily,
+        "member_monthly": limits.member_monthly,
+        "scheme_daily_out": limits.scheme_daily_out,
+        "scheme_daily_in": limits.scheme_daily_in,
+        "unit": "thousandths of the city standard unit; 0 = no limit",
+    }
+
+
 __all__ = [
     "Exchange",
     "ExchangeResult",
@@ -683,7 +748,10 @@ __all__ = [
     "Statement",
     "StatementLine",
     "describe_limits",
+    "limits_data",
     "parse_value",
     "parse_values",
+    "quote_data",
     "reference_hash",
+    "result_data",
 ]
