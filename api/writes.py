@@ -31,8 +31,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from hexbytes import HexBytes
 from pydantic import BaseModel, Field
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.deps import CallerDep, Services, ServicesDep
 from api.errors import ledger_error_response
@@ -213,14 +214,23 @@ class Write:
                     content=json.loads(row.response_json),
                     headers={"Idempotent-Replayed": "true"},
                 )
-            if utcnow() - row.started_at > ABANDONED_AFTER:
+            abandoned = row.state == "running" and utcnow() - row.started_at > ABANDONED_AFTER
+            if row.state == "interrupted" or abandoned:
+                # Take it over, atomically: of several retries at once, one goes on.
                 with session(engine) as db:
-                    taken = db.get(IdempotentRequest, row.id)
-                    assert taken is not None
-                    taken.started_at = utcnow()
-                    db.add(taken)
-                log.warning("taking over an abandoned request %s of %s", self.key, row.caller)
-                return row.id or 0, None
+                    result: Any = db.execute(
+                        update(IdempotentRequest)
+                        .where(
+                            col(IdempotentRequest.id) == row.id,
+                            col(IdempotentRequest.state) == row.state,
+                            col(IdempotentRequest.started_at) == row.started_at,
+                        )
+                        .values(state="running", started_at=utcnow())
+                    )
+                if result.rowcount:
+                    log.warning("resuming request %s of %s (%s)", self.key, row.caller, row.state)
+                    return row.id or 0, None
+                continue
             if time.monotonic() > deadline:
                 raise IdempotencyConflict(
                     f"the first request with Idempotency-Key {self.key!r} is still running; "
@@ -240,7 +250,12 @@ class Write:
                 db.delete(row)  # nothing was answered nor signed: the key is free again
                 return
             if response is None:
-                return  # signed but not answered: a retry re-sends what was signed
+                # Signed but not answered (the attempt failed after signing, e.g. the connection
+                # to the node dropped once the transaction was sent): a retry re-sends what was
+                # signed, never signs again.
+                row.state = "interrupted"
+                db.add(row)
+                return
             row.state = "done"
             row.status_code = response.status_code
             row.response_json = bytes(response.body).decode()
