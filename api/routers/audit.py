@@ -246,7 +246,7 @@ def index_status(caller: CallerDep, services: ServicesDep) -> IndexStatusPublic:
     """How far the event index holds the chain."""
     require_role(services, caller, "auditor")
     st = services.indexer.status()
-    return IndexStatusPublic(**{f: getattr(st, f) for f in IndexStatusPublic.model_fields})
+    return IndexStatusPublic.model_validate(st, from_attributes=True)
 
 
 @router.get("/events", response_model=EventsPublic)
@@ -274,19 +274,7 @@ def events(
         limit=limit,
     )
     return EventsPublic(
-        entries=[
-            EventPublic(
-                contract=e.contract,
-                event=e.event,
-                address=e.address,
-                block=e.block,
-                timestamp=e.timestamp,
-                tx_hash=e.tx_hash,
-                log_index=e.log_index,
-                args=e.args,
-            )
-            for e in page.entries
-        ],
+        entries=[EventPublic.model_validate(e, from_attributes=True) for e in page.entries],
         next_cursor=page.next_cursor,
         indexed_block=page.indexed_block,
         chain_head=page.chain_head,

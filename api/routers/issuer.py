@@ -25,6 +25,7 @@ from api.deps import (
     require_role,
     require_scheme_staff,
 )
+from api.routers.records import RecordPublic
 from api.routers.wallet import MAX_LIST, ItemPublic, OrderPublic
 from api.schemas import Hex
 from api.writes import SignedBody, WriteDep
@@ -235,34 +236,6 @@ class RecordCreate(SignedBody):
     person_in_charge: str | None = Field(None, max_length=MAX_TEXT)
     employer: Address | None = None
     record_key: str | None = Field(None, max_length=100, description="the issuer's own id")
-
-
-class RecordPublic(BaseModel):
-    id: int
-    scheme_id: int
-    volunteer: str
-    activity_id: int
-    status: str
-    start: str
-    end: str
-    minutes: int
-    action: str | None
-    grade: str | None
-    points: int
-    rule_version: int | None
-    late: bool
-    submitter: str
-    first_reviewer: str | None
-    reviewer: str | None
-    reject_reason: str | None
-    supersedes: int | None
-    correction: int | None
-    details_hash: Hex
-    evidence_hash: Hex
-    details: dict[str, Any] | None = Field(
-        description="the off-chain details, for the volunteer, the reviewing community and the "
-        "employer only (each read is logged)"
-    )
 
 
 class RecordApprove(SignedBody):

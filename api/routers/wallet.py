@@ -156,21 +156,7 @@ async def history(
     )
     return HistoryPublic(
         member=member,
-        entries=[
-            MovementPublic(
-                scheme_id=e.scheme_id,
-                scheme=e.scheme,
-                kind=e.kind,
-                delta=e.delta,
-                counterparty=e.counterparty,
-                reference=e.reference,
-                block=e.block,
-                timestamp=e.timestamp,
-                tx_hash=e.tx_hash,
-                log_index=e.log_index,
-            )
-            for e in page.entries
-        ],
+        entries=[MovementPublic.model_validate(e, from_attributes=True) for e in page.entries],
         next_cursor=page.next_cursor,
         indexed_block=page.indexed_block,
         chain_head=page.chain_head,
