@@ -214,6 +214,8 @@ def up_command(
 
         state.close()  # the app builds its own Ledger from the same settings
         out.note(f"serving the API at {url}; Ctrl-C stops the server")
+        if "public_url" not in settings.model_fields_set:  # sign-in messages name this server
+            settings = settings.model_copy(update={"public_url": url})
         uvicorn.run(create_app(settings), host=host, port=port)
     if settings.rpc_url is None:
         out.note("the chain keeps running; stop it with `vpl chain down`")
