@@ -34,7 +34,7 @@ from api.routers import (
 )
 from ledger.auth import Auth
 from ledger.config import Settings
-from ledger.indexer import Indexer
+from ledger.indexer import Indexer, SyncReport
 from ledger.ledger import Ledger
 from ledger.relay import Relay
 from ledger.uploads import Uploads
@@ -55,8 +55,9 @@ class Follower:
     """Keeps the event index up with the chain from a thread of the API process; an error is
     logged and the thread tries again, it never ends quietly."""
 
-    def __init__(self, indexer: Indexer, poll_seconds: float) -> None:
-        self.indexer = indexer
+    def __init__(self, services: Services, poll_seconds: float) -> None:
+        self.services = services
+        self.indexer = services.indexer
         self.poll_seconds = poll_seconds
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="index-follower", daemon=True)
@@ -67,13 +68,21 @@ class Follower:
     def _follow(self) -> None:
         while not self._stopped.is_set():
             try:
-                self.indexer.run(self.poll_seconds)
+                self.indexer.run(self.poll_seconds, on_sync=self._synced)
             except Exception:
                 log.exception("the index follower failed; trying again in 5 s")
                 self._stopped.wait(5.0)
 
+    def _synced(self, report: SyncReport) -> None:
+        """The index moved on (or a reorg moved it back): cached history pages of another
+        block are not served any more."""
+        if report.reorg is not None:  # the same height may now hold other blocks
+            self.services.forget_pages()
+        self.services.indexed_block = report.to_block
+
     def stop(self) -> None:
         self._stopped.set()
+        self.services.indexed_block = None
         self.indexer.stop()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
@@ -108,7 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
         app.state.services = services
-        follower = Follower(services.indexer, settings.api_follow_poll_seconds)
+        follower = Follower(services, settings.api_follow_poll_seconds)
         if settings.api_follow_chain:
             follower.start()
         try:

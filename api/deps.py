@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,6 +16,7 @@ from ledger.auth import Auth, Caller, token_hash
 from ledger.contracts import Scheme
 from ledger.controls import SchemeBalance
 from ledger.errors import AccessDenied, NotSignedIn
+from ledger.index_queries import HistoryPage
 from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.relay import Relay
@@ -48,6 +49,10 @@ class Services:
     _schemes: tuple[float, list[Scheme]] | None = None
     _head: tuple[float, int] | None = None
     _balances: dict[str, tuple[int, list[SchemeBalance]]] = field(default_factory=dict)
+    _pages: dict[tuple[Any, ...], tuple[int, HistoryPage]] = field(default_factory=dict)
+    #: The block the event index holds the chain to, as the follower last reported it (None when
+    #: no follower runs here: then history pages are read from the store every time).
+    indexed_block: int | None = None
 
     def schemes(self, *, check_count: bool = False) -> list[Scheme]:
         """Every scheme, re-read every few seconds (terms change rarely) and at once when
@@ -76,6 +81,31 @@ class Services:
     def wrote(self) -> None:
         """A write went through here: the next read asks the chain for its head again."""
         self._head = None
+
+    def history(self, member: str, **query: Any) -> HistoryPage:
+        """A page of the member's history, from memory while the index has not moved on."""
+        indexed = self.indexed_block
+        key = (member, *sorted((k, str(v)) for k, v in query.items()))
+        hit = self._pages.get(key)
+        if hit is not None and indexed is not None and hit[0] == indexed:
+            return hit[1]
+        page = self.indexer.history(member, **query)
+        with self._lock:
+            if len(self._pages) > 50_000:
+                self._pages.clear()
+            self._pages[key] = (page.indexed_block, page)
+        return page
+
+    def forget_pages(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+    def cached_history(self, member: str, **query: Any) -> HistoryPage | None:
+        """The page if it is in memory for the index's current block (no I/O)."""
+        indexed = self.indexed_block
+        key = (member, *sorted((k, str(v)) for k, v in query.items()))
+        hit = self._pages.get(key)
+        return hit[1] if hit is not None and indexed is not None and hit[0] == indexed else None
 
     def fresh_balances(self, member: str) -> tuple[int, list[SchemeBalance]] | None:
         """The cached balances if the known head is recent and they were read at it (no I/O)."""

@@ -1,15 +1,18 @@
 """Benchmark of the HTTP API: reads at 50 concurrent clients, and a redeem including confirmation.
 
-    .venv/bin/python scripts/bench_api.py [--members 100] [--clients 50] [--seconds 10]
+    .venv/bin/python scripts/bench_api.py [--members 100] [--clients 50] [--rate 10] [--seconds 10]
 
 Setup (not timed): a fresh anvil chain, the contracts deployed, the spending benchmark's schemes
 and catalogue (scripts/bench_spending.py), members with keys of their own holding points from
 CSV batch issuance. The API runs under uvicorn in a process of its own (one worker) on loopback;
 every member signs in (EIP-4361) and their balances and history are read once (the warm-up).
 
-Then, for each read endpoint, ``--clients`` concurrent clients (asyncio, one connection each)
-read as fast as they can for ``--seconds``: each request is a random member reading their own
-wallet with their own token. Printed: requests/s, p50, p90 and p99 latency. Finally ``--redeems``
+Then, for each read endpoint, each request being a random member reading their own wallet with
+their own token (keep-alive connections from a minimal asyncio HTTP/1.1 client): one client alone
+(the service time); ``--clients`` concurrent clients each sending ``--rate`` requests/s on a
+Poisson schedule (open loop: a late answer counts from when it was due, so queueing shows); and
+the same clients flat out (closed loop: the throughput; there latency is clients / throughput,
+the length of the queue). Printed: requests/s, p50, p90 and p99 latency. Finally ``--redeems``
 members each redeem one item, one after another, signing the relayed request on their side (the
 428 round trip); the latency of the signed request, which returns when the chain has confirmed
 the order, is what the p50 target is about. Targets (issue 5): reads p50 <= 5 ms, p99 <= 25 ms;
@@ -89,25 +92,71 @@ def sign_in(http: httpx.Client, account: LocalAccount) -> str:
     return str(answer.json()["token"])
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection, as thin as a client gets in Python, so that the
+    figures are the server's and not the load generator's."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str, token: str) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n".encode()
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return status
+
+
 async def load(
-    base: str, paths: list[tuple[str, str]], clients: int, seconds: float
+    base: str,
+    paths: list[tuple[str, str]],
+    clients: int,
+    seconds: float,
+    *,
+    rate: float | None = None,
 ) -> tuple[list[float], int]:
-    """`clients` concurrent clients requesting random (path, token) pairs for `seconds`."""
+    """`clients` concurrent clients requesting random (path, token) pairs for `seconds`: as fast
+    as they can (closed loop), or each at `rate` requests per second (open loop, on a schedule
+    that does not wait for slow answers: a late answer counts from when it was due)."""
+    host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors = 0
-    end = time.perf_counter() + seconds
+    start = time.perf_counter()
+    end = start + seconds
 
     async def one(seed: int) -> None:
         nonlocal errors
         rng = random.Random(seed)
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            while time.perf_counter() < end:
-                path, token = rng.choice(paths)
+        connection = Connection(host, int(port))
+        due = start + rng.random() / rate if rate else start
+        while True:
+            if rate:
+                due += rng.expovariate(rate)
+                if due > end:
+                    return
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                t0 = due
+            else:
                 t0 = time.perf_counter()
-                answer = await http.get(path, headers={"Authorization": f"Bearer {token}"})
-                latencies.append(time.perf_counter() - t0)
-                if answer.status_code != 200:
-                    errors += 1
+                if t0 > end:
+                    return
+            path, token = rng.choice(paths)
+            status = await connection.get(path, token)
+            latencies.append(time.perf_counter() - t0)
+            if status != 200:
+                errors += 1
 
     await asyncio.gather(*(one(i) for i in range(clients)))
     return latencies, errors
@@ -116,7 +165,7 @@ async def load(
 def report(name: str, latencies: list[float], seconds: float, errors: int) -> None:
     ms = [x * 1000 for x in latencies]
     print(
-        f"{name:<28} {len(ms) / seconds:8.0f} req/s   p50 {percentile(ms, 0.5):6.2f} ms   "
+        f"{name:<32} {len(ms) / seconds:8.0f} req/s   p50 {percentile(ms, 0.5):6.2f} ms   "
         f"p90 {percentile(ms, 0.9):6.2f} ms   p99 {percentile(ms, 0.99):6.2f} ms   "
         f"errors {errors}"
     )
@@ -128,6 +177,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--redeems", type=int, default=50)
+    parser.add_argument(
+        "--rate", type=float, default=10.0, help="requests/s per client in the open-loop run"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -177,13 +229,17 @@ def main() -> None:
             )
             for name, paths in reads.items():
                 latencies, errors = asyncio.run(load(base, paths, 1, 3.0))
-                report(f"{name} (1 client)", latencies, 3.0, errors)
+                report(f"{name}, 1 client", latencies, 3.0, errors)
+                latencies, errors = asyncio.run(
+                    load(base, paths, args.clients, args.seconds, rate=args.rate)
+                )
+                report(f"{name}, {args.clients} x {args.rate:g}/s", latencies, args.seconds, errors)
                 latencies, errors = asyncio.run(load(base, paths, args.clients, args.seconds))
-                report(name, latencies, args.seconds, errors)
+                report(f"{name}, {args.clients} flat out", latencies, args.seconds, errors)
             redeem_latencies = redeem(base, accounts[: args.redeems], tokens, item, price)
             ms = [x * 1000 for x in redeem_latencies]
             print(
-                f"{'POST redeem (signed, mined)':<28} {len(ms):8d} orders   "
+                f"{'POST redeem (signed, mined)':<32} {len(ms):8d} orders   "
                 f"p50 {statistics.median(ms):6.1f} ms   p90 {percentile(ms, 0.9):6.1f} ms   "
                 f"max {max(ms):6.1f} ms"
             )

@@ -4,6 +4,7 @@ community worker recorded on chain as their proxy acts for them."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -144,16 +145,17 @@ async def history(
         member = address
     else:
         member = await run_in_threadpool(reading_for, services, caller, address)
-    page = await run_in_threadpool(
-        services.indexer.history,
-        member,
-        scheme=int(scheme) if scheme and scheme.isdigit() else scheme,
-        kind=kind,
-        since=since,
-        until=until,
-        cursor=cursor,
-        limit=limit,
-    )
+    query: dict[str, Any] = {
+        "scheme": int(scheme) if scheme and scheme.isdigit() else scheme,
+        "kind": kind,
+        "since": since,
+        "until": until,
+        "cursor": cursor,
+        "limit": limit,
+    }
+    page = services.cached_history(member, **query)
+    if page is None:
+        page = await run_in_threadpool(partial(services.history, member, **query))
     return HistoryPublic(
         member=member,
         entries=[MovementPublic.model_validate(e, from_attributes=True) for e in page.entries],
