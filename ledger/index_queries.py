@@ -364,6 +364,12 @@ class IndexQueries:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    def indexed(self) -> tuple[int, int]:
+        """(the block the index holds the chain to, the chain head at its last sync);
+        (-1, -1) before the first sync."""
+        with Session(self.engine) as db:
+            return self._state_of(db)
+
     @staticmethod
     def _state_of(db: Session) -> tuple[int, int]:
         """(indexed block, chain head at the last sync); (-1, -1) before the first sync."""

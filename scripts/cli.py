@@ -25,6 +25,7 @@ from typer.core import TyperGroup
 
 from ledger.config import new_secret
 from ledger.errors import LedgerError
+from scripts._audit import audit_app
 from scripts._catalogue import catalogue_app, order_app, redeem_command
 from scripts._certificates import certificate_app, verify_command
 from scripts._chain import chain_app, deploy_command, up_command
@@ -101,6 +102,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(timebank_app, name="timebank")
 app.add_typer(proxy_app, name="proxy")
 app.add_typer(index_app, name="index")
+app.add_typer(audit_app, name="audit")
 
 
 @app.callback()

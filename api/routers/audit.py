@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import CallerDep, ServicesDep, require_role
 from api.routers.wallet import MAX_LIST
 from api.schemas import Hex
+from ledger.audit import reconcile, reconciliation_data
 from ledger.errors import InputError
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -280,3 +281,30 @@ def events(
         chain_head=page.chain_head,
         blocks_behind=page.blocks_behind,
     )
+
+
+class ReconciliationPublic(BaseModel):
+    scheme: str
+    scheme_id: int
+    block: int
+    balanced: bool
+    chain: dict[str, int] = Field(description="issued, minted, burned, total_supply, held")
+    index: dict[str, int] = Field(
+        description="created, destroyed, in_accounts, in_holds, holders (from the event index)"
+    )
+    findings: list[str] = Field(description="every difference found; empty when balanced")
+
+
+@router.get("/schemes/{code}/reconciliation", response_model=ReconciliationPublic)
+def reconciliation(
+    code: Annotated[str, Path(max_length=32)],
+    caller: CallerDep,
+    services: ServicesDep,
+    block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
+) -> dict[str, Any]:
+    """A scheme's supply at a block (default: as far as the index holds) on chain, against what
+    the event index's movements add up to; `findings` lists every difference."""
+    require_role(services, caller, "auditor")
+    scheme: str | int = int(code) if code.isdigit() else code
+    r = reconcile(services.ledger, services.indexer, scheme, block=block)
+    return reconciliation_data(r)

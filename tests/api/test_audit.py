@@ -82,3 +82,20 @@ def test_refused_attempts_are_listed_for_auditors(
     mine = [r for r in rows if r["actor"] == member.address]
     assert [(r["action"], r["code"]) for r in mine] == [("redeem", "insufficient_balance")]
     assert stranger.get("/v1/audit/refusals").status_code == 403
+
+
+def test_reconciliation_at_the_indexed_block_for_auditors_only(
+    client: TestClient, ledger: Ledger, auditor: Session, stranger: Session
+) -> None:
+    a = exchange_scheme(ledger)
+    holder(ledger, a, 70)
+    client.app.state.services.indexer.sync()  # type: ignore[attr-defined]
+    got = auditor.get(f"/v1/audit/schemes/{a.code}/reconciliation")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["balanced"] and body["findings"] == []
+    assert body["chain"]["issued"] == body["index"]["created"] == 70
+    ahead = auditor.get(f"/v1/audit/schemes/{a.code}/reconciliation?block={body['block'] + 10**6}")
+    assert ahead.status_code == 409
+    assert ahead.json()["error"]["code"] == "index_behind"
+    assert stranger.get(f"/v1/audit/schemes/{a.code}/reconciliation").status_code == 403

@@ -36,3 +36,20 @@ def test_bad_history_requests_exit_2_with_a_clear_message(vpl: Vpl, ledger: Ledg
     fails(vpl("index", "history", member.address, "--limit", "501"), 2, "from 1 to 500")
     fails(vpl("index", "history", member.address, "--cursor", "zz"), 2, "not given by this index")
     fails(vpl("index", "history", member.address, "--kind", "gifts"), 2, "did you mean 'gift'")
+
+
+def test_audit_reconcile_a_scheme_after_sync_and_refuse_a_block_not_indexed(
+    vpl: Vpl, ledger: Ledger
+) -> None:
+    scheme = new_scheme(ledger)
+    issue_points(ledger, new_member(ledger).address, scheme.id, 33, source())
+    ok(vpl("--json", "index", "sync"))
+    result = ok(vpl("--json", "audit", "reconcile", scheme.code))
+    assert result["balanced"] and result["chain"]["total_supply"] == 33
+    assert result["index"]["in_accounts"] == 33 and result["findings"] == []
+    shown = vpl("audit", "reconcile", str(scheme.id))
+    assert shown.exit_code == 0 and "balanced" in shown.stdout
+    head = ledger.w3.eth.block_number
+    refused = vpl("audit", "reconcile", scheme.code, "--block", str(head + 10_000))
+    assert refused.exit_code != 0 and "index holds the chain up to block" in refused.output
+    fails(vpl("audit", "reconcile", "NOSUCH"), 3, "no scheme with code NOSUCH")
