@@ -28,7 +28,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,8 +39,8 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from ledger.config import Settings
-from ledger.ledger import Ledger
-from ledger.node import LocalNode, free_port
+from ledger.node import free_port
+from scripts.bench_earning import bench_chain, cst_midnight
 from scripts.bench_spending import issue, setup
 
 REPO = Path(__file__).resolve().parent.parent
@@ -181,25 +180,13 @@ def main() -> None:
         "--rate", type=float, default=10.0, help="requests/s per client in the open-loop run"
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        settings = Settings(
-            data_dir=root / "data",
-            deployments_dir=root / "deployments",
-            node="anvil",
-            node_port=free_port(),
-        )
-        node = LocalNode(settings)
-        node.start()
-        ledger = Ledger(settings)
+    with bench_chain() as (root, settings, ledger):
         server = None
         try:
-            assert ledger.build.artifacts
             accounts: list[LocalAccount] = [Account.create() for _ in range(args.members)]
             members = [a.address for a in accounts]
             keys = setup(ledger, members)
-            now = int(ledger.w3.eth.get_block("latest")["timestamp"])
-            today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600
+            today = cst_midnight(ledger)
             for back in (3, 2):
                 issue(ledger, keys, members, "VOL", today - back * 86400 + 8 * 3600, root)
             item, price = keys["items"]["VOL"]
@@ -247,8 +234,6 @@ def main() -> None:
             if server is not None:
                 server.terminate()
                 server.wait(timeout=30)
-            ledger.close()
-            node.stop()
 
 
 def redeem(

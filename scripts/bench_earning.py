@@ -19,7 +19,8 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,11 @@ def pay_file(ledger: Ledger, keys: dict[str, Any], path: Path, chunk: int) -> An
     )
 
 
-def run(kind: str, records: int, single: int, chunk: int) -> dict[str, float]:
+@contextmanager
+def bench_chain(kind: str = "anvil") -> Iterator[tuple[Path, Settings, Ledger]]:
+    """A fresh local chain of `kind` in a temporary directory, the contracts compiled (or loaded
+    from the cache) outside any timing: (that directory, its settings, a Ledger on it); the node
+    stops and the directory goes at the end."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         settings = Settings(
@@ -148,46 +153,56 @@ def run(kind: str, records: int, single: int, chunk: int) -> dict[str, float]:
         node.start()
         ledger = Ledger(settings)
         try:
-            assert ledger.build.artifacts  # compile (or load the cache) outside the timing
-            members = [Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(records)]
-            # ganache's gas estimate of a 200-member registration takes longer than the timeout
-            keys = setup(ledger, members, per_registration=200 if kind == "anvil" else 25)
-            now = int(ledger.w3.eth.get_block("latest")["timestamp"])
-            today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600  # midnight CST
-            first, second = root / "first.csv", root / "second.csv"
-            write_file(first, members, today - 2 * 86400 + 8 * 3600, "D1")
-            write_file(second, members, today - 86400 + 8 * 3600, "D2")
-
-            def pay(path: Path) -> tuple[float, Any]:
-                started = time.perf_counter()
-                report = pay_file(ledger, keys, path, chunk)
-                return time.perf_counter() - started, report
-
-            pay(first)  # the members now hold points
-            seconds, report = pay(second)
-            approvals = [
-                ledger.w3.eth.get_transaction_receipt(h)["gasUsed"] for h in report.transactions
-            ]
-            approve_gas = sum(g for g in approvals if g > 1_000_000)
-            submit_gas = sum(g for g in approvals if g <= 1_000_000)
-            batch_rate = report.paid_records / seconds
-
-            single_rate = _single(ledger, keys, members[:single], today)
-            raw_rate = _single_raw(ledger, keys, members[single : 2 * single], today)
-            return {
-                "records": report.paid_records,
-                "batch_seconds": seconds,
-                "batch_rate": batch_rate,
-                "single_rate": single_rate,
-                "ratio": batch_rate / single_rate,
-                "raw_rate": raw_rate,
-                "raw_ratio": batch_rate / raw_rate,
-                "gas_per_record": approve_gas / report.paid_records,
-                "gas_per_record_with_submit": (approve_gas + submit_gas) / report.paid_records,
-            }
+            assert ledger.build.artifacts
+            yield root, settings, ledger
         finally:
             ledger.close()
             node.stop()
+
+
+def cst_midnight(ledger: Ledger) -> int:
+    """The unix time of the latest block's day's 00:00 China Standard Time."""
+    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    return (now + 8 * 3600) // 86400 * 86400 - 8 * 3600
+
+
+def run(kind: str, records: int, single: int, chunk: int) -> dict[str, float]:
+    with bench_chain(kind) as (root, _, ledger):
+        members = [Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(records)]
+        # ganache's gas estimate of a 200-member registration takes longer than the timeout
+        keys = setup(ledger, members, per_registration=200 if kind == "anvil" else 25)
+        today = cst_midnight(ledger)
+        first, second = root / "first.csv", root / "second.csv"
+        write_file(first, members, today - 2 * 86400 + 8 * 3600, "D1")
+        write_file(second, members, today - 86400 + 8 * 3600, "D2")
+
+        def pay(path: Path) -> tuple[float, Any]:
+            started = time.perf_counter()
+            report = pay_file(ledger, keys, path, chunk)
+            return time.perf_counter() - started, report
+
+        pay(first)  # the members now hold points
+        seconds, report = pay(second)
+        approvals = [
+            ledger.w3.eth.get_transaction_receipt(h)["gasUsed"] for h in report.transactions
+        ]
+        approve_gas = sum(g for g in approvals if g > 1_000_000)
+        submit_gas = sum(g for g in approvals if g <= 1_000_000)
+        batch_rate = report.paid_records / seconds
+
+        single_rate = _single(ledger, keys, members[:single], today)
+        raw_rate = _single_raw(ledger, keys, members[single : 2 * single], today)
+        return {
+            "records": report.paid_records,
+            "batch_seconds": seconds,
+            "batch_rate": batch_rate,
+            "single_rate": single_rate,
+            "ratio": batch_rate / single_rate,
+            "raw_rate": raw_rate,
+            "raw_ratio": batch_rate / raw_rate,
+            "gas_per_record": approve_gas / report.paid_records,
+            "gas_per_record_with_submit": (approve_gas + submit_gas) / report.paid_records,
+        }
 
 
 def _single(ledger: Ledger, keys: dict[str, Any], members: Sequence[str], today: int) -> float:

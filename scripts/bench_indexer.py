@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import tempfile
 import time
-from pathlib import Path
 
 from web3 import Web3
 
-from ledger.config import Settings
 from ledger.indexer import Indexer
 from ledger.ledger import Ledger
-from ledger.node import LocalNode, free_port
-from scripts.bench_earning import pay_file, setup, write_file
+from scripts.bench_earning import bench_chain, cst_midnight, pay_file, setup, write_file
 
 
 def main() -> None:
@@ -36,58 +32,38 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=200, help="records per batch")
     parser.add_argument("--database-url", default=None, help="index into this database")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        settings = Settings(
-            data_dir=root / "data",
-            deployments_dir=root / "deployments",
-            node="anvil",
-            node_port=free_port(),
+    with bench_chain() as (root, settings, ledger):
+        members = [Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(args.records)]
+        print(f"anvil: registering {args.records} members, paying {args.files} files ...")
+        started = time.perf_counter()
+        keys = setup(ledger, members, per_registration=200)
+        today = cst_midnight(ledger)
+        for f in range(args.files):
+            path = root / f"day-{f}.csv"
+            write_file(path, members, today - (args.files - f) * 86400 + 8 * 3600, f"D{f}")
+            pay_file(ledger, keys, path, args.chunk)
+        print(
+            f"chain ready in {time.perf_counter() - started:.0f} s, "
+            f"head {ledger.w3.eth.block_number}",
+            flush=True,
         )
-        node = LocalNode(settings)
-        node.start()
-        ledger = Ledger(settings)
-        try:
-            assert ledger.build.artifacts
-            members = [
-                Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(args.records)
-            ]
-            print(f"anvil: registering {args.records} members, paying {args.files} files ...")
-            started = time.perf_counter()
-            keys = setup(ledger, members, per_registration=200)
-            now = int(ledger.w3.eth.get_block("latest")["timestamp"])
-            today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600
-            for f in range(args.files):
-                path = root / f"day-{f}.csv"
-                write_file(path, members, today - (args.files - f) * 86400 + 8 * 3600, f"D{f}")
-                pay_file(ledger, keys, path, args.chunk)
-            print(
-                f"chain ready in {time.perf_counter() - started:.0f} s, "
-                f"head {ledger.w3.eth.block_number}",
-                flush=True,
-            )
 
-            url = args.database_url or f"sqlite:///{root / 'index.db'}"
-            index_settings = settings.model_copy(update={"database_url": url})
-            indexer = Indexer(Ledger(index_settings))
-            indexer.reset()
-            assert (
-                indexer.decoder.addresses
-            )  # the verified manifest and the ABIs, outside the timing
-            report = indexer.sync()
-            again = indexer.sync()
-            backend = url.split(":", 1)[0]
-            print(
-                f"catch-up into {backend}: {report.events} events ({report.movements} point "
-                f"movements) in {report.blocks} blocks, {report.seconds:.2f} s, "
-                f"{report.events_per_second:,.0f} events/s, {report.rpc_requests} JSON-RPC requests"
-            )
-            print(f"up-to-date sync: {again.seconds * 1000:.0f} ms, {again.rpc_requests} requests")
-            print("target: >= 5,000 events/s catch-up from a local node")
-            indexer.ledger.close()
-        finally:
-            ledger.close()
-            node.stop()
+        url = args.database_url or f"sqlite:///{root / 'index.db'}"
+        index_settings = settings.model_copy(update={"database_url": url})
+        indexer = Indexer(Ledger(index_settings))
+        indexer.reset()
+        assert indexer.decoder.addresses  # the verified manifest and the ABIs, outside the timing
+        report = indexer.sync()
+        again = indexer.sync()
+        backend = url.split(":", 1)[0]
+        print(
+            f"catch-up into {backend}: {report.events} events ({report.movements} point "
+            f"movements) in {report.blocks} blocks, {report.seconds:.2f} s, "
+            f"{report.events_per_second:,.0f} events/s, {report.rpc_requests} JSON-RPC requests"
+        )
+        print(f"up-to-date sync: {again.seconds * 1000:.0f} ms, {again.rpc_requests} requests")
+        print("target: >= 5,000 events/s catch-up from a local node")
+        indexer.ledger.close()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import argparse
 import random
 import secrets
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -33,12 +32,10 @@ from eth_utils import keccak
 from web3 import Web3
 
 from ledger.batch import plan_batch, run_batch
-from ledger.config import Settings
 from ledger.contracts import Limits, SchemeFlag
 from ledger.contracts.base import ContractClient
 from ledger.ledger import Ledger
-from ledger.node import LocalNode, free_port
-from scripts.bench_earning import write_file
+from scripts.bench_earning import bench_chain, cst_midnight, write_file
 
 WEIGHTS = {"exchange": 40, "redeem": 25, "fulfil": 15, "time-bank": 20}
 
@@ -275,33 +272,15 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        settings = Settings(
-            data_dir=root / "data",
-            deployments_dir=root / "deployments",
-            node="anvil",
-            node_port=free_port(),
-        )
-        node = LocalNode(settings)
-        node.start()
-        ledger = Ledger(settings)
-        try:
-            assert ledger.build.artifacts
-            members = [
-                Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(args.members)
-            ]
-            keys = setup(ledger, members)
-            now = int(ledger.w3.eth.get_block("latest")["timestamp"])
-            today = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600
-            issued = [
-                issue(ledger, keys, members, code, today - back * 86400 + 8 * 3600, root)
-                for back, code in ((5, "VOL"), (4, "VOL"), (3, "TIME"), (2, "TIME"))
-            ]
-            figures, seconds, failures = workload(ledger, keys, members, args.operations, args.seed)
-        finally:
-            ledger.close()
-            node.stop()
+    with bench_chain() as (root, _, ledger):
+        members = [Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(args.members)]
+        keys = setup(ledger, members)
+        today = cst_midnight(ledger)
+        issued = [
+            issue(ledger, keys, members, code, today - back * 86400 + 8 * 3600, root)
+            for back, code in ((5, "VOL"), (4, "VOL"), (3, "TIME"), (2, "TIME"))
+        ]
+        figures, seconds, failures = workload(ledger, keys, members, args.operations, args.seed)
     total = sum(len(g) for g in figures.gas.values())
     print(f"mixed spending workload on anvil: {total} operations, {args.members} members")
     print(
