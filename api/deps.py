@@ -84,12 +84,11 @@ class Services:
 
     def history(self, member: str, **query: Any) -> HistoryPage:
         """A page of the member's history, from memory while the index has not moved on."""
-        indexed = self.indexed_block
-        key = (member, *sorted((k, str(v)) for k, v in query.items()))
-        hit = self._pages.get(key)
-        if hit is not None and indexed is not None and hit[0] == indexed:
-            return hit[1]
+        cached = self.cached_history(member, **query)
+        if cached is not None:
+            return cached
         page = self.indexer.history(member, **query)
+        key = (member, *sorted((k, str(v)) for k, v in query.items()))
         with self._lock:
             if len(self._pages) > 50_000:
                 self._pages.clear()

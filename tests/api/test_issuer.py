@@ -34,6 +34,7 @@ from tests.earning_helpers import (
     now,
 )
 from tests.factories import new_member
+from tests.ledger.test_batch import HEADER
 
 PIN = "736251"
 HOUR = 3600
@@ -207,21 +208,6 @@ def test_a_stranger_may_not_list_a_schemes_records(
 
 
 # --- batch uploads -------------------------------------------------------------------------------
-
-
-HEADER = [
-    "record_id",
-    "volunteer",
-    "start",
-    "end",
-    "grade",
-    "activity",
-    "place",
-    "content",
-    "organising_unit",
-    "person_in_charge",
-    "evidence_hash",
-]
 
 
 def csv_text(rows: list[list[str]]) -> str:
