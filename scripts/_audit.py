@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from ledger.audit import reconcile, reconciliation_data
+from ledger.export import export_format, write_export
 from ledger.indexer import Indexer
 from scripts._output import fields
 from scripts._state import APP_OPTIONS, state_of
 
 audit_app = typer.Typer(
-    help="Auditors' checks: supply reconciliation against the event index.", **APP_OPTIONS
+    help="Auditors' checks and queries over the chain and the event index; every answer can be "
+    "exported (--export FILE.csv or FILE.json).",
+    **APP_OPTIONS,
 )
+
+#: ``--export``: every audit command's answer to a file, CSV (its rows) or JSON (all of it).
+ExportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--export",
+        dir_okay=False,
+        help="Also write the answer to this file: .csv (its rows) or .json (the whole answer).",
+    ),
+]
+
+
+def check_export(path: Path | None) -> None:
+    """Refuse an export file of an unknown kind before any work is done."""
+    if path is not None:
+        export_format(path)
+
+
+def maybe_export(
+    ctx: typer.Context, path: Path | None, data: Any, rows: Iterable[Mapping[str, Any]]
+) -> None:
+    """Write the answer to `path` if one was given, and say so on stderr."""
+    if path is None:
+        return
+    rows = list(rows)
+    write_export(path, data, rows)
+    kind = f"{len(rows)} rows" if export_format(path) == "csv" else "the answer"
+    state_of(ctx).out.note(f"exported {kind} to {path}")
 
 
 @audit_app.command("reconcile")
@@ -24,9 +57,11 @@ def reconcile_command(
         int | None,
         typer.Option("--block", min=0, help="At this block (default: as far as the index holds)."),
     ] = None,
+    export: ExportOption = None,
 ) -> None:
     """A scheme's supply on chain (issued + minted - burned = total, part held) against what the
     index's movements add up to; exits 1 when they differ, with each difference."""
+    check_export(export)
     state = state_of(ctx)
     ledger = state.ledger
     r = reconcile(ledger, Indexer(ledger), int(scheme) if scheme.isdigit() else scheme, block=block)
@@ -43,5 +78,7 @@ def reconcile_command(
             ],
         ),
     )  # fmt: skip
+    data = reconciliation_data(r)
+    maybe_export(ctx, export, data, [data])
     if not r.balanced:
         raise typer.Exit(1)

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -28,6 +25,7 @@ from ledger.errors import (
     NodeError,
     RetryableChainError,
 )
+from ledger.export import plain
 
 #: Exit codes, most specific first (UnknownName is an InputError, so it exits 2 too).
 EXIT_CODES: tuple[tuple[tuple[type[LedgerError], ...], int], ...] = (
@@ -48,25 +46,6 @@ def exit_code(exc: LedgerError) -> int:
         if isinstance(exc, classes):
             return code
     return 1
-
-
-def plain(value: Any) -> Any:
-    """A JSON-ready copy of ``value`` (bytes as 0x hex, enums by name, times as ISO 8601)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, Enum):
-        return value.name.lower() if value.name else value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def cell(value: Any) -> Text:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import CallerDep, ServicesDep, require_role
+from api.export import CSV_RESPONSES, FormatQuery, csv_or
 from api.routers.wallet import MAX_LIST
 from api.schemas import Hex
 from ledger.audit import reconcile, reconciliation_data
@@ -89,17 +90,20 @@ class RefusalPublic(BaseModel):
     message: str
 
 
-@router.get("/schemes/{code}/supply", response_model=SupplyPublic)
+@router.get("/schemes/{code}/supply", response_model=SupplyPublic, responses=CSV_RESPONSES)
 def supply(
-    code: Annotated[str, Path(max_length=32)], caller: CallerDep, services: ServicesDep
-) -> SupplyPublic:
+    code: Annotated[str, Path(max_length=32)],
+    caller: CallerDep,
+    services: ServicesDep,
+    fmt: FormatQuery = "json",
+) -> Any:
     """A scheme's supply reconciled on chain: issued + minted - burned = total supply."""
     require_role(services, caller, "auditor")
     ledger = services.ledger
     block = int(ledger.w3.eth.block_number)
     s = ledger.scheme(code)
     figures = ledger.scheme_supply(s.id)
-    return SupplyPublic(
+    answer = SupplyPublic(
         scheme=s.code,
         block=block,
         issued=figures.issued,
@@ -110,29 +114,38 @@ def supply(
         remaining_quota=figures.remaining_quota,
         balanced=figures.issued + figures.minted - figures.burned == figures.total_supply,
     )
+    return csv_or(fmt, answer, [answer.model_dump()], f"supply-{s.code}-{block}")
 
 
-@router.get("/clearing/positions", response_model=list[PositionPublic])
-def positions(caller: CallerDep, services: ServicesDep) -> list[PositionPublic]:
+@router.get("/clearing/positions", response_model=list[PositionPublic], responses=CSV_RESPONSES)
+def positions(caller: CallerDep, services: ServicesDep, fmt: FormatQuery = "json") -> Any:
     """Each scheme's net clearing position now (schemes at zero left out); they sum to zero."""
     require_role(services, caller, "auditor")
-    return [
+    answer = [
         PositionPublic(scheme=p.scheme.code, issuer=p.scheme.issuer, net=p.net)
         for p in services.ledger.exchange.positions()
         if p.net
     ]
+    return csv_or(
+        fmt,
+        answer,
+        [p.model_dump() for p in answer],
+        "clearing-positions",
+        list(PositionPublic.model_fields),
+    )
 
 
-@router.get("/clearing/statement", response_model=StatementPublic)
+@router.get("/clearing/statement", response_model=StatementPublic, responses=CSV_RESPONSES)
 def statement(
     caller: CallerDep,
     services: ServicesDep,
+    fmt: FormatQuery = "json",
     period: Literal["day", "month"] = "day",
     start: date | None = None,
     end: date | None = None,
     from_block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
     to_block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
-) -> StatementPublic:
+) -> Any:
     """Each issuer's clearing per CST day or month, from the Exchange contract's events, over at
     most MAX_STATEMENT_BLOCKS blocks."""
     require_role(services, caller, "auditor")
@@ -149,7 +162,7 @@ def statement(
             max_blocks=MAX_STATEMENT_BLOCKS,
         )
     st = ledger.exchange.statement(period=period, start=start, end=end, from_block=lo, to_block=hi)
-    return StatementPublic(
+    answer = StatementPublic(
         period=st.period,
         from_block=st.from_block,
         to_block=st.to_block,
@@ -174,17 +187,25 @@ def statement(
         ],
         owed=[DebtPublic(payer=a, payee=b, owed=o, pending=p) for a, b, o, p in st.owed],
     )
+    return csv_or(
+        fmt,
+        answer,
+        [line.model_dump() for line in answer.lines],
+        f"clearing-statement-{answer.period}-{answer.from_block}-{answer.to_block}",
+        list(StatementLinePublic.model_fields),
+    )
 
 
-@router.get("/clearing/settlements", response_model=list[SettlementPublic])
+@router.get("/clearing/settlements", response_model=list[SettlementPublic], responses=CSV_RESPONSES)
 def settlements(
     caller: CallerDep,
     services: ServicesDep,
+    fmt: FormatQuery = "json",
     status: Literal["pending", "confirmed", "cancelled"] | None = None,
     last: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
-) -> list[SettlementPublic]:
+) -> Any:
     require_role(services, caller, "auditor")
-    return [
+    answer = [
         SettlementPublic(
             id=s.id,
             payer_scheme=s.payer_scheme,
@@ -197,20 +218,35 @@ def settlements(
         )
         for s in services.ledger.exchange.settlements(status=status, last=last)
     ]
+    return csv_or(
+        fmt,
+        answer,
+        [s.model_dump() for s in answer],
+        "clearing-settlements",
+        list(SettlementPublic.model_fields),
+    )
 
 
-@router.get("/refusals", response_model=list[RefusalPublic])
+@router.get("/refusals", response_model=list[RefusalPublic], responses=CSV_RESPONSES)
 def refusals(
     caller: CallerDep,
     services: ServicesDep,
+    fmt: FormatQuery = "json",
     last: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
-) -> list[RefusalPublic]:
+) -> Any:
     """Writes the ledger refused, newest first: who tried what, and why."""
     require_role(services, caller, "auditor")
-    return [
+    answer = [
         RefusalPublic.model_validate(row, from_attributes=True)
         for row in services.ledger.earning.refusals(last=last)
     ]
+    return csv_or(
+        fmt,
+        answer,
+        [r.model_dump() for r in answer],
+        "refusals",
+        list(RefusalPublic.model_fields),
+    )
 
 
 class IndexStatusPublic(BaseModel):
@@ -250,10 +286,11 @@ def index_status(caller: CallerDep, services: ServicesDep) -> IndexStatusPublic:
     return IndexStatusPublic.model_validate(st, from_attributes=True)
 
 
-@router.get("/events", response_model=EventsPublic)
+@router.get("/events", response_model=EventsPublic, responses=CSV_RESPONSES)
 def events(
     caller: CallerDep,
     services: ServicesDep,
+    fmt: FormatQuery = "json",
     contract: Annotated[str | None, Query(max_length=40)] = None,
     event: Annotated[str | None, Query(max_length=60)] = None,
     tx_hash: Annotated[str | None, Query(max_length=66)] = None,
@@ -261,7 +298,7 @@ def events(
     address: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 50,
-) -> EventsPublic:
+) -> Any:
     """Decoded events of our contracts, newest first: by contract, event, transaction, block, or
     an account named in them (the explorer's queries)."""
     require_role(services, caller, "auditor")
@@ -274,12 +311,19 @@ def events(
         cursor=cursor,
         limit=limit,
     )
-    return EventsPublic(
+    answer = EventsPublic(
         entries=[EventPublic.model_validate(e, from_attributes=True) for e in page.entries],
         next_cursor=page.next_cursor,
         indexed_block=page.indexed_block,
         chain_head=page.chain_head,
         blocks_behind=page.blocks_behind,
+    )
+    return csv_or(
+        fmt,
+        answer,
+        [e.model_dump() for e in answer.entries],
+        "events",
+        list(EventPublic.model_fields),
     )
 
 
@@ -295,16 +339,22 @@ class ReconciliationPublic(BaseModel):
     findings: list[str] = Field(description="every difference found; empty when balanced")
 
 
-@router.get("/schemes/{code}/reconciliation", response_model=ReconciliationPublic)
+@router.get(
+    "/schemes/{code}/reconciliation",
+    response_model=ReconciliationPublic,
+    responses=CSV_RESPONSES,
+)
 def reconciliation(
     code: Annotated[str, Path(max_length=32)],
     caller: CallerDep,
     services: ServicesDep,
+    fmt: FormatQuery = "json",
     block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
-) -> dict[str, Any]:
+) -> Any:
     """A scheme's supply at a block (default: as far as the index holds) on chain, against what
     the event index's movements add up to; `findings` lists every difference."""
     require_role(services, caller, "auditor")
     scheme: str | int = int(code) if code.isdigit() else code
     r = reconcile(services.ledger, services.indexer, scheme, block=block)
-    return reconciliation_data(r)
+    data = reconciliation_data(r)
+    return csv_or(fmt, data, [data], f"reconciliation-{r.scheme}-{r.block}")

@@ -3,6 +3,9 @@ refused attempts; only for holders of the auditor role, with bounded ranges."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
@@ -99,3 +102,34 @@ def test_reconciliation_at_the_indexed_block_for_auditors_only(
     assert ahead.status_code == 409
     assert ahead.json()["error"]["code"] == "index_behind"
     assert stranger.get(f"/v1/audit/schemes/{a.code}/reconciliation").status_code == 403
+
+
+def test_every_audit_answer_exports_as_csv(
+    client: TestClient, ledger: Ledger, auditor: Session
+) -> None:
+    a = exchange_scheme(ledger)
+    member = holder(ledger, a, 41)
+    client.app.state.services.indexer.sync()  # type: ignore[attr-defined]
+    got = auditor.get(f"/v1/audit/schemes/{a.code}/reconciliation?format=csv")
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("text/csv")
+    assert f'filename="reconciliation-{a.code}-' in got.headers["content-disposition"]
+    [row] = list(csv.DictReader(io.StringIO(got.text.lstrip("\ufeff"))))
+    assert (row["scheme"], row["chain.issued"], row["index.created"]) == (a.code, "41", "41")
+    events = auditor.get(f"/v1/audit/events?address={member.address}&format=csv")
+    assert events.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(events.text.lstrip("\ufeff"))))
+    assert rows and {"tx_hash", "block", "event"} <= set(rows[0])
+    assert any(r["event"] == "PointsIssued" and r["args.amount"] == "41" for r in rows)
+    for path in (
+        f"/v1/audit/schemes/{a.code}/supply",
+        "/v1/audit/clearing/positions",
+        "/v1/audit/clearing/settlements",
+        "/v1/audit/refusals",
+    ):
+        answer = auditor.get(f"{path}?format=csv")
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.text.lstrip("\ufeff").splitlines()[0], path
+    bad = auditor.get(f"/v1/audit/schemes/{a.code}/supply?format=xml")
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"]["fields"][0]["field"] == "query.format"

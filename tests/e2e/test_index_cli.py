@@ -3,6 +3,11 @@ ledger's store)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from pathlib import Path
+
 from ledger.ledger import Ledger
 from tests.conftest import issue_points
 from tests.contracts.helpers import source
@@ -53,3 +58,18 @@ def test_audit_reconcile_a_scheme_after_sync_and_refuse_a_block_not_indexed(
     refused = vpl("audit", "reconcile", scheme.code, "--block", str(head + 10_000))
     assert refused.exit_code != 0 and "index holds the chain up to block" in refused.output
     fails(vpl("audit", "reconcile", "NOSUCH"), 3, "no scheme with code NOSUCH")
+
+
+def test_audit_answers_export_to_csv_and_json(vpl: Vpl, ledger: Ledger, tmp_path: Path) -> None:
+    scheme = new_scheme(ledger)
+    issue_points(ledger, new_member(ledger).address, scheme.id, 9, source())
+    ok(vpl("--json", "index", "sync"))
+    as_csv, as_json = tmp_path / "r.csv", tmp_path / "r.json"
+    shown = vpl("audit", "reconcile", scheme.code, "--export", str(as_csv))
+    assert shown.exit_code == 0 and "exported 1 rows" in shown.output
+    [row] = list(csv.DictReader(io.StringIO(as_csv.read_text(encoding="utf-8-sig"))))
+    assert (row["scheme"], row["balanced"], row["chain.total_supply"]) == (scheme.code, "true", "9")
+    assert vpl("audit", "reconcile", scheme.code, "--export", str(as_json)).exit_code == 0
+    assert json.loads(as_json.read_text())["index"]["in_accounts"] == 9
+    fails(vpl("audit", "reconcile", scheme.code, "--export", str(tmp_path / "r.xls")), 2, ".csv or")
+    assert not (tmp_path / "r.xls").exists()
