@@ -27,6 +27,7 @@ from ledger.store.index import (
     IndexedScheme,
     IndexEvent,
     IndexEventAccount,
+    IndexEventRef,
     IndexState,
     PointMovement,
 )
@@ -37,6 +38,7 @@ MAX_LIMIT = 500
 ZERO_ADDRESS = "0x" + "00" * 20
 _TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_REF = re.compile(r"^([a-z]+):([1-9][0-9]{0,30})$")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,21 @@ class EventPage:
     indexed_block: int
     chain_head: int
     blocks_behind: int
+
+
+def check_ref(ref: object) -> str:
+    """A domain reference (``record:12``); InputError naming the kinds for anything else."""
+    from ledger.indexer import REF_ARGS
+
+    kinds = sorted(set(REF_ARGS.values()))
+    found = _REF.match(ref) if isinstance(ref, str) else None
+    if found is None or found.group(1) not in kinds:
+        raise InputError(
+            f"a reference is a kind and an id such as record:12, not {str(ref)[:80]!r}; kinds: "
+            f"{', '.join(kinds)}",
+            ref=str(ref)[:80],
+        )
+    return ref  # type: ignore[return-value]
 
 
 def _limit(limit: int) -> int:
@@ -255,12 +272,17 @@ class IndexQueries:
         tx_hash: str | None = None,
         block: int | None = None,
         address: str | None = None,
+        ref: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
     ) -> EventPage:
         """Decoded events of our contracts, newest first: of a contract (by manifest name), an
-        event name, a transaction, a block, or naming an account (`address`) in their arguments."""
+        event name, a transaction, a block, naming an account (`address`) in their arguments, or
+        naming a domain object by id (`ref`, e.g. record:12, batch:3, scheme:2; see
+        ``ledger.indexer.REF_ARGS``)."""
         limit = _limit(limit)
+        if ref is not None:
+            check_ref(ref)
         for value, what in ((contract, "contract"), (event, "event")):
             if value is not None and (not isinstance(value, str) or not _NAME.match(value)):
                 raise InputError(f"{what} must be a name such as PointsLedger, not {value!r}")
@@ -298,6 +320,15 @@ class IndexQueries:
                     ),
                 )
                 where.append(col(IndexEventAccount.account) == account)
+            if ref is not None:
+                query = query.join(
+                    IndexEventRef,
+                    and_(
+                        col(IndexEventRef.block_number) == col(IndexEvent.block_number),
+                        col(IndexEventRef.log_index) == col(IndexEvent.log_index),
+                    ),
+                )
+                where.append(col(IndexEventRef.ref) == ref)
             if contract is not None:
                 where.append(col(IndexEvent.contract) == contract)
             if event is not None:

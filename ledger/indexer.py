@@ -45,11 +45,14 @@ from ledger.errors import (
 from ledger.index_queries import IndexQueries
 from ledger.store import session
 from ledger.store.index import (
+    INDEX_SCHEMA_VERSION,
     INDEX_TABLES,
     IndexBlock,
     IndexedScheme,
     IndexEvent,
     IndexEventAccount,
+    IndexEventRef,
+    IndexSchema,
     IndexState,
     PointMovement,
 )
@@ -253,6 +256,41 @@ def _plain(value: Any, abi: Mapping[str, Any]) -> Any:
     if type_ == "address":
         return value.lower()  # one spelling everywhere in the index
     return value
+
+
+#: Event arguments that name a domain object by id, and the kind of reference they make
+#: (``index_event_ref``): every event of record 12 is found by ``record:12``.
+REF_ARGS: Mapping[str, str] = {
+    "recordId": "record",
+    "correction": "record",
+    "correctionId": "record",
+    "supersedes": "record",
+    "batchId": "batch",
+    "activityId": "activity",
+    "schemeId": "scheme",
+    "itemId": "item",
+    "orderId": "order",
+    "requestId": "request",
+    "holdId": "hold",
+    "fundId": "fund",
+    "exchangeId": "exchange",
+    "proposalId": "proposal",
+    "settlementId": "settlement",
+}
+
+
+def event_refs(args: Mapping[str, Any]) -> list[str]:
+    """The domain references an event's arguments make (``REF_ARGS``; struct fields too), in
+    order, each once; an id of 0 means none and makes no reference."""
+    refs: list[str] = []
+    for name, value in args.items():
+        if isinstance(value, dict):
+            refs.extend(event_refs(value))
+            continue
+        kind = REF_ARGS.get(name)
+        if kind is not None and type(value) is int and value > 0:
+            refs.append(f"{kind}:{value}")
+    return list(dict.fromkeys(refs))
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -670,7 +708,12 @@ class Indexer(IndexQueries):
     def reset(self) -> None:
         """Delete the whole index (the next sync starts again from the deployment's block)."""
         with session(self.engine) as db:
-            for table in (*INDEX_TABLES, _model(IndexBlock), _model(IndexState)):
+            for table in (
+                *INDEX_TABLES,
+                _model(IndexBlock),
+                _model(IndexState),
+                _model(IndexSchema),
+            ):
                 db.execute(delete(_table(table)))
 
     # --- steps ---------------------------------------------------------------------------------
@@ -692,7 +735,19 @@ class Indexer(IndexQueries):
                     synced_at=0,
                 )
                 db.add(row)
-            elif (row.chain_id, row.genesis_hash, row.points_ledger) != (
+                db.merge(IndexSchema(id=1, version=INDEX_SCHEMA_VERSION))
+                return IndexState.model_validate(row.model_dump())
+            schema = db.get(IndexSchema, 1)
+            version = 1 if schema is None else schema.version
+            if version != INDEX_SCHEMA_VERSION:
+                raise IndexMismatch(
+                    f"this index was built by another version of the indexer (tables version "
+                    f"{version}, this one reads version {INDEX_SCHEMA_VERSION}); run "
+                    "`vpl index reset` and sync again (the chain holds everything it had)",
+                    indexed_version=version,
+                    version=INDEX_SCHEMA_VERSION,
+                )
+            if (row.chain_id, row.genesis_hash, row.points_ledger) != (
                 manifest.chain_id,
                 manifest.genesis_hash,
                 points,
@@ -798,6 +853,11 @@ class Indexer(IndexQueries):
             for e in decoded
             for a in e.accounts
         ]
+        refs = [
+            {"ref": r, "block_number": e.block_number, "log_index": e.log_index}
+            for e in decoded
+            for r in event_refs(e.args)
+        ]
         blocks = [
             {
                 "number": n,
@@ -812,6 +872,7 @@ class Indexer(IndexQueries):
             batches: tuple[tuple[type[SQLModel], list[dict[str, Any]]], ...] = (
                 (IndexEvent, events),
                 (IndexEventAccount, accounts),
+                (IndexEventRef, refs),
                 (PointMovement, ctx.movements),
                 (IndexedScheme, ctx.schemes),
                 (IndexBlock, blocks),

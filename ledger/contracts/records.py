@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+import eth_abi
+import eth_abi.exceptions
 from eth_utils import keccak
 from web3 import Web3
 
 from ledger.contracts.base import ContractClient
-from ledger.errors import InputError
+from ledger.errors import ChainError, InputError
 from ledger.tx import Signer, TxResult
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -462,23 +464,67 @@ class ServiceRecordsClient(ContractClient):
     def batch_of(self, hash_: bytes) -> int:
         return int(self._read("batchOf", hash_))
 
-    def batch_records(self, batch_id: int) -> list[PackedRecord]:
-        """The records of an approved batch, read back from its approving transaction's input."""
-        logs = self.contract.events.BatchApproved().get_logs(
-            from_block=0, argument_filters={"batchId": batch_id}
-        )
-        if not logs:
-            return []
-        tx = self.w3.eth.get_transaction(logs[0]["transactionHash"])
-        data = tx["input"]
-        _, args = self.contract.decode_function_input(data)
-        return unpack_records(bytes(args["records"]))
+    def batch_records(self, batch_id: int, *, tx_hash: str | None = None) -> list[PackedRecord]:
+        """The records of an approved batch, read back from its approving transaction's input
+        (sent to this contract or relayed through the ERC-2771 forwarder) and checked against
+        the batch's records hash; [] for a batch not approved. `tx_hash`, the approving
+        transaction if known (from the event index), saves looking for it in the logs."""
+        if tx_hash is None:
+            logs = self.contract.events.BatchApproved().get_logs(
+                from_block=0, argument_filters={"batchId": batch_id}
+            )
+            if not logs:
+                return []
+            tx_hash = logs[0]["transactionHash"]
+        tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        data = _forwarded(bytes(tx["input"]), self.address)
+        try:
+            fn, args = self.contract.decode_function_input(data)
+        except ValueError:
+            fn, args = None, {}
+        raw = bytes(args.get("records", b""))
+        if fn is None or fn.fn_name != "approveBatch" or int(args.get("batchId", -1)) != batch_id:
+            raise ChainError(
+                f"transaction {_hex(tx_hash)} is not the approval of batch {batch_id}",
+                tx_hash=_hex(tx_hash),
+            )
+        expected = self.batch(batch_id).records_hash
+        if keccak(raw) != expected:
+            raise ChainError(
+                f"the records in transaction {_hex(tx_hash)} do not hash to batch {batch_id}'s "
+                f"records hash 0x{expected.hex()}",
+                tx_hash=_hex(tx_hash),
+            )
+        return unpack_records(raw)
 
     def day_of(self, timestamp: int) -> int:
         return int(self._read("dayOf", timestamp))
 
     def working_days_between(self, start_day: int, end_day: int) -> int:
         return int(self._read("workingDaysBetween", start_day, end_day))
+
+
+#: OpenZeppelin 5.0.2 ERC2771Forwarder.execute(ForwardRequestData): from, to, value, gas,
+#: deadline, data, signature.
+_FORWARD_REQUEST = "(address,address,uint256,uint256,uint48,bytes,bytes)"
+_EXECUTE = keccak(text=f"execute({_FORWARD_REQUEST})")[:4]
+
+
+def _forwarded(data: bytes, target: str) -> bytes:
+    """The call a transaction makes on `target`: its input, or the forwarded call's data when it
+    was relayed through the forwarder to `target`."""
+    if data[:4] == _EXECUTE:
+        try:
+            (request,) = eth_abi.decode([_FORWARD_REQUEST], data[4:])
+        except eth_abi.exceptions.DecodingError:
+            return data
+        if str(request[1]).lower() == target.lower():
+            return bytes(request[5])
+    return data
+
+
+def _hex(value: Any) -> str:
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 def standing_from(raw: Sequence[Any]) -> Standing:

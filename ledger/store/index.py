@@ -12,6 +12,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
+#: The version of the index's tables: an index built with another is reset and synced again.
+#: 2: events by the domain ids they name (index_event_ref), movements by reference.
+INDEX_SCHEMA_VERSION = 2
+
 
 class IndexState(SQLModel, table=True):
     """Where the index stands: one row, for one deployment on one chain."""
@@ -31,6 +35,17 @@ class IndexState(SQLModel, table=True):
     #: The chain's newest block when the index last synced.
     chain_head: int
     synced_at: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+class IndexSchema(SQLModel, table=True):
+    """The version of these tables an index was built with (one row, written with its state): an
+    index built by an older version is refused with the way out (reset and sync again), never read
+    as if it held what it does not."""
+
+    __tablename__ = "index_schema"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int
 
 
 class IndexBlock(SQLModel, table=True):
@@ -77,6 +92,17 @@ class IndexEventAccount(SQLModel, table=True):
     log_index: int = Field(primary_key=True)
 
 
+class IndexEventRef(SQLModel, table=True):
+    """Each domain object an event names by id (record:12, batch:3, activity:5, order:7, scheme:2,
+    ...; ``ledger.indexer.REF_ARGS``): a record's or an order's events, without a scan."""
+
+    __tablename__ = "index_event_ref"
+
+    ref: str = Field(primary_key=True)
+    block_number: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    log_index: int = Field(primary_key=True)
+
+
 class PointMovement(SQLModel, table=True):
     """One movement of points (an ERC-1155 transfer of the PointsLedger), with the kind and the
     reference of the domain event behind it: members' history."""
@@ -85,6 +111,7 @@ class PointMovement(SQLModel, table=True):
     __table_args__ = (
         Index("ix_index_movement_from", "from_address", "block_number", "log_index"),
         Index("ix_index_movement_to", "to_address", "block_number", "log_index"),
+        Index("ix_index_movement_reference", "reference", "block_number", "log_index"),
     )
 
     block_number: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
@@ -118,6 +145,7 @@ class IndexedScheme(SQLModel, table=True):
 #: Every table of the index, each with a ``block_number`` column (the order rows are deleted in).
 INDEX_TABLES: tuple[type[SQLModel], ...] = (
     IndexEventAccount,
+    IndexEventRef,
     IndexEvent,
     PointMovement,
     IndexedScheme,

@@ -1,0 +1,613 @@
+"""Trace points back to the service behind them, and check the off-chain store against the chain.
+
+For auditors (MISSION.md: "trace any point back to the approved service record and the people who
+approved it"). Three ways in, each ending at service records:
+
+- ``trace_record``: a service record, as the chain holds it now (volunteer, submitter, reviewers,
+  times, points, hashes), its activity, every event of it in the index (submitted, approved,
+  superseded, with transactions and blocks), the points it issued, and its off-chain details
+  checked against the chain's hashes.
+- ``trace_batch``: a batch of records, approved in one transaction; its records are read back
+  from that transaction's input and checked against the batch's records hash on chain.
+- ``trace_transaction``: every movement of points in a transaction, each with the record or
+  batch that issued it, or the domain event that moved it (an exchange, a redemption, ...).
+
+The chain is the source of truth: records and activities are read from the contracts; the index
+only says where things happened (transactions, blocks), and is only asked about blocks it holds.
+Each trace lists ``problems``: anything that must never happen (a record approved by its own
+volunteer, points issued that differ from the record's) or a store that disagrees with the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from eth_utils import to_checksum_address
+from sqlmodel import Session, col, select
+
+from ledger.contracts.records import (
+    BatchStatus,
+    PackedRecord,
+    Record,
+    RecordStatus,
+)
+from ledger.errors import InputError, RecordNotFound
+from ledger.store.db import session
+from ledger.store.index import IndexEvent, IndexEventRef, PointMovement
+from ledger.store.records import ActivityDetails, RecordDetails, canonical_json, details_hash
+
+if TYPE_CHECKING:
+    from ledger.index_queries import IndexQueries
+    from ledger.ledger import Ledger
+
+#: The most records of a batch one trace lists (a batch holds at most 1,000).
+MAX_BATCH_LINES = 1_000
+_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+ZERO = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where something happened on chain."""
+
+    event: str
+    tx_hash: str
+    block: int
+    log_index: int
+    timestamp: datetime
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """One movement of points caused by a record or a batch."""
+
+    kind: str
+    to: str
+    amount: int
+    tx_hash: str
+    block: int
+    log_index: int
+
+
+@dataclass(frozen=True)
+class StoreCheck:
+    """The off-chain details of a record or an activity, checked against the chain's hashes."""
+
+    #: Whether the store holds a row for it at all (a record entered elsewhere may have none).
+    found: bool
+    matches: bool
+    record_key: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActivityTrace:
+    id: int
+    scheme_id: int
+    organiser: str
+    start: int
+    end: int
+    capacity: int
+    cancelled: bool
+    details_hash: str
+    events: tuple[Step, ...]
+    store: StoreCheck
+
+
+@dataclass(frozen=True)
+class RecordTrace:
+    record_id: int
+    scheme_id: int
+    scheme: str
+    status: str
+    volunteer: str
+    submitter: str
+    #: The first reviewer of a record entered late (which needs two), else None.
+    first_reviewer: str | None
+    #: Who approved or rejected it.
+    reviewer: str | None
+    grade: int
+    late: bool
+    rule_version: int
+    start: int
+    end: int
+    points: int
+    details_hash: str
+    evidence_hash: str
+    supersedes: int
+    superseded_by: int
+    activity: ActivityTrace | None
+    #: The batch and position it came from, when it was imported from an approved batch.
+    batch: dict[str, int] | None
+    events: tuple[Step, ...]
+    issued: tuple[Issued, ...]
+    store: StoreCheck
+    problems: tuple[str, ...]
+    indexed_block: int
+    blocks_behind: int
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    index: int
+    volunteer: str
+    activity_id: int
+    start: int
+    end: int
+    code: int
+    details_hash: str
+    evidence_hash: str
+    #: The record id it was imported as (0 when it never was).
+    record_id: int
+    store: StoreCheck
+
+
+@dataclass(frozen=True)
+class BatchTrace:
+    batch_id: int
+    scheme_id: int
+    scheme: str
+    status: str
+    submitter: str
+    reviewer: str | None
+    count: int
+    points: int
+    rule_version: int
+    records_hash: str
+    events: tuple[Step, ...]
+    records: tuple[BatchLine, ...]
+    issued: tuple[Issued, ...]
+    problems: tuple[str, ...]
+    indexed_block: int
+    blocks_behind: int
+
+
+@dataclass(frozen=True)
+class MovementTrace:
+    """One movement of points in a transaction and what caused it."""
+
+    scheme_id: int
+    kind: str
+    from_address: str
+    to_address: str
+    amount: int
+    reference: str | None
+    log_index: int
+    batch_index: int
+    #: The record or batch that issued the points, for issued and corrected points.
+    record: RecordTrace | None
+    batch: BatchTrace | None
+
+
+@dataclass(frozen=True)
+class TransactionTrace:
+    tx_hash: str
+    block: int
+    timestamp: datetime
+    #: The domain events of the transaction (not the ERC-1155 transfers), in order.
+    events: tuple[Step, ...]
+    movements: tuple[MovementTrace, ...]
+    indexed_block: int
+    blocks_behind: int
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def trace_record(ledger: Ledger, index: IndexQueries, record_id: int) -> RecordTrace:
+    """A record from the chain with its activity, events, points issued and store check;
+    InputError for a malformed id, RecordNotFound for one never used."""
+    record = ledger.earning.existing(record_id)
+    indexed, head = _indexed(index)
+    scheme = ledger.scheme(record.scheme_id)
+    events = _events(index, f"record:{record_id}", indexed)
+    issued = _issued(index, f"record:{record_id}", indexed)
+    activity = _activity(ledger, index, record.activity_id, indexed) if record.activity_id else None
+    batch = _imported_from(events)
+    store = check_record_store(ledger, record)
+    problems = list(_record_problems(record, issued, indexed, events))
+    problems += [f"store: {p}" for p in store.problems]
+    if activity is not None:
+        problems += [f"activity store: {p}" for p in activity.store.problems]
+    return RecordTrace(
+        record_id=record.id,
+        scheme_id=record.scheme_id,
+        scheme=scheme.code,
+        status=record.status.label,
+        volunteer=record.volunteer,
+        submitter=record.submitter,
+        first_reviewer=record.first_reviewer,
+        reviewer=record.reviewer,
+        grade=record.grade,
+        late=record.late,
+        rule_version=record.rule_version,
+        start=record.start,
+        end=record.end,
+        points=record.points,
+        details_hash="0x" + record.details_hash.hex(),
+        evidence_hash="0x" + record.evidence_hash.hex(),
+        supersedes=record.supersedes,
+        superseded_by=record.correction,
+        activity=activity,
+        batch=batch,
+        events=events,
+        issued=issued,
+        store=store,
+        problems=tuple(problems),
+        indexed_block=indexed,
+        blocks_behind=max(head - indexed, 0),
+    )
+
+
+def trace_batch(
+    ledger: Ledger, index: IndexQueries, batch_id: int, *, volunteer: str | None = None
+) -> BatchTrace:
+    """A batch from the chain: who submitted and approved it, its records read back from the
+    approving transaction (only `volunteer`'s if given), the points it issued, each record's
+    details checked against the store."""
+    if isinstance(batch_id, bool) or not isinstance(batch_id, int) or batch_id <= 0:
+        raise InputError(f"a batch id is a positive whole number (got {batch_id!r})")
+    if batch_id > ledger.records.batch_count():
+        raise RecordNotFound(f"there is no batch {batch_id}")
+    batch = ledger.records.batch(batch_id)
+    indexed, head = _indexed(index)
+    scheme = ledger.scheme(batch.scheme_id)
+    events = _events(index, f"batch:{batch_id}", indexed)
+    issued = _issued(index, f"batch:{batch_id}", indexed)
+    problems: list[str] = []
+    lines: list[BatchLine] = []
+    approval = next((e for e in events if e.event == "BatchApproved"), None)
+    if batch.status == BatchStatus.APPROVED and approval is None:
+        problems.append(
+            f"the batch is approved on chain but its approval is not in the index up to block "
+            f"{indexed}: sync the index"
+        )
+    if approval is not None:
+        records = ledger.records.batch_records(batch_id, tx_hash=approval.tx_hash)
+        wanted = volunteer.lower() if volunteer is not None else None
+        rows = _batch_rows(ledger, batch_id)
+        for i, r in enumerate(records[:MAX_BATCH_LINES]):
+            if wanted is not None and r.volunteer.lower() != wanted:
+                continue
+            lines.append(
+                BatchLine(
+                    index=i,
+                    volunteer=to_checksum_address(r.volunteer),
+                    activity_id=r.activity_id,
+                    start=r.start,
+                    end=r.end,
+                    code=r.code,
+                    details_hash="0x" + r.details_hash.hex(),
+                    evidence_hash="0x" + r.evidence_hash.hex(),
+                    record_id=ledger.records.batch_record_id(batch_id, i),
+                    store=_check_packed(r, rows.get(i), batch.scheme_id),
+                )
+            )
+        paid = sum(m.amount for m in issued if m.kind == "issued")
+        if paid != batch.points:
+            problems.append(
+                f"the batch paid {batch.points} points on chain but the index saw {paid} issued"
+            )
+    problems += [f"store, record {line.index}: {p}" for line in lines for p in line.store.problems]
+    if batch.reviewer is not None and batch.reviewer.lower() == batch.submitter.lower():
+        problems.append("the batch was approved by the account that submitted it")
+    return BatchTrace(
+        batch_id=batch_id,
+        scheme_id=batch.scheme_id,
+        scheme=scheme.code,
+        status=batch.status.label,
+        submitter=batch.submitter,
+        reviewer=batch.reviewer,
+        count=batch.count,
+        points=batch.points,
+        rule_version=batch.rule_version,
+        records_hash="0x" + batch.records_hash.hex(),
+        events=events,
+        records=tuple(lines),
+        issued=issued if volunteer is None else tuple(
+            m for m in issued if m.to.lower() == volunteer.lower()
+        ),
+        problems=tuple(problems),
+        indexed_block=indexed,
+        blocks_behind=max(head - indexed, 0),
+    )  # fmt: skip
+
+
+def trace_transaction(ledger: Ledger, index: IndexQueries, tx_hash: str) -> TransactionTrace:
+    """Every movement of points in a transaction with its cause; RecordNotFound when the index
+    holds no event of ours in it (with how far the index has read)."""
+    if not isinstance(tx_hash, str) or not _TX_HASH.match(tx_hash):
+        raise InputError(f"a transaction hash is 0x and 64 hex digits, not {str(tx_hash)[:80]!r}")
+    tx_hash = tx_hash.lower()
+    indexed, head = _indexed(index)
+    with Session(index.engine) as db:
+        rows = list(
+            db.exec(
+                select(IndexEvent)
+                .where(col(IndexEvent.tx_hash) == tx_hash)
+                .where(col(IndexEvent.block_number) <= indexed)
+                .order_by(col(IndexEvent.log_index))
+            )
+        )
+        moves = list(
+            db.exec(
+                select(PointMovement)
+                .where(col(PointMovement.tx_hash) == tx_hash)
+                .where(col(PointMovement.block_number) <= indexed)
+                .order_by(col(PointMovement.log_index), col(PointMovement.batch_index))
+            )
+        )
+    if not rows:
+        raise RecordNotFound(
+            f"no event of our contracts in transaction {tx_hash} up to block {indexed}: the chain "
+            "does not hold it, it touched none of our contracts, or it is newer than the index "
+            f"({max(head - indexed, 0)} blocks behind the chain)",
+            tx_hash=tx_hash,
+            indexed_block=indexed,
+        )
+    records: dict[int, RecordTrace] = {}
+    batches: dict[tuple[int, str], BatchTrace] = {}
+    movements = []
+    for m in moves:
+        record = batch = None
+        kind, _, number = (m.reference or "").partition(":")
+        if kind == "record" and number.isdigit():
+            if int(number) not in records:
+                records[int(number)] = trace_record(ledger, index, int(number))
+            record = records[int(number)]
+        elif kind == "batch" and number.isdigit():
+            key = (int(number), m.to_address)
+            if key not in batches:
+                batches[key] = trace_batch(ledger, index, int(number), volunteer=m.to_address)
+            batch = batches[key]
+        movements.append(
+            MovementTrace(
+                scheme_id=m.scheme_id,
+                kind=m.kind,
+                from_address=to_checksum_address(m.from_address),
+                to_address=to_checksum_address(m.to_address),
+                amount=int(m.amount),
+                reference=m.reference,
+                log_index=m.log_index,
+                batch_index=m.batch_index,
+                record=record,
+                batch=batch,
+            )
+        )
+    return TransactionTrace(
+        tx_hash=tx_hash,
+        block=rows[0].block_number,
+        timestamp=datetime.fromtimestamp(rows[0].timestamp, UTC),
+        events=tuple(_step(r) for r in rows if r.event not in _TRANSFERS),
+        movements=tuple(movements),
+        indexed_block=indexed,
+        blocks_behind=max(head - indexed, 0),
+    )
+
+
+def check_record_store(ledger: Ledger, record: Record) -> StoreCheck:
+    """A record's off-chain details against the chain: the row's details hash over its JSON, and
+    the volunteer, scheme, activity, times and hashes the chain holds."""
+    with session(ledger.engine) as db:
+        row = db.exec(
+            select(RecordDetails).where(col(RecordDetails.record_id) == record.id)
+        ).first()
+    if row is None:
+        return StoreCheck(found=False, matches=False)
+    problems = _compare_row(
+        row,
+        volunteer=record.volunteer,
+        scheme_id=record.scheme_id,
+        activity_id=record.activity_id,
+        start=record.start,
+        end=record.end,
+        details=record.details_hash,
+        evidence=record.evidence_hash,
+    )
+    return StoreCheck(
+        found=True, matches=not problems, record_key=row.record_key, problems=tuple(problems)
+    )
+
+
+# --- pieces ------------------------------------------------------------------------------------
+
+_TRANSFERS = frozenset({"TransferSingle", "TransferBatch"})
+
+
+def _indexed(index: IndexQueries) -> tuple[int, int]:
+    from ledger.errors import IndexBehind
+
+    indexed, head = index.indexed()
+    if indexed < 0:
+        raise IndexBehind("the index has not synced yet: run `vpl index sync` first")
+    return indexed, head
+
+
+def _step(row: IndexEvent) -> Step:
+    return Step(
+        event=row.event,
+        tx_hash=row.tx_hash,
+        block=row.block_number,
+        log_index=row.log_index,
+        timestamp=datetime.fromtimestamp(row.timestamp, UTC),
+        args=json.loads(row.args),
+    )
+
+
+def _events(index: IndexQueries, ref: str, indexed: int) -> tuple[Step, ...]:
+    """Every event naming `ref`, oldest first (a record or a batch has a handful)."""
+    with Session(index.engine) as db:
+        rows = db.exec(
+            select(IndexEvent)
+            .join(
+                IndexEventRef,
+                (col(IndexEventRef.block_number) == col(IndexEvent.block_number))
+                & (col(IndexEventRef.log_index) == col(IndexEvent.log_index)),
+            )
+            .where(col(IndexEventRef.ref) == ref)
+            .where(col(IndexEvent.block_number) <= indexed)
+            .order_by(col(IndexEvent.block_number), col(IndexEvent.log_index))
+            .limit(1_000)
+        )
+        return tuple(_step(r) for r in rows)
+
+
+def _issued(index: IndexQueries, reference: str, indexed: int) -> tuple[Issued, ...]:
+    with Session(index.engine) as db:
+        rows = db.exec(
+            select(PointMovement)
+            .where(col(PointMovement.reference) == reference)
+            .where(col(PointMovement.block_number) <= indexed)
+            .order_by(col(PointMovement.block_number), col(PointMovement.log_index))
+            .limit(5_000)
+        )
+        return tuple(
+            Issued(
+                kind=m.kind,
+                to=to_checksum_address(m.to_address if m.to_address != ZERO else m.from_address),
+                amount=int(m.amount) if m.to_address != ZERO else -int(m.amount),
+                tx_hash=m.tx_hash,
+                block=m.block_number,
+                log_index=m.log_index,
+            )
+            for m in rows
+        )
+
+
+def _activity(ledger: Ledger, index: IndexQueries, activity_id: int, indexed: int) -> ActivityTrace:
+    a = ledger.activities.activity(activity_id)
+    with session(ledger.engine) as db:
+        row = db.exec(
+            select(ActivityDetails).where(col(ActivityDetails.activity_id) == activity_id)
+        ).first()
+    if row is None:
+        store = StoreCheck(found=False, matches=False)
+    else:
+        problems = []
+        stored = json.loads(row.details_json)
+        if "0x" + details_hash(stored).hex() != row.details_hash:
+            problems.append("the details no longer hash to the hash stored with them")
+        if row.details_hash != "0x" + a.details_hash.hex():
+            problems.append(
+                f"the stored details hash {row.details_hash} is not the chain's "
+                f"0x{a.details_hash.hex()}"
+            )
+        if row.scheme_id != a.scheme_id:
+            problems.append(f"scheme {row.scheme_id} in the store, {a.scheme_id} on chain")
+        store = StoreCheck(found=True, matches=not problems, problems=tuple(problems))
+    return ActivityTrace(
+        id=a.id,
+        scheme_id=a.scheme_id,
+        organiser=a.organiser,
+        start=a.start,
+        end=a.end,
+        capacity=a.capacity,
+        cancelled=a.cancelled,
+        details_hash="0x" + a.details_hash.hex(),
+        events=_events(index, f"activity:{activity_id}", indexed)[:50],
+        store=store,
+    )
+
+
+def _imported_from(events: tuple[Step, ...]) -> dict[str, int] | None:
+    for e in events:
+        if e.event == "BatchRecordImported":
+            return {"batch_id": int(e.args["batchId"]), "index": int(e.args["index"])}
+    return None
+
+
+def _record_problems(
+    record: Record, issued: tuple[Issued, ...], indexed: int, events: tuple[Step, ...]
+) -> list[str]:
+    problems = []
+    volunteer = record.volunteer.lower()
+    for who, label in ((record.reviewer, "approved"), (record.first_reviewer, "first approved")):
+        if who is not None and record.status == RecordStatus.APPROVED:
+            if who.lower() == volunteer:
+                problems.append(f"{label} by its own volunteer {record.volunteer}")
+            if who.lower() == record.submitter.lower():
+                problems.append(f"{label} by the account that submitted it")
+    paid = sum(m.amount for m in issued)
+    decided = next((e for e in events if e.event == "RecordApproved"), None)
+    if record.status in (RecordStatus.APPROVED, RecordStatus.SUPERSEDED):
+        if decided is None:
+            problems.append(
+                f"approved on chain but the approval is not in the index up to block {indexed}: "
+                "sync the index"
+            )
+        elif record.status == RecordStatus.APPROVED and paid != record.points:
+            problems.append(f"the record is worth {record.points} points but {paid} were issued")
+    elif paid:
+        problems.append(f"{paid} points were issued for a record that is {record.status.name}")
+    return problems
+
+
+def _batch_rows(ledger: Ledger, batch_id: int) -> dict[int, RecordDetails]:
+    with session(ledger.engine) as db:
+        rows = db.exec(select(RecordDetails).where(col(RecordDetails.batch_id) == batch_id))
+        return {r.batch_index: r for r in rows if r.batch_index is not None}
+
+
+def _check_packed(r: PackedRecord, row: RecordDetails | None, scheme_id: int) -> StoreCheck:
+    if row is None:
+        return StoreCheck(found=False, matches=False)
+    problems = _compare_row(
+        row,
+        volunteer=r.volunteer,
+        scheme_id=scheme_id,
+        activity_id=r.activity_id,
+        start=r.start,
+        end=r.end,
+        details=r.details_hash,
+        evidence=r.evidence_hash,
+    )
+    return StoreCheck(
+        found=True, matches=not problems, record_key=row.record_key, problems=tuple(problems)
+    )
+
+
+def _compare_row(
+    row: RecordDetails,
+    *,
+    volunteer: str,
+    scheme_id: int,
+    activity_id: int,
+    start: int,
+    end: int,
+    details: bytes,
+    evidence: bytes,
+) -> list[str]:
+    problems = []
+    try:
+        stored = json.loads(row.details_json)
+        recomputed = "0x" + details_hash(stored).hex()
+        canonical = canonical_json(stored)
+    except (ValueError, TypeError):
+        recomputed, canonical = "", b""
+    if not canonical:
+        problems.append("the stored details are not readable JSON")
+    elif recomputed != row.details_hash:
+        problems.append("the details no longer hash to the hash stored with them (altered)")
+    chain_details, chain_evidence = "0x" + details.hex(), "0x" + evidence.hex()
+    if row.details_hash != chain_details:
+        problems.append(f"details hash {row.details_hash} in the store, {chain_details} on chain")
+    if row.evidence_hash != chain_evidence:
+        problems.append(
+            f"evidence hash {row.evidence_hash} in the store, {chain_evidence} on chain"
+        )
+    if row.volunteer.lower() != volunteer.lower():
+        problems.append(f"volunteer {row.volunteer} in the store, {volunteer} on chain")
+    for name, mine, theirs in (
+        ("scheme", row.scheme_id, scheme_id),
+        ("activity", row.activity_id, activity_id),
+        ("start", row.start, start),
+        ("end", row.end, end),
+    ):
+        if mine != theirs:
+            problems.append(f"{name} {mine} in the store, {theirs} on chain")
+    return problems
