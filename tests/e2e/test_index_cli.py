@@ -12,6 +12,7 @@ from ledger.ledger import Ledger
 from tests.conftest import issue_points
 from tests.contracts.helpers import source
 from tests.e2e.runner import Vpl, fails, ok
+from tests.earning_helpers import earn, earning_scheme, two_hours_ago
 from tests.factories import new_member, new_scheme
 
 
@@ -73,3 +74,37 @@ def test_audit_answers_export_to_csv_and_json(vpl: Vpl, ledger: Ledger, tmp_path
     assert json.loads(as_json.read_text())["index"]["in_accounts"] == 9
     fails(vpl("audit", "reconcile", scheme.code, "--export", str(tmp_path / "r.xls")), 2, ".csv or")
     assert not (tmp_path / "r.xls").exists()
+
+
+def test_audit_trace_quota_member_and_verify(vpl: Vpl, ledger: Ledger, tmp_path: Path) -> None:
+    e = earning_scheme(ledger, quota=500)
+    member = new_member(ledger)
+    start, end = two_hours_ago(ledger)
+    record_id = earn(ledger, e, member.address, start, end)
+    ok(vpl("--json", "index", "sync"))
+
+    traced = ok(vpl("--json", "audit", "trace", f"record:{record_id}"))
+    assert (traced["status"], traced["reviewer"], traced["points"]) == (
+        "approved", e.reviewer.address, 24,
+    )  # fmt: skip
+    assert traced["store"]["matches"] and traced["problems"] == []
+    tx = traced["issued"][0]["tx_hash"]
+    shown = vpl("audit", "trace", tx, "--export", str(tmp_path / "tx.csv"))
+    assert shown.exit_code == 0, shown.output
+    assert "issued" in shown.stdout and f"record:{record_id}" in shown.stdout
+    [row] = list(csv.DictReader(io.StringIO((tmp_path / "tx.csv").read_text("utf-8-sig"))))
+    assert (row["kind"], row["amount"], row["reviewer"]) == ("issued", "24", e.reviewer.address)
+
+    quota = ok(vpl("--json", "audit", "quota", e.scheme.code))
+    assert quota["periods"][-1]["issued"] == 24 and quota["chain"]["remaining"] == 476
+    assert quota["findings"] == []
+    file = ok(vpl("--json", "audit", "member", member.address, "--limit", "500"))
+    assert file["balances"] == {e.scheme.code: 24}
+    assert {"MemberRegistered", "RecordApproved"} <= {x["event"] for x in file["events"]["entries"]}
+    verified = ok(vpl("--json", "audit", "verify", f"record:{record_id}"))
+    assert verified["valid"] and verified["checks"][0]["matches"]
+
+    fails(vpl("audit", "trace", "order:3"), 2, "trace what?")
+    fails(vpl("audit", "trace", "record:999999999"), 1, "no service record")
+    fails(vpl("audit", "quota", e.scheme.code, "--since", "yesterday"), 2, "not a date and time")
+    fails(vpl("audit", "member", "0x12"), 2, "not an address")

@@ -4,17 +4,20 @@ movements add up to; any difference is a finding, with the figures on both sides
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
 
-from ledger.audit import reconcile
+from ledger.audit import event_rows, member_file, quota_data, quota_use, reconcile
 from ledger.errors import IndexBehind, InputError, UnknownScheme
 from ledger.indexer import Indexer
 from ledger.ledger import Ledger
-from ledger.store.index import PointMovement
+from ledger.store.index import IndexEvent, PointMovement
+from tests.earning_helpers import earn, earning_scheme, two_hours_ago
 from tests.exchange_helpers import exchange_scheme, grant_proxy, holder
+from tests.factories import new_member
 from tests.ledger.test_indexer import index_of
 
 
@@ -86,3 +89,68 @@ def test_an_index_never_synced_says_so(ledger: Ledger, tmp_path: Path) -> None:
             reconcile(ledger, fresh, 1)
     finally:
         fresh.ledger.close()
+
+
+def test_quota_use_per_window_agrees_with_the_chain(ledger: Ledger, indexer: Indexer) -> None:
+    e = earning_scheme(ledger, quota=1_000)
+    member = new_member(ledger)
+    start, end = two_hours_ago(ledger)
+    earn(ledger, e, member.address, start - 4 * 3600, end - 4 * 3600)  # 24 points (2 h, grade A)
+    earn(ledger, e, member.address, start, end, grade="B")  # 20 points
+    indexer.sync()
+
+    q = quota_use(ledger, indexer, e.scheme.code)
+    assert (q.quota, q.quota_period_seconds) == (1_000, 30 * 24 * 3600)
+    [window] = q.periods
+    assert (window.issued, window.records, window.batch_records, window.quota) == (44, 2, 0, 1_000)
+    assert window.used_percent == 4.4 and window.start <= datetime.now(UTC) < window.end
+    assert (q.chain_quota_used, q.chain_remaining) == (44, 956)
+    assert q.chain_current_period == window.period and q.findings == ()
+    data = quota_data(q)
+    assert data["periods"][0]["issued"] == 44 and data["chain"]["quota_used"] == 44
+
+    with Session(indexer.engine) as db:  # an issuance missing from the index is a finding
+        row = db.exec(select(PointMovement).where(col(PointMovement.scheme_id) == e.id)).first()
+        assert row is not None
+        event = db.get(IndexEvent, (row.block_number, row.log_index + 1))
+        assert event is not None and event.event == "PointsIssued"
+        db.delete(event)
+        db.commit()
+    damaged = quota_use(ledger, indexer, e.scheme.code)
+    assert damaged.findings == (
+        f"the chain counts 44 points issued in the current window ({window.period}), the index 20",
+    )
+
+
+def test_quota_ranges_are_bounded(ledger: Ledger, indexer: Indexer) -> None:
+    e = earning_scheme(ledger)
+    indexer.sync()
+    with pytest.raises(InputError, match="more than 1000 quota periods"):
+        quota_use(ledger, indexer, e.id, since=datetime(1900, 1, 1, tzinfo=UTC))
+    with pytest.raises(InputError, match="since is after until"):
+        quota_use(
+            ledger, indexer, e.id, since=datetime(2026, 2, 1, tzinfo=UTC),
+            until=datetime(2026, 1, 1, tzinfo=UTC),
+        )  # fmt: skip
+    with pytest.raises(InputError, match="timezone-aware"):
+        quota_use(ledger, indexer, e.id, since=datetime(2026, 1, 1))
+    assert quota_use(ledger, indexer, e.id).periods == ()
+
+
+def test_a_members_file_lists_standing_balances_and_events(
+    ledger: Ledger, indexer: Indexer
+) -> None:
+    a = exchange_scheme(ledger)
+    member = holder(ledger, a, 15)
+    indexer.sync()
+    f = member_file(ledger, indexer, member.address.lower(), limit=1)
+    assert (f.address, f.status, f.balances) == (member.address, "active", {a.code: 15})
+    assert f.registrar is not None and f.registered_at > 0
+    assert len(f.events.entries) == 1 and f.events.next_cursor is not None
+    older = member_file(ledger, indexer, member.address, cursor=f.events.next_cursor, limit=50)
+    names = [x.event for x in (*f.events.entries, *older.events.entries)]
+    assert "MemberRegistered" in names and "TransferSingle" in names
+    rows = event_rows(older.events)
+    assert rows[-1]["event"] == "MemberRegistered"
+    with pytest.raises(InputError, match="not an address"):
+        member_file(ledger, indexer, "0x12")
