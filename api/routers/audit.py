@@ -9,12 +9,34 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from api.deps import CallerDep, ServicesDep, require_role
+from api.deps import CallerDep, IdPath, ServicesDep, require_role
 from api.export import CSV_RESPONSES, FormatQuery, csv_or
 from api.routers.wallet import MAX_LIST
 from api.schemas import Hex
-from ledger.audit import reconcile, reconciliation_data
+from ledger.audit import (
+    QuotaPeriod,
+    event_rows,
+    member_file,
+    quota_data,
+    quota_use,
+    reconcile,
+    reconciliation_data,
+)
 from ledger.errors import InputError
+from ledger.trace import (
+    BatchTrace,
+    RecordTrace,
+    StoreCheck,
+    TransactionTrace,
+    batch_rows,
+    check_record_store,
+    record_rows,
+    trace_batch,
+    trace_record,
+    trace_transaction,
+    transaction_rows,
+)
+from ledger.values import parse_address
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -358,3 +380,134 @@ def reconciliation(
     r = reconcile(services.ledger, services.indexer, scheme, block=block)
     data = reconciliation_data(r)
     return csv_or(fmt, data, [data], f"reconciliation-{r.scheme}-{r.block}")
+
+
+# --- trace, quota use, members, verification ------------------------------------------------------
+
+TxHashQuery = Annotated[str, Query(min_length=66, max_length=66, pattern=r"^0x[0-9a-fA-F]{64}$")]
+
+
+@router.get("/records/{record_id}/trace", response_model=RecordTrace, responses=CSV_RESPONSES)
+def record_trace(
+    record_id: IdPath, caller: CallerDep, services: ServicesDep, fmt: FormatQuery = "json"
+) -> Any:
+    """A service record traced: its volunteer, submitter and reviewers, activity, every event of
+    it (transactions, blocks), the points it issued, and its off-chain details checked against
+    the chain; `problems` lists anything that must never happen. CSV: its timeline."""
+    require_role(services, caller, "auditor")
+    t = trace_record(services.ledger, services.indexer, record_id)
+    return csv_or(fmt, t, record_rows(t), f"record-{record_id}-trace")
+
+
+@router.get("/batches/{batch_id}/trace", response_model=BatchTrace, responses=CSV_RESPONSES)
+def batch_trace(
+    batch_id: IdPath,
+    caller: CallerDep,
+    services: ServicesDep,
+    volunteer: Annotated[str | None, Query(max_length=64)] = None,
+    fmt: FormatQuery = "json",
+) -> Any:
+    """A batch traced: who submitted and approved it, its records read back from the approving
+    transaction (only `volunteer`'s if given), each checked against the store. CSV: its records."""
+    require_role(services, caller, "auditor")
+    who = parse_address(volunteer, what="volunteer") if volunteer is not None else None
+    b = trace_batch(services.ledger, services.indexer, batch_id, volunteer=who)
+    return csv_or(fmt, b, batch_rows(b), f"batch-{batch_id}-trace", list(_BATCH_COLUMNS))
+
+
+@router.get("/trace", response_model=TransactionTrace, responses=CSV_RESPONSES)
+def transaction_trace(
+    tx_hash: TxHashQuery, caller: CallerDep, services: ServicesDep, fmt: FormatQuery = "json"
+) -> Any:
+    """Every movement of points in a transaction with the record or batch behind it. CSV: one
+    line per movement."""
+    require_role(services, caller, "auditor")
+    t = trace_transaction(services.ledger, services.indexer, tx_hash)
+    return csv_or(fmt, t, transaction_rows(t), f"tx-{tx_hash[:18]}-trace")
+
+
+@router.get("/records/{record_id}/verification", response_model=StoreCheck)
+def record_verification(record_id: IdPath, caller: CallerDep, services: ServicesDep) -> Any:
+    """A record's off-chain details against the chain (hash, volunteer, times, evidence)."""
+    require_role(services, caller, "auditor")
+    ledger = services.ledger
+    return check_record_store(ledger, ledger.earning.existing(record_id))
+
+
+class QuotaPublic(BaseModel):
+    scheme: str
+    scheme_id: int
+    quota: int
+    quota_period_seconds: int
+    periods: list[QuotaPeriod]
+    chain: dict[str, int] = Field(description="current_period, quota_used, remaining")
+    findings: list[str]
+    indexed_block: int
+    blocks_behind: int
+
+
+@router.get("/schemes/{code}/quota", response_model=QuotaPublic, responses=CSV_RESPONSES)
+def quota(
+    code: Annotated[str, Path(max_length=32)],
+    caller: CallerDep,
+    services: ServicesDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    fmt: FormatQuery = "json",
+) -> Any:
+    """Points issued per quota window (default: the last 12) against the quota in force, and the
+    chain's own count of the current window. CSV: one line per window."""
+    require_role(services, caller, "auditor")
+    scheme: str | int = int(code) if code.isdigit() else code
+    q = quota_use(services.ledger, services.indexer, scheme, since=since, until=until)
+    data = quota_data(q)
+    return csv_or(
+        fmt, data, data["periods"], f"quota-{q.scheme}", list(QuotaPeriod.__dataclass_fields__)
+    )
+
+
+class MemberFilePublic(BaseModel):
+    address: str
+    status: str
+    registrar: str | None
+    registered_at: int
+    frozen_reason: int
+    successor: str | None
+    balances: dict[str, int]
+    events: EventsPublic
+
+
+@router.get("/members/{address}", response_model=MemberFilePublic, responses=CSV_RESPONSES)
+def member(
+    address: Annotated[str, Path(max_length=64)],
+    caller: CallerDep,
+    services: ServicesDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 50,
+    fmt: FormatQuery = "json",
+) -> Any:
+    """A member's standing and balances on chain and every event that names them, newest first
+    by pages (no personal data). CSV: one line per event of the page."""
+    require_role(services, caller, "auditor")
+    f = member_file(services.ledger, services.indexer, address, cursor=cursor, limit=limit)
+    answer = MemberFilePublic(
+        address=f.address,
+        status=f.status,
+        registrar=f.registrar,
+        registered_at=f.registered_at,
+        frozen_reason=f.frozen_reason,
+        successor=f.successor,
+        balances=f.balances,
+        events=EventsPublic(
+            entries=[EventPublic.model_validate(e, from_attributes=True) for e in f.events.entries],
+            next_cursor=f.events.next_cursor,
+            indexed_block=f.events.indexed_block,
+            chain_head=f.events.chain_head,
+            blocks_behind=f.events.blocks_behind,
+        ),
+    )
+    return csv_or(fmt, answer, event_rows(f.events), f"member-{f.address}", list(_EVENT_COLUMNS))
+
+
+_BATCH_COLUMNS = ("batch_id", "scheme", "index", "volunteer", "start", "end", "record_id")
+_EVENT_COLUMNS = ("block", "timestamp", "tx_hash", "log_index", "contract", "event", "args")

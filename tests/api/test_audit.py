@@ -14,7 +14,9 @@ from ledger.ledger import Ledger
 from tests.api.conftest import Session, sign_in
 from tests.catalogue_helpers import holder as shop_holder
 from tests.catalogue_helpers import list_item, new_shop
+from tests.earning_helpers import earn, earning_scheme, two_hours_ago
 from tests.exchange_helpers import exchange_scheme, grant_proxy, holder
+from tests.factories import new_member
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +135,49 @@ def test_every_audit_answer_exports_as_csv(
     bad = auditor.get(f"/v1/audit/schemes/{a.code}/supply?format=xml")
     assert bad.status_code == 422
     assert bad.json()["error"]["details"]["fields"][0]["field"] == "query.format"
+
+
+def test_trace_a_record_and_its_transaction_over_http(
+    client: TestClient, ledger: Ledger, auditor: Session, stranger: Session
+) -> None:
+    e = earning_scheme(ledger, quota=300)
+    member = new_member(ledger)
+    start, end = two_hours_ago(ledger)
+    record_id = earn(ledger, e, member.address, start, end)
+    client.app.state.services.indexer.sync()  # type: ignore[attr-defined]
+
+    got = auditor.get(f"/v1/audit/records/{record_id}/trace")
+    assert got.status_code == 200, got.text
+    t = got.json()
+    assert (t["status"], t["reviewer"], t["submitter"]) == (
+        "approved", e.reviewer.address, e.organiser.address,
+    )  # fmt: skip
+    assert [s["event"] for s in t["events"]] == ["RecordSubmitted", "RecordApproved"]
+    assert t["store"]["matches"] and t["problems"] == []
+    tx = t["issued"][0]["tx_hash"]
+    moved = auditor.get(f"/v1/audit/trace?tx_hash={tx}").json()
+    assert moved["movements"][0]["record"]["record_id"] == record_id
+    sheet = auditor.get(f"/v1/audit/records/{record_id}/trace?format=csv")
+    rows = list(csv.DictReader(io.StringIO(sheet.text.lstrip("\ufeff"))))
+    assert [r["step"] for r in rows] == ["RecordSubmitted", "RecordApproved", "points issued"]
+    verified = auditor.get(f"/v1/audit/records/{record_id}/verification").json()
+    assert verified == {"found": True, "matches": True, "record_key": verified["record_key"],
+                        "problems": []}  # fmt: skip
+
+    quota_answer = auditor.get(f"/v1/audit/schemes/{e.scheme.code}/quota").json()
+    assert quota_answer["periods"][-1]["issued"] == 24
+    assert quota_answer["chain"]["remaining"] == 276
+    file = auditor.get(f"/v1/audit/members/{member.address}?limit=500").json()
+    assert file["balances"] == {e.scheme.code: 24}
+
+    assert auditor.get("/v1/audit/records/999999999/trace").status_code == 404
+    assert auditor.get("/v1/audit/records/0/trace").status_code == 422
+    assert auditor.get("/v1/audit/trace?tx_hash=0x12").status_code == 422
+    unknown = auditor.get("/v1/audit/trace?tx_hash=0x" + "ab" * 32)
+    assert unknown.status_code == 404 and "blocks behind" in unknown.json()["error"]["message"]
+    assert auditor.get("/v1/audit/batches/999999999/trace").status_code == 404
+    far = auditor.get(f"/v1/audit/schemes/{e.scheme.code}/quota?since=1900-01-01T00:00:00Z")
+    assert far.status_code == 422 and "quota periods" in far.json()["error"]["message"]
+    assert auditor.get("/v1/audit/members/0x12").status_code == 422
+    for path in (f"/v1/audit/records/{record_id}/trace", f"/v1/audit/members/{member.address}"):
+        assert stranger.get(path).status_code == 403
