@@ -15,6 +15,7 @@ from ledger.batch import plan_batch, run_batch
 from ledger.errors import IndexBehind, InputError, RecordNotFound
 from ledger.indexer import Indexer, event_refs
 from ledger.ledger import Ledger
+from ledger.relay import KeySigner, Relay
 from ledger.store import session
 from ledger.store.records import RecordDetails
 from ledger.trace import trace_batch, trace_record, trace_transaction
@@ -90,28 +91,38 @@ def test_an_altered_store_row_is_reported_against_the_chain(
     assert len(t.problems) == len(t.store.problems)
 
 
-def test_a_batch_is_read_back_from_its_approving_transaction(
-    ledger: Ledger, indexer: Indexer, tmp_path: Path
-) -> None:
-    e = earning_scheme(ledger)
-    members = [new_member(ledger).address for _ in range(3)]
-    start, end = two_hours_ago(ledger)
-    path = tmp_path / "batch.csv"
+def write_batch(path: Path, members: list[str], start: int, end: int) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(BATCH_HEADER)
         for i, m in enumerate(members):
             w.writerow(
-                [f"T-{i}", m, iso(start), iso(end), "B", "清扫楼道", "百瑞景社区", "清扫",
-                 "百瑞景社区居委会", "王主任", evidence()]
+                [f"T-{path.stem}-{i}", m, iso(start), iso(end), "B", "清扫楼道", "百瑞景社区",
+                 "清扫", "百瑞景社区居委会", "王主任", evidence()]
             )  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("relayed", [False, True], ids=["sent", "relayed"])
+def test_a_batch_is_read_back_from_its_approving_transaction(
+    ledger: Ledger, indexer: Indexer, tmp_path: Path, relayed: bool
+) -> None:
+    e = earning_scheme(ledger)
+    members = [new_member(ledger).address for _ in range(3)]
+    start, end = two_hours_ago(ledger)
+    path = write_batch(tmp_path / "batch.csv", members, start, end)
     plan = plan_batch(
         ledger, path, scheme=e.id, organiser=e.organiser.address, reviewer=e.reviewer.address
     )
-    [batch_id] = run_batch(ledger, plan, organiser=e.organiser, reviewer=e.reviewer).batches
+    # relayed: the approval goes through the ERC-2771 forwarder (as a custodial wallet's would)
+    reviewer = KeySigner(e.reviewer, Relay(ledger)) if relayed else e.reviewer
+    [batch_id] = run_batch(ledger, plan, organiser=e.organiser, reviewer=reviewer).batches
     indexer.sync()
 
     b = trace_batch(ledger, indexer, batch_id)
+    approval = next(s for s in b.events if s.event == "BatchApproved")
+    sent_to = ledger.w3.eth.get_transaction(approval.tx_hash)["to"]
+    assert (sent_to == ledger.manifest.address("Forwarder")) is relayed
     assert (b.status, b.count, b.points) == ("approved", 3, 60)
     assert (b.submitter, b.reviewer) == (e.organiser.address, e.reviewer.address)
     assert [line.volunteer for line in b.records] == members
