@@ -318,11 +318,15 @@ def events(
     tx_hash: Annotated[str | None, Query(max_length=66)] = None,
     block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
     address: Annotated[str | None, Query(max_length=64)] = None,
+    ref: Annotated[
+        str | None,
+        Query(max_length=48, description="a domain id the events name: record:12, batch:3, ..."),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 50,
 ) -> Any:
-    """Decoded events of our contracts, newest first: by contract, event, transaction, block, or
-    an account named in them (the explorer's queries)."""
+    """Decoded events of our contracts, newest first: by contract, event, transaction, block, an
+    account named in them, or a domain object they name (`ref`) (the explorer's queries)."""
     require_role(services, caller, "auditor")
     page = services.indexer.events(
         contract=contract,
@@ -330,6 +334,7 @@ def events(
         tx_hash=tx_hash,
         block=block,
         address=address,
+        ref=ref,
         cursor=cursor,
         limit=limit,
     )

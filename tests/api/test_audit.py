@@ -155,6 +155,10 @@ def test_trace_a_record_and_its_transaction_over_http(
     assert [s["event"] for s in t["events"]] == ["RecordSubmitted", "RecordApproved"]
     assert t["store"]["matches"] and t["problems"] == []
     tx = t["issued"][0]["tx_hash"]
+    by_ref = auditor.get(f"/v1/audit/events?ref=record:{record_id}").json()["entries"]
+    assert [x["event"] for x in by_ref] == ["RecordApproved", "RecordSubmitted"]
+    bad_ref = auditor.get("/v1/audit/events?ref=records:1")
+    assert bad_ref.status_code == 422 and "kinds:" in bad_ref.json()["error"]["message"]
     moved = auditor.get(f"/v1/audit/trace?tx_hash={tx}").json()
     assert moved["movements"][0]["record"]["record_id"] == record_id
     sheet = auditor.get(f"/v1/audit/records/{record_id}/trace?format=csv")
