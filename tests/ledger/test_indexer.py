@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlmodel import Session
 
 from ledger.config import Settings
 from ledger.contracts import SchemeFlag
@@ -29,6 +30,7 @@ from ledger.errors import (
 )
 from ledger.indexer import Indexer
 from ledger.ledger import Ledger
+from ledger.store.index import IndexSchema
 from tests.catalogue_helpers import list_item, new_shop
 from tests.conftest import issue_points, minter
 from tests.contracts.helpers import source, spare
@@ -379,6 +381,21 @@ def test_an_index_of_another_deployment_is_refused(
     finally:
         first.ledger.close()
         other.ledger.close()
+
+
+def test_an_index_built_by_an_older_version_must_be_reset(ledger: Ledger, tmp_path: Path) -> None:
+    idx = index_of(ledger, f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        idx.sync(max_blocks=1)
+        with Session(idx.engine) as db:  # what an index of tables version 1 looks like
+            db.delete(db.get(IndexSchema, 1))
+            db.commit()
+        with pytest.raises(IndexMismatch, match="another version of the indexer"):
+            idx.sync(max_blocks=1)
+        idx.reset()
+        assert idx.sync(max_blocks=1).to_block == ledger.manifest.deploy_block
+    finally:
+        idx.ledger.close()
 
 
 def test_run_follows_the_chain_until_stopped(ledger: Ledger, indexer: Indexer) -> None:
