@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from ledger.errors import IndexBehind, InputError
-from ledger.store.index import IndexEvent, IndexEventRef, PointMovement
+from ledger.store.index import IndexedScheme, IndexEvent, IndexEventRef, PointMovement
 from ledger.values import parse_address
 
 if TYPE_CHECKING:
@@ -396,6 +396,9 @@ class MemberFile:
     frozen_reason: int
     successor: str | None
     balances: dict[str, int]
+    #: Where the member's points came from and went, per scheme and kind of movement, over the
+    #: whole index: {"VOL": {"issued": {"in": 120, "out": 0, "count": 5}, ...}}.
+    flows: dict[str, dict[str, dict[str, int]]]
     events: EventPage
 
 
@@ -407,6 +410,27 @@ def member_file(
     account = parse_address(address, what="member address")
     info = ledger.member(account)
     page = index.events(address=account, cursor=cursor, limit=limit)
+    flows: dict[str, dict[str, dict[str, int]]] = {}
+    me = account.lower()
+    with Session(index.engine) as db:
+        codes = {r.scheme_id: r.code for r in db.exec(select(IndexedScheme))}
+        rows = db.exec(
+            select(
+                PointMovement.scheme_id,
+                PointMovement.kind,
+                PointMovement.to_address,
+                PointMovement.amount,
+            )
+            .where((col(PointMovement.from_address) == me) | (col(PointMovement.to_address) == me))
+            .where(col(PointMovement.block_number) <= page.indexed_block)
+            .execution_options(yield_per=5_000)
+        )
+        for scheme_id, kind, target, amount in rows:
+            entry = flows.setdefault(codes.get(scheme_id, str(scheme_id)), {}).setdefault(
+                kind, {"in": 0, "out": 0, "count": 0}
+            )
+            entry["in" if target == me else "out"] += int(amount)
+            entry["count"] += 1
     return MemberFile(
         address=account,
         status=info.status.name.lower(),
@@ -415,6 +439,7 @@ def member_file(
         frozen_reason=info.frozen_reason,
         successor=info.successor,
         balances={b.scheme.code: b.amount for b in ledger.balances(account) if b.amount},
+        flows=flows,
         events=page,
     )
 

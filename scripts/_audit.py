@@ -291,6 +291,9 @@ def member_command(
             ("registered at", show_time(f.registered_at) if f.registered_at else None),
             ("recovered to", f.successor),
             ("balances", ", ".join(f"{k} {v}" for k, v in f.balances.items()) or "none"),
+            ("points came from / went to", "; ".join(
+                f"{code} {kind} +{v['in']} -{v['out']} ({v['count']})"
+                for code, kinds in f.flows.items() for kind, v in kinds.items()) or "nothing"),
             ("index", f"up to block {f.events.indexed_block} ({f.events.blocks_behind} behind)"),
         ]),
         table("events", ["block", "tx", "event", "contract"],

@@ -479,6 +479,9 @@ class MemberFilePublic(BaseModel):
     frozen_reason: int
     successor: str | None
     balances: dict[str, int]
+    flows: dict[str, dict[str, dict[str, int]]] = Field(
+        description="per scheme and kind of movement: points in, out, and how many movements"
+    )
     events: EventsPublic
 
 
@@ -503,6 +506,7 @@ def member(
         frozen_reason=f.frozen_reason,
         successor=f.successor,
         balances=f.balances,
+        flows=f.flows,
         events=EventsPublic(
             entries=[EventPublic.model_validate(e, from_attributes=True) for e in f.events.entries],
             next_cursor=f.events.next_cursor,

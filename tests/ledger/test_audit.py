@@ -145,6 +145,7 @@ def test_a_members_file_lists_standing_balances_and_events(
     indexer.sync()
     f = member_file(ledger, indexer, member.address.lower(), limit=1)
     assert (f.address, f.status, f.balances) == (member.address, "active", {a.code: 15})
+    assert f.flows == {a.code: {"issued": {"in": 15, "out": 0, "count": 1}}}
     assert f.registrar is not None and f.registered_at > 0
     assert len(f.events.entries) == 1 and f.events.next_cursor is not None
     older = member_file(ledger, indexer, member.address, cursor=f.events.next_cursor, limit=50)
