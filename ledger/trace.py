@@ -271,23 +271,27 @@ def trace_batch(
         records = ledger.records.batch_records(batch_id, tx_hash=approval.tx_hash)
         wanted = volunteer.lower() if volunteer is not None else None
         rows = _batch_rows(ledger, batch_id)
-        for i, r in enumerate(records[:MAX_BATCH_LINES]):
-            if wanted is not None and r.volunteer.lower() != wanted:
-                continue
-            lines.append(
-                BatchLine(
-                    index=i,
-                    volunteer=to_checksum_address(r.volunteer),
-                    activity_id=r.activity_id,
-                    start=r.start,
-                    end=r.end,
-                    code=r.code,
-                    details_hash="0x" + r.details_hash.hex(),
-                    evidence_hash="0x" + r.evidence_hash.hex(),
-                    record_id=ledger.records.batch_record_id(batch_id, i),
-                    store=_check_packed(r, rows.get(i), batch.scheme_id),
-                )
+        chosen = [
+            (i, r)
+            for i, r in enumerate(records[:MAX_BATCH_LINES])
+            if wanted is None or r.volunteer.lower() == wanted
+        ]
+        ids = ledger.records.batch_record_ids(batch_id, [i for i, _ in chosen])
+        lines = [
+            BatchLine(
+                index=i,
+                volunteer=to_checksum_address(r.volunteer),
+                activity_id=r.activity_id,
+                start=r.start,
+                end=r.end,
+                code=r.code,
+                details_hash="0x" + r.details_hash.hex(),
+                evidence_hash="0x" + r.evidence_hash.hex(),
+                record_id=record_id,
+                store=_check_packed(r, rows.get(i), batch.scheme_id),
             )
+            for (i, r), record_id in zip(chosen, ids, strict=True)
+        ]
         paid = sum(m.amount for m in issued if m.kind == "issued")
         if paid != batch.points:
             problems.append(
