@@ -186,6 +186,7 @@ def up_command(
         out.note(f"demo city ({demo_path}): {_demo_text(seeded)}")
     else:
         out.note(f"demo city: {demo_path} does not exist; skipped")
+    _index_for_development(state)
 
     url = f"http://{host}:{port}"
     data = {
@@ -219,6 +220,23 @@ def up_command(
         uvicorn.run(create_app(settings), host=host, port=port)
     if settings.rpc_url is None:
         out.note("the chain keeps running; stop it with `vpl chain down`")
+
+
+def _index_for_development(state: State) -> None:
+    """Bring the event index up to the chain. On a development network an index the indexer
+    cannot continue (built by an older version, or of an earlier chain) is rebuilt from the
+    chain, which holds everything it had; production networks are never reset unasked."""
+    from ledger.errors import IndexMismatch
+    from ledger.indexer import Indexer
+
+    indexer = Indexer(state.ledger)
+    try:
+        report = indexer.sync()
+    except IndexMismatch as exc:
+        state.out.note(f"index: {exc.message.split(';')[0]}; rebuilding it from the chain")
+        indexer.reset()
+        report = indexer.sync()
+    state.out.note(f"index: {report.events} new events, up to block {report.to_block}")
 
 
 def _demo_text(seeded: Any) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from ledger.config import REPO_ROOT, Settings
 from ledger.contracts import MemberStatus, SchemeFlag
@@ -28,6 +28,8 @@ from ledger.errors import NodeNotRunning, RecordNotFound
 from ledger.ledger import Ledger
 from ledger.node import LocalNode, free_port
 from ledger.store import PersonalDataAccess, session
+from ledger.store.db import make_engine
+from ledger.store.index import IndexSchema
 from tests.conftest import issue_points
 from tests.e2e.runner import Vpl, fails, ok
 from tests.factories import id_number, new_member, new_scheme
@@ -511,7 +513,17 @@ def test_chain_up_then_up_then_chain_down_in_a_subprocess(tmp_path: Path, ledger
             "长者午餐一份 (VOL)",
             "文创礼品 (CULTURE)",
         ]
+        indexed = vpl("index", "status")
+        assert indexed["events"] > 0 and indexed["indexed_block"] > 0
+        # an index of an older version is rebuilt from the chain by the next `vpl up`
+        url = Settings(_env_file=None, data_dir=data_dir).resolved_database_url  # type: ignore[call-arg]
+        with Session(make_engine(url)) as db:
+            db.delete(db.get(IndexSchema, 1))
+            db.commit()
         rerun = vpl("up", "--no-serve", "--node", "anvil")
+        assert vpl("index", "status")["events"] >= indexed["events"]
+        with Session(make_engine(url)) as db:  # rebuilt: the tables' version is written again
+            assert db.get(IndexSchema, 1) is not None
         assert rerun["deploy"]["created"] is False
         assert (rerun["demo"]["schemes_added"], rerun["demo"]["roles_granted"]) == ([], [])
         assert rerun["demo"]["items_listed"] == []
