@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +18,7 @@ from ledger.audit import (
 from ledger.certificates import verification_data, verify_certificate
 from ledger.earning import parse_time, show_time
 from ledger.errors import InputError
-from ledger.export import export_format, plain, write_export
+from ledger.export import plain
 from ledger.indexer import Indexer
 from ledger.trace import (
     RecordTrace,
@@ -32,6 +30,7 @@ from ledger.trace import (
     trace_transaction,
     transaction_rows,
 )
+from scripts._export import ExportOption, check_export, maybe_export
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, state_of
 
@@ -40,34 +39,6 @@ audit_app = typer.Typer(
     "exported (--export FILE.csv or FILE.json).",
     **APP_OPTIONS,
 )
-
-#: ``--export``: every audit command's answer to a file, CSV (its rows) or JSON (all of it).
-ExportOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--export",
-        dir_okay=False,
-        help="Also write the answer to this file: .csv (its rows) or .json (the whole answer).",
-    ),
-]
-
-
-def check_export(path: Path | None) -> None:
-    """Refuse an export file of an unknown kind before any work is done."""
-    if path is not None:
-        export_format(path)
-
-
-def maybe_export(
-    ctx: typer.Context, path: Path | None, data: Any, rows: Iterable[Mapping[str, Any]]
-) -> None:
-    """Write the answer to `path` if one was given, and say so on stderr."""
-    if path is None:
-        return
-    rows = list(rows)
-    write_export(path, data, rows)
-    kind = f"{len(rows)} rows" if export_format(path) == "csv" else "the answer"
-    state_of(ctx).out.note(f"exported {kind} to {path}")
 
 
 @audit_app.command("reconcile")

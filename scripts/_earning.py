@@ -14,6 +14,7 @@ from ledger.contracts import Activity, Limits, RecordStatus
 from ledger.contracts.records import REJECT_REASONS
 from ledger.earning import RecordView, activity_data, record_data, show_time
 from ledger.errors import InputError
+from scripts._export import ExportOption, check_export, maybe_export
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 
@@ -437,13 +438,18 @@ def record_list(
 
 @record_app.command("refusals")
 def record_refusals(
-    ctx: typer.Context, last: Annotated[int, typer.Option("--last", min=1, max=1000)] = 50
+    ctx: typer.Context,
+    last: Annotated[int, typer.Option("--last", min=1, max=1000)] = 50,
+    export: ExportOption = None,
 ) -> None:
     """Refused attempts (who tried what, and why), newest first: evidence for auditors."""
+    check_export(export)
     state = state_of(ctx)
     rows = state.ledger.earning.refusals(last=last)
+    data = [r.model_dump() for r in rows]
+    maybe_export(ctx, export, data, data)
     state.out.result(
-        [r.model_dump() for r in rows],
+        data,
         table(
             "refused attempts",
             ["when (UTC)", "who", "what", "on", "why"],

@@ -10,6 +10,7 @@ from ledger.contracts.exchange import Settlement, SettlementStatus
 from ledger.exchange import limits_data, quote_data, result_data
 from ledger.revert import value_text
 from ledger.values import timestamp
+from scripts._export import ExportOption, check_export, maybe_export
 from scripts._output import fields, line, table
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
 from scripts._state import APP_OPTIONS, State, state_of
@@ -229,31 +230,34 @@ def clearing_statement(
     ] = "day",
     start: Annotated[str | None, typer.Option("--from", help="First day, e.g. 2026-11-01.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day (inclusive).")] = None,
+    export: ExportOption = None,
 ) -> None:
     """Each issuer's clearing per period, and every scheme's net position now."""
+    check_export(export)
     state = state_of(ctx)
     st = state.ledger.exchange.statement(period=period, start=start, end=end)  # type: ignore[arg-type]
     labels = state.labels()
+    lines = [
+        {
+            "period": ln.period,
+            "issuer": ln.issuer,
+            "issuer_operator": labels.get(ln.issuer),
+            "schemes": list(ln.schemes),
+            "exchanges": ln.exchanges,
+            "owed_to": ln.owed_to,
+            "owed_by": ln.owed_by,
+            "paid": ln.paid,
+            "received": ln.received,
+            "net": ln.net,
+        }
+        for ln in st.lines
+    ]
     data = {
         "period": st.period,
         "from_block": st.from_block,
         "to_block": st.to_block,
         "unit": "thousandths of the city standard unit",
-        "lines": [
-            {
-                "period": ln.period,
-                "issuer": ln.issuer,
-                "issuer_operator": labels.get(ln.issuer),
-                "schemes": list(ln.schemes),
-                "exchanges": ln.exchanges,
-                "owed_to": ln.owed_to,
-                "owed_by": ln.owed_by,
-                "paid": ln.paid,
-                "received": ln.received,
-                "net": ln.net,
-            }
-            for ln in st.lines
-        ],
+        "lines": lines,
         "positions": {p.scheme.code: p.net for p in st.positions},
         "owed": [{"payer": a, "payee": b, "owed": o, "pending": pnd} for a, b, o, pnd in st.owed],
     }
@@ -303,6 +307,7 @@ def clearing_statement(
             [(a, b, value_text(o), value_text(pnd)) for a, b, o, pnd in st.owed],
         ),
     )
+    maybe_export(ctx, export, data, lines)
 
 
 @clearing_app.command("settle", context_settings=NUMBERS)
@@ -357,8 +362,10 @@ def clearing_list(
     status: Annotated[
         str | None, typer.Option("--status", help="pending, confirmed or cancelled.")
     ] = None,
+    export: ExportOption = None,
 ) -> None:
     """Settlements, newest first."""
+    check_export(export)
     state = state_of(ctx)
     items = [settlement_data(state, s) for s in state.ledger.exchange.settlements(status=status)]
     state.out.result(
@@ -380,6 +387,7 @@ def clearing_list(
             ],
         ),
     )
+    maybe_export(ctx, export, items, items)
 
 
 __all__ = ["clearing_app", "exchange_app"]

@@ -10,6 +10,7 @@ import typer
 
 from ledger.index_queries import HistoryPage
 from ledger.indexer import Indexer, SyncReport
+from scripts._export import ExportOption, check_export, maybe_export
 from scripts._output import fields, table
 from scripts._state import APP_OPTIONS, State, state_of
 
@@ -159,13 +160,17 @@ def history_command(
     kind: Annotated[str | None, typer.Option("--kind", help="issued, exchanged, ...")] = None,
     cursor: Annotated[str | None, typer.Option("--cursor", help="next_cursor of a page.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows per page (at most 500).")] = 50,
+    export: ExportOption = None,
 ) -> None:
     """A member's movements of points from the index, newest first."""
+    check_export(export)
     state = state_of(ctx)
     page = _indexer(state).history(
         state.account(member, what="member"), scheme=scheme, kind=kind, cursor=cursor, limit=limit
     )
-    state.out.result(_history_data(page), *_history_view(state, page))
+    data = _history_data(page)
+    state.out.result(data, *_history_view(state, page))
+    maybe_export(ctx, export, data, data["entries"])
 
 
 def _history_data(page: HistoryPage) -> dict[str, Any]:

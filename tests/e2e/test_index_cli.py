@@ -108,3 +108,24 @@ def test_audit_trace_quota_member_and_verify(vpl: Vpl, ledger: Ledger, tmp_path:
     fails(vpl("audit", "trace", "record:999999999"), 1, "no service record")
     fails(vpl("audit", "quota", e.scheme.code, "--since", "yesterday"), 2, "not a date and time")
     fails(vpl("audit", "member", "0x12"), 2, "not an address")
+
+
+def test_the_lists_auditors_read_export_too(vpl: Vpl, ledger: Ledger, tmp_path: Path) -> None:
+    scheme = new_scheme(ledger)
+    member = new_member(ledger)
+    issue_points(ledger, member.address, scheme.id, 7, source())
+    ok(vpl("--json", "index", "sync"))
+    history = tmp_path / "history.csv"
+    assert vpl("index", "history", member.address, "--export", str(history)).exit_code == 0
+    [row] = list(csv.DictReader(io.StringIO(history.read_text("utf-8-sig"))))
+    assert (row["kind"], row["delta"], row["scheme"]) == ("issued", "7", scheme.code)
+    for args, name in (
+        (("clearing", "statement"), "statement.json"),
+        (("clearing", "list"), "settlements.csv"),
+        (("record", "refusals"), "refusals.csv"),
+    ):
+        shown = vpl(*args, "--export", str(tmp_path / name))
+        assert shown.exit_code == 0, (args, shown.output)
+        assert (tmp_path / name).stat().st_size > 0
+    assert "lines" in json.loads((tmp_path / "statement.json").read_text())
+    fails(vpl("record", "refusals", "--export", str(tmp_path / "r.txt")), 2, ".csv or")
