@@ -147,6 +147,36 @@ def _load_json_model(model: type[M], path: Path) -> M:
         raise ConfigError(f"config file {path} is invalid: {problems}") from None
 
 
+class AnomalyThresholds(BaseModel):
+    """Thresholds of the anomaly rules (``ledger.anomalies``), from ``audit.json`` in the config
+    directory; each default is what a city would start with, and each rule is documented there."""
+
+    model_config = {"extra": "forbid"}
+
+    #: burst: more than `burst_records` records of one volunteer in one scheme submitted within
+    #: `burst_window_seconds`.
+    burst_records: int = Field(5, ge=1)
+    burst_window_seconds: int = Field(3_600, ge=1)
+    #: evidence_reuse: one evidence hash on more than `evidence_max_records` records.
+    evidence_max_records: int = Field(1, ge=1)
+    #: collusion: reviewers and volunteers approving each other in rings of up to
+    #: `ring_max_length` accounts (2 is a pair), and one reviewer approving one volunteer's
+    #: records `pair_max_approvals` times or more.
+    ring_max_length: int = Field(4, ge=2, le=8)
+    pair_max_approvals: int = Field(10, ge=2)
+    #: fast_review: a record approved less than `min_review_seconds` after it was submitted, and
+    #: `fast_run` or more approvals by one reviewer each less than `min_review_seconds` apart.
+    min_review_seconds: int = Field(30, ge=1)
+    fast_run: int = Field(5, ge=2)
+    #: registration_burst: more than `registrations_max` members registered by one registrar
+    #: within `registrations_window_seconds`.
+    registrations_max: int = Field(50, ge=1)
+    registrations_window_seconds: int = Field(600, ge=1)
+    #: Blocks one run reads by default (the newest), and the most it reads when asked.
+    default_blocks: int = Field(100_000, ge=1)
+    max_blocks: int = Field(2_000_000, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything configurable, from ``VPL_*`` environment variables or a ``.env`` file."""
 
@@ -237,6 +267,18 @@ class Settings(BaseSettings):
                     "the public test mnemonic cannot be used in production; use keystore operators"
                 )
         return net
+
+    @cached_property
+    def anomaly_thresholds(self) -> AnomalyThresholds:
+        """``audit.json`` of the config directory (its ``anomalies`` object); defaults without."""
+        path = self.config_dir / "audit.json"
+        if not path.exists():
+            return AnomalyThresholds()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return AnomalyThresholds.model_validate(data.get("anomalies", {}))
+        except (ValueError, AttributeError, ValidationError) as exc:
+            raise ConfigError(f"{path}: not valid anomaly thresholds: {exc}") from None
 
     @cached_property
     def compiler_config(self) -> CompilerConfig:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ledger.anomalies import RULES, detect, finding_rows
 from ledger.audit import (
     event_rows,
     member_file,
@@ -329,4 +330,44 @@ def verify_command(
         )
     maybe_export(ctx, export, data, rows)
     if not ok_:
+        raise typer.Exit(1)
+
+
+@audit_app.command("anomalies")
+def anomalies_command(
+    ctx: typer.Context,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help=f"Only this rule (again for more): {', '.join(RULES)}."),
+    ] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="Only this scheme.")] = None,
+    from_block: Annotated[int | None, typer.Option("--from-block", min=0)] = None,
+    to_block: Annotated[int | None, typer.Option("--to-block", min=0)] = None,
+    export: ExportOption = None,
+) -> None:
+    """Farming and collusion patterns (README, "Anomaly rules"; thresholds in audit.json) over a
+    range of blocks (default: the newest the index holds), each finding with its evidence; exits
+    1 when there are findings."""
+    check_export(export)
+    state = state_of(ctx)
+    ledger = state.ledger
+    report = detect(
+        ledger, Indexer(ledger), rules=rule, from_block=from_block, to_block=to_block,
+        scheme=(int(scheme) if scheme.isdigit() else scheme) if scheme else None,
+    )  # fmt: skip
+    data = plain(report)
+    rows = finding_rows(report)
+    state.out.result(
+        data,
+        table(
+            f"anomalies, blocks {report.from_block}-{report.to_block} ({report.records} records, "
+            f"{report.registrations} registrations)",
+            ["rule", "finding", "records", "blocks"],
+            [(f.rule, f.message, ", ".join(f.records[:6]) + (" ..." if len(f.records) > 6 else ""),
+              f"{f.first_block}-{f.last_block}") for f in report.findings],
+        ),
+        line(f"{len(report.findings)} findings" if report.findings else "no findings"),
+    )  # fmt: skip
+    maybe_export(ctx, export, data, rows)
+    if report.findings:
         raise typer.Exit(1)

@@ -13,6 +13,7 @@ from api.deps import CallerDep, IdPath, ServicesDep, require_role
 from api.export import CSV_RESPONSES, FormatQuery, csv_or
 from api.routers.wallet import MAX_LIST
 from api.schemas import Hex
+from ledger.anomalies import AnomalyReport, detect, finding_rows
 from ledger.audit import (
     QuotaPeriod,
     event_rows,
@@ -518,5 +519,35 @@ def member(
     return csv_or(fmt, answer, event_rows(f.events), f"member-{f.address}", list(_EVENT_COLUMNS))
 
 
+@router.get("/anomalies", response_model=AnomalyReport, responses=CSV_RESPONSES)
+def anomalies(
+    caller: CallerDep,
+    services: ServicesDep,
+    rule: Annotated[list[str] | None, Query(max_length=40)] = None,
+    scheme: Annotated[str | None, Query(max_length=32)] = None,
+    from_block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
+    to_block: Annotated[int | None, Query(ge=0, le=2**63)] = None,
+    fmt: FormatQuery = "json",
+) -> Any:
+    """Farming and collusion patterns over a range of blocks (default: the newest the index
+    holds; at most `max_blocks` of audit.json), each finding with its evidence (records,
+    transactions, blocks). Rules: burst, evidence_reuse, collusion, outside_window, fast_review,
+    registration_burst (README, "Anomaly rules"). CSV: one line per finding."""
+    require_role(services, caller, "auditor")
+    report = detect(
+        services.ledger,
+        services.indexer,
+        rules=rule,
+        scheme=(int(scheme) if scheme.isdigit() else scheme) if scheme else None,
+        from_block=from_block,
+        to_block=to_block,
+    )
+    return csv_or(
+        fmt, report, finding_rows(report), f"anomalies-{report.from_block}-{report.to_block}",
+        list(_FINDING_COLUMNS),
+    )  # fmt: skip
+
+
+_FINDING_COLUMNS = ("rule", "message", "scheme_id", "accounts", "records", "first_block")
 _BATCH_COLUMNS = ("batch_id", "scheme", "index", "volunteer", "start", "end", "record_id")
 _EVENT_COLUMNS = ("block", "timestamp", "tx_hash", "log_index", "contract", "event", "args")

@@ -185,3 +185,29 @@ def test_trace_a_record_and_its_transaction_over_http(
     assert auditor.get("/v1/audit/members/0x12").status_code == 422
     for path in (f"/v1/audit/records/{record_id}/trace", f"/v1/audit/members/{member.address}"):
         assert stranger.get(path).status_code == 403
+
+
+def test_anomalies_over_http_with_their_evidence(
+    client: TestClient, ledger: Ledger, auditor: Session, stranger: Session
+) -> None:
+    e = earning_scheme(ledger)
+    since = ledger.w3.eth.block_number + 1
+    start, end = two_hours_ago(ledger)
+    record_id = earn(ledger, e, new_member(ledger).address, start, end)  # approved at once
+    client.app.state.services.indexer.sync()  # type: ignore[attr-defined]
+    query = f"/v1/audit/anomalies?rule=fast_review&scheme={e.scheme.code}&from_block={since}"
+    got = auditor.get(query)
+    assert got.status_code == 200, got.text
+    [finding] = got.json()["findings"]
+    assert finding["records"] == [f"record:{record_id}"] and finding["rule"] == "fast_review"
+    assert [x["what"] for x in finding["evidence"]] == [
+        f"record:{record_id} submitted", f"record:{record_id} approved",
+    ]  # fmt: skip
+    sheet = auditor.get(query + "&format=csv")
+    [row] = list(csv.DictReader(io.StringIO(sheet.text.lstrip("\ufeff"))))
+    assert row["records"] == f"record:{record_id}" and row["tx_hashes"].count("0x") == 2
+    bad = auditor.get("/v1/audit/anomalies?rule=bursts")
+    assert bad.status_code == 422 and "did you mean 'burst'" in bad.json()["error"]["message"]
+    ahead = auditor.get(f"/v1/audit/anomalies?to_block={10**9}")
+    assert ahead.status_code == 409 and ahead.json()["error"]["code"] == "index_behind"
+    assert stranger.get("/v1/audit/anomalies").status_code == 403

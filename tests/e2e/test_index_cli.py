@@ -129,3 +129,21 @@ def test_the_lists_auditors_read_export_too(vpl: Vpl, ledger: Ledger, tmp_path: 
         assert (tmp_path / name).stat().st_size > 0
     assert "lines" in json.loads((tmp_path / "statement.json").read_text())
     fails(vpl("record", "refusals", "--export", str(tmp_path / "r.txt")), 2, ".csv or")
+
+
+def test_audit_anomalies_exit_1_with_findings(vpl: Vpl, ledger: Ledger, tmp_path: Path) -> None:
+    e = earning_scheme(ledger)
+    since = ledger.w3.eth.block_number + 1
+    start, end = two_hours_ago(ledger)
+    record_id = earn(ledger, e, new_member(ledger).address, start, end)
+    ok(vpl("--json", "index", "sync"))
+    args = ("audit", "anomalies", "--rule", "fast_review", "--scheme", e.scheme.code,
+            "--from-block", str(since))  # fmt: skip
+    shown = vpl(*args, "--export", str(tmp_path / "a.json"))
+    assert shown.exit_code == 1 and f"record:{record_id}" in shown.stdout
+    report = json.loads((tmp_path / "a.json").read_text())
+    assert [f["records"] for f in report["findings"]] == [[f"record:{record_id}"]]
+    clean = vpl("audit", "anomalies", "--rule", "collusion", "--scheme", e.scheme.code,
+                "--from-block", str(since))  # fmt: skip
+    assert clean.exit_code == 0 and "no findings" in clean.stdout
+    fails(vpl("audit", "anomalies", "--rule", "nope"), 2, "no anomaly rule")

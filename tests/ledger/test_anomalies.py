@@ -1,0 +1,234 @@
+"""Anomaly rules on seeded data: each pattern is found with its evidence (records, transactions,
+blocks), and a near miss under the threshold is not; bad input is refused clearly."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.anomalies import RULES, AnomalyReport, detect, finding_rows
+from ledger.config import AnomalyThresholds
+from ledger.errors import IndexBehind, InputError
+from ledger.indexer import Indexer
+from ledger.ledger import Ledger
+from tests.earning_helpers import (
+    Earning,
+    advance,
+    earning_scheme,
+    fund,
+    grant,
+    open_activity,
+    submit,
+    two_hours_ago,
+)
+from tests.factories import Member, new_member
+from tests.ledger.test_indexer import index_of
+
+HOUR = 3600
+
+
+@pytest.fixture(scope="module")
+def indexer(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexer]:
+    idx = index_of(ledger, f"sqlite:///{tmp_path_factory.mktemp('anomalies') / 'index.db'}")
+    yield idx
+    idx.ledger.close()
+
+
+def run(
+    ledger: Ledger, indexer: Indexer, since: int, rule: str, e: Earning | None = None, **limits: int
+) -> AnomalyReport:
+    indexer.sync()
+    return detect(
+        ledger, indexer, rules=[rule], scheme=e.id if e else None, from_block=since,
+        thresholds=AnomalyThresholds(**limits),
+    )  # fmt: skip
+
+
+def test_a_burst_of_records_for_one_member(ledger: Ledger, indexer: Indexer) -> None:
+    e = earning_scheme(ledger)
+    member = new_member(ledger)
+    since = ledger.w3.eth.block_number + 1
+    start, end = two_hours_ago(ledger)
+    ids = [
+        submit(ledger, e, member.address, start - k * 3 * HOUR, end - k * 3 * HOUR).record.id
+        for k in range(4)
+    ]
+    [found] = run(ledger, indexer, since, "burst", e, burst_records=3).findings
+    assert found.records == tuple(f"record:{i}" for i in sorted(ids))
+    assert found.accounts == (member.address,) and found.scheme_id == e.id
+    assert len(found.evidence) == 4 and found.first_block >= since
+    assert all(ev.what.endswith("submitted") for ev in found.evidence)
+    assert run(ledger, indexer, since, "burst", e, burst_records=4).findings == ()
+
+
+def test_one_evidence_hash_on_several_records(ledger: Ledger, indexer: Indexer) -> None:
+    e = earning_scheme(ledger)
+    a, b = new_member(ledger), new_member(ledger)
+    since = ledger.w3.eth.block_number + 1
+    start, end = two_hours_ago(ledger)
+    proof = secrets.token_bytes(32)
+    for m in (a, b):  # straight to the contract: the store here would refuse the second
+        ledger.records.submit_record(
+            e.organiser, scheme_id=e.id, activity_id=0, volunteer=m.address, start=start,
+            end=end, action=bytes(32), details_hash=secrets.token_bytes(32), evidence_hash=proof,
+        )  # fmt: skip
+    submit(ledger, e, a.address, start - 3 * HOUR, end - 3 * HOUR)  # evidence of its own
+    [found] = run(ledger, indexer, since, "evidence_reuse", e).findings
+    assert found.message == f"evidence 0x{proof.hex()} backs 2 records"
+    assert found.accounts == (a.address, b.address) and len(found.records) == 2
+    assert run(ledger, indexer, since, "evidence_reuse", e, evidence_max_records=2).findings == ()
+
+
+def reviewers(ledger: Ledger, e: Earning, count: int) -> list[Member]:
+    """Members who are also reviewers of the scheme, with gas to sign."""
+    out = []
+    for _ in range(count):
+        m = new_member(ledger)
+        fund(ledger, m.address)
+        grant(ledger, e.scheme, "reviewer", m.address, issuer=e.issuer)
+        out.append(m)
+    return out
+
+
+def approve_record_of(
+    ledger: Ledger, e: Earning, reviewer: Member, volunteer: Member, k: int
+) -> int:
+    start, end = two_hours_ago(ledger)
+    record_id = submit(
+        ledger, e, volunteer.address, start - k * 3 * HOUR, end - k * 3 * HOUR
+    ).record.id
+    ledger.earning.approve(reviewer=reviewer.account, record_id=record_id, grade="B")
+    return record_id
+
+
+def test_reviewers_who_approve_each_other_in_pairs_and_rings(
+    ledger: Ledger, indexer: Indexer
+) -> None:
+    e = earning_scheme(ledger)
+    a, b, c, d, x = reviewers(ledger, e, 5)
+    since = ledger.w3.eth.block_number + 1
+    pair = [approve_record_of(ledger, e, a, b, 0), approve_record_of(ledger, e, b, a, 0)]
+    ring = [approve_record_of(ledger, e, c, d, 0), approve_record_of(ledger, e, d, x, 0),
+            approve_record_of(ledger, e, x, c, 0)]  # fmt: skip
+    found = run(ledger, indexer, since, "collusion", e, ring_max_length=3).findings
+    assert len(found) == 2
+    by_size = {len(f.accounts): f for f in found}
+    assert set(by_size[2].accounts) == {a.address, b.address}
+    assert sorted(by_size[2].records) == sorted(f"record:{i}" for i in pair)
+    assert "approve each other" in by_size[2].message
+    assert set(by_size[3].accounts) == {c.address, d.address, x.address}
+    assert sorted(by_size[3].records) == sorted(f"record:{i}" for i in ring)
+    assert all(ev.tx_hash.startswith("0x") and ev.block >= since for ev in by_size[3].evidence)
+    # rings longer than the configured length are not reported; pairs still are
+    [only_pair] = run(ledger, indexer, since, "collusion", e, ring_max_length=2).findings
+    assert set(only_pair.accounts) == {a.address, b.address}
+
+
+def test_one_reviewer_approving_one_volunteer_again_and_again(
+    ledger: Ledger, indexer: Indexer
+) -> None:
+    e = earning_scheme(ledger)
+    [reviewer] = reviewers(ledger, e, 1)
+    volunteer = new_member(ledger)
+    since = ledger.w3.eth.block_number + 1
+    ids = [approve_record_of(ledger, e, reviewer, volunteer, k) for k in (2, 1, 0)]
+    [found] = run(ledger, indexer, since, "collusion", e, pair_max_approvals=3).findings
+    assert found.accounts == (reviewer.address, volunteer.address)
+    assert found.records == tuple(f"record:{i}" for i in ids)
+    assert run(ledger, indexer, since, "collusion", e, pair_max_approvals=4).findings == ()
+
+
+def test_a_record_approved_after_its_activity_was_cancelled(
+    ledger: Ledger, indexer: Indexer
+) -> None:
+    e = earning_scheme(ledger)
+    member, other = new_member(ledger), new_member(ledger)
+    kept, cancelled = open_activity(ledger, e), open_activity(ledger, e)
+    since = ledger.w3.eth.block_number + 1
+    start, end = two_hours_ago(ledger)
+    fine = submit(ledger, e, other.address, start, end, activity_id=kept.activity.id).record.id
+    late = submit(
+        ledger, e, member.address, start, end, activity_id=cancelled.activity.id
+    ).record.id
+    ledger.earning.cancel_activity(
+        organiser=e.organiser, activity_id=cancelled.activity.id, reason=1
+    )
+    for record_id in (fine, late):  # the contracts accept both approvals
+        ledger.earning.approve(reviewer=e.reviewer, record_id=record_id, grade="B")
+    [found] = run(ledger, indexer, since, "outside_window", e).findings
+    assert found.records == (f"record:{late}",)
+    assert f"after activity {cancelled.activity.id} was cancelled" in found.message
+    assert [ev.what for ev in found.evidence] == [
+        f"activity {cancelled.activity.id} cancelled", f"record:{late} approved",
+    ]  # fmt: skip
+
+
+def test_approvals_faster_than_a_person_can_review(ledger: Ledger, indexer: Indexer) -> None:
+    e = earning_scheme(ledger)
+    member = new_member(ledger)
+    since = ledger.w3.eth.block_number + 1
+    start, end = two_hours_ago(ledger)
+    slow = submit(ledger, e, member.address, start - 9 * HOUR, end - 9 * HOUR).record.id
+    advance(ledger, 120)
+    ledger.earning.approve(reviewer=e.reviewer, record_id=slow, grade="B")
+    advance(ledger, 120)
+    fast = [approve_record_of_operator(ledger, e, member, k) for k in (2, 1, 0)]
+    found = run(
+        ledger, indexer, since, "fast_review", e, min_review_seconds=30, fast_run=3
+    ).findings
+    singles = [f for f in found if "after it was submitted" in f.message]
+    assert sorted(f.records[0] for f in singles) == sorted(f"record:{i}" for i in fast)
+    [streak] = [f for f in found if "in a row" in f.message]
+    assert streak.records == tuple(f"record:{i}" for i in fast)
+    assert streak.accounts == (e.reviewer.address,)
+    relaxed = run(ledger, indexer, since, "fast_review", e, min_review_seconds=30, fast_run=4)
+    assert not [f for f in relaxed.findings if "in a row" in f.message]  # 3 in a row, not 4
+    assert f"record:{slow}" not in {r for f in found for r in f.records}  # 2 minutes: a person
+
+
+def approve_record_of_operator(ledger: Ledger, e: Earning, volunteer: Member, k: int) -> int:
+    start, end = two_hours_ago(ledger)
+    record_id = submit(
+        ledger, e, volunteer.address, start - k * 3 * HOUR, end - k * 3 * HOUR
+    ).record.id
+    ledger.earning.approve(reviewer=e.reviewer, record_id=record_id, grade="B")
+    return record_id
+
+
+def test_many_members_registered_by_one_registrar(ledger: Ledger, indexer: Indexer) -> None:
+    since = ledger.w3.eth.block_number + 1
+    members = [new_member(ledger).address for _ in range(4)]
+    [found] = run(ledger, indexer, since, "registration_burst", registrations_max=3).findings
+    assert found.accounts == (ledger.operator("registrar").address,)
+    assert [ev.what for ev in found.evidence] == [f"{m} registered" for m in members]
+    assert run(ledger, indexer, since, "registration_burst", registrations_max=4).findings == ()
+    [row] = finding_rows(run(ledger, indexer, since, "registration_burst", registrations_max=3))
+    assert row["rule"] == "registration_burst" and len(row["tx_hashes"]) == 4
+
+
+def test_bad_rules_ranges_and_an_index_behind_are_refused(
+    ledger: Ledger, indexer: Indexer, tmp_path: Path
+) -> None:
+    indexer.sync()
+    indexed, _ = indexer.indexed()
+    with pytest.raises(InputError, match="did you mean 'burst'"):
+        detect(ledger, indexer, rules=["bursts"])
+    with pytest.raises(IndexBehind, match=f"up to block {indexed}"):
+        detect(ledger, indexer, to_block=indexed + 1_000)
+    with pytest.raises(InputError, match="is after to_block"):
+        detect(ledger, indexer, from_block=indexed, to_block=indexed - 1)
+    with pytest.raises(InputError, match="more than one run reads"):
+        detect(ledger, indexer, from_block=0, thresholds=AnomalyThresholds(max_blocks=10))
+    with pytest.raises(InputError, match="block number"):
+        detect(ledger, indexer, from_block=-1)
+    report = detect(ledger, indexer, from_block=indexed, to_block=indexed)
+    assert report.rules == RULES and report.to_block == indexed
+    fresh = index_of(ledger, f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        with pytest.raises(IndexBehind, match="not synced yet"):
+            detect(ledger, fresh)
+    finally:
+        fresh.ledger.close()
