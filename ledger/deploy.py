@@ -46,6 +46,7 @@ CONTRACTS = (
     "Catalogue",
     "TimeBank",
     "Gifts",
+    "StoreAnchors",
 )
 #: The contracts whose admin moves from the deployer to the council.
 GOVERNED = (
@@ -59,11 +60,15 @@ GOVERNED = (
     "Catalogue",
     "TimeBank",
     "Gifts",
+    "StoreAnchors",
 )
 #: The contracts through which members spend points; each holds SPENDING_ROLE on the ledger.
 SPENDING_CONTRACTS = ("Exchange", "Catalogue", "TimeBank", "Gifts")
 ISSUANCE_ROLE = keccak(text="ISSUANCE_ROLE")
 SPENDING_ROLE = keccak(text="SPENDING_ROLE")
+ANCHOR_ROLE = keccak(text="ANCHOR_ROLE")
+#: The operator that anchors the off-chain store (``ledger.anchors``), when the network names one.
+ANCHORER = "anchorer"
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
@@ -384,6 +389,7 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         )
         for name in SPENDING_CONTRACTS
     }
+    create("StoreAnchors", ["address", "address"], [deployer.address, forwarder])
     council = deployed["Council"].address
 
     def contract(name: str) -> Contract:
@@ -404,6 +410,10 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
     for address in spenders.values():
         if not contract("PointsLedger").functions.hasRole(SPENDING_ROLE, address).call():
             send("PointsLedger", "grantRole", SPENDING_ROLE, address)
+    if ANCHORER in net.operators:
+        anchorer = accounts.operator_address(net, ANCHORER)
+        if not contract("StoreAnchors").functions.hasRole(ANCHOR_ROLE, anchorer).call():
+            send("StoreAnchors", "grantRole", ANCHOR_ROLE, anchorer)
     for name in GOVERNED:
         has_role = contract(name).functions.hasRole
         if not has_role(DEFAULT_ADMIN_ROLE, council).call():

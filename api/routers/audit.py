@@ -13,6 +13,8 @@ from api.deps import CallerDep, IdPath, ServicesDep, require_role
 from api.export import CSV_RESPONSES, FormatQuery, csv_or
 from api.routers.wallet import MAX_LIST
 from api.schemas import Hex
+from ledger.anchors import Anchors, ChainAnchor
+from ledger.anchors import verification_data as store_verification_data
 from ledger.anomalies import AnomalyReport, detect, finding_rows
 from ledger.audit import (
     QuotaPeriod,
@@ -24,6 +26,7 @@ from ledger.audit import (
     reconciliation_data,
 )
 from ledger.errors import InputError
+from ledger.export import plain
 from ledger.trace import (
     BatchTrace,
     RecordTrace,
@@ -546,6 +549,30 @@ def anomalies(
         fmt, report, finding_rows(report), f"anomalies-{report.from_block}-{report.to_block}",
         list(_FINDING_COLUMNS),
     )  # fmt: skip
+
+
+@router.get("/store/anchors", response_model=list[ChainAnchor], responses=CSV_RESPONSES)
+def store_anchors(
+    caller: CallerDep,
+    services: ServicesDep,
+    last: Annotated[int, Query(ge=1, le=500)] = 20,
+    fmt: FormatQuery = "json",
+) -> Any:
+    """The newest anchors of the off-chain store on chain (Merkle roots), newest first."""
+    require_role(services, caller, "auditor")
+    items = Anchors(services.ledger).anchors(last=last)
+    return csv_or(fmt, items, [plain(a) for a in items], "store-anchors")
+
+
+@router.get("/store/verification", responses=CSV_RESPONSES)
+def store_verification(caller: CallerDep, services: ServicesDep, fmt: FormatQuery = "json") -> Any:
+    """The off-chain store against its newest anchor: rows altered, deleted or inserted since,
+    and anchors whose snapshot was altered or deleted (`clean` when none). CSV: the rows found."""
+    require_role(services, caller, "auditor")
+    data = store_verification_data(Anchors(services.ledger).verify())
+    return csv_or(
+        fmt, data, data["findings"], "store-verification", ["kind", "table", "row_id", "detail"]
+    )
 
 
 _FINDING_COLUMNS = ("rule", "message", "scheme_id", "accounts", "records", "first_block")

@@ -84,6 +84,7 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 def init_db(engine: Engine) -> None:
     """Create every table that is not there yet (the vault's included)."""
+    import ledger.store.anchors
     import ledger.store.catalogue
     import ledger.store.clearing
     import ledger.store.gifts

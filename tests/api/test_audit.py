@@ -9,7 +9,9 @@ import io
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from ledger.anchors import Anchors
 from ledger.ledger import Ledger
 from tests.api.conftest import Session, sign_in
 from tests.catalogue_helpers import holder as shop_holder
@@ -211,3 +213,29 @@ def test_anomalies_over_http_with_their_evidence(
     ahead = auditor.get(f"/v1/audit/anomalies?to_block={10**9}")
     assert ahead.status_code == 409 and ahead.json()["error"]["code"] == "index_behind"
     assert stranger.get("/v1/audit/anomalies").status_code == 403
+
+
+def test_the_store_anchored_and_verified_over_http(
+    ledger: Ledger, auditor: Session, stranger: Session
+) -> None:
+    e = earning_scheme(ledger)
+    start, end = two_hours_ago(ledger)
+    record_id = earn(ledger, e, new_member(ledger).address, start, end)
+    outcome = Anchors(ledger).anchor(force=True)
+    [latest] = auditor.get("/v1/audit/store/anchors?last=1").json()
+    assert (latest["id"], latest["root"]) == (outcome.anchor_id, outcome.root)
+    clean = auditor.get("/v1/audit/store/verification").json()
+    assert clean["clean"] and clean["anchor_id"] == outcome.anchor_id
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE record_details SET end = end + 60 WHERE record_id = :r"), {"r": record_id}
+        )
+    found = auditor.get("/v1/audit/store/verification").json()
+    assert not found["clean"]
+    [row] = [f for f in found["findings"] if f["kind"] == "altered"]
+    assert row["table"] == "record_details"
+    sheet = auditor.get("/v1/audit/store/verification?format=csv").text.lstrip("\ufeff")
+    assert sheet.splitlines()[0] == "kind,table,row_id,detail" and "altered" in sheet
+    Anchors(ledger).anchor()  # the next anchor takes the store as it now is
+    assert stranger.get("/v1/audit/store/verification").status_code == 403
+    assert auditor.get("/v1/audit/store/anchors?last=0").status_code == 422

@@ -8,6 +8,8 @@ import io
 import json
 from pathlib import Path
 
+from sqlalchemy import text
+
 from ledger.ledger import Ledger
 from tests.conftest import issue_points
 from tests.contracts.helpers import source
@@ -147,3 +149,20 @@ def test_audit_anomalies_exit_1_with_findings(vpl: Vpl, ledger: Ledger, tmp_path
                 "--from-block", str(since))  # fmt: skip
     assert clean.exit_code == 0 and "no findings" in clean.stdout
     fails(vpl("audit", "anomalies", "--rule", "nope"), 2, "no anomaly rule")
+
+
+def test_anchor_then_verify_store_finds_a_changed_row(vpl: Vpl, ledger: Ledger) -> None:
+    e = earning_scheme(ledger)
+    start, end = two_hours_ago(ledger)
+    record_id = earn(ledger, e, new_member(ledger).address, start, end)
+    anchored = ok(vpl("--json", "audit", "anchor", "--force"))
+    assert anchored["created"] and anchored["rows"] > 0
+    assert ok(vpl("--json", "audit", "verify-store"))["clean"]
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE record_details SET volunteer = 'x' WHERE record_id = :r"), {"r": record_id}
+        )
+    shown = vpl("audit", "verify-store")
+    assert shown.exit_code == 1 and "altered" in shown.stdout
+    ok(vpl("--json", "audit", "anchor"))  # the next anchor takes the store as it now is
+    assert ok(vpl("--json", "audit", "anchors", "--last", "2"))[0]["rows"] > 0
