@@ -11,9 +11,11 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from api import errors as api_errors
@@ -42,6 +44,8 @@ from ledger.wallets import Wallets
 
 VERSION = "0.2.0"
 log = logging.getLogger("api")
+#: The auditors' explorer page (served at /explorer/).
+EXPLORER_DIR = Path(__file__).resolve().parent / "explorer"
 
 
 class Health(BaseModel):
@@ -175,4 +179,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(issuer.router)
     app.include_router(admin.router)
     app.include_router(audit.router)
+    # The auditors' explorer: static files over the /v1/audit API (no build step, no CDN).
+    app.mount("/explorer", StaticFiles(directory=EXPLORER_DIR, html=True), name="explorer")
     return app

@@ -11,6 +11,7 @@ reported as a finding with the figures on both sides.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from ledger.errors import IndexBehind, InputError
+from ledger.errors import IndexBehind, InputError, RecordNotFound
 from ledger.store.index import IndexedScheme, IndexEvent, IndexEventRef, PointMovement
 from ledger.values import parse_address
 
@@ -458,3 +459,169 @@ def event_rows(page: EventPage) -> list[dict[str, Any]]:
         }
         for e in page.entries
     ]
+
+
+# --- supply over time ------------------------------------------------------------------------------
+
+BUCKETS = {"hour": 3_600, "day": 86_400}
+#: The most buckets one series holds (ask for a coarser bucket or a shorter range beyond it).
+MAX_BUCKETS = 1_000
+
+
+@dataclass(frozen=True)
+class SupplyPoint:
+    start: datetime
+    created: int
+    destroyed: int
+    #: The supply at the end of the bucket.
+    total: int
+
+
+@dataclass(frozen=True)
+class SupplySeries:
+    scheme: str
+    scheme_id: int
+    bucket: str
+    points: tuple[SupplyPoint, ...]
+    indexed_block: int
+    blocks_behind: int
+
+
+def supply_series(
+    ledger: Ledger,
+    index: IndexQueries,
+    scheme: str | int,
+    *,
+    bucket: str = "day",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> SupplySeries:
+    """A scheme's supply per hour or day (CST days: buckets start at 00:00 China Standard Time)
+    from the index's movements: points created and destroyed in each bucket and the supply at
+    its end. Default range: from the scheme's first movement to the indexed block; more than
+    ``MAX_BUCKETS`` buckets is refused."""
+    from ledger.index_queries import _aware
+
+    if bucket not in BUCKETS:
+        raise InputError(f"bucket is hour or day, not {bucket!r}")
+    size = BUCKETS[bucket]
+    offset = 8 * 3600 if bucket == "day" else 0  # CST midnight
+    s = ledger.scheme(scheme)
+    indexed, head = index.indexed()
+    if indexed < 0:
+        raise IndexBehind("the index has not synced yet: run `vpl index sync` first")
+    lo, hi = _aware(since, "since"), _aware(until, "until")
+    with Session(index.engine) as db:
+        rows = list(
+            db.exec(
+                select(
+                    PointMovement.timestamp,
+                    PointMovement.from_address,
+                    PointMovement.to_address,
+                    PointMovement.amount,
+                )
+                .where(col(PointMovement.scheme_id) == s.id)
+                .where(
+                    (col(PointMovement.from_address) == ZERO)
+                    | (col(PointMovement.to_address) == ZERO)
+                )
+                .where(col(PointMovement.block_number) <= indexed)
+                .order_by(col(PointMovement.block_number), col(PointMovement.log_index))
+                .execution_options(yield_per=5_000)
+            )
+        )
+    first = rows[0][0] if rows else None
+    start = lo if lo is not None else first
+    if start is None:
+        return SupplySeries(s.code, s.id, bucket, (), indexed, max(head - indexed, 0))
+    end = hi if hi is not None else max(rows[-1][0], start)
+    if end < start:
+        raise InputError("since is after until: nothing can match; swap them")
+    first_bucket = (start + offset) // size
+    last_bucket = (end + offset) // size
+    if last_bucket - first_bucket + 1 > MAX_BUCKETS:
+        raise InputError(
+            f"that is {last_bucket - first_bucket + 1} {bucket}s; at most {MAX_BUCKETS} per series: "
+            "ask for a shorter range or a coarser bucket",
+            max_buckets=MAX_BUCKETS,
+        )
+    created: dict[int, int] = defaultdict(int)
+    destroyed: dict[int, int] = defaultdict(int)
+    total = 0
+    for timestamp, source, target, amount in rows:
+        b = (timestamp + offset) // size
+        value = int(amount)
+        if b < first_bucket:
+            total += value if source == ZERO else -value
+            continue
+        if b > last_bucket:
+            break
+        if source == ZERO:
+            created[b] += value
+        if target == ZERO:
+            destroyed[b] += value
+    points = []
+    for b in range(first_bucket, last_bucket + 1):
+        total += created[b] - destroyed[b]
+        points.append(
+            SupplyPoint(
+                start=datetime.fromtimestamp(b * size - offset, UTC),
+                created=created[b],
+                destroyed=destroyed[b],
+                total=total,
+            )
+        )
+    return SupplySeries(s.code, s.id, bucket, tuple(points), indexed, max(head - indexed, 0))
+
+
+# --- the explorer's search ----------------------------------------------------------------------
+
+_SEARCH_RECORD = re.compile(r"^(?:record|r|#)\s*[:#]?\s*(\d{1,18})$", re.IGNORECASE)
+_SEARCH_BATCH = re.compile(r"^(?:batch|b)\s*[:#]?\s*(\d{1,18})$", re.IGNORECASE)
+_SEARCH_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    #: tx, block, address, record, batch or scheme.
+    kind: str
+    target: str
+
+
+def search(ledger: Ledger, index: IndexQueries, query: str) -> SearchHit:
+    """What an auditor typed: a transaction hash, a block number, an address, a record
+    (``record 12``, ``r12``, ``#12``), a batch (``batch 3``) or a scheme code, checked to exist
+    (RecordNotFound or UnknownScheme when not; IndexBehind for a block the index has not read)."""
+    q = (query or "").strip()
+    indexed, head = index.indexed()
+    if re.fullmatch(r"0x[0-9a-fA-F]{64}", q):
+        index.events(tx_hash=q.lower(), limit=1)  # RecordNotFound, saying how far the index is
+        return SearchHit("tx", q.lower())
+    if re.fullmatch(r"0x[0-9a-fA-F]{40}", q):
+        return SearchHit("address", parse_address(q))
+    if re.fullmatch(r"\d{1,18}", q):
+        block = int(q)
+        if block > indexed:
+            raise IndexBehind(
+                f"block {block} is not indexed yet: the index holds blocks up to {indexed} "
+                f"({max(head - indexed, 0)} behind the chain)",
+                block=block,
+                indexed_block=indexed,
+                blocks_behind=max(head - indexed, 0),
+            )
+        return SearchHit("block", str(block))
+    if found := _SEARCH_RECORD.match(q):
+        ledger.earning.existing(int(found.group(1)))
+        return SearchHit("record", found.group(1))
+    if found := _SEARCH_BATCH.match(q):
+        batch_id = int(found.group(1))
+        if not 0 < batch_id <= ledger.records.batch_count():
+            raise RecordNotFound(f"there is no batch {batch_id}")
+        return SearchHit("batch", str(batch_id))
+    if _SEARCH_CODE.match(q):
+        return SearchHit("scheme", ledger.scheme(q).code)
+    raise InputError(
+        f"{q[:80]!r} is not a transaction hash, block number, address, record (record 12), batch "
+        "(batch 3) or scheme code",
+        query=q[:80],
+    )

@@ -2,8 +2,8 @@
 # The quick start's two commands, on a clean machine:
 #   scripts/dev.sh up     local chain + deploy + demo city + API server (Ctrl-C stops the server)
 #   scripts/dev.sh test   the whole test suite (starts its own chain nodes)
-# Each installs what it needs first: Debian packages (Python venv, Node.js; PostgreSQL for the
-# tests) if missing, Python packages into .venv, npm packages (solc, ganache, anvil, OpenZeppelin)
+# Each installs what it needs first: Debian packages (Python venv, Node.js; PostgreSQL, Chromium
+# and its driver for the tests) if missing, Python packages into .venv, npm packages (solc, ganache, anvil, OpenZeppelin)
 # into node_modules.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,6 +18,10 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 # The tests also run the event index against a PostgreSQL server they start themselves.
 if [ "${1:-}" = test ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   need_apt+=(postgresql)
+fi
+# ... and the auditors' explorer page in a real headless browser (Selenium drives chromium).
+if [ "${1:-}" = test ] && ! command -v chromedriver >/dev/null 2>&1; then
+  need_apt+=(chromium chromium-driver)
 fi
 if ((${#need_apt[@]})); then
   say "installing Debian packages: ${need_apt[*]}"

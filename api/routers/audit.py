@@ -18,12 +18,16 @@ from ledger.anchors import verification_data as store_verification_data
 from ledger.anomalies import AnomalyReport, detect, finding_rows
 from ledger.audit import (
     QuotaPeriod,
+    SearchHit,
+    SupplySeries,
     event_rows,
     member_file,
     quota_data,
     quota_use,
     reconcile,
     reconciliation_data,
+    search,
+    supply_series,
 )
 from ledger.errors import InputError
 from ledger.export import plain
@@ -573,6 +577,42 @@ def store_verification(caller: CallerDep, services: ServicesDep, fmt: FormatQuer
     return csv_or(
         fmt, data, data["findings"], "store-verification", ["kind", "table", "row_id", "detail"]
     )
+
+
+@router.get("/supply-series", response_model=SupplySeries, responses=CSV_RESPONSES)
+def supply_over_time(
+    caller: CallerDep,
+    services: ServicesDep,
+    scheme: Annotated[str, Query(max_length=32)],
+    bucket: Literal["hour", "day"] = "day",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    fmt: FormatQuery = "json",
+) -> Any:
+    """A scheme's supply per hour or day (days of China Standard Time) from the event index:
+    points created and destroyed in each bucket and the supply at its end (the explorer's chart);
+    at most 1,000 buckets. CSV: one line per bucket."""
+    require_role(services, caller, "auditor")
+    code: str | int = int(scheme) if scheme.isdigit() else scheme
+    series = supply_series(
+        services.ledger, services.indexer, code, bucket=bucket, since=since, until=until
+    )
+    return csv_or(
+        fmt, series, [plain(p) for p in series.points], f"supply-{series.scheme}-{bucket}",
+        ["start", "created", "destroyed", "total"],
+    )  # fmt: skip
+
+
+@router.get("/search", response_model=SearchHit)
+def search_for(
+    caller: CallerDep,
+    services: ServicesDep,
+    q: Annotated[str, Query(min_length=1, max_length=100)],
+) -> SearchHit:
+    """What the explorer's search box holds: a transaction hash, a block number, an address, a
+    record (record 12, r12, #12), a batch (batch 3) or a scheme code, checked to exist."""
+    require_role(services, caller, "auditor")
+    return search(services.ledger, services.indexer, q)
 
 
 _FINDING_COLUMNS = ("rule", "message", "scheme_id", "accounts", "records", "first_block")

@@ -239,3 +239,47 @@ def test_the_store_anchored_and_verified_over_http(
     Anchors(ledger).anchor()  # the next anchor takes the store as it now is
     assert stranger.get("/v1/audit/store/verification").status_code == 403
     assert auditor.get("/v1/audit/store/anchors?last=0").status_code == 422
+
+
+def test_supply_series_and_search_for_the_explorer(
+    client: TestClient, ledger: Ledger, auditor: Session
+) -> None:
+    a = exchange_scheme(ledger, value=1000)
+    b = exchange_scheme(ledger, value=500)
+    member = holder(ledger, a, 300)
+    grant_proxy(ledger, member.address)
+    ledger.exchange.execute(
+        actor=ledger.operator("issuer-vol"), member=member.address, from_scheme=a.id,
+        to_scheme=b.id, amount=100, values=(1000, 500),
+    )  # fmt: skip
+    client.app.state.services.indexer.sync()  # type: ignore[attr-defined]
+    series = auditor.get(f"/v1/audit/supply-series?scheme={a.code}&bucket=hour").json()
+    assert sum(p["created"] for p in series["points"]) == 300
+    assert sum(p["destroyed"] for p in series["points"]) == 100
+    assert series["points"][-1]["total"] == 200
+    sheet = auditor.get(f"/v1/audit/supply-series?scheme={a.code}&format=csv").text
+    assert sheet.lstrip("\ufeff").splitlines()[0] == "start,created,destroyed,total"
+    huge = auditor.get(
+        f"/v1/audit/supply-series?scheme={a.code}&bucket=hour&since=2000-01-01T00:00:00Z"
+    )
+    assert huge.status_code == 422 and "at most 1000" in huge.json()["error"]["message"]
+    assert auditor.get(f"/v1/audit/supply-series?scheme={a.code}&bucket=week").status_code == 422
+
+    head = ledger.w3.eth.block_number
+    found = {
+        q: auditor.get("/v1/audit/search", params={"q": q}).json()
+        for q in (member.address.lower(), str(head - 1), a.code)
+    }
+    assert found[member.address.lower()] == {"kind": "address", "target": member.address}
+    assert found[str(head - 1)] == {"kind": "block", "target": str(head - 1)}
+    assert found[a.code] == {"kind": "scheme", "target": a.code}
+    for q, status in (
+        ("record 999999999", 404),
+        ("batch 999999999", 404),
+        ("NOSUCH", 404),
+        ("0x" + "cd" * 32, 404),
+        ("what?", 422),
+        (str(head + 10**6), 409),
+    ):
+        got = auditor.get("/v1/audit/search", params={"q": q})
+        assert got.status_code == status, (q, got.text)

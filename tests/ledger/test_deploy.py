@@ -44,6 +44,7 @@ EVERY_CONTRACT = (
     "Catalogue",
     "TimeBank",
     "Gifts",
+    "StoreAnchors",
 )
 
 
@@ -153,6 +154,12 @@ def test_the_manifest_records_every_contract_with_its_code(ledger: Ledger) -> No
     assert manifest.build_hash == ledger.build.build_hash
     assert len({c.address for c in manifest.contracts.values()}) == len(CONTRACTS)
     deploy.verify(ledger.w3, manifest, ledger.build)  # the real manifest passes
+    anchors = ledger.w3.eth.contract(
+        address=manifest.address("StoreAnchors"), abi=list(ledger.build.get("StoreAnchors").abi)
+    ).functions
+    assert anchors.hasRole(deploy.ANCHOR_ROLE, ledger.operator("anchorer").address).call()
+    assert anchors.hasRole(deploy.DEFAULT_ADMIN_ROLE, ledger.manifest.address("Council")).call()
+    assert not anchors.hasRole(deploy.DEFAULT_ADMIN_ROLE, manifest.deployer).call()
 
 
 def test_a_fresh_deploy_on_a_development_chain_replaces_the_manifest(on_spare: Ledger) -> None:
