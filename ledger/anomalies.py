@@ -44,7 +44,8 @@ from sqlmodel import Session, col, select
 
 from ledger.config import AnomalyThresholds
 from ledger.errors import IndexBehind, InputError
-from ledger.store.index import IndexEvent, IndexEventRef
+from ledger.index_queries import events_naming
+from ledger.store.index import IndexEvent
 
 if TYPE_CHECKING:
     from ledger.index_queries import IndexQueries
@@ -150,9 +151,7 @@ def detect(
     InputError for an unknown rule, a bad or too large range; IndexBehind past the indexed block."""
     t = thresholds or ledger.settings.anomaly_thresholds
     chosen = _rules(rules)
-    indexed, head = index.indexed()
-    if indexed < 0:
-        raise IndexBehind("the index has not synced yet: run `vpl index sync` first")
+    indexed, head = index.synced()
     hi = indexed if to_block is None else _block(to_block, "to_block")
     if hi > indexed:
         raise IndexBehind(
@@ -269,16 +268,7 @@ def _by_refs(db: Session, refs: set[str], names: tuple[str, ...]) -> list[IndexE
     out: list[IndexEvent] = []
     ordered = sorted(refs)
     for i in range(0, len(ordered), 500):
-        out += db.exec(
-            select(IndexEvent)
-            .join(
-                IndexEventRef,
-                (col(IndexEventRef.block_number) == col(IndexEvent.block_number))
-                & (col(IndexEventRef.log_index) == col(IndexEvent.log_index)),
-            )
-            .where(col(IndexEventRef.ref).in_(ordered[i : i + 500]))
-            .where(col(IndexEvent.event).in_(names))
-        )
+        out += db.exec(events_naming(*ordered[i : i + 500]).where(col(IndexEvent.event).in_(names)))
     return out
 
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from ledger.errors import IndexBehind, InputError, RecordNotFound
-from ledger.store.index import IndexedScheme, IndexEvent, IndexEventRef, PointMovement
+from ledger.index_queries import events_naming
+from ledger.store.index import IndexedScheme, IndexEvent, PointMovement
 from ledger.values import parse_address
 
 if TYPE_CHECKING:
@@ -63,9 +64,7 @@ def reconcile(
     """Supply of `scheme` at `block` (default: the block the index holds), on chain and by the
     index; InputError for a block before the deployment, IndexBehind past the indexed block."""
     s = ledger.scheme(scheme)
-    indexed, head = index.indexed()
-    if indexed < 0:
-        raise IndexBehind("the index has not synced yet: run `vpl index sync` first")
+    indexed, head = index.synced()
     at = indexed if block is None else block
     deployed = ledger.manifest.deploy_block
     if isinstance(at, bool) or not isinstance(at, int) or at < deployed:
@@ -228,9 +227,7 @@ def quota_use(
     from ledger.index_queries import _aware
 
     s = ledger.scheme(scheme)
-    indexed, head = index.indexed()
-    if indexed < 0:
-        raise IndexBehind("the index has not synced yet: run `vpl index sync` first")
+    indexed, head = index.synced()
     lo, hi = _aware(since, "since"), _aware(until, "until")
     with Session(index.engine) as db:
         timeline = _quota_timeline(db, s.id, indexed)
@@ -247,13 +244,7 @@ def quota_use(
                 max_periods=MAX_QUOTA_PERIODS,
             )
         rows = db.exec(
-            select(IndexEvent)
-            .join(
-                IndexEventRef,
-                (col(IndexEventRef.block_number) == col(IndexEvent.block_number))
-                & (col(IndexEventRef.log_index) == col(IndexEvent.log_index)),
-            )
-            .where(col(IndexEventRef.ref) == f"scheme:{s.id}")
+            events_naming(f"scheme:{s.id}")
             .where(col(IndexEvent.event).in_(_ISSUANCE_EVENTS))
             .where(col(IndexEvent.block_number) <= indexed)
             .where(col(IndexEvent.timestamp) >= lo - shortest)
@@ -336,13 +327,7 @@ def _quota_timeline(db: Session, scheme_id: int, indexed: int) -> list[tuple[int
     """(block, quota, quota period, block time) of each setting of the scheme's quota, oldest
     first."""
     rows = db.exec(
-        select(IndexEvent)
-        .join(
-            IndexEventRef,
-            (col(IndexEventRef.block_number) == col(IndexEvent.block_number))
-            & (col(IndexEventRef.log_index) == col(IndexEvent.log_index)),
-        )
-        .where(col(IndexEventRef.ref) == f"scheme:{scheme_id}")
+        events_naming(f"scheme:{scheme_id}")
         .where(col(IndexEvent.event).in_(_QUOTA_EVENTS))
         .where(col(IndexEvent.block_number) <= indexed)
         .order_by(col(IndexEvent.block_number), col(IndexEvent.log_index))
@@ -507,9 +492,7 @@ def supply_series(
     size = BUCKETS[bucket]
     offset = 8 * 3600 if bucket == "day" else 0  # CST midnight
     s = ledger.scheme(scheme)
-    indexed, head = index.indexed()
-    if indexed < 0:
-        raise IndexBehind("the index has not synced yet: run `vpl index sync` first")
+    indexed, head = index.synced()
     lo, hi = _aware(since, "since"), _aware(until, "until")
     with Session(index.engine) as db:
         rows = list(

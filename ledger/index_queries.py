@@ -21,6 +21,7 @@ from eth_utils import to_checksum_address
 from sqlalchemy import and_, func, or_, tuple_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ledger.errors import IndexBehind, InputError, InvalidCursor, RecordNotFound, UnknownName
 from ledger.store.index import (
@@ -95,6 +96,21 @@ class EventPage:
     indexed_block: int
     chain_head: int
     blocks_behind: int
+
+
+def events_naming(*refs: str) -> SelectOfScalar[IndexEvent]:
+    """A query of the events that name any of `refs` (record:12, scheme:2, ...; see
+    ``ledger.indexer.REF_ARGS``), through ``index_event_ref``: no scan of the events."""
+    query = select(IndexEvent).join(
+        IndexEventRef,
+        and_(
+            col(IndexEventRef.block_number) == col(IndexEvent.block_number),
+            col(IndexEventRef.log_index) == col(IndexEvent.log_index),
+        ),
+    )
+    if len(refs) == 1:
+        return query.where(col(IndexEventRef.ref) == refs[0])
+    return query.where(col(IndexEventRef.ref).in_(refs))
 
 
 def check_ref(ref: object) -> str:
@@ -400,6 +416,13 @@ class IndexQueries:
         (-1, -1) before the first sync."""
         with Session(self.engine) as db:
             return self._state_of(db)
+
+    def synced(self) -> tuple[int, int]:
+        """``indexed()``, or IndexBehind when the index has never synced."""
+        indexed, head = self.indexed()
+        if indexed < 0:
+            raise IndexBehind("the index has not synced yet: run `vpl index sync` first")
+        return indexed, head
 
     @staticmethod
     def _state_of(db: Session) -> tuple[int, int]:

@@ -36,8 +36,9 @@ from ledger.contracts.records import (
     RecordStatus,
 )
 from ledger.errors import InputError, RecordNotFound
+from ledger.index_queries import events_naming
 from ledger.store.db import session
-from ledger.store.index import IndexEvent, IndexEventRef, PointMovement
+from ledger.store.index import IndexEvent, PointMovement
 from ledger.store.records import ActivityDetails, RecordDetails, canonical_json, details_hash
 
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ def trace_record(ledger: Ledger, index: IndexQueries, record_id: int) -> RecordT
     """A record from the chain with its activity, events, points issued and store check;
     InputError for a malformed id, RecordNotFound for one never used."""
     record = ledger.earning.existing(record_id)
-    indexed, head = _indexed(index)
+    indexed, head = index.synced()
     scheme = ledger.scheme(record.scheme_id)
     events = _events(index, f"record:{record_id}", indexed)
     issued = _issued(index, f"record:{record_id}", indexed)
@@ -255,7 +256,7 @@ def trace_batch(
     if batch_id > ledger.records.batch_count():
         raise RecordNotFound(f"there is no batch {batch_id}")
     batch = ledger.records.batch(batch_id)
-    indexed, head = _indexed(index)
+    indexed, head = index.synced()
     scheme = ledger.scheme(batch.scheme_id)
     events = _events(index, f"batch:{batch_id}", indexed)
     issued = _issued(index, f"batch:{batch_id}", indexed)
@@ -328,7 +329,7 @@ def trace_transaction(ledger: Ledger, index: IndexQueries, tx_hash: str) -> Tran
     if not isinstance(tx_hash, str) or not _TX_HASH.match(tx_hash):
         raise InputError(f"a transaction hash is 0x and 64 hex digits, not {str(tx_hash)[:80]!r}")
     tx_hash = tx_hash.lower()
-    indexed, head = _indexed(index)
+    indexed, head = index.synced()
     with Session(index.engine) as db:
         rows = list(
             db.exec(
@@ -423,15 +424,6 @@ def check_record_store(ledger: Ledger, record: Record) -> StoreCheck:
 _TRANSFERS = frozenset({"TransferSingle", "TransferBatch"})
 
 
-def _indexed(index: IndexQueries) -> tuple[int, int]:
-    from ledger.errors import IndexBehind
-
-    indexed, head = index.indexed()
-    if indexed < 0:
-        raise IndexBehind("the index has not synced yet: run `vpl index sync` first")
-    return indexed, head
-
-
 def _step(row: IndexEvent) -> Step:
     return Step(
         event=row.event,
@@ -447,13 +439,7 @@ def _events(index: IndexQueries, ref: str, indexed: int) -> tuple[Step, ...]:
     """Every event naming `ref`, oldest first (a record or a batch has a handful)."""
     with Session(index.engine) as db:
         rows = db.exec(
-            select(IndexEvent)
-            .join(
-                IndexEventRef,
-                (col(IndexEventRef.block_number) == col(IndexEvent.block_number))
-                & (col(IndexEventRef.log_index) == col(IndexEvent.log_index)),
-            )
-            .where(col(IndexEventRef.ref) == ref)
+            events_naming(ref)
             .where(col(IndexEvent.block_number) <= indexed)
             .order_by(col(IndexEvent.block_number), col(IndexEvent.log_index))
             .limit(1_000)
