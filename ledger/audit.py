@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from ledger.errors import IndexBehind, InputError, RecordNotFound
-from ledger.index_queries import events_naming
+from ledger.index_queries import EventPage, events_naming
 from ledger.store.index import IndexedScheme, IndexEvent, PointMovement
 from ledger.values import parse_address
 
 if TYPE_CHECKING:
     from ledger.contracts import Scheme
-    from ledger.index_queries import EventPage, IndexQueries
+    from ledger.index_queries import IndexQueries
     from ledger.ledger import Ledger
 
 ZERO = "0x" + "00" * 20

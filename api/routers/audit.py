@@ -17,6 +17,7 @@ from ledger.anchors import Anchors, ChainAnchor
 from ledger.anchors import verification_data as store_verification_data
 from ledger.anomalies import AnomalyReport, detect, finding_rows
 from ledger.audit import (
+    MemberFile,
     QuotaPeriod,
     SearchHit,
     SupplySeries,
@@ -479,21 +480,7 @@ def quota(
     )
 
 
-class MemberFilePublic(BaseModel):
-    address: str
-    status: str
-    registrar: str | None
-    registered_at: int
-    frozen_reason: int
-    successor: str | None
-    balances: dict[str, int]
-    flows: dict[str, dict[str, dict[str, int]]] = Field(
-        description="per scheme and kind of movement: points in, out, and how many movements"
-    )
-    events: EventsPublic
-
-
-@router.get("/members/{address}", response_model=MemberFilePublic, responses=CSV_RESPONSES)
+@router.get("/members/{address}", response_model=MemberFile, responses=CSV_RESPONSES)
 def member(
     address: Annotated[str, Path(max_length=64)],
     caller: CallerDep,
@@ -506,24 +493,7 @@ def member(
     by pages (no personal data). CSV: one line per event of the page."""
     require_role(services, caller, "auditor")
     f = member_file(services.ledger, services.indexer, address, cursor=cursor, limit=limit)
-    answer = MemberFilePublic(
-        address=f.address,
-        status=f.status,
-        registrar=f.registrar,
-        registered_at=f.registered_at,
-        frozen_reason=f.frozen_reason,
-        successor=f.successor,
-        balances=f.balances,
-        flows=f.flows,
-        events=EventsPublic(
-            entries=[EventPublic.model_validate(e, from_attributes=True) for e in f.events.entries],
-            next_cursor=f.events.next_cursor,
-            indexed_block=f.events.indexed_block,
-            chain_head=f.events.chain_head,
-            blocks_behind=f.events.blocks_behind,
-        ),
-    )
-    return csv_or(fmt, answer, event_rows(f.events), f"member-{f.address}", list(_EVENT_COLUMNS))
+    return csv_or(fmt, f, event_rows(f.events), f"member-{f.address}", list(_EVENT_COLUMNS))
 
 
 @router.get("/anomalies", response_model=AnomalyReport, responses=CSV_RESPONSES)
