@@ -3,17 +3,20 @@ blocks), and a near miss under the threshold is not; bad input is refused clearl
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 
 from ledger.anomalies import RULES, AnomalyReport, detect, finding_rows
 from ledger.config import AnomalyThresholds
 from ledger.errors import IndexBehind, InputError
 from ledger.indexer import Indexer
 from ledger.ledger import Ledger
+from ledger.store.index import IndexEvent, IndexEventRef
 from tests.earning_helpers import (
     Earning,
     advance,
@@ -232,3 +235,46 @@ def test_bad_rules_ranges_and_an_index_behind_are_refused(
             detect(ledger, fresh)
     finally:
         fresh.ledger.close()
+
+
+def test_a_record_outside_its_activitys_window_seeded_as_an_older_deployment_would_log_it(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """The contracts refuse such a record at submission, so the chain here cannot hold one: the
+    index is seeded with the events a deployment without that check would have emitted."""
+    idx = index_of(ledger, f"sqlite:///{tmp_path / 'seeded.db'}")
+    try:
+        idx.sync()
+        block, _ = idx.indexed()
+        organiser, volunteer, reviewer = (f"0x{n:040x}" for n in (0xA1, 0xB2, 0xC3))
+        activity = {"activityId": 9_001, "schemeId": 1, "organiser": organiser, "start": 1_000,
+                    "end": 2_000, "capacity": 5, "detailsHash": "0x" + "11" * 32,
+                    "requester": "0x" + "00" * 20}  # fmt: skip
+        record = {"schemeId": 1, "activityId": 9_001, "volunteer": volunteer, "start": 1_500,
+                  "end": 2_600, "action": "0x" + "00" * 32, "detailsHash": "0x" + "22" * 32,
+                  "evidenceHash": "0x" + "33" * 32}  # fmt: skip
+        seeded = [
+            ("Activities", "ActivityCreated", activity, ["activity:9001", "scheme:1"]),
+            ("ServiceRecords", "RecordSubmitted",
+             {"recordId": 8_001, "schemeId": 1, "volunteer": volunteer, "submitter": organiser,
+              "record": record, "late": False, "supersedes": 0},
+             ["record:8001", "scheme:1", "activity:9001"]),
+            ("ServiceRecords", "RecordApproved",
+             {"recordId": 8_001, "schemeId": 1, "volunteer": volunteer, "reviewer": reviewer,
+              "grade": 0, "ruleVersion": 1, "points": 10}, ["record:8001", "scheme:1"]),
+        ]  # fmt: skip
+        with Session(idx.engine) as db:
+            for i, (contract, event, args, refs) in enumerate(seeded):
+                where = {"block_number": block, "log_index": 10_000 + i}
+                db.add(IndexEvent(**where, tx_hash="0x" + f"{i:02x}" * 32, tx_index=0,
+                                  contract=contract, address="0x" + "ee" * 20, event=event,
+                                  args=json.dumps(args), timestamp=3_000 + i))  # fmt: skip
+                db.add_all(IndexEventRef(ref=r, **where) for r in refs)
+            db.commit()
+        report = detect(ledger, idx, rules=["outside_window"], from_block=block, to_block=block)
+        [found] = report.findings
+        assert found.records == ("record:8001",)
+        assert "outside activity 9001's window 1000-2000" in found.message
+        assert found.evidence[0].what == "activity 9001 created"
+    finally:
+        idx.ledger.close()
