@@ -13,8 +13,9 @@ quietly; anchoring makes that visible:
 - ``Anchors.verify`` checks the newest snapshot against the chain (recomputing its root: a
   snapshot altered to hide a change no longer gives the root on chain; an anchor on chain with no
   snapshot means the snapshot was deleted), then compares the rows now with the snapshot: rows
-  **altered**, **deleted**, **inserted** (absent from the snapshot though older than the anchor:
-  a lower id or an earlier creation time) and rows **new since** the anchor (not covered yet).
+  **altered**, **deleted**, **inserted** (absent from the snapshot though older than it: an id
+  below the highest anchored that was not waiting to be linked, or created well before the digest
+  began, by the store's own clock) and rows **new since** the anchor (not covered yet).
 
 Covered: activity details of activities created on chain, record details linked to the chain (a
 record id or a paid batch), and certificates. Their content columns are covered; the links to the
@@ -30,7 +31,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak
@@ -52,6 +53,10 @@ log = logging.getLogger(__name__)
 
 #: Snapshots of this many newest anchors keep their leaves (older ones keep their header only).
 KEEP_SNAPSHOTS = 3
+#: A row created this long before a digest began should have been in it: one absent from the
+#: anchor and dated earlier was inserted back-dated (a row being written as the digest ran, and
+#: committed just after it, is younger than this).
+INSERT_MARGIN = timedelta(minutes=5)
 _EMPTY_ROOT = keccak(b"vpl-store-empty")
 _RELEASED = "#released-"
 
@@ -145,9 +150,15 @@ class StoreDigest:
     root: bytes
     #: (table, row id) -> leaf (0x hex), sorted by table and id.
     leaves: dict[tuple[str, int], str]
-    #: Settled rows left out because they are not yet linked to the chain.
-    pending: int
+    #: Rows left out because they are not yet linked to the chain, by table.
+    pending_ids: dict[str, list[int]]
     high_ids: dict[str, int]
+    #: When the digest began, by the store's clock (rows' creation times are by the same clock).
+    started_at: datetime
+
+    @property
+    def pending(self) -> int:
+        return sum(len(v) for v in self.pending_ids.values())
 
     @property
     def rows(self) -> int:
@@ -163,19 +174,22 @@ def _rows(engine: Engine, c: Covered) -> Iterator[Any]:
 
 def digest_store(engine: Engine) -> StoreDigest:
     """The leaves and Merkle root of the covered rows of the store now."""
+    started_at = datetime.now(UTC)
     leaves: dict[tuple[str, int], str] = {}
     high: dict[str, int] = {}
-    pending = 0
+    pending: dict[str, list[int]] = {}
     for c in sorted(COVERED, key=lambda c: c.name):
         for row in _rows(engine, c):
             if not c.settled(row):
-                pending += 1
+                pending.setdefault(c.name, []).append(row.id)
                 continue
             leaf = row_leaf(c.name, row.id, {k: getattr(row, k) for k in c.columns})
             leaves[(c.name, row.id)] = "0x" + leaf.hex()
             high[c.name] = max(high.get(c.name, 0), row.id)
     root = merkle_root([bytes.fromhex(v[2:]) for v in leaves.values()])
-    return StoreDigest(root=root, leaves=leaves, pending=pending, high_ids=high)
+    return StoreDigest(
+        root=root, leaves=leaves, pending_ids=pending, high_ids=high, started_at=started_at
+    )
 
 
 # --- the contract ---------------------------------------------------------------------------------
@@ -306,6 +320,8 @@ class Anchors:
                     block=block,
                     anchored_at=datetime.fromtimestamp(timestamp, UTC),
                     high_ids=json.dumps(digest.high_ids, sort_keys=True),
+                    pending_ids=json.dumps(digest.pending_ids, sort_keys=True),
+                    digest_at=digest.started_at,
                 )
             )
             db.execute(delete(StoreAnchorLeaf).where(col(StoreAnchorLeaf.anchor_id) == anchor_id))
@@ -352,11 +368,14 @@ class Anchors:
                 i
                 for (i,) in db.execute(select(StoreAnchorLeaf.anchor_id).distinct())  # type: ignore[call-overload]
             }
-        missing = [i for i in range(count, 0, -1) if i not in snapshots][:10]
+        # Anchors newer than the newest snapshot are what deleting a snapshot would hide.
+        newest = max(snapshots, default=0)
+        missing = list(range(count, newest, -1))
         if missing:
+            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
             problems.append(
-                f"anchor(s) {', '.join(map(str, missing))} on chain have no snapshot in the store "
-                "(deleted, or the anchoring job crashed before writing it: run it again)"
+                f"anchor(s) {shown} on chain have no snapshot in the store (deleted, or the "
+                "anchoring job crashed before writing it: run it again)"
             )
         usable = sorted((i for i in with_leaves if i in snapshots), reverse=True)
         if not usable:
@@ -388,6 +407,8 @@ class Anchors:
         if snap.root != chain.root:
             problems.append(f"anchor {anchor_id}'s root in the store is not the chain's")
         high = json.loads(snap.high_ids)
+        pending = {t: set(ids) for t, ids in json.loads(snap.pending_ids).items()}
+        back_dated = _aware(snap.digest_at) - INSERT_MARGIN
         anchored_at = datetime.fromtimestamp(chain.timestamp, UTC)
         created = _created(self.engine, digest.leaves.keys() - leaves.keys())
         findings: list[RowFinding] = []
@@ -401,7 +422,8 @@ class Anchors:
                 findings.append(RowFinding("altered", table, row_id, "content differs from anchor"))
             elif before is None:
                 at = created.get(key)
-                if row_id <= high.get(table, 0) or (at is not None and at <= anchored_at):
+                below = row_id <= high.get(table, 0) and row_id not in pending.get(table, set())
+                if below or (at is not None and at < back_dated):
                     when = at.isoformat() if at else "unknown"
                     findings.append(
                         RowFinding(
@@ -451,9 +473,12 @@ def _created(engine: Engine, keys: Iterable[tuple[str, int]]) -> dict[tuple[str,
                     select(model).where(col(model.id).in_(ids[start : start + 500]))  # type: ignore[attr-defined]
                 )
                 for row in rows:
-                    stamp = row.created_at
-                    out[(table, row.id)] = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+                    out[(table, row.id)] = _aware(row.created_at)
     return out
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def verification_data(v: StoreVerification) -> dict[str, Any]:

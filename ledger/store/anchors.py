@@ -25,6 +25,10 @@ class StoreAnchor(SQLModel, table=True):
     anchored_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     #: The highest row id of each table covered, as JSON ({"record_details": 120, ...}).
     high_ids: str
+    #: Rows not yet linked to the chain when the digest ran, by table, as JSON.
+    pending_ids: str = "{}"
+    #: When the digest began, by the store's clock.
+    digest_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class StoreAnchorLeaf(SQLModel, table=True):
