@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -270,13 +270,8 @@ def trace_batch(
         )
     if approval is not None:
         records = ledger.records.batch_records(batch_id, tx_hash=approval.tx_hash)
-        wanted = volunteer.lower() if volunteer is not None else None
         rows = _batch_rows(ledger, batch_id)
-        chosen = [
-            (i, r)
-            for i, r in enumerate(records[:MAX_BATCH_LINES])
-            if wanted is None or r.volunteer.lower() == wanted
-        ]
+        chosen = list(enumerate(records[:MAX_BATCH_LINES]))
         ids = ledger.records.batch_record_ids(batch_id, [i for i, _ in chosen])
         lines = [
             BatchLine(
@@ -301,7 +296,7 @@ def trace_batch(
     problems += [f"store, record {line.index}: {p}" for line in lines for p in line.store.problems]
     if batch.reviewer is not None and batch.reviewer.lower() == batch.submitter.lower():
         problems.append("the batch was approved by the account that submitted it")
-    return BatchTrace(
+    whole = BatchTrace(
         batch_id=batch_id,
         scheme_id=batch.scheme_id,
         scheme=scheme.code,
@@ -314,13 +309,12 @@ def trace_batch(
         records_hash="0x" + batch.records_hash.hex(),
         events=events,
         records=tuple(lines),
-        issued=issued if volunteer is None else tuple(
-            m for m in issued if m.to.lower() == volunteer.lower()
-        ),
+        issued=issued,
         problems=tuple(problems),
         indexed_block=indexed,
         blocks_behind=max(head - indexed, 0),
-    )  # fmt: skip
+    )
+    return whole if volunteer is None else _part_of(whole, volunteer)
 
 
 def trace_transaction(ledger: Ledger, index: IndexQueries, tx_hash: str) -> TransactionTrace:
@@ -356,6 +350,7 @@ def trace_transaction(ledger: Ledger, index: IndexQueries, tx_hash: str) -> Tran
             indexed_block=indexed,
         )
     records: dict[int, RecordTrace] = {}
+    whole: dict[int, BatchTrace] = {}
     batches: dict[tuple[int, str], BatchTrace] = {}
     movements = []
     for m in moves:
@@ -368,7 +363,10 @@ def trace_transaction(ledger: Ledger, index: IndexQueries, tx_hash: str) -> Tran
         elif kind == "batch" and number.isdigit():
             key = (int(number), m.to_address)
             if key not in batches:
-                batches[key] = trace_batch(ledger, index, int(number), volunteer=m.to_address)
+                # one read of the batch for the whole transaction, then each member's part of it
+                if key[0] not in whole:
+                    whole[key[0]] = trace_batch(ledger, index, key[0])
+                batches[key] = _part_of(whole[key[0]], m.to_address)
             batch = batches[key]
         movements.append(
             MovementTrace(
@@ -392,6 +390,17 @@ def trace_transaction(ledger: Ledger, index: IndexQueries, tx_hash: str) -> Tran
         movements=tuple(movements),
         indexed_block=indexed,
         blocks_behind=max(head - indexed, 0),
+    )
+
+
+def _part_of(b: BatchTrace, volunteer: str) -> BatchTrace:
+    """A batch's trace with only `volunteer`'s records and points (the problems stay the
+    batch's)."""
+    who = volunteer.lower()
+    return replace(
+        b,
+        records=tuple(r for r in b.records if r.volunteer.lower() == who),
+        issued=tuple(m for m in b.issued if m.to.lower() == who),
     )
 
 
