@@ -96,7 +96,7 @@ function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 const short = (h) => (h && h.length > 14 ? `${h.slice(0, 8)}…${h.slice(-4)}` : h);
-const link = (route, label, cls = "") => `<a href="#/${route}" class="${cls}" data-route="${esc(route)}">${esc(label)}</a>`;
+const link = (route, label, cls = "") => `<a href="#/${esc(route)}" class="${esc(cls)}" data-route="${esc(route)}">${esc(label)}</a>`;
 const addr = (a) => (!a || a.toLowerCase() === ZERO ? "0x0" : link(`address/${a}`, short(a), "mono addr"));
 const txLink = (h) => link(`tx/${h}`, short(h), "mono tx");
 const blockLink = (b) => link(`block/${b}`, `#${b}`, "block");
