@@ -45,6 +45,8 @@ GANACHE_DB = "ganache-db"
 ANVIL_STATE = "anvil-state.json"
 #: A copy of anvil's state as it was when the node last started cleanly.
 ANVIL_STATE_BACKUP = "anvil-state.last-start.json"
+#: Where anvil persists past states it moves out of memory (read by eth_call at old blocks).
+ANVIL_CACHE = "anvil-cache"
 #: How often anvil dumps its state file: a crash (SIGKILL, power loss) loses at most this much.
 ANVIL_STATE_INTERVAL_SECONDS = 2
 _POLL_SECONDS = 0.05
@@ -270,6 +272,9 @@ class LocalNode:
             "--block-time": node.block_time or None,
             "--state": self.data_dir / ANVIL_STATE,
             "--state-interval": ANVIL_STATE_INTERVAL_SECONDS,
+            # Past states anvil moves out of memory (eth_call at an old block) go with the node's
+            # own data, not ~/.foundry/anvil/tmp, which anvil never empties (gigabytes a day).
+            "--cache-path": self.data_dir / ANVIL_CACHE,
             "--mnemonic": net.mnemonic,
         }
         return [binary, *_flags(options), "--quiet"]
