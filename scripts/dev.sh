@@ -9,6 +9,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Run an install step quietly: its output goes to .vpl/install.log, shown only if it fails.
+quiet() {
+  mkdir -p .vpl
+  if ! "$@" >>.vpl/install.log 2>&1; then
+    tail -n 40 .vpl/install.log >&2
+    say "failed: $* (the whole output is in .vpl/install.log)"
+    exit 1
+  fi
+}
 
 need_apt=()
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
@@ -26,8 +35,8 @@ fi
 if ((${#need_apt[@]})); then
   say "installing Debian packages: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
-  "${SUDO[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}"
+  quiet "${SUDO[@]}" apt-get update -qq
+  quiet env DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}"
 fi
 
 stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
@@ -35,18 +44,18 @@ stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
 py_stamp=$(stamp pyproject.toml)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.vpl-stamp 2>/dev/null)" != "$py_stamp" ]; then
   say "installing Python packages into .venv"
-  [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  [ -x .venv/bin/python ] || quiet python3 -m venv .venv
+  quiet .venv/bin/python -m pip install -q --upgrade pip
+  quiet .venv/bin/python -m pip install -q -e '.[dev]'
   echo "$py_stamp" > .venv/.vpl-stamp
 fi
 
 npm_stamp=$(stamp package.json package-lock.json)
 if [ ! -d node_modules ] || [ "$(cat node_modules/.vpl-stamp 2>/dev/null)" != "$npm_stamp" ]; then
   say "installing npm packages (solc, ganache, anvil, OpenZeppelin Contracts)"
-  # `npm install`, not `npm ci`: the lock records only the anvil binary of the platform it was made
-  # on (the registry serves no other), and `npm ci` refuses a lock without them all.
-  npm install --no-audit --no-fund --loglevel=error
+  # The lock lists every platform's anvil binary (tests/test_setup.py checks it), so `npm install`
+  # leaves it as committed and a fresh clone's work tree stays clean.
+  quiet npm install --no-audit --no-fund --loglevel=error
   echo "$npm_stamp" > node_modules/.vpl-stamp
 fi
 
