@@ -155,7 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Wallet-PIN"],
-            expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+            expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed", "Relay-Replayed"],
         )
 
     @app.get("/health", response_model=Health, tags=["health"])

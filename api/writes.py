@@ -13,6 +13,11 @@ With an ``Idempotency-Key`` header, the first answer is stored and a retry gets 
 writing again: also while the first attempt is still running (the retry waits for it), and after
 a crash between signing and answering (a custodial request signed earlier is re-sent, never
 signed anew; a client's signed request is found executed by its nonce).
+
+A signed request sent again after it ran (with or without a key) is answered with the result of
+the transaction that ran it, found by reading that transaction's input, with status 200 and
+``Relay-Replayed: true``; a request whose nonce another request used is ``409
+stale_authorization`` (sign again), never another request's answer.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ WAIT_FOR_FIRST_SECONDS = 60.0
 #: A "running" attempt older than this is taken to have died (its answer never came).
 ABANDONED_AFTER = timedelta(minutes=5)
 MAX_KEY_LENGTH = 100
+#: The header on the answer to a signed request that had already run (sent again).
+RELAY_REPLAYED = "Relay-Replayed"
 
 
 class AuthorizationIn(BaseModel):
@@ -170,7 +177,15 @@ class Write:
             raise
         if chain:
             self.services.wrote()
-        response = JSONResponse(status_code=status_code, content=jsonable_encoder(result))
+        headers: dict[str, str] = {}
+        if getattr(signer, "replayed", False):
+            # The signed request had already run: nothing new was written, and this answer is the
+            # one that run gave. 200 (not 201) and a header tell it from a new write.
+            status_code = 200
+            headers[RELAY_REPLAYED] = "true"
+        response = JSONResponse(
+            status_code=status_code, content=jsonable_encoder(result), headers=headers
+        )
         self._finish(row_id, response)
         if audit:
             self._audit(audit, subject, "done")

@@ -15,14 +15,25 @@ operation works with either:
   deadline and gas it rebuilds exactly that request and relays it.
 
 Submitting the same signed request twice never executes it twice: the forwarder consumes the nonce,
-and ``Relay.submit`` returns the transaction that already executed it.
+and ``Relay.submit`` returns the transaction that already executed it, marked ``replayed``, but only
+after reading that transaction's input and finding exactly this request in it (signer, target, data,
+value, gas, deadline, and the nonce from its event). A request whose nonce another request used is
+refused with ``StaleAuthorization`` (sign again), never answered with the other request's result.
+
+One signer's requests are relayed one at a time in this process (a lock per signer around the
+nonce check, the send and the receipt), so of two requests prepared with the same nonce exactly one
+runs and the other is refused; a custodial signer prepares, signs and sends under that lock, so its
+concurrent writes all run, in nonce order. Another process can still win a race for the nonce: the
+forwarder then refuses the loser on chain, and ``submit`` reads the chain again to say which
+request used the nonce (or, when the target refused the call, why, by simulating it as the signer).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +45,12 @@ from hexbytes import HexBytes
 
 from ledger.errors import (
     AuthorizationExpired,
+    ContractRevert,
     InputError,
     SignatureMismatch,
     SignatureRequired,
     StaleAuthorization,
+    TransactionFailed,
 )
 from ledger.tx import TxResult, TxSender
 
@@ -67,6 +80,8 @@ EIP712_DOMAIN_TYPE = [
 DEFAULT_VALIDITY_SECONDS = 600
 MAX_VALIDITY_SECONDS = 86_400
 MAX_REQUEST_GAS = 10_000_000
+#: How often a custodial signer signs again when another process used the nonce it signed with.
+RESIGN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,18 @@ class Relay:
     def __init__(self, ledger: Ledger, *, relayer: str = "relayer") -> None:
         self.ledger = ledger
         self.relayer_name = relayer
+        self._signer_locks: dict[str, Any] = {}
+        self._signer_locks_guard = threading.Lock()
+
+    @contextmanager
+    def serialized(self, signer: str) -> Iterator[None]:
+        """Hold `signer`'s relay lock: their requests are checked, sent and confirmed one at a
+        time in this process (re-entrant, so a custodial signer prepares and submits under it)."""
+        address = to_checksum_address(signer)
+        with self._signer_locks_guard:
+            lock = self._signer_locks.setdefault(address, threading.RLock())
+        with lock:
+            yield
 
     @cached_property
     def forwarder(self) -> Any:
@@ -205,6 +232,10 @@ class Relay:
 
     def check(self, request: ForwardRequest, signature: bytes) -> None:
         """Refuse, with a clear reason, a request the forwarder would refuse."""
+        self._check_signature(request, signature)
+        self._check_deadline(request)
+
+    def _check_signature(self, request: ForwardRequest, signature: bytes) -> None:
         if len(signature) != 65:
             raise SignatureMismatch("a signature is 65 bytes (r, s, v) as 0x-prefixed hex")
         if not 0 < request.gas <= MAX_REQUEST_GAS:
@@ -217,13 +248,16 @@ class Relay:
                 signer=signer,
                 expected=request.sender,
             )
+
+    def _check_deadline(self, request: ForwardRequest) -> None:
         if request.deadline <= self.now():
             raise AuthorizationExpired(
                 f"the signed request expired at {request.deadline} (chain time); ask for a new one"
             )
 
-    def executed(self, request: ForwardRequest) -> TxResult | None:
-        """The transaction that already executed `request`'s nonce for its sender, if any."""
+    def executed(self, request: ForwardRequest, signature: bytes) -> TxResult | None:
+        """The transaction that executed exactly `request` (marked ``replayed``), or None while its
+        nonce is unused; ``StaleAuthorization`` when another request of the signer used it."""
         if self.nonce(request.sender) <= request.nonce:
             return None
         logs = self.forwarder.events.ExecutedForwardRequest().get_logs(
@@ -231,34 +265,135 @@ class Relay:
             argument_filters={"signer": request.sender},
         )
         for entry in logs:
-            if int(entry["args"]["nonce"]) == request.nonce and entry["args"]["success"]:
-                return self.sender.wait(entry["transactionHash"].to_0x_hex())
-        return None
+            if int(entry["args"]["nonce"]) != request.nonce:
+                continue
+            tx_hash = entry["transactionHash"].to_0x_hex()
+            if not self._carries(tx_hash, request, signature):
+                break
+            if not entry["args"]["success"]:
+                raise StaleAuthorization(
+                    f"this signed request already ran in {tx_hash} and the called contract refused "
+                    "it; its nonce is used: ask for a new request and sign it",
+                    nonce=request.nonce,
+                    tx_hash=tx_hash,
+                )
+            return replace(self.sender.wait(tx_hash), replayed=True)
+        raise StaleAuthorization(
+            f"the request's nonce {request.nonce} was used by another request of "
+            f"{request.sender} since this one was prepared; ask for a new request and sign it",
+            nonce=request.nonce,
+            expected=self.nonce(request.sender),
+        )
+
+    def _carries(self, tx_hash: str, request: ForwardRequest, signature: bytes) -> bool:
+        """Whether the forwarder call in `tx_hash`, whose event names `request`'s signer and nonce,
+        is `request`: its input holds a request equal to it in every signed field but the nonce
+        (which the event gives); in a batch of several, the signature decides which one."""
+        tx = self.ledger.w3.eth.get_transaction(HexBytes(tx_hash))  # type: ignore[arg-type]
+        if tx.get("to") is None or to_checksum_address(tx["to"]) != self.forwarder.address:
+            return False
+        try:
+            function, args = self.forwarder.decode_function_input(tx["input"])
+        except ValueError:
+            return False
+        if function.fn_name == "execute":
+            sent = [args["request"]]
+        elif function.fn_name == "executeBatch":
+            sent = list(args["requests"])
+        else:
+            return False
+        wanted = _signed_fields(request)
+        matches = [item for item in sent if _signed_fields_of(item) == wanted]
+        if len(sent) == 1:
+            return bool(matches)
+        return any(bytes(_field(item, "signature", 6)) == signature for item in matches)
 
     def submit(self, request: ForwardRequest, signature: bytes, *, context: str = "") -> TxResult:
-        """Relay a signed request; the same request again returns the transaction that ran it."""
-        self.check(request, signature)
-        done = self.executed(request)
-        if done is not None:
+        """Relay a signed request; the same request again returns the transaction that ran it,
+        marked ``replayed``."""
+        self._check_signature(request, signature)
+        with self.serialized(request.sender):
+            done = self.executed(request, signature)
+            if done is not None:
+                return done
+            self._check_deadline(request)
+            current = self.nonce(request.sender)
+            if request.nonce != current:
+                raise StaleAuthorization(
+                    f"the request's nonce {request.nonce} is not the signer's next ({current}): "
+                    "an earlier request of this account has not run; ask for a new one",
+                    nonce=request.nonce,
+                    expected=current,
+                )
+            # The forwarder hides why the inner call failed: simulate it as the signer first.
+            self._estimate(request.sender, request.to, "0x" + request.data.hex())
+            data = self.forwarder.encode_abi("execute", args=[request.struct(signature)])
+            try:
+                return self.sender.send(
+                    self.relayer,
+                    self.forwarder.address,
+                    data,
+                    gas=request.gas * 64 // 63 + 120_000 + 16 * len(request.data),
+                    context=context or "relayed request",
+                )
+            except (ContractRevert, TransactionFailed) as refused:
+                outcome = self._why_refused(request, signature, refused)
+                if isinstance(outcome, TxResult):
+                    return outcome
+                raise outcome from None
+
+    def _why_refused(
+        self,
+        request: ForwardRequest,
+        signature: bytes,
+        refused: ContractRevert | TransactionFailed,
+    ) -> TxResult | Exception:
+        """What really refused a relayed request the forwarder reverted: another request took its
+        nonce (another process won the race), or the target refused the call, whose own reason
+        the forwarder replaces with ``FailedInnerCall``: simulated again as the signer on the
+        state that refused it, it says why (``SoldOut`` rather than "refused without a reason")."""
+        try:
+            done = self.executed(request, signature)
+        except StaleAuthorization as stale:
+            return stale
+        if done is not None:  # the same signed request, sent by another process, ran first
             return done
-        current = self.nonce(request.sender)
-        if request.nonce != current:
-            raise StaleAuthorization(
-                f"the request's nonce {request.nonce} is not the signer's next ({current}): "
-                "another request was relayed since it was prepared; ask for a new one",
-                nonce=request.nonce,
-                expected=current,
-            )
-        # The forwarder hides why the inner call failed: simulate it as the signer first.
-        self._estimate(request.sender, request.to, "0x" + request.data.hex())
-        data = self.forwarder.encode_abi("execute", args=[request.struct(signature)])
-        return self.sender.send(
-            self.relayer,
-            self.forwarder.address,
-            data,
-            gas=request.gas * 64 // 63 + 120_000 + 16 * len(request.data),
-            context=context or "relayed request",
-        )
+        try:
+            self._estimate(request.sender, request.to, "0x" + request.data.hex())
+        except ContractRevert as reason:
+            reason.details.setdefault("tx_hash", refused.details.get("tx_hash"))
+            return reason
+        return refused
+
+def _field(item: Any, name: str, index: int) -> Any:
+    """A field of a decoded ``ForwardRequestData`` (a dict or a tuple, as web3 decodes it)."""
+    return item[name] if isinstance(item, dict) else item[index]
+
+
+def _signed_fields(request: ForwardRequest) -> tuple[Any, ...]:
+    return (
+        request.sender,
+        request.to,
+        request.value,
+        request.gas,
+        request.deadline,
+        request.data,
+    )
+
+
+def _signed_fields_of(item: Any) -> tuple[Any, ...]:
+    """The signed fields of a decoded ``ForwardRequestData(from, to, value, gas, deadline, data,
+    signature)``, comparable with ``_signed_fields``."""
+    names = ("from", "to", "value", "gas", "deadline", "data")
+    values = [_field(item, name, index) for index, name in enumerate(names)]
+    return (
+        to_checksum_address(values[0]),
+        to_checksum_address(values[1]),
+        int(values[2]),
+        int(values[3]),
+        int(values[4]),
+        bytes(values[5]),
+    )
 
 
 @dataclass
@@ -267,31 +402,49 @@ class KeySigner:
 
     ``journal`` (optional) is told every signed request before it is sent, and ``replay`` offers
     one signed earlier for the same call: a retry after a crash re-sends the same request instead
-    of signing a second one.
+    of signing a second one. ``replayed`` says whether the last write found its request already run.
     """
 
     account: LocalAccount
     relay: Relay
     journal: Callable[[ForwardRequest, bytes], None] | None = None
     replay: tuple[ForwardRequest, bytes] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    replayed: bool = False
 
     @property
     def address(self) -> str:
         return str(self.account.address)
 
     def send_through(self, sender: TxSender, to: str, data: str, *, context: str) -> TxResult:
-        with self._lock:
+        # Prepared, signed and sent under the signer's relay lock: concurrent writes of one
+        # custodial wallet take consecutive nonces and all run.
+        with self.relay.serialized(self.address):
             if self.replay is not None:
                 request, signature = self.replay
+                self.replay = None
                 if request.to == to_checksum_address(to) and request.data == bytes(HexBytes(data)):
-                    self.replay = None
-                    return self.relay.submit(request, signature, context=context)
-            request = self.relay.prepare(self.address, to, data)
-            signature = self.relay.sign(self.account, request)
-            if self.journal is not None:
-                self.journal(request, signature)
-            return self.relay.submit(request, signature, context=context)
+                    try:
+                        return self._submitted(request, signature, context)
+                    except StaleAuthorization:
+                        pass  # its nonce went to another request: it can never run; sign anew
+            for attempt in range(1, RESIGN_ATTEMPTS + 1):
+                request = self.relay.prepare(self.address, to, data)
+                signature = self.relay.sign(self.account, request)
+                if self.journal is not None:
+                    self.journal(request, signature)
+                try:
+                    return self._submitted(request, signature, context)
+                except StaleAuthorization:
+                    # Another process relayed a request of this wallet between prepare and send;
+                    # this one can never run, so signing again cannot write twice.
+                    if attempt == RESIGN_ATTEMPTS:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _submitted(self, request: ForwardRequest, signature: bytes, context: str) -> TxResult:
+        result = self.relay.submit(request, signature, context=context)
+        self.replayed = result.replayed
+        return result
 
 
 @dataclass
@@ -303,6 +456,7 @@ class ClientSigner:
     authorization: Authorization | None = None
     validity: int = DEFAULT_VALIDITY_SECONDS
     used: bool = False
+    replayed: bool = False
 
     @property
     def address(self) -> str:
@@ -328,4 +482,6 @@ class ClientSigner:
             deadline=auth.deadline,
             gas=auth.gas,
         )
-        return self.relay.submit(request, auth.signature, context=context)
+        result = self.relay.submit(request, auth.signature, context=context)
+        self.replayed = result.replayed
+        return result

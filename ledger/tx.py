@@ -57,6 +57,9 @@ class TxResult:
     block_hash: str
     gas_used: int
     w3: Web3 = field(repr=False, compare=False)
+    #: True when this is the answer to a relayed request that had already run (the same signed
+    #: request sent again): nothing new was written.
+    replayed: bool = False
 
     @cached_property
     def receipt(self) -> TxReceipt:

@@ -1,0 +1,257 @@
+"""One account's writes at the same moment (issue 18 §1): a registrar in several tabs, a member who
+orders twice quickly. Every answer is checked against the chain: a success only for the write that
+happened, with that write's own result; the request that lost its nonce is asked to sign again; an
+exact replay of a request that ran says so."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from ledger.ledger import Ledger
+from tests.api.conftest import Session, authorize, pin_sign_in, sign_in
+from tests.api.test_auth import PIN, custodial_member
+from tests.catalogue_helpers import Shop, list_item, new_shop
+from tests.conftest import issue_points
+from tests.contracts.helpers import source
+from tests.factories import new_member
+from tests.factories import person as someone
+
+THREADS = 8
+
+
+@pytest.fixture(scope="module")
+def shop(ledger: Ledger) -> Shop:
+    return new_shop(ledger)
+
+
+def at_once(calls: list[Callable[[], Response]]) -> list[Response]:
+    """Run every call at the same moment, each in its own thread; the answers in order."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def orders_of(ledger: Ledger, member: str) -> dict[int, int]:
+    """Every order the chain holds for `member`: id -> quantity."""
+    return {o.order.id: o.order.quantity for o in ledger.catalogue.orders(member=member)}
+
+
+def prepare(me: Session, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The 428 round trip's first half: the body to send again, signed."""
+    first = me.client.post(url, json=body, headers=me.headers)
+    assert first.status_code == 428, first.text
+    assert me.account is not None
+    return {**body, "authorization": authorize(me.account, first)}
+
+
+def test_two_orders_prepared_together_one_runs_and_the_other_is_asked_to_sign_again(
+    client: TestClient, ledger: Ledger, shop: Shop
+) -> None:
+    member = new_member(ledger)
+    issue_points(ledger, member.address, shop.id, 100, source())
+    me = sign_in(client, member.account)
+    item = list_item(ledger, shop, price=10)
+    url = f"/v1/members/{me.address}/orders"
+    a = prepare(me, url, {"item_id": item.item.id, "quantity": 1, "unit_price": 10})
+    b = prepare(me, url, {"item_id": item.item.id, "quantity": 2, "unit_price": 10})
+    assert a["authorization"]["nonce"] == b["authorization"]["nonce"]
+
+    done = client.post(url, json=a, headers=me.headers)
+    lost = client.post(url, json=b, headers=me.headers)
+
+    assert done.status_code == 201, done.text
+    assert done.json()["quantity"] == 1
+    assert lost.status_code == 409, lost.text
+    error = lost.json()["error"]
+    assert error["code"] == "stale_authorization"
+    assert "sign" in error["message"] and "altered" not in error["message"]
+    assert orders_of(ledger, me.address) == {done.json()["id"]: 1}
+    assert ledger.points.available_of(me.address, shop.id) == 90
+
+    # the exact request again: the answer of the run it had, told apart from a new write
+    replay = client.post(url, json=a, headers=me.headers)
+    assert replay.status_code == 200, replay.text
+    assert replay.headers["Relay-Replayed"] == "true"
+    assert replay.json()["id"] == done.json()["id"]
+    assert "Relay-Replayed" not in done.headers
+    # B, signed again, runs with its own quantity
+    again = client.post(
+        url,
+        json=prepare(me, url, {k: v for k, v in b.items() if k != "authorization"}),
+        headers=me.headers,
+    )
+    assert again.status_code == 201, again.text
+    assert again.json()["quantity"] == 2
+    assert orders_of(ledger, me.address) == {done.json()["id"]: 1, again.json()["id"]: 2}
+    assert ledger.points.available_of(me.address, shop.id) == 70
+
+
+def test_one_signers_requests_at_once_each_answer_is_its_own_write_or_a_409(
+    client: TestClient, ledger: Ledger, shop: Shop
+) -> None:
+    member = new_member(ledger)
+    issue_points(ledger, member.address, shop.id, 1_000, source())
+    me = sign_in(client, member.account)
+    item = list_item(ledger, shop, price=1, stock=1_000, per_member=1_000)
+    url = f"/v1/members/{me.address}/orders"
+    bodies = at_once(
+        [
+            lambda q=q: _prepared(
+                me, url, {"item_id": item.item.id, "quantity": q, "unit_price": 1}
+            )
+            for q in range(1, THREADS + 1)
+        ]
+    )
+    answers = at_once(
+        [lambda b=b: client.post(url, json=b.json(), headers=me.headers) for b in bodies]
+    )
+
+    chain = orders_of(ledger, me.address)
+    won = [(b.json(), a) for b, a in zip(bodies, answers, strict=True) if a.status_code == 201]
+    lost = [a for a in answers if a.status_code != 201]
+    assert won, [a.text for a in answers]
+    assert all(a.status_code == 409 for a in lost), [a.text for a in lost]
+    assert all(a.json()["error"]["code"] == "stale_authorization" for a in lost)
+    for body, answer in won:  # each success is the write it asked for, and it is on chain
+        assert chain[answer.json()["id"]] == body["quantity"] == answer.json()["quantity"]
+    assert len({a.json()["id"] for _, a in won}) == len(won) == len(chain)
+    assert ledger.points.available_of(me.address, shop.id) == 1_000 - sum(chain.values())
+
+
+def _prepared(me: Session, url: str, body: dict[str, Any]) -> Response:
+    """`prepare` as a Response carrying the signed body (for `at_once`)."""
+    return Response(200, json=prepare(me, url, body))
+
+
+def test_a_custodial_wallets_writes_at_once_all_run_in_nonce_order_each_with_its_result(
+    client: TestClient, ledger: Ledger, shop: Shop
+) -> None:
+    address = custodial_member(client, ledger)
+    issue_points(ledger, address, shop.id, 1_000, source())
+    me = pin_sign_in(client, address, PIN)
+    item = list_item(ledger, shop, price=1, stock=1_000, per_member=1_000)
+    url = f"/v1/members/{address}/orders"
+
+    answers = at_once(
+        [
+            lambda q=q: me.write(
+                "POST", url, {"item_id": item.item.id, "quantity": q, "unit_price": 1}
+            )
+            for q in range(1, THREADS + 1)
+        ]
+    )
+
+    assert [a.status_code for a in answers] == [201] * THREADS, [a.text for a in answers]
+    assert [a.json()["quantity"] for a in answers] == list(range(1, THREADS + 1))
+    chain = orders_of(ledger, address)
+    assert chain == {a.json()["id"]: a.json()["quantity"] for a in answers}
+    assert ledger.points.available_of(address, shop.id) == 1_000 - sum(range(1, THREADS + 1))
+
+
+def test_a_registrar_in_several_tabs_every_created_member_is_registered(
+    client: TestClient, ledger: Ledger
+) -> None:
+    registrar = sign_in(client, ledger.operator("registrar"))
+    url = "/v1/issuer/members"
+    people = [
+        {"address": Account.create().address, "name": p.name, "id_number": p.id_number}
+        for p in (someone() for _ in range(THREADS))
+    ]
+    bodies = at_once([lambda p=p: _prepared(registrar, url, p) for p in people])
+    answers = at_once(
+        [lambda b=b: client.post(url, json=b.json(), headers=registrar.headers) for b in bodies]
+    )
+
+    created = [(p, a) for p, a in zip(people, answers, strict=True) if a.status_code == 201]
+    assert created, [a.text for a in answers]
+    for person, answer in created:
+        assert answer.json()["address"] == person["address"]
+        assert ledger.members.member(person["address"]).registered, person["address"]
+    hashes = [a.json()["tx_hash"] for _, a in created]
+    assert len(set(hashes)) == len(hashes)
+    for person, answer in zip(people, answers, strict=True):
+        if answer.status_code != 201:
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["error"]["code"] == "stale_authorization"
+            assert not ledger.members.member(person["address"]).registered
+            # signed again, the registration completes
+            retry = registrar.write("POST", url, person)
+            assert retry.status_code == 201, retry.text
+            assert ledger.members.member(person["address"]).registered
+
+
+def test_members_racing_for_the_last_units_the_losers_are_told_it_is_sold_out(
+    client: TestClient, ledger: Ledger, shop: Shop
+) -> None:
+    """Relayed redeems that pass the pre-send simulation and are refused on chain: the forwarder
+    replaces the catalogue's reason with FailedInnerCall; the answer still says sold out."""
+    members = [new_member(ledger) for _ in range(THREADS)]
+    for m in members:
+        issue_points(ledger, m.address, shop.id, 100, source())
+    item = list_item(ledger, shop, price=20, stock=3, per_member=1)
+    sessions = [sign_in(client, m.account) for m in members]
+    body = {"item_id": item.item.id, "quantity": 1, "unit_price": 20}
+    signed = [prepare(s, f"/v1/members/{s.address}/orders", body) for s in sessions]
+
+    answers = at_once(
+        [
+            lambda s=s, b=b: client.post(
+                f"/v1/members/{s.address}/orders", json=b, headers=s.headers
+            )
+            for s, b in zip(sessions, signed, strict=True)
+        ]
+    )
+
+    won = [a for a in answers if a.status_code == 201]
+    lost = [a for a in answers if a.status_code != 201]
+    assert len(won) == 3, [a.text for a in answers]
+    for answer in lost:
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["error"]["code"] == "sold_out", answer.text
+    assert ledger.catalogue_contract.item(item.item.id).stock == 0
+    assert ledger.points.held_total(shop.id) == 60
+
+
+def test_a_redeem_refused_on_chain_after_its_simulation_passed_says_sold_out(
+    client: TestClient, ledger: Ledger, shop: Shop
+) -> None:
+    """Made certain: mining paused, both redeems pass their simulation and wait in the pool; one
+    block then holds both, and the second is refused inside the forwarder."""
+    members = [new_member(ledger) for _ in range(2)]
+    for m in members:
+        issue_points(ledger, m.address, shop.id, 100, source())
+    item = list_item(ledger, shop, price=20, stock=1, per_member=1)
+    sessions = [sign_in(client, m.account) for m in members]
+    body = {"item_id": item.item.id, "quantity": 1, "unit_price": 20}
+    signed = [prepare(s, f"/v1/members/{s.address}/orders", body) for s in sessions]
+    rpc = ledger.w3.provider.make_request
+    rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pending = [
+                pool.submit(
+                    client.post, f"/v1/members/{s.address}/orders", json=b, headers=s.headers
+                )
+                for s, b in zip(sessions, signed, strict=True)
+            ]
+            deadline = time.monotonic() + 60
+            while int(rpc("txpool_status", [])["result"]["pending"], 16) < 2:  # type: ignore[arg-type]
+                assert time.monotonic() < deadline, "both redeems never reached the pool"
+                time.sleep(0.05)
+            rpc("evm_mine", [])  # type: ignore[arg-type]
+            answers = [p.result(timeout=60) for p in pending]
+    finally:
+        rpc("evm_setAutomine", [True])  # type: ignore[arg-type]
+
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    lost = next(a for a in answers if a.status_code == 409).json()["error"]
+    assert lost["code"] == "sold_out", lost
+    assert lost["details"]["error"] == "CatalogueSoldOut"
+    assert ledger.catalogue_contract.item(item.item.id).stock == 0
