@@ -15,7 +15,10 @@ quietly; anchoring makes that visible:
   snapshot means the snapshot was deleted), then compares the rows now with the snapshot: rows
   **altered**, **deleted**, **inserted** (absent from the snapshot though older than it: an id
   below the highest anchored that was not waiting to be linked, or created well before the digest
-  began, by the store's own clock) and rows **new since** the anchor (not covered yet).
+  began, by the store's own clock) and rows **new since** the anchor (not covered yet); and rows
+  **unlinked**: of a batch chunk approved on chain ``UNLINKED_DEPTH`` blocks ago or more but not
+  linked to it in the store (a run killed in between), which the anchors cannot cover until
+  linked (a re-run, a trace or a certificate of them links them).
 
 Covered: activity details of activities created on chain, record details linked to the chain (a
 record id or a paid batch), and certificates. Their content columns are covered; the links to the
@@ -44,6 +47,7 @@ from ledger.errors import InputError, RecordNotFound
 from ledger.store.anchors import StoreAnchor, StoreAnchorLeaf
 from ledger.store.db import session
 from ledger.store.records import ActivityDetails, IssuedCertificate, RecordDetails, canonical_json
+from ledger.trace import link_approved_chunks
 from ledger.tx import Signer, TxResult
 
 if TYPE_CHECKING:
@@ -57,6 +61,10 @@ KEEP_SNAPSHOTS = 3
 #: anchor and dated earlier was inserted back-dated (a row being written as the digest ran, and
 #: committed just after it, is younger than this).
 INSERT_MARGIN = timedelta(minutes=5)
+#: A batch chunk approved on chain this many blocks ago whose store rows are still not linked to
+#: it was left so by an interrupted run: its rows are outside the anchors until linked (a run in
+#: progress links a chunk right after its approval is mined).
+UNLINKED_DEPTH = 12
 _EMPTY_ROOT = keccak(b"vpl-store-empty")
 _RELEASED = "#released-"
 
@@ -241,7 +249,7 @@ class AnchorOutcome:
 
 @dataclass(frozen=True)
 class RowFinding:
-    #: altered, deleted, inserted
+    #: altered, deleted, inserted, unlinked (paid on chain, not linked in the store)
     kind: str
     table: str
     row_id: int
@@ -433,6 +441,7 @@ class Anchors:
                     )  # fmt: skip
                 else:
                     new_since += 1
+        findings += self._unlinked(digest)
         return StoreVerification(
             anchor_id=anchor_id,
             anchored_at=anchored_at,
@@ -443,6 +452,45 @@ class Anchors:
             new_since=new_since,
             pending=digest.pending,
         )
+
+    def _unlinked(self, digest: StoreDigest) -> list[RowFinding]:
+        """Rows of chunks approved on chain at least UNLINKED_DEPTH blocks ago and still not
+        linked to their batch: paid, yet outside the anchors (nothing is linked here)."""
+        pending = digest.pending_ids.get("record_details", [])
+        if not pending:
+            return []
+        with Session(self.engine) as db:
+            hashes = {
+                str(h)
+                for start in range(0, len(pending), 500)
+                for h in db.exec(
+                    select(RecordDetails.chunk_hash).where(
+                        col(RecordDetails.id).in_(pending[start : start + 500]),
+                        col(RecordDetails.chunk_hash).is_not(None),
+                    )
+                )
+            }
+        if not hashes:
+            return []
+        head = self.ledger.w3.eth.block_number
+        findings = []
+        for link in link_approved_chunks(self.ledger, hashes, write=False):
+            c = link.chunk
+            if head - c.block < UNLINKED_DEPTH:
+                continue
+            paid = (
+                f"paid on chain in batch {c.batch_id} (block {c.block}, {head - c.block} blocks "
+                "ago) but not linked to it in the store, so outside the anchors"
+            )
+            fix = f"`vpl audit verify batch:{c.batch_id}` or running the file again links it"
+            findings += [RowFinding("unlinked", "record_details", i, f"{paid}; {fix}")
+                         for i in link.rows]  # fmt: skip
+            findings += [
+                RowFinding("unlinked", "record_details", i,
+                           f"{paid}; and it differs from the record paid: {why}")
+                for i, why in link.differing
+            ]  # fmt: skip
+        return sorted(findings, key=lambda f: f.row_id)
 
     def run(
         self, every_seconds: float, *, on_anchor: Callable[[AnchorOutcome], None] | None = None

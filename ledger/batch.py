@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 from sqlmodel import col, select
 from web3 import Web3
 
@@ -63,6 +63,7 @@ from ledger.store.records import (
     details_hash,
     file_sha256,
 )
+from ledger.trace import link_approved_chunks, mark_chunk_paid
 from ledger.tx import Signer, TxResult
 
 if TYPE_CHECKING:
@@ -531,6 +532,18 @@ def _against_store(
                     )
                 ):
                     elsewhere[found.volunteer].append(found)
+    # Chunks approved on chain whose run was killed before the store recorded it: linked now.
+    unlinked = {
+        r.chunk_hash
+        for r in by_key.values()
+        if r.chunk_hash and r.batch_id is None and r.record_id is None
+    }
+    paid_as: dict[str, int] = {}
+    for link in link_approved_chunks(ledger, unlinked) if unlinked else []:
+        paid_as[link.chunk.records_hash] = link.chunk.batch_id
+        for found in by_key.values():
+            if found.id in link.rows:
+                found.batch_id = link.chunk.batch_id
     chunk_status: dict[str, BatchStatus] = {}
     for row in rows:
         stored = by_key.get(row.record_id)
@@ -592,11 +605,15 @@ def _against_store(
                 )
             status = chunk_status[stored.chunk_hash]
             if status is BatchStatus.APPROVED:
-                skipped.append(
-                    Skipped(
-                        row.line, row.record_id, f"already paid (batch {stored.batch_id or '?'})"
+                if stored.batch_id is not None:
+                    reason = f"already paid (batch {stored.batch_id})"
+                else:
+                    batch_id = paid_as.get(stored.chunk_hash, 0)
+                    reason = (
+                        f"already paid (batch {batch_id}), but the store's row differs from the "
+                        f"record paid on chain: `vpl audit verify batch:{batch_id}` shows how"
                     )
-                )
+                skipped.append(Skipped(row.line, row.record_id, reason))
                 continue
             if status is not BatchStatus.REJECTED:
                 row.chunk_hash = stored.chunk_hash
@@ -752,7 +769,7 @@ def run_batch(
                         f"batch {batch_id} (records of lines {rows[0].line}...) was rejected on "
                         f"chain (reason {batch.reject_reason}); fix those rows and run again"
                     )
-                _paid(ledger, chunk_hash, batch_id, batch.points)
+                mark_chunk_paid(ledger, "0x" + chunk_hash.hex(), batch_id, batch.points)
                 report.batches.append(batch_id)
                 report.paid_records += len(rows)
                 report.points += batch.points
@@ -921,19 +938,3 @@ def _chunks(
             out.append((digest, rows))
             position += 1
     return out
-
-
-def _paid(ledger: Ledger, chunk_hash: bytes, batch_id: int, points: int) -> None:
-    hash_hex = "0x" + chunk_hash.hex()
-    with session(ledger.engine) as db:
-        db.execute(
-            update(RecordDetails)
-            .where(col(RecordDetails.chunk_hash) == hash_hex)
-            .values(batch_id=batch_id)
-        )
-        chunk = db.exec(select(BatchChunk).where(BatchChunk.records_hash == hash_hex)).first()
-        if chunk is not None:
-            chunk.batch_id = batch_id
-            chunk.status = "approved"
-            chunk.points = points
-            db.add(chunk)

@@ -61,6 +61,7 @@ from ledger.errors import (
 )
 from ledger.store import session, utcnow
 from ledger.store.records import IssuedCertificate, RecordDetails, canonical_json, details_hash
+from ledger.trace import link_approved_chunks
 from ledger.values import parse_address
 
 if TYPE_CHECKING:
@@ -464,17 +465,24 @@ def _certifiable(ledger: Ledger, signer: str) -> set[int] | None:
 
 def _candidates(ledger: Ledger, member: str, since: int, until: int) -> list[RecordDetails]:
     """The store's records of `member` whose service starts in [since, until) and that went on
-    chain (singly or in a batch)."""
+    chain (singly or in a batch; a chunk approved on chain but not yet linked is linked first)."""
+    query = (
+        select(RecordDetails)
+        .where(
+            RecordDetails.volunteer == member,
+            col(RecordDetails.start) >= since,
+            col(RecordDetails.start) < until,
+        )
+        .order_by(col(RecordDetails.start), col(RecordDetails.id))
+    )
     with session(ledger.engine) as db:
-        rows = db.exec(
-            select(RecordDetails)
-            .where(
-                RecordDetails.volunteer == member,
-                col(RecordDetails.start) >= since,
-                col(RecordDetails.start) < until,
-            )
-            .order_by(col(RecordDetails.start), col(RecordDetails.id))
-        ).all()
+        rows = db.exec(query).all()
+    unlinked = {
+        r.chunk_hash for r in rows if r.chunk_hash and r.batch_id is None and r.record_id is None
+    }
+    if unlinked and any(link.rows for link in link_approved_chunks(ledger, unlinked)):
+        with session(ledger.engine) as db:
+            rows = db.exec(query).all()
     return [r for r in rows if r.record_id is not None or r.batch_id is not None]
 
 

@@ -21,12 +21,15 @@ volunteer, points issued that differ from the record's) or a store that disagree
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ledger.contracts.records import (
@@ -39,11 +42,19 @@ from ledger.errors import InputError, RecordNotFound
 from ledger.index_queries import events_naming
 from ledger.store.db import session
 from ledger.store.index import IndexEvent, PointMovement
-from ledger.store.records import ActivityDetails, RecordDetails, canonical_json, details_hash
+from ledger.store.records import (
+    ActivityDetails,
+    BatchChunk,
+    RecordDetails,
+    canonical_json,
+    details_hash,
+)
 
 if TYPE_CHECKING:
     from ledger.index_queries import IndexQueries
     from ledger.ledger import Ledger
+
+log = logging.getLogger(__name__)
 
 #: The most records of a batch one trace lists (a batch holds at most 1,000).
 MAX_BATCH_LINES = 1_000
@@ -213,6 +224,11 @@ def trace_record(ledger: Ledger, index: IndexQueries, record_id: int) -> RecordT
     store = check_record_store(ledger, record)
     problems = list(_record_problems(record, issued, indexed, events))
     problems += [f"store: {p}" for p in store.problems]
+    if not store.found:
+        problems.append(
+            "store: the record's details are not in this store: they cannot be checked against "
+            "the chain"
+        )
     if activity is not None:
         problems += [f"activity store: {p}" for p in activity.store.problems]
     return RecordTrace(
@@ -271,6 +287,10 @@ def trace_batch(
     if approval is not None:
         records = ledger.records.batch_records(batch_id, tx_hash=approval.tx_hash)
         rows = _batch_rows(ledger, batch_id)
+        if len(rows) < len(records):
+            # rows of a run killed after the approval was mined, before the store recorded it
+            link_approved_chunks(ledger, ["0x" + batch.records_hash.hex()])
+            rows = _batch_rows(ledger, batch_id)
         chosen = list(enumerate(records[:MAX_BATCH_LINES]))
         ids = ledger.records.batch_record_ids(batch_id, [i for i, _ in chosen])
         lines = [
@@ -294,6 +314,13 @@ def trace_batch(
                 f"the batch paid {batch.points} points on chain but the index saw {paid} issued"
             )
     problems += [f"store, record {line.index}: {p}" for line in lines for p in line.store.problems]
+    missing = [line.index for line in lines if not line.store.found]
+    if missing:
+        shown = ", ".join(f"#{i}" for i in missing[:20]) + (" ..." if len(missing) > 20 else "")
+        problems.append(
+            f"store: the details of {len(missing)} of the batch's {len(lines)} records are not in "
+            f"this store ({shown}): they cannot be checked against the chain"
+        )
     if batch.reviewer is not None and batch.reviewer.lower() == batch.submitter.lower():
         problems.append("the batch was approved by the account that submitted it")
     whole = BatchTrace(
@@ -402,6 +429,146 @@ def _part_of(b: BatchTrace, volunteer: str) -> BatchTrace:
         records=tuple(r for r in b.records if r.volunteer.lower() == who),
         issued=tuple(m for m in b.issued if m.to.lower() == who),
     )
+
+
+# --- batch chunks approved on chain but not linked in the store ------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkOnChain:
+    """A chunk the store planned, as the chain holds it: its batch, and the transaction and block
+    that approved it."""
+
+    records_hash: str
+    batch_id: int
+    scheme_id: int
+    points: int
+    tx_hash: str
+    block: int
+
+
+@dataclass(frozen=True)
+class ChunkLink:
+    """A chunk approved on chain whose store rows were not linked to its batch."""
+
+    chunk: ChunkOnChain
+    #: Store row ids that match the chain's records at their positions (linked, when written).
+    rows: tuple[int, ...]
+    #: Store row ids that differ from the chain's record at their position, with why (never
+    #: linked: their details are not the ones paid).
+    differing: tuple[tuple[int, str], ...]
+
+
+def unlinked_chunk_rows(
+    ledger: Ledger, hashes: Iterable[str] | None = None
+) -> dict[str, list[RecordDetails]]:
+    """Store rows planned into a batch chunk and not linked to a batch or a record, by chunk
+    hash (only the chunks of `hashes`, if given)."""
+    query = select(RecordDetails).where(
+        col(RecordDetails.chunk_hash).is_not(None),
+        col(RecordDetails.batch_id).is_(None),
+        col(RecordDetails.record_id).is_(None),
+    )
+    wanted = sorted(set(hashes)) if hashes is not None else None
+    out: dict[str, list[RecordDetails]] = {}
+    with session(ledger.engine) as db:
+        for first in range(0, len(wanted) if wanted is not None else 1, 500):
+            part = (
+                query
+                if wanted is None
+                else query.where(col(RecordDetails.chunk_hash).in_(wanted[first : first + 500]))
+            )
+            for row in db.exec(part):
+                out.setdefault(str(row.chunk_hash), []).append(row)
+    return out
+
+
+def approved_chunks(ledger: Ledger, hashes: Iterable[str]) -> dict[str, ChunkOnChain]:
+    """The chunks among `hashes` (records hashes, 0x hex) that are approved batches on chain,
+    found by their hash and their BatchApproved event."""
+    ids: dict[str, int] = {}
+    for h in sorted(set(hashes)):
+        batch_id = ledger.records.batch_of(bytes.fromhex(h[2:]))
+        if batch_id:
+            ids[h] = batch_id
+    if not ids:
+        return {}
+    logs = ledger.records.contract.events.BatchApproved().get_logs(
+        from_block=0, argument_filters={"batchId": sorted(ids.values())}
+    )
+    found = {int(e["args"]["batchId"]): e for e in logs}
+    return {
+        h: ChunkOnChain(
+            records_hash=h,
+            batch_id=batch_id,
+            scheme_id=int(found[batch_id]["args"]["schemeId"]),
+            points=int(found[batch_id]["args"]["points"]),
+            tx_hash="0x" + bytes(found[batch_id]["transactionHash"]).hex(),
+            block=int(found[batch_id]["blockNumber"]),
+        )
+        for h, batch_id in ids.items()
+        if batch_id in found
+    }
+
+
+def link_approved_chunks(
+    ledger: Ledger, hashes: Iterable[str] | None = None, *, write: bool = True
+) -> list[ChunkLink]:
+    """Link to their batch the store rows of chunks approved on chain but never recorded as paid
+    (a run killed between the approval being mined and the store being written). Each row is
+    checked against the record at its position, read back from the approving transaction; a row
+    that differs is left unlinked and reported. `write=False` only says what would be linked."""
+    pending = unlinked_chunk_rows(ledger, hashes)
+    out = []
+    for h, chunk in approved_chunks(ledger, pending).items():
+        records = ledger.records.batch_records(chunk.batch_id, tx_hash=chunk.tx_hash)
+        good: list[int] = []
+        bad: list[tuple[int, str]] = []
+        for row in pending[h]:
+            assert row.id is not None
+            i = row.batch_index
+            if i is None or not 0 <= i < len(records):
+                bad.append((row.id, f"batch {chunk.batch_id} has no record #{i}"))
+                continue
+            problems = _compare_packed(row, records[i], chunk.scheme_id)
+            if problems:
+                bad.append((row.id, "; ".join(problems)))
+            else:
+                good.append(row.id)
+        if write and good:
+            mark_chunk_paid(ledger, h, chunk.batch_id, chunk.points, row_ids=good)
+            log.warning(
+                "linked %d store rows to batch %d, approved on chain in block %d but not "
+                "recorded in the store (an interrupted run)",
+                len(good),
+                chunk.batch_id,
+                chunk.block,
+            )
+        out.append(ChunkLink(chunk=chunk, rows=tuple(good), differing=tuple(bad)))
+    return out
+
+
+def mark_chunk_paid(
+    ledger: Ledger,
+    chunk_hash: str,
+    batch_id: int,
+    points: int,
+    *,
+    row_ids: Sequence[int] | None = None,
+) -> None:
+    """Record in the store that a chunk was paid as `batch_id`: its rows (all, or `row_ids`)
+    linked to the batch, and the chunk marked approved."""
+    with session(ledger.engine) as db:
+        linking = update(RecordDetails).where(col(RecordDetails.chunk_hash) == chunk_hash)
+        if row_ids is not None:
+            linking = linking.where(col(RecordDetails.id).in_(list(row_ids)))
+        db.execute(linking.values(batch_id=batch_id))
+        chunk = db.exec(select(BatchChunk).where(BatchChunk.records_hash == chunk_hash)).first()
+        if chunk is not None:
+            chunk.batch_id = batch_id
+            chunk.status = "approved"
+            chunk.points = points
+            db.add(chunk)
 
 
 def check_record_store(ledger: Ledger, record: Record) -> StoreCheck:
@@ -555,7 +722,14 @@ def _batch_rows(ledger: Ledger, batch_id: int) -> dict[int, RecordDetails]:
 def _check_packed(r: PackedRecord, row: RecordDetails | None, scheme_id: int) -> StoreCheck:
     if row is None:
         return StoreCheck(found=False, matches=False)
-    problems = _compare_row(
+    problems = _compare_packed(row, r, scheme_id)
+    return StoreCheck(
+        found=True, matches=not problems, record_key=row.record_key, problems=tuple(problems)
+    )
+
+
+def _compare_packed(row: RecordDetails, r: PackedRecord, scheme_id: int) -> list[str]:
+    return _compare_row(
         row,
         volunteer=r.volunteer,
         scheme_id=scheme_id,
@@ -564,9 +738,6 @@ def _check_packed(r: PackedRecord, row: RecordDetails | None, scheme_id: int) ->
         end=r.end,
         details=r.details_hash,
         evidence=r.evidence_hash,
-    )
-    return StoreCheck(
-        found=True, matches=not problems, record_key=row.record_key, problems=tuple(problems)
     )
 
 

@@ -292,7 +292,7 @@ def verify_command(
 ) -> None:
     """Check off-chain data against the chain: a record's or a batch's stored details (their
     hash, volunteer, times, evidence), or a certificate (its code, signer and every line).
-    Exits 1 when anything differs."""
+    Exits 1 when anything differs or is missing from the store."""
     check_export(export)
     state = state_of(ctx)
     ledger = state.ledger
@@ -313,7 +313,8 @@ def verify_command(
              "problems": list(c.problems)}
             for what, c in checks
         ]  # fmt: skip
-        ok_ = all(c.matches or not c.found for _, c in checks)
+        # details missing from the store are not verified: as much a failure as details differing
+        ok_ = all(c.found and c.matches for _, c in checks)
         data: dict[str, Any] = {"target": target, "valid": ok_, "checks": rows}
         state.out.result(
             data,
