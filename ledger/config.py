@@ -15,6 +15,7 @@ import tempfile
 from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,9 +100,24 @@ class NetworkConfig(BaseModel):
     mnemonic: str | None = None
     operators: dict[str, OperatorKey]
     council: CouncilConfig
-    metadata_uri: str = "vpl://scheme/{id}.json"
+    #: The ERC-1155 metadata URI template PointsLedger is deployed with (EIP-1155: a wallet puts
+    #: the token id, 64 lowercase hex digits, for `{id}`). None: the API's own metadata endpoint
+    #: at `VPL_PUBLIC_URL` (see ``Settings.network_config``).
+    metadata_uri: str | None = None
     #: Blocks after which a transaction counts as final (0 on an instant-seal local chain).
     confirmations: int = Field(0, ge=0)
+
+    @field_validator("metadata_uri")
+    @classmethod
+    def _resolvable(cls, value: str | None) -> str | None:
+        if value is not None and (
+            urlsplit(value).scheme not in ("http", "https") or "{id}" not in value
+        ):
+            raise ValueError(
+                f"metadata_uri {value!r} must be an http(s) URI template with '{{id}}' in it, "
+                "which wallets can fetch"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> NetworkConfig:
@@ -211,7 +227,7 @@ class Settings(BaseSettings):
 
     # --- the HTTP API --------------------------------------------------------------------------
     #: Where people reach the API; sign-in messages (EIP-4361) name its host and are refused
-    #: when signed for another.
+    #: when signed for another, and the points' ERC-1155 metadata URI is deployed under it.
     public_url: str = "http://127.0.0.1:8000"
     #: Bearer tokens are short-lived; sign in again after this.
     token_ttl_seconds: int = Field(900, ge=60, le=86_400)
@@ -256,6 +272,8 @@ class Settings(BaseSettings):
                 net.rpc_url = f"http://{net.node.host}:{self.node_port}"
         if self.rpc_url is not None:
             net.rpc_url = self.rpc_url
+        if net.metadata_uri is None:
+            net.metadata_uri = metadata_uri_template(self.public_url)
         if self.environment == "production":
             if net.development:
                 raise InsecureDefault(
@@ -348,6 +366,15 @@ class Settings(BaseSettings):
                 os.unlink(tmp)
         loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
         return loaded
+
+
+#: Where the API serves a scheme's ERC-1155 metadata (api/routers/schemes.py).
+METADATA_PATH = "/v1/metadata/{id}.json"
+
+
+def metadata_uri_template(public_url: str) -> str:
+    """The ERC-1155 URI template of the API at `public_url`: `{id}` is left for wallets."""
+    return public_url.rstrip("/") + METADATA_PATH
 
 
 def new_secret() -> str:

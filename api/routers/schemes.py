@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from api.deps import LedgerDep, ServicesDep
+from ledger.config import METADATA_PATH
 from ledger.contracts import Scheme
 
 router = APIRouter(prefix="/v1", tags=["schemes"])
@@ -31,6 +34,55 @@ def list_schemes(services: ServicesDep) -> list[SchemePublic]:
 @router.get("/schemes/{code}", response_model=SchemePublic)
 def get_scheme(code: str, ledger: LedgerDep) -> SchemePublic:
     return scheme_public(ledger.scheme(code))
+
+
+class MetadataProperties(BaseModel):
+    scheme_code: str
+    unit: str
+    issuer: str
+    #: What one point is worth in the city standard unit.
+    value_csu: float
+    flags: list[str]
+
+
+class SchemeMetadata(BaseModel):
+    """A scheme's points as an ERC-1155 token: the EIP-1155 metadata JSON schema."""
+
+    name: str
+    description: str
+    #: Points are whole: wallets show balances as they are.
+    decimals: int = 0
+    properties: MetadataProperties
+
+
+@router.get(
+    METADATA_PATH.removeprefix("/v1"),
+    response_model=SchemeMetadata,
+    responses={404: {"description": "No scheme has this token id."}},
+)
+def scheme_metadata(
+    id: Annotated[
+        str,
+        Path(
+            pattern="^[0-9a-fA-F]{64}$",
+            description="The scheme id as the ERC-1155 token id: 64 hex digits (EIP-1155).",
+        ),
+    ],
+    ledger: LedgerDep,
+) -> SchemeMetadata:
+    """The ERC-1155 metadata of a scheme's points: where PointsLedger's `uri(id)` points wallets."""
+    s = ledger.scheme(int(id, 16))
+    return SchemeMetadata(
+        name=s.name,
+        description=f"{s.name} ({s.code}), issued by {s.issuer}; counted in {s.unit}.",
+        properties=MetadataProperties(
+            scheme_code=s.code,
+            unit=s.unit,
+            issuer=s.issuer,
+            value_csu=s.value_csu,
+            flags=s.flags.names(),
+        ),
+    )
 
 
 def scheme_public(s: Scheme) -> SchemePublic:

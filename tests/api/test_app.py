@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 import pytest
 from eth_account import Account
@@ -36,6 +37,41 @@ def test_unknown_scheme_is_a_404_with_a_stable_code(client: TestClient) -> None:
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_scheme"
     assert "vpl scheme list" in response.json()["error"]["message"]
+
+
+def metadata_path(ledger: Ledger, token_id: int) -> str:
+    """What a wallet fetches for `token_id`: the ledger's uri() with the id as EIP-1155 says."""
+    url = urlsplit(ledger.points.uri(token_id).replace("{id}", f"{token_id:064x}"))
+    assert (url.scheme, url.netloc) == ("http", urlsplit(ledger.settings.public_url).netloc)
+    return url.path
+
+
+def test_a_schemes_erc1155_metadata_is_served_where_uri_points(
+    client: TestClient, ledger: Ledger
+) -> None:
+    scheme = new_scheme(ledger)
+    response = client.get(metadata_path(ledger, scheme.id))
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "name": scheme.name,
+        "description": f"{scheme.name} ({scheme.code}), issued by {scheme.issuer}; counted in 分.",
+        "decimals": 0,
+        "properties": {
+            "scheme_code": scheme.code,
+            "unit": "分",
+            "issuer": scheme.issuer,
+            "value_csu": 1.0,
+            "flags": ["gifts"],
+        },
+    }
+
+
+def test_metadata_of_an_unknown_token_id_is_a_404(client: TestClient, ledger: Ledger) -> None:
+    unknown = ledger.schemes.scheme_count() + 1
+    response = client.get(metadata_path(ledger, unknown))
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_scheme"
+    assert client.get("/v1/metadata/1.json").status_code == 422  # not an EIP-1155 id
 
 
 def test_balances_show_issued_points_to_the_member_only(client: TestClient, ledger: Ledger) -> None:

@@ -106,8 +106,10 @@ def test_a_scheme_without_points_does_not_exist_as_a_token(ledger: Ledger) -> No
     assert (ledger.points.total_supply(fresh.id), fns.exists(fresh.id).call()) == (1, True)
 
 
-def test_the_metadata_uri_is_the_configured_template(ledger: Ledger, scheme: Scheme) -> None:
-    assert ledger.points.uri(scheme.id) == ledger.network.metadata_uri == "vpl://scheme/{id}.json"
+def test_the_metadata_uri_is_the_apis_http_template(ledger: Ledger, scheme: Scheme) -> None:
+    """Deployed under VPL_PUBLIC_URL, with `{id}` left for wallets to fill in (EIP-1155)."""
+    expected = f"{ledger.settings.public_url}/v1/metadata/{{id}}.json"
+    assert ledger.points.uri(scheme.id) == ledger.network.metadata_uri == expected
 
 
 @pytest.mark.parametrize(
