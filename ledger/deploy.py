@@ -1,10 +1,17 @@
 """Deployment and the deployment manifest.
 
 ``deploy`` puts the contracts on a chain once and writes a manifest (chain id, genesis hash,
-addresses, deploy block, artifact and code hashes) under ``hardhat-free-config/deployments/``.
-Running it again is a no-op when the manifest matches the chain. ``verify`` is what every client
-runs before it trusts a manifest: it refuses a chain whose code at the manifest's addresses is not
-the code that was deployed there.
+addresses, deploy block and its hash, artifact and code hashes) under
+``hardhat-free-config/deployments/``. Running it again is a no-op when the manifest matches the
+chain. ``verify`` is what every client runs before it trusts a manifest: it refuses another chain
+(chain id, the hash of the deployment block) and a chain whose code at the manifest's addresses is
+not the code that was deployed there.
+
+The genesis hash is recorded but does not identify the chain: anvil (1.7) makes a new genesis
+block each time it starts and writes every one of them into its state file, in no set order, so
+after a few restarts ``eth_getBlockByNumber(0)`` names one of them at random, though the chain's
+history, code and balances are intact. The deployment block is the chain's own: its hash covers
+its parent's, so it proves the history up to the deployment, and the code hashes prove the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from hexbytes import HexBytes
 from pydantic import BaseModel, ValidationError
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import BlockNotFound
 
 from ledger import accounts
 from ledger.compiler import Artifact, Build
@@ -87,6 +95,9 @@ class Manifest(BaseModel):
     genesis_hash: str
     deployer: str
     deploy_block: int
+    #: The hash of ``deploy_block``: with the chain id, what identifies the chain (None in
+    #: manifests written before it was recorded; those are identified by ``genesis_hash``).
+    deploy_block_hash: str | None = None
     deployed_at: datetime
     build_hash: str
     compiler_version: str
@@ -137,13 +148,12 @@ def verify(w3: Web3, manifest: Manifest, build: Build | None = None) -> None:
         raise ForeignCode(
             f"the manifest is for chain id {manifest.chain_id}, the node runs {chain_id}"
         )
-    genesis = w3.eth.get_block(0)["hash"]
-    genesis_hex = HexBytes(genesis).to_0x_hex()
-    if genesis_hex != manifest.genesis_hash:
+    mismatch = _other_chain(w3, manifest)
+    if mismatch is not None:
         raise ForeignCode(
-            f"this chain is not the one the manifest was written for (genesis {genesis_hex} "
-            f"!= {manifest.genesis_hash}): the chain was reset or another chain answers; "
-            "deploy afresh with `vpl deploy --fresh` on a development chain"
+            f"this chain is not the one the manifest was written for ({mismatch}): the chain was "
+            "reset or another chain answers; deploy afresh with `vpl deploy --fresh` on a "
+            "development chain"
         )
     missing = [name for name in CONTRACTS if name not in manifest.contracts]
     if missing:
@@ -169,6 +179,32 @@ def verify(w3: Web3, manifest: Manifest, build: Build | None = None) -> None:
             )
     if build is not None:
         _verify_wiring(w3, manifest, build)
+
+
+def _block_hash(w3: Web3, number: int) -> str | None:
+    """The hash of block ``number`` on this chain, or None if the chain is shorter."""
+    try:
+        return HexBytes(w3.eth.get_block(number)["hash"]).to_0x_hex()
+    except BlockNotFound:
+        return None
+
+
+def _other_chain(w3: Web3, manifest: Manifest) -> str | None:
+    """What shows this chain is not the manifest's (its deployment block differs), or None."""
+    if manifest.deploy_block_hash is None:
+        genesis = _block_hash(w3, 0)
+        if genesis == manifest.genesis_hash:
+            return None
+        return f"genesis {genesis} != {manifest.genesis_hash}"
+    found = _block_hash(w3, manifest.deploy_block)
+    if found == manifest.deploy_block_hash:
+        return None
+    if found is None:
+        return f"it has no block {manifest.deploy_block}, the deployment block"
+    return (
+        f"block {manifest.deploy_block}, the deployment block, is {found}, not "
+        f"{manifest.deploy_block_hash}"
+    )
 
 
 def _verify_wiring(w3: Web3, manifest: Manifest, build: Build) -> None:
@@ -250,9 +286,8 @@ def _set_aside(path: Path, why: str) -> Path:
 
 
 def _was_reset(w3: Web3, manifest: Manifest) -> bool:
-    """A development chain started anew: another genesis and no code at any manifest address."""
-    genesis = HexBytes(w3.eth.get_block(0)["hash"]).to_0x_hex()
-    return genesis != manifest.genesis_hash and not any(
+    """A development chain started anew: not the deployment's chain, no code at any address."""
+    return _other_chain(w3, manifest) is not None and not any(
         w3.eth.get_code(Web3.to_checksum_address(c.address)) for c in manifest.contracts.values()
     )
 
@@ -294,23 +329,25 @@ def deploy(
 class _Progress(BaseModel):
     """What an interrupted deployment had already put on chain (``<manifest>.partial.json``)."""
 
-    genesis_hash: str
+    #: The hash of the Forwarder's block: the chain the deployment was made on (see ``verify``).
+    deploy_block_hash: str
     build_hash: str
     contracts: dict[str, DeployedContract]
 
 
-def _resumable(
-    w3: Web3, progress_path: Path, genesis: str, build: Build
-) -> dict[str, DeployedContract]:
-    """The contracts an interrupted deployment of this build on this chain left, still in place."""
+def _resumable(w3: Web3, progress_path: Path, build: Build) -> _Progress | None:
+    """What an interrupted deployment of this build on this chain left, still in place."""
     if not progress_path.exists():
-        return {}
+        return None
     try:
         progress = _Progress.model_validate_json(progress_path.read_text(encoding="utf-8"))
     except ValidationError:
-        return {}
-    if progress.genesis_hash != genesis or progress.build_hash != build.build_hash:
-        return {}
+        return None
+    forwarder = progress.contracts.get("Forwarder")
+    if progress.build_hash != build.build_hash or forwarder is None:
+        return None
+    if _block_hash(w3, forwarder.block) != progress.deploy_block_hash:
+        return None
     kept = {
         name: c
         for name, c in progress.contracts.items()
@@ -318,7 +355,7 @@ def _resumable(
     }
     if kept:
         log.warning("resuming an interrupted deployment: %s already deployed", ", ".join(kept))
-    return kept
+    return progress.model_copy(update={"contracts": kept})
 
 
 def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) -> Manifest:
@@ -331,11 +368,14 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
     net = settings.network_config
     deployer = accounts.operator(net, "deployer")
     council_members = [accounts.operator_address(net, name) for name in net.council.members]
-    genesis = HexBytes(w3.eth.get_block(0)["hash"]).to_0x_hex()
+    genesis = _block_hash(w3, 0) or ""
     progress_path = manifest_path(settings).with_suffix(".partial.json")
-    deployed = _resumable(w3, progress_path, genesis, build)
+    resumed = _resumable(w3, progress_path, build)
+    deployed = dict(resumed.contracts) if resumed is not None else {}
+    deploy_block_hash = resumed.deploy_block_hash if resumed is not None else ""
 
     def create(name: str, types: list[str], args: list[object]) -> str:
+        nonlocal deploy_block_hash
         if name in deployed:
             return deployed[name].address
         artifact: Artifact = build.get(name)
@@ -350,7 +390,11 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
             block=result.block_number,
         )
         log.info("deployed %s at %s", name, address)
-        progress = _Progress(genesis_hash=genesis, build_hash=build.build_hash, contracts=deployed)
+        if name == "Forwarder":
+            deploy_block_hash = result.block_hash
+        progress = _Progress(
+            deploy_block_hash=deploy_block_hash, build_hash=build.build_hash, contracts=deployed
+        )
         write_text_atomically(progress_path, progress.model_dump_json(indent=2))
         return address
 
@@ -427,6 +471,7 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
         genesis_hash=genesis,
         deployer=deployer.address,
         deploy_block=deployed["Forwarder"].block,
+        deploy_block_hash=deploy_block_hash,
         deployed_at=datetime.now(UTC),
         build_hash=build.build_hash,
         compiler_version=build.compiler_version,
