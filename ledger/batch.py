@@ -21,7 +21,9 @@ import csv
 import functools
 import io
 import logging
+import re
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,12 +55,14 @@ from ledger.earning import (
     show_time,
     working_days_between,
 )
-from ledger.errors import ChainError, InputError, InvalidRows
+from ledger.errors import ChainError, InputError, InvalidRows, RetryableChainError
+from ledger.roles import role
 from ledger.store import session, utcnow
 from ledger.store.records import (
     BatchChunk,
     BatchJob,
     RecordDetails,
+    RefusedAttempt,
     canonical_json,
     details_hash,
     file_sha256,
@@ -136,6 +140,19 @@ class Skipped:
     reason: str
 
 
+@dataclass(frozen=True)
+class Normalised:
+    """A row whose values were rewritten as read: which fields, and how (dates shown)."""
+
+    line: int
+    record_id: str
+    changes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        label = f" ({self.record_id})" if self.record_id else ""
+        return f"line {self.line}{label}: {'; '.join(self.changes)}"
+
+
 @dataclass
 class BatchPlan:
     scheme_id: int
@@ -147,6 +164,8 @@ class BatchPlan:
     errors: list[RowError]
     skipped: list[Skipped]
     total_rows: int
+    #: Rows whose values were normalised as read (full-width characters, Excel's date forms).
+    normalised: list[Normalised] = field(default_factory=list)
 
     @property
     def points(self) -> int:
@@ -206,6 +225,39 @@ def _decode(raw: bytes) -> tuple[str, set[int]]:
             decoded.append(line.decode("utf-8", errors="replace"))
     text = "\n".join(decoded)
     return text.removeprefix("\ufeff"), bad
+
+
+#: Columns holding values, not prose: read after Unicode NFKC (full-width digits and letters, as
+#: spreadsheets in zh-CN may write them, become ASCII). Free text keeps its full-width punctuation.
+_VALUE_COLUMNS = frozenset(
+    ("record_id", "volunteer", "start", "end", "grade", "action", "activity_id",
+     "evidence_hash", "employer", "scheme")
+)  # fmt: skip
+#: Excel's date forms (zh-CN exports write 2026/12/2 7:00): year, month, day, hour, minute and
+#: perhaps seconds, without leading zeros.
+_EXCEL_TIME = re.compile(r"^(\d{4})[/-](\d{1,2})[/-](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def _normalise(values: dict[str, str]) -> list[str]:
+    """Rewrite `values` in place: NFKC for value columns, Excel's date forms as ISO 8601; what
+    changed, for the report (dates shown, other values named only)."""
+    changes = []
+    for name in sorted(values.keys() & _VALUE_COLUMNS):
+        before = values[name]
+        after = unicodedata.normalize("NFKC", before).strip()
+        if name in ("start", "end") and (m := _EXCEL_TIME.match(after)):
+            year, month, day, hour, minute, second = m.groups()
+            after = f"{year}-{int(month):02d}-{int(day):02d} {int(hour):02d}:{minute}"
+            after += f":{second}" if second else ""
+        if after != before:
+            values[name] = after
+            shown = (
+                f"{before!r} read as {after!r}"
+                if name in ("start", "end")
+                else "full-width characters read as plain ones"
+            )
+            changes.append(f"{name} {shown}")
+    return changes
 
 
 class _Standing:
@@ -290,6 +342,7 @@ def plan_batch(
     today = day_of(now)
 
     errors: list[RowError] = []
+    normalised: list[Normalised] = []
     if unknown:
         errors.append(RowError(1, "", f"unknown column(s) {', '.join(unknown)}"))
     rows: list[Row] = []
@@ -303,7 +356,10 @@ def plan_batch(
         if total > MAX_ROWS:
             raise InputError(f"a file holds at most {MAX_ROWS} rows; split {path.name}")
         values = {k.strip(): (v or "").strip() for k, v in record.items() if k}
+        changes = _normalise(values)
         record_id = values.get("record_id", "")
+        if changes:
+            normalised.append(Normalised(line, record_id, tuple(changes)))
         problems: list[str] = []
         if line in bad_lines:
             problems.append("not UTF-8 text (save the file as UTF-8)")
@@ -465,9 +521,11 @@ def plan_batch(
 
     skipped = _against_store(ledger, s.id, rows, errors)
     rows = [r for r in rows if r.line not in {e.line for e in errors}]
+    errors += _people(ledger, s.id, s.issuer, organiser, reviewer)
     rows = _against_chain(
         ledger, s.id, limits, duration=isinstance(rule, DurationRule), rows=rows, errors=errors
     )
+    rows = _within_caps(ledger, s.id, reviewer, rows, errors)
     errors.sort(key=lambda e: e.line)
     version = rule.version
     return BatchPlan(
@@ -480,6 +538,7 @@ def plan_batch(
         errors=errors,
         skipped=skipped,
         total_rows=total,
+        normalised=normalised,
     )
 
 
@@ -673,18 +732,93 @@ def _against_chain(
             errors.append(RowError(row.line, row.record_id, problem))
             continue
         good.append(row)
-    remaining = ledger.points.remaining_quota(scheme_id)
-    total = sum(r.points for r in good)
-    if total > remaining:
+    return good
+
+
+def _people(
+    ledger: Ledger, scheme_id: int, issuer: str, organiser: str, reviewer: str
+) -> list[RowError]:
+    """What ServiceRecords checks of the two people of a run (submitBatch, approveBatch)."""
+    problems = []
+    if organiser == reviewer:
+        problems.append(
+            f"the organiser and the reviewer are the same account ({organiser}): a batch is "
+            "approved by another person than the one who submits it (four eyes)"
+        )
+    if organiser != issuer and not ledger.schemes.has_scheme_role(
+        scheme_id, role("organiser").id, organiser
+    ):
+        problems.append(
+            f"{organiser} is neither the scheme's issuer nor one of its organisers, so cannot "
+            "submit its batches (`vpl role grant organiser`)"
+        )
+    if not ledger.schemes.has_scheme_role(scheme_id, role("reviewer").id, reviewer):
+        problems.append(
+            f"{reviewer} is not a reviewer of the scheme, so cannot approve its batches "
+            "(`vpl role grant reviewer`)"
+        )
+    return [RowError(1, "", p) for p in problems]
+
+
+def _within_caps(
+    ledger: Ledger, scheme_id: int, reviewer: str, rows: list[Row], errors: list[RowError]
+) -> list[Row]:
+    """The rows (in payment order) that fit both the reviewer's approvals left this hour and the
+    scheme's quota left, read from the contracts that enforce them; each row past either is
+    left out with a reason, so nothing is submitted that the approval would refuse. A chunk
+    planned by an earlier run stays whole."""
+    used, cap = ledger.records.reviewer_load(scheme_id, reviewer)
+    quota = ledger.points.remaining_quota(scheme_id)
+    units: list[list[Row]] = []
+    for row in rows:
+        if row.chunk_hash and units and units[-1][0].chunk_hash == row.chunk_hash:
+            units[-1].append(row)
+        else:
+            units.append([row])
+    kept: list[Row] = []
+    over_cap: list[Row] = []
+    over_quota: list[Row] = []
+    approvals, points = 0, 0
+    for unit in units:
+        n, earned = len(unit), sum(r.points for r in unit)
+        if used + approvals + n > cap:
+            over_cap += unit
+        elif points + earned > quota:
+            over_quota += unit
+        else:
+            kept += unit
+            approvals, points = approvals + n, points + earned
+    if over_cap:
+        need = len(rows)
         errors.append(
             RowError(
                 1,
                 "",
-                f"the rows earn {total} points but the scheme has {remaining} points "
-                "of quota left in this period",
+                f"the reviewer {reviewer} has used {used} of their {cap} approvals this hour "
+                f"(the scheme's anti-farming cap) and the {need} records to pay need {need} "
+                f"more, {used + need - cap} over the cap: pay {max(cap - used, 0)} now and the "
+                "rest next hour, or name another reviewer",
             )
         )
-    return good
+        errors += [
+            RowError(r.line, r.record_id, "over the reviewer's approvals this hour (see line 1)")
+            for r in over_cap
+        ]
+    if over_quota:
+        total = sum(r.points for r in rows) - sum(r.points for r in over_cap)
+        errors.append(
+            RowError(
+                1,
+                "",
+                f"the rows earn {total} points but the scheme has {quota} points of quota left "
+                "in this period",
+            )
+        )
+        errors += [
+            RowError(r.line, r.record_id, "over the scheme's quota left (see line 1)")
+            for r in over_quota
+        ]
+    return kept
 
 
 def _payment_order(rows: list[Row]) -> list[Row]:
@@ -695,6 +829,36 @@ def _payment_order(rows: list[Row]) -> list[Row]:
 
 
 # --- paying ----------------------------------------------------------------------------------
+
+
+def refuse_bad_rows(
+    ledger: Ledger, plan: BatchPlan, *, actor: str, only_good_rows: bool = False
+) -> None:
+    """Every bad row of `plan` written down as a refused attempt, as a single record's refusal
+    is (`vpl record refusals`); then, unless only the good rows are to be paid, InvalidRows
+    (nothing written on chain)."""
+    if not plan.errors:
+        return
+    at = utcnow()
+    with session(ledger.engine) as db:
+        db.execute(
+            insert(RefusedAttempt),
+            [
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": "issue-batch",
+                    "subject": f"{plan.path.name} line {e.line}"
+                    + (f" ({e.record_id})" if e.record_id else ""),
+                    "code": InvalidRows.code,
+                    "error": None,
+                    "message": e.message[:1000],
+                }
+                for e in plan.errors
+            ],
+        )
+    if not only_good_rows:
+        plan.raise_if_bad()
 
 
 def run_batch(
@@ -711,8 +875,11 @@ def run_batch(
     chunk must have been submitted already (``submit_chunks``): the reviewer only approves."""
     if not 1 <= chunk_size <= MAX_BATCH:
         raise InputError(f"chunk size must be 1-{MAX_BATCH} (got {chunk_size})")
-    if plan.errors and not only_good_rows:
-        plan.raise_if_bad()
+    if organiser is None:  # the organiser's step (submit_chunks) wrote the refusals down
+        if plan.errors and not only_good_rows:
+            plan.raise_if_bad()
+    else:
+        refuse_bad_rows(ledger, plan, actor=organiser.address, only_good_rows=only_good_rows)
     started = time.perf_counter()
     job_id = _job(ledger, plan)
     chunks = _chunks(ledger, plan, job_id, chunk_size)
@@ -740,7 +907,8 @@ def run_batch(
                 f"chunk {chunk_hash.hex()[:10]}... of {count} records is not submitted yet: its "
                 "organiser submits it first"
             )
-        result = ledger.records.submit_batch(organiser, plan.scheme_id, chunk_hash, count)
+        with ledger.earning._attempt(organiser.address, "submit-batch", "0x" + chunk_hash.hex()):
+            result = ledger.records.submit_batch(organiser, plan.scheme_id, chunk_hash, count)
         return ledger.records.submitted_batch_id(result), result
 
     # The organiser submits every chunk's hash in a thread of its own while the reviewer approves
@@ -758,9 +926,16 @@ def run_batch(
                 batch = ledger.records.batch(batch_id)
                 if batch.status is BatchStatus.SUBMITTED:
                     data = pack_records(r.packed() for r in rows)
-                    result = ledger.records.approve_batch(
-                        reviewer, batch_id, plan.rule_version, data, gas=_approval_gas(len(rows))
-                    )
+                    with ledger.earning._attempt(
+                        reviewer.address, "approve-batch", f"batch {batch_id}"
+                    ):
+                        result = ledger.records.approve_batch(
+                            reviewer,
+                            batch_id,
+                            plan.rule_version,
+                            data,
+                            gas=_approval_gas(len(rows)),
+                        )
                     report.gas_used += result.gas_used
                     report.transactions.append(result.tx_hash)
                     batch = ledger.records.batch(batch_id)
@@ -776,6 +951,8 @@ def run_batch(
                 done += len(rows)
                 if progress:
                     progress(done, total)
+        except RetryableChainError as exc:
+            raise _node_lost(exc, report, total - done) from None
         finally:
             for future in pending:
                 future.cancel()
@@ -819,8 +996,7 @@ def submit_chunks(
     by its hash when run again), so that a reviewer can later approve with ``run_batch`` alone."""
     if not 1 <= chunk_size <= MAX_BATCH:
         raise InputError(f"chunk size must be 1-{MAX_BATCH} (got {chunk_size})")
-    if plan.errors and not only_good_rows:
-        plan.raise_if_bad()
+    refuse_bad_rows(ledger, plan, actor=organiser.address, only_good_rows=only_good_rows)
     job_id = _job(ledger, plan)
     chunks = _chunks(ledger, plan, job_id, chunk_size)
     out = Submission(job_id=job_id, batches=[], transactions=[], resumed_chunks=0)
@@ -831,13 +1007,38 @@ def submit_chunks(
         if batch_id:
             out.resumed_chunks += 1
         else:
-            result = ledger.records.submit_batch(organiser, plan.scheme_id, chunk_hash, len(rows))
+            with ledger.earning._attempt(
+                organiser.address, "submit-batch", "0x" + chunk_hash.hex()
+            ):
+                result = ledger.records.submit_batch(
+                    organiser, plan.scheme_id, chunk_hash, len(rows)
+                )
             batch_id = ledger.records.submitted_batch_id(result)
             out.transactions.append(result.tx_hash)
         out.batches.append(batch_id)
         if progress:
             progress(done, len(chunks))
     return out
+
+
+def _node_lost(exc: RetryableChainError, report: BatchReport, left: int) -> RetryableChainError:
+    """The node stopped answering during a run: what was paid before, and what was not."""
+    paid = (
+        f"{report.paid_records} records ({report.points} points) were paid, in batches "
+        + ", ".join(map(str, report.batches))
+        if report.batches
+        else "no record was paid by this run"
+    )
+    return RetryableChainError(
+        f"{exc.message}. Before that, {paid}; {left} records were not paid (the chunk being "
+        "sent may have been: the chain has it or not). Run the same file again once the node "
+        "answers: it finds what was done and pays each record exactly once",
+        **exc.details,
+        paid_records=report.paid_records,
+        paid_points=report.points,
+        batches=list(report.batches),
+        unpaid_records=left,
+    )
 
 
 def _approval_gas(count: int) -> int:

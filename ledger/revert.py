@@ -259,8 +259,9 @@ MESSAGES: dict[str, str] = {
     "corrected",
     "RecordsCorrectionPending": "record {recordId} already has correction {correction} awaiting review",
     "RecordsInvalidReason": "a reason code must be 1-65535 (got {reason})",
-    "RecordsApprovalsPerHour": "{reviewer} has reached {cap} approvals this hour; anti-farming "
-    "caps how fast one reviewer approves",
+    "RecordsApprovalsPerHour": "these approvals would take {reviewer} past the cap of {cap} "
+    "approvals an hour (anti-farming caps how fast one reviewer approves); approve fewer now, "
+    "or the rest next hour",
     "RecordsBatchUnknown": "there is no batch {batchId}",
     "RecordsBatchKnown": "these records were already submitted, as batch {batchId}",
     "RecordsBatchInvalidSize": "a batch holds 1 to {maxCount} records (got {count})",

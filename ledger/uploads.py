@@ -15,6 +15,7 @@ its hash and never submit or pay one twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -27,9 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
-from ledger.batch import DEFAULT_CHUNK, BatchPlan, plan_batch, run_batch, submit_chunks
+from ledger.batch import (
+    DEFAULT_CHUNK,
+    BatchPlan,
+    plan_batch,
+    refuse_bad_rows,
+    run_batch,
+    submit_chunks,
+)
 from ledger.contracts.records import MAX_BATCH
-from ledger.errors import InputError, LedgerError, RecordNotFound, StatusConflict
+from ledger.errors import InputError, InvalidRows, LedgerError, RecordNotFound, StatusConflict
 from ledger.store import session, utcnow
 from ledger.store.uploads import BatchUpload
 from ledger.tx import Signer
@@ -89,6 +97,10 @@ def _plan_report(plan: BatchPlan) -> dict[str, Any]:
         ],
         "bad_rows": [
             {"line": e.line, "record_id": e.record_id, "error": e.message} for e in plan.errors
+        ],
+        "normalised": [
+            {"line": n.line, "record_id": n.record_id, "changes": list(n.changes)}
+            for n in plan.normalised
         ],
     }
 
@@ -263,7 +275,9 @@ class Uploads:
             thread.join(timeout)
         return self.get(upload_id)
 
-    def _plan(self, upload_id: int) -> BatchPlan | None:
+    def _plan(self, upload_id: int, *, actor: str) -> BatchPlan | None:
+        """The job's file planned; None (the job invalid, its bad rows written down as refused
+        attempts of `actor`) when it has bad rows and only good rows are not to be paid."""
         job = self.get(upload_id)
         with tempfile.TemporaryDirectory(prefix="vpl-upload-") as folder:
             path = Path(folder) / job.file_name
@@ -289,6 +303,8 @@ class Uploads:
                 return None
         report = _plan_report(plan)
         if plan.errors and not job.only_good_rows:
+            with contextlib.suppress(InvalidRows):
+                refuse_bad_rows(self.ledger, plan, actor=actor)
             self._update(
                 upload_id,
                 state="invalid",
@@ -304,7 +320,7 @@ class Uploads:
         return plan
 
     def _submit(self, upload_id: int, organiser: Signer) -> None:
-        plan = self._plan(upload_id)
+        plan = self._plan(upload_id, actor=organiser.address)
         if plan is None:
             return
         job = self.get(upload_id)
@@ -331,7 +347,7 @@ class Uploads:
         )
 
     def _pay(self, upload_id: int, reviewer: Signer) -> None:
-        plan = self._plan(upload_id)
+        plan = self._plan(upload_id, actor=reviewer.address)
         if plan is None:
             return
         job = self.get(upload_id)

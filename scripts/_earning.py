@@ -499,15 +499,23 @@ def issue_batch(
         state.out.note(f"skipped line {skipped.line} ({skipped.record_id}): {skipped.reason}")
     if len(plan.skipped) > 20:
         state.out.note(f"... and {len(plan.skipped) - 20} more rows already paid")
-    if check or (plan.errors and not only_good_rows):
-        if plan.errors:
-            plan.raise_if_bad()
+    for changed in plan.normalised[:20]:
+        state.out.note(f"normalised {changed}")
+    if len(plan.normalised) > 20:
+        state.out.note(f"... and {len(plan.normalised) - 20} more rows normalised")
+    normalised = [
+        {"line": n.line, "record_id": n.record_id, "changes": list(n.changes)}
+        for n in plan.normalised
+    ]
+    if check:
+        plan.raise_if_bad()
         state.out.result(
             {
                 "file": str(file),
                 "rows": plan.total_rows,
                 "good": len(plan.rows),
                 "skipped": len(plan.skipped),
+                "normalised": normalised,
                 "points": plan.points,
                 "written": False,
             },
@@ -517,9 +525,11 @@ def issue_batch(
             ),
         )
         return
-    for error in plan.errors:
-        state.out.note(f"left out: {error}")
-    if state.out.json_mode or not plan.rows:
+    if only_good_rows:
+        for error in plan.errors:
+            state.out.note(f"left out: {error}")
+    # bad rows without --only-good-rows: run_batch writes them down as refused and stops
+    if state.out.json_mode or not plan.rows or (plan.errors and not only_good_rows):
         report = run_batch(
             state.ledger,
             plan,
@@ -567,6 +577,7 @@ def issue_batch(
         "left_out": [
             {"line": e.line, "record_id": e.record_id, "error": e.message} for e in report.bad_rows
         ],
+        "normalised": normalised,
         "seconds": round(seconds, 2),
         "gas_used": report.gas_used,
     }

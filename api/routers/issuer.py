@@ -456,6 +456,12 @@ class RowSkipped(BaseModel):
     reason: str
 
 
+class RowNormalised(BaseModel):
+    line: int
+    record_id: str
+    changes: list[str]
+
+
 class BatchReportPublic(BaseModel):
     id: int
     state: str
@@ -464,6 +470,8 @@ class BatchReportPublic(BaseModel):
     points: int = 0
     skipped: list[RowSkipped] = []
     bad_rows: list[RowProblem] = []
+    #: Rows whose values were read after normalising (full-width characters, Excel date forms).
+    normalised: list[RowNormalised] = []
     paid_records: int = 0
     batches: list[int] = []
     gas_used: int = 0

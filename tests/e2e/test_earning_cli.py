@@ -201,6 +201,7 @@ def test_issue_batch_pays_a_file_once_and_reports_bad_rows(
         "rows": 3,
         "good": 3,
         "skipped": 0,
+        "normalised": [],
         "points": 36,
         "written": False,
     }

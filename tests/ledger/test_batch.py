@@ -9,7 +9,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from ledger.ledger import Ledger
 from ledger.store import session
 from ledger.store.records import RecordDetails
 from tests.contracts.helpers import reverts
+from tests.earning_helpers import HOUR, clear_of_boundary, last_refusal_id, refusals_since
 from tests.factories import new_member, new_scheme
 
 HEADER = [
@@ -534,3 +535,121 @@ class TestCorrectingABatchRecord:
         with reverts(InvalidRequest, "RecordsBatchMismatch", {"batchId": batch_id}):
             s.ledger.records.import_batch_record(s.organiser, batch_id, 0, forged)
         assert s.ledger.records.batch_record_id(batch_id, 0) == 0
+
+
+class TestTheReviewersRules:
+    """What approveBatch checks of the reviewer is checked before anything is submitted, from
+    the parameters the contract reads (issue 18: a run over the cap left submitted chunks and a
+    reverted approval on chain)."""
+
+    def test_a_file_over_the_reviewers_hourly_cap_is_refused_whole(
+        self, setup: Setup, tmp_path: Path
+    ) -> None:
+        s = setup
+        clear_of_boundary(s.ledger, HOUR, margin=600)
+        s.ledger.earning.set_reviewer_cap(
+            issuer=s.ledger.operator("issuer-vol"),
+            scheme=s.scheme.id,
+            reviewer=s.reviewer.address,
+            per_hour=3,
+        )
+        s.pay(s.write(tmp_path / "first.csv", [s.row("h0", s.members[0], s.yesterday + 8 * HOUR)]))
+        rows = [s.row(f"h{i}", m, s.yesterday + 9 * HOUR) for i, m in enumerate(s.members[1:4], 1)]
+        path = s.write(tmp_path / "over.csv", rows)
+        plan = s.plan(path)
+        [summary] = [e for e in plan.errors if e.line == 1]
+        assert (
+            f"the reviewer {s.reviewer.address} has used 1 of their 3 approvals this hour"
+            in summary.message
+        )
+        assert "the 3 records to pay need 3 more, 1 over the cap" in summary.message
+        assert [(e.line, "approvals this hour" in e.message) for e in plan.errors[1:]] == [
+            (4, True)
+        ]
+        batches = s.ledger.records.batch_count()
+        last = last_refusal_id(s.ledger)
+        with pytest.raises(InvalidRows):
+            run_batch(s.ledger, plan, organiser=s.organiser, reviewer=s.reviewer)
+        assert s.ledger.records.batch_count() == batches, "nothing submitted"
+        refused = refusals_since(s.ledger, last)
+        assert {(r.action, r.actor, r.subject) for r in refused} == {
+            ("issue-batch", s.organiser.address, "over.csv line 1"),
+            ("issue-batch", s.organiser.address, "over.csv line 4 (h3)"),
+        }
+
+        report = s.pay(path, only_good_rows=True)
+        assert report.paid_records == 2 and s.balances()[1:4] == [10, 10, 0]
+        assert s.ledger.records.batch_count() == batches + len(report.batches)
+        assert all(
+            s.ledger.records.batch(b).status is BatchStatus.APPROVED
+            for b in range(batches + 1, s.ledger.records.batch_count() + 1)
+        ), "no chunk left submitted and unapproved"
+
+    def test_an_organiser_who_is_the_reviewer_or_a_reviewer_without_the_role(
+        self, setup: Setup, tmp_path: Path
+    ) -> None:
+        s = setup
+        s.ledger.set_scheme_role(
+            issuer=s.ledger.operator("issuer-vol"),
+            scheme=s.scheme.id,
+            role_name="reviewer",
+            account=s.organiser.address,
+            grant=True,
+        )
+        path = s.write(tmp_path / "own.csv", [s.row("o1", s.members[0], s.yesterday + 9 * HOUR)])
+        own = plan_batch(
+            s.ledger,
+            path,
+            scheme=s.scheme.id,
+            organiser=s.organiser.address,
+            reviewer=s.organiser.address,
+        )
+        assert [e.line for e in own.errors] == [1]
+        assert "same account" in own.errors[0].message and "four eyes" in own.errors[0].message
+        stranger = s.ledger.operator("merchant-1").address
+        other = plan_batch(
+            s.ledger, path, scheme=s.scheme.id, organiser=s.organiser.address, reviewer=stranger
+        )
+        assert [e.message for e in other.errors] == [
+            f"{stranger} is not a reviewer of the scheme, so cannot approve its batches "
+            "(`vpl role grant reviewer`)"
+        ]
+        assert s.balances()[0] == 0
+
+
+def test_excel_dates_and_full_width_digits_are_read_and_reported(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """zh-CN Excel writes 2026/12/2 7:00, and full-width digits (２.５) turn up."""
+    s = setup
+    day = datetime.fromtimestamp(s.yesterday, CST)
+
+    def excel(hour: int, minute: int, second: str = "") -> str:
+        return f"{day.year}/{day.month}/{day.day} {hour}:{minute:02d}{second}"
+
+    rows = [
+        s.row("x1", s.members[0], s.yesterday + 7 * HOUR),
+        s.row("x2", s.members[1], s.yesterday + 7 * HOUR),
+        s.row("x3", s.members[2], s.yesterday + 7 * HOUR),
+    ]
+    rows[0][2:4] = [excel(7, 0), excel(8, 0)]
+    rows[1][2:4] = [excel(7, 0, ":00"), excel(8, 30, ":00")]
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    rows[2][3] = iso(s.yesterday + 9 * HOUR).translate(wide)
+    rows[2][4] = "Ｂ"
+    plan = s.plan(s.write(tmp_path / "excel.csv", rows))
+    assert plan.errors == []
+    changed = {n.line: n.changes for n in plan.normalised}
+    plain = (day + timedelta(hours=7)).strftime("%Y-%m-%d %H:%M")
+    assert changed[2] == (
+        f"end '{excel(8, 0)}' read as '{plain.replace(' 07:', ' 08:')}'",
+        f"start '{excel(7, 0)}' read as '{plain}'",
+    )
+    assert len(changed[3]) == 2 and changed[3][0].startswith("end '")
+    assert changed[4] == (
+        f"end {rows[2][3]!r} read as {iso(s.yesterday + 9 * HOUR)!r}",
+        "grade full-width characters read as plain ones",
+    )
+    report = run_batch(s.ledger, plan, organiser=s.organiser, reviewer=s.reviewer)
+    assert report.paid_records == 3
+    assert s.balances()[:3] == [10, 15, 20]  # 1 h, 1.5 h and 2 h at 10/h, grade B
