@@ -7,9 +7,11 @@ evidence: the records, the accounts, and the transactions and blocks that show i
 from ``audit.json`` in the config directory (``ledger.config.AnomalyThresholds``). The rules:
 
 ``burst``
-    More than ``burst_records`` records of one volunteer in one scheme submitted within
-    ``burst_window_seconds`` (block time of submission; a batch's records count at the batch's
-    submission). Scripts farming points submit in bursts; people do not.
+    More than ``burst_records`` records, or more than ``burst_hours`` hours of service, of one
+    volunteer in one scheme on one service day (the day, China Standard Time, each record's
+    service starts; a batch's records each count on their own day). Judged by the service times
+    the records state, not by when they were submitted: a batch file submits many days' records
+    of every member at once, which is ordinary; nobody serves fourteen hours a day.
 ``evidence_reuse``
     One evidence hash (photos, a sign-in sheet) on more than ``evidence_max_records`` records,
     in any scheme. The chain does not refuse it (the store does, for records entered here).
@@ -36,13 +38,14 @@ import difflib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 from sqlmodel import Session, col, select
 
 from ledger.config import AnomalyThresholds
+from ledger.earning import CST
 from ledger.errors import IndexBehind, InputError
 from ledger.index_queries import events_naming
 from ledger.store.index import IndexEvent
@@ -370,45 +373,45 @@ def _activities(db: Session, ids: set[int]) -> dict[int, dict[str, Any]]:
 
 
 def _burst(records: list[ChainRecord], t: AnomalyThresholds) -> list[Finding]:
-    groups: dict[tuple[int, str], list[ChainRecord]] = defaultdict(list)
+    days: dict[tuple[int, str, date], list[ChainRecord]] = defaultdict(list)
     for r in records:
         if r.submitted is not None:
-            groups[(r.scheme_id, r.volunteer)].append(r)
+            days[(r.scheme_id, r.volunteer, _service_day(r.start))].append(r)
     findings = []
-    for (scheme_id, volunteer), rs in groups.items():
-        rs.sort(key=lambda r: (r.submitted.timestamp, r.submitted.block, r.ref))  # type: ignore[union-attr]
-        i = 0
-        while i < len(rs):
-            j = i
-            # the longest run starting at i within the window
-            while j + 1 < len(rs) and (
-                rs[j + 1].submitted.timestamp - rs[i].submitted.timestamp  # type: ignore[union-attr]
-                < t.burst_window_seconds
-            ):
-                j += 1
-            if j - i + 1 > t.burst_records:
-                run = rs[i : j + 1]
-                span = run[-1].submitted.timestamp - run[0].submitted.timestamp  # type: ignore[union-attr]
-                findings.append(
-                    Finding(
-                        rule="burst",
-                        message=(
-                            f"{len(run)} records of {volunteer} submitted within {span} s "
-                            f"(more than {t.burst_records} in {t.burst_window_seconds} s)"
-                        ),
-                        scheme_id=scheme_id,
-                        accounts=(volunteer,),
-                        records=tuple(r.ref for r in run),
-                        evidence=tuple(
-                            r.submitted.evidence(f"{r.ref} submitted")  # type: ignore[union-attr]
-                            for r in run
-                        ),
+    for (scheme_id, volunteer, day), rs in sorted(days.items()):
+        seconds = sum(max(r.end - r.start, 0) for r in rs)
+        if len(rs) <= t.burst_records and seconds <= t.burst_hours * 3_600:
+            continue
+        rs.sort(key=lambda r: (r.start, r.ref))
+        findings.append(
+            Finding(
+                rule="burst",
+                message=(
+                    f"{len(rs)} records, {seconds / 3_600:g} hours of service of {volunteer} on "
+                    f"{day} (more than {t.burst_records} records or {t.burst_hours} hours a day)"
+                ),
+                scheme_id=scheme_id,
+                accounts=(volunteer,),
+                records=tuple(r.ref for r in rs),
+                evidence=tuple(
+                    r.submitted.evidence(  # type: ignore[union-attr]
+                        f"{r.ref} submitted: service {_cst(r.start)}-{_cst(r.end)}"
                     )
-                )
-                i = j + 1
-            else:
-                i += 1
+                    for r in rs
+                ),
+            )
+        )
     return findings
+
+
+def _service_day(timestamp: int) -> date:
+    """The day (China Standard Time) a service starting at `timestamp` counts on, as the
+    ledger's daily caps count it (contracts/utils/ServiceTime.sol)."""
+    return datetime.fromtimestamp(timestamp, CST).date()
+
+
+def _cst(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, CST).strftime("%Y-%m-%d %H:%M")
 
 
 def _evidence_reuse(records: list[ChainRecord], t: AnomalyThresholds) -> list[Finding]:

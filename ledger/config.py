@@ -169,10 +169,10 @@ class AnomalyThresholds(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    #: burst: more than `burst_records` records of one volunteer in one scheme submitted within
-    #: `burst_window_seconds`.
-    burst_records: int = Field(5, ge=1)
-    burst_window_seconds: int = Field(3_600, ge=1)
+    #: burst: more than `burst_records` records, or more than `burst_hours` hours of service, of
+    #: one volunteer in one scheme on one service day (by the records' service times).
+    burst_records: int = Field(6, ge=1)
+    burst_hours: int = Field(12, ge=1, le=24)
     #: evidence_reuse: one evidence hash on more than `evidence_max_records` records.
     evidence_max_records: int = Field(1, ge=1)
     #: collusion: reviewers and volunteers approving each other in rings of up to

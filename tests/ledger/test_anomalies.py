@@ -18,16 +18,21 @@ from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.store.index import IndexEvent, IndexEventRef
 from tests.earning_helpers import (
+    CST_OFFSET,
+    DAY,
     Earning,
     advance,
     earning_scheme,
     fund,
     grant,
+    now,
     open_activity,
     submit,
     two_hours_ago,
 )
 from tests.factories import Member, new_member
+from tests.ledger.test_batch import Setup as BatchSetup
+from tests.ledger.test_batch import setup as batch_setup  # noqa: F401 - a fixture
 from tests.ledger.test_indexer import index_of
 
 HOUR = 3600
@@ -50,21 +55,66 @@ def run(
     )  # fmt: skip
 
 
+def days_ago(ledger: Ledger, days: int) -> int:
+    """Midnight (CST) `days` service days before today, on chain time."""
+    today = (now(ledger) + CST_OFFSET) // DAY * DAY - CST_OFFSET
+    return today - days * DAY
+
+
 def test_a_burst_of_records_for_one_member(ledger: Ledger, indexer: Indexer) -> None:
+    """Too many records of one member on one service day (rule meaning changed: by the days the
+    records' service falls on, no longer by when they were submitted)."""
     e = earning_scheme(ledger)
     member = new_member(ledger)
     since = ledger.w3.eth.block_number + 1
-    start, end = two_hours_ago(ledger)
+    day = days_ago(ledger, 1)
     ids = [
-        submit(ledger, e, member.address, start - k * 3 * HOUR, end - k * 3 * HOUR).record.id
-        for k in range(4)
+        submit(ledger, e, member.address, day + h * HOUR, day + (h + 2) * HOUR).record.id
+        for h in (8, 11, 14, 17)  # 4 records, 8 hours
     ]
     [found] = run(ledger, indexer, since, "burst", e, burst_records=3).findings
     assert found.records == tuple(f"record:{i}" for i in sorted(ids))
     assert found.accounts == (member.address,) and found.scheme_id == e.id
+    assert found.message.startswith(f"4 records, 8 hours of service of {member.address} on ")
     assert len(found.evidence) == 4 and found.first_block >= since
-    assert all(ev.what.endswith("submitted") for ev in found.evidence)
+    assert all(" submitted: service " in ev.what for ev in found.evidence)
     assert run(ledger, indexer, since, "burst", e, burst_records=4).findings == ()
+
+
+def test_too_many_hours_of_service_in_one_day(ledger: Ledger, indexer: Indexer) -> None:
+    e = earning_scheme(ledger)
+    member = new_member(ledger)
+    since = ledger.w3.eth.block_number + 1
+    day = days_ago(ledger, 2)
+    for h in (6, 12, 18):  # three records of 5 hours: 15 hours of one day
+        submit(ledger, e, member.address, day + h * HOUR, day + (h + 5) * HOUR)
+    [found] = run(ledger, indexer, since, "burst", e).findings  # audit.json's defaults
+    assert found.accounts == (member.address,) and len(found.records) == 3
+    assert "15 hours of service" in found.message
+    assert run(ledger, indexer, since, "burst", e, burst_hours=15).findings == ()
+
+
+def test_two_ordinary_four_day_batch_files_are_no_burst(
+    batch_setup: BatchSetup,  # noqa: F811 - the fixture imported above
+    indexer: Indexer,
+    tmp_path: Path,
+) -> None:
+    """The demo city's normal traffic: every member serves twice a day (5 hours), and each file
+    brings four days of it at once. Submitted in one transaction, they are still no burst."""
+    s = batch_setup
+    since = s.ledger.w3.eth.block_number + 1
+    for name, first_day in (("week-a", 7), ("week-b", 3)):
+        rows = [
+            s.row(f"{name}-{m[-6:]}-{back}-{h}", m, s.yesterday - back * DAY + h * HOUR, minutes)
+            for m in s.members
+            for back in range(first_day, first_day - 4, -1)
+            for h, minutes in ((9, 120), (14, 180))
+        ]
+        report = s.pay(s.write(tmp_path / f"{name}.csv", rows))
+        assert report.paid_records == len(rows) == len(s.members) * 8
+    report = run(s.ledger, indexer, since, "burst")
+    assert report.records == 2 * len(s.members) * 8
+    assert report.findings == ()
 
 
 def test_one_evidence_hash_on_several_records(ledger: Ledger, indexer: Indexer) -> None:
