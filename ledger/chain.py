@@ -12,8 +12,33 @@ from web3.types import RPCEndpoint, RPCResponse
 from ledger.config import NetworkConfig
 from ledger.errors import ChainError, RetryableChainError
 
+#: What a node that does not answer raises in requests (refused, reset, timed out).
+UNANSWERED = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    ConnectionError,
+    TimeoutError,
+)
+#: Seconds to open a connection to the node: a node that is down refuses at once, an unreachable
+#: host should not hold a command for the whole read timeout.
+CONNECT_TIMEOUT = 5.0
 
-class SerialHTTPProvider(HTTPProvider):
+
+class AnsweringHTTPProvider(HTTPProvider):
+    """Every request through web3 (contract reads, logs, blocks, not only TxSender's) raises
+    RetryableChainError when the node does not answer, instead of a bare ConnectionError."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            return super().make_request(method, params)
+        except UNANSWERED as exc:
+            raise RetryableChainError(
+                f"the chain node at {self.endpoint_uri} did not answer {method} "
+                f"({type(exc).__name__}); check that it is running (`vpl chain status`)"
+            ) from None
+
+
+class SerialHTTPProvider(AnsweringHTTPProvider):
     """One JSON-RPC request at a time.
 
     ganache 7 sometimes never answers a request that arrives while it is sealing a block, so concurrent
@@ -33,12 +58,12 @@ class SerialHTTPProvider(HTTPProvider):
 def connect(network: NetworkConfig, *, timeout: float = 30.0) -> Web3:
     """A Web3 connected to the network's RPC URL, refusing a node with another chain id."""
     ganache = network.development and network.node is not None and network.node.kind == "ganache"
-    provider_class = SerialHTTPProvider if ganache else HTTPProvider
+    provider_class = SerialHTTPProvider if ganache else AnsweringHTTPProvider
     # web3's validation asks the node for its chain id before every call; the chain id of a node
     # never changes, so it (and nothing else) is cached: reads take one round trip, not two.
     provider = provider_class(
         network.rpc_url,
-        request_kwargs={"timeout": timeout},
+        request_kwargs={"timeout": (CONNECT_TIMEOUT, timeout)},
         cache_allowed_requests=True,
         cacheable_requests={RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")},
         request_cache_validation_threshold=None,
@@ -46,7 +71,7 @@ def connect(network: NetworkConfig, *, timeout: float = 30.0) -> Web3:
     w3 = Web3(provider)
     try:
         chain_id = w3.eth.chain_id
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError):
+    except (RetryableChainError, *UNANSWERED):
         hint = (
             "start it with `vpl chain up`"
             if network.development
@@ -81,9 +106,9 @@ def rpc_batch(w3: Web3, requests_: list[tuple[str, list[Any]]]) -> list[dict[str
     try:
         if lock is not None:
             with lock:
-                response = requests.post(str(url), json=payload, timeout=60)
+                response = requests.post(str(url), json=payload, timeout=(CONNECT_TIMEOUT, 60))
         else:
-            response = requests.post(str(url), json=payload, timeout=60)
+            response = requests.post(str(url), json=payload, timeout=(CONNECT_TIMEOUT, 60))
         answers = response.json()
     except (requests.exceptions.RequestException, ValueError) as exc:
         raise RetryableChainError(f"batched requests failed: {type(exc).__name__}") from None

@@ -38,6 +38,9 @@ _RETRYABLE = (
     ConnectionError,
     TimeoutError,
 )
+#: Seconds a node may leave every request unanswered while a transaction waits to be mined
+#: before the wait ends with RetryableChainError (a node that died, not one slow to mine).
+NODE_SILENCE = 10.0
 _ALREADY_SENT = ("already known", "known transaction", "already imported", "alreadyknown")
 _NONCE_TOO_LOW = (
     "nonce too low",
@@ -191,8 +194,22 @@ class TxSender:
         deadline = time.monotonic() + self.receipt_timeout
         # A local node mines within milliseconds; a validator network within its block time.
         delay = 0.003
+        silent_since: float | None = None
         while True:
-            receipt = self._receipt(tx_hash)
+            try:
+                receipt = self._receipt(tx_hash)
+                silent_since = None
+            except RetryableChainError:
+                # a dropped answer is retried; a node silent for NODE_SILENCE is down: say so now
+                silent_since = silent_since or time.monotonic()
+                if time.monotonic() - silent_since > NODE_SILENCE:
+                    raise RetryableChainError(
+                        f"the chain node stopped answering while transaction {tx_hash} waited to "
+                        "be mined; it may be mined or not: once the node is back, run the same "
+                        "command again (it finds what was done)",
+                        tx_hash=tx_hash,
+                    ) from None
+                receipt = None
             if receipt is not None:
                 break
             if time.monotonic() > deadline:
@@ -331,10 +348,7 @@ class TxSender:
 
     def _receipt(self, tx_hash: str) -> dict[str, Any] | None:
         """The raw receipt (hex fields), or None while the transaction is pending."""
-        try:
-            receipt: dict[str, Any] | None = self._rpc("eth_getTransactionReceipt", [tx_hash])
-        except RetryableChainError:
-            return None
+        receipt: dict[str, Any] | None = self._rpc("eth_getTransactionReceipt", [tx_hash])
         return receipt
 
     def _block_number(self) -> int:

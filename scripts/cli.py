@@ -23,8 +23,9 @@ import typer
 from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
+from ledger.chain import UNANSWERED
 from ledger.config import new_secret
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, RetryableChainError
 from scripts._audit import audit_app
 from scripts._catalogue import catalogue_app, order_app, redeem_command
 from scripts._certificates import certificate_app, verify_command
@@ -36,6 +37,7 @@ from scripts._exchange import clearing_app, exchange_app
 from scripts._gifts import fund_app, gift_command
 from scripts._index import index_app
 from scripts._members import balance_command, member_app
+from scripts._network import network_app
 from scripts._output import Output, configure_logging, exit_code, line
 from scripts._proxy import proxy_app
 from scripts._roles import role_app
@@ -59,6 +61,14 @@ class _Group(TyperGroup):
             # Usage errors (an unknown option such as a negative amount `-3`) keep click's own
             # message and exit code 2.
             raise
+        except UNANSWERED as exc:  # a node gone silent, met outside ledger.chain's provider
+            out = ctx.obj.out if isinstance(ctx.obj, State) else Output(json_mode=False)
+            lost = RetryableChainError(
+                f"the chain node stopped answering ({type(exc).__name__}); check that it is "
+                "running (`vpl chain status`), then run the command again"
+            )
+            out.error(lost)
+            raise typer.Exit(exit_code(lost)) from None
         except Exception as exc:
             logging.getLogger("vpl").debug("unexpected error", exc_info=True)
             out = ctx.obj.out if isinstance(ctx.obj, State) else Output(json_mode=False)
@@ -82,6 +92,7 @@ app.command("verify")(verify_command)
 app.command("redeem")(redeem_command)
 app.command("gift")(gift_command)
 app.add_typer(chain_app, name="chain")
+app.add_typer(network_app, name="network")
 app.add_typer(council_app, name="council")
 app.add_typer(scheme_app, name="scheme")
 app.add_typer(member_app, name="member")

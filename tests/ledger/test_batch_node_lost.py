@@ -1,0 +1,120 @@
+"""The node dying during `vpl issue batch` always ends the run promptly with exit 4 and what was
+and was not paid (issue 18: once exit 4, once exit 1 "unexpected ConnectionError", once a hang
+of over 60 s); and the pieces that failed so: a contract read and the wait for a receipt."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.contracts import Limits
+from ledger.errors import RetryableChainError
+from ledger.ledger import Ledger
+from ledger.node import LocalNode
+from tests.conftest import make_settings, share_build
+from tests.factories import new_member, new_scheme
+from tests.ledger.test_batch import HEADER, iso
+
+ROOT = Path(__file__).resolve().parents[2]
+#: A generous bound on "promptly": the node gone, every request fails at once.
+PROMPT_SECONDS = 45
+
+
+@pytest.fixture
+def own_chain(ledger: Ledger, tmp_path: Path) -> Iterator[tuple[Ledger, LocalNode]]:
+    """A deployed chain of this test's own (it is stopped mid-test), with a registrar; `ledger`
+    only makes sure the contracts are compiled once for the session."""
+    settings = make_settings(tmp_path, "anvil")
+    share_build(settings)
+    node = LocalNode(settings)
+    node.start()
+    own = Ledger(settings)
+    try:
+        own.deploy()
+        registrar = own.role_call(
+            role_name="registrar", account=own.operator("registrar").address, grant=True
+        )
+        own.govern([registrar], "test bootstrap")
+        yield own, node
+    finally:
+        own.close()
+        if node.status().running:
+            node.stop()
+
+
+def test_the_node_dying_mid_batch_ends_the_run_with_exit_4_and_what_was_paid(
+    own_chain: tuple[Ledger, LocalNode], tmp_path: Path
+) -> None:
+    own, node = own_chain
+    issuer = own.operator("issuer-vol")
+    scheme = new_scheme(own, issuer=issuer.address, quota=10_000_000)
+    own.publish_duration_rule(
+        issuer=issuer, scheme=scheme.id, points_per_hour=10, grades={"A": "1.2", "B": "1.0"}
+    )
+    for name, operator in (("organiser", "issuer-bee"), ("reviewer", "reviewer-1")):
+        own.set_scheme_role(issuer=issuer, scheme=scheme.id, role_name=name,
+                            account=own.operator(operator).address, grant=True)  # fmt: skip
+    own.earning.set_limits(
+        issuer=issuer, scheme=scheme.id, limits=Limits(6, 720, 10_000, 50_000, 1_000_000, 10)
+    )
+    members = [new_member(own).address for _ in range(30)]
+    now = int(own.w3.eth.get_block("latest")["timestamp"])
+    nine = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600 - 86400 + 9 * 3600
+    path = tmp_path / "day.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for i, m in enumerate(members):
+            w.writerow([f"n{i}", m, iso(nine), iso(nine + 3600), "B", "助老送餐", "百瑞景社区",
+                        "送午餐", "百瑞景社区居委会", "王主任", "0x" + os.urandom(32).hex()])  # fmt: skip
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
+    env["VPL_DEPLOYMENTS_DIR"] = str(own.settings.resolved_deployments_dir)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "scripts.cli", "--data-dir", str(own.settings.data_dir),
+         "--rpc-url", own.network.rpc_url, "--json", "issue", "batch", str(path),
+         "--scheme", scheme.code, "--chunk", "1", "--organiser", "issuer-bee"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while own.points.balance_of(members[1], scheme.id) == 0:  # two chunks paid: mid-batch
+            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+            time.sleep(0.05)
+        pid = node.status().pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        out, err = run.communicate(timeout=PROMPT_SECONDS + 30)
+        took = time.monotonic() - killed_at
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 4, (run.returncode, out, err)
+    assert took < PROMPT_SECONDS, took
+    assert "Traceback" not in err, err
+    error = json.loads(out)["error"]
+    assert error["code"] == "chain_unavailable", error
+    message, details = error["message"], error["details"]
+    assert "did not answer" in message or "stopped answering" in message, message
+    assert "were paid, in batches 1, 2" in message and "records were not paid" in message
+    assert "Run the same file again" in message
+    assert details["batches"][:2] == [1, 2] and details["paid_records"] >= 2
+    assert details["paid_records"] + details["unpaid_records"] == 30
+
+    # what failed with a bare ConnectionError or waited 120 s before
+    with pytest.raises(RetryableChainError, match="did not answer"):
+        own.records.batch_count()
+    started = time.monotonic()
+    with pytest.raises(RetryableChainError, match="stopped answering"):
+        own.sender.wait("0x" + "11" * 32)
+    assert time.monotonic() - started < 20
