@@ -4,9 +4,9 @@ own (many elderly volunteers).
 The key is stored only as an eth-account keystore (scrypt, AES-128-CTR). Its password is the
 person's PIN or password mixed with a pepper derived from the vault key, so a copy of the database
 alone cannot be brute-forced over the small space of PINs. The key is unlocked for one request at a
-time and never written anywhere in clear. Wrong PINs are counted; after
-``Settings.pin_max_attempts`` in a row the wallet locks for ``Settings.pin_lockout_seconds``, and
-a registrar can lift the lock. Writes of a custodial wallet are relayed (``ledger.relay``), so it
+time and never written anywhere in clear. Every try is counted, in one atomic statement, before
+its key is tried; the ``Settings.pin_max_attempts``-th wrong try in a row locks the wallet for
+``Settings.pin_lockout_seconds`` (tries sent at once included), and a registrar can lift the lock. Writes of a custodial wallet are relayed (``ledger.relay``), so it
 never needs a native coin.
 """
 
@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,9 +24,11 @@ from typing import TYPE_CHECKING
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import case, literal, or_, update
+from sqlmodel import col
 
 from ledger.errors import InputError, RecordNotFound, WalletLocked, WrongPin
-from ledger.store import session, utcnow
+from ledger.store import UtcDateTime, session, utcnow
 from ledger.store.sessions import CustodialWallet
 from ledger.values import parse_address
 
@@ -121,46 +124,65 @@ class Wallets:
         return row
 
     def unlock(self, address: str, pin: str) -> LocalAccount:
-        """The wallet's key for one request; a wrong PIN counts towards the lock-out."""
+        """The wallet's key for one request. Every try is counted before the key is tried, so
+        however many arrive at once, at most ``Settings.pin_max_attempts`` are evaluated before
+        the wallet locks; the right PIN clears the count."""
         settings = self.ledger.settings
         row = self._row(address)
-        now = utcnow()
-        if row.locked_until is not None and row.locked_until > now:
-            raise WalletLocked(
-                f"too many wrong PINs: the wallet is locked until {row.locked_until:%Y-%m-%d %H:%M} "
-                "UTC; try again then, or ask a registrar to unlock it",
-                locked_until=row.locked_until.isoformat(),
-            )
+        attempt = self._count_attempt(row.address)
         try:
             key = Account.decrypt(json.loads(row.keystore_json), self._password(row.address, pin))
         except ValueError:
-            key = None
-        with session(self.ledger.engine) as db:
-            current = db.get(CustodialWallet, row.address)
-            assert current is not None
-            if key is None:
-                current.failed_attempts += 1
-                left = settings.pin_max_attempts - current.failed_attempts
-                if left <= 0:
-                    current.failed_attempts = 0
-                    current.locked_until = now + timedelta(seconds=settings.pin_lockout_seconds)
-                db.add(current)
-            elif current.failed_attempts or current.locked_until:
-                current.failed_attempts = 0
-                current.locked_until = None
-                db.add(current)
-        if key is None:
+            left = settings.pin_max_attempts - attempt
             if left <= 0:
-                raise WalletLocked(
-                    "wrong PIN, too many times: the wallet is locked for "
-                    f"{settings.pin_lockout_seconds // 60 or 1} minutes",
-                    locked_until=current.locked_until.isoformat() if current.locked_until else None,
-                )
+                raise self._locked(row.address, "wrong PIN, too many times") from None
             raise WrongPin(
                 f"wrong PIN; {left} more wrong tries lock the wallet", attempts_left=left
+            ) from None
+        with session(self.ledger.engine) as db:
+            db.execute(
+                update(CustodialWallet)
+                .where(col(CustodialWallet.address) == row.address)
+                .values(failed_attempts=0, locked_until=None)
             )
         account: LocalAccount = Account.from_key(key)
         return account
+
+    def _count_attempt(self, address: str) -> int:
+        """Take one of the lock window's tries in a single statement (a try after an expired
+        lock opens a new window); the try's number, or WalletLocked when none is left."""
+        settings = self.ledger.settings
+        now = utcnow()
+        locked_until = col(CustodialWallet.locked_until)
+        # the statement only touches a wallet that is not locked: a lock end left there is past
+        count = case((locked_until.is_not(None), 1), else_=col(CustodialWallet.failed_attempts) + 1)
+        lock_end = literal(now + timedelta(seconds=settings.pin_lockout_seconds), UtcDateTime())
+        with session(self.ledger.engine) as db:
+            taken = db.execute(
+                update(CustodialWallet)
+                .where(col(CustodialWallet.address) == address)
+                .where(or_(locked_until.is_(None), locked_until <= now))
+                .values(
+                    failed_attempts=count,
+                    locked_until=case((count >= settings.pin_max_attempts, lock_end)),
+                )
+                .returning(col(CustodialWallet.failed_attempts))
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+        if taken is None:
+            raise self._locked(address, "too many wrong PINs")
+        return int(taken)
+
+    def _locked(self, address: str, why: str) -> WalletLocked:
+        """WalletLocked saying until when, and in how many seconds (``retry_after``)."""
+        until = self.get(address).locked_until
+        remaining = (until - utcnow()).total_seconds() if until else 0
+        when = f"until {until:%Y-%m-%d %H:%M} UTC" if until else "for a moment"
+        return WalletLocked(
+            f"{why}: the wallet is locked {when}; try again then, or ask a registrar to unlock it",
+            locked_until=until.isoformat() if until else None,
+            retry_after=max(1, math.ceil(remaining)),
+        )
 
     def change_pin(self, address: str, *, old_pin: str, new_pin: str) -> WalletInfo:
         check_pin(new_pin)

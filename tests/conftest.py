@@ -4,11 +4,17 @@ from ``tests/factories.py``.
 The shared chain (``ledger``) is an anvil node: about twice as fast per transaction as ganache.
 Behaviour that must hold on both nodes takes ``any_ledger`` and runs on ganache
 (``ganache_ledger``) and on anvil (``anvil_ledger``); tests of what only ganache does take
-``ganache_ledger``."""
+``ganache_ledger``. Tests on PostgreSQL too take ``postgres_url`` (a server of their own, started
+only when asked for) and make a database there with ``fresh_database``."""
 
 from __future__ import annotations
 
+import glob
+import os
+import secrets
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +22,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector
+from sqlalchemy import create_engine, text
 
 from ledger import compiler
 from ledger.accounts import from_mnemonic
@@ -173,3 +180,73 @@ def registrar(ledger: Ledger) -> LocalAccount:
 @pytest.fixture
 def issuance_role_id() -> bytes:
     return role("issuance").id
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+def _pg_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    if initdb is None:
+        pytest.fail(
+            "PostgreSQL is not installed (Debian package postgresql): scripts/dev.sh installs it"
+        )
+    return Path(initdb).parent
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of its own (initdb in a temporary directory, a free port, a socket in
+    that directory), stopped and deleted at the end of the session. As root it runs as the
+    ``postgres`` user (initdb refuses root)."""
+    bin_dir = _pg_bin()
+    root = Path(tempfile.mkdtemp(prefix="vpl-pg-"))
+    data = root / "data"
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+
+    def run(*args: str) -> None:
+        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
+
+    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "vpl", "--auth=trust", "-E", "UTF8")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-w",
+        "-l",
+        str(root / "log"),
+        "start",
+    )
+    try:
+        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "vpl", "vpl")
+        yield f"postgresql+psycopg://vpl@127.0.0.1:{port}/vpl"
+    finally:
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def fresh_database(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:
+    """A database URL of its own: a SQLite file, or a new database on the test PostgreSQL server."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'store.db'}"
+    server = request.getfixturevalue("postgres_url")
+    name = f"store_{secrets.token_hex(6)}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return server.rsplit("/", 1)[0] + "/" + name

@@ -1,21 +1,30 @@
 """Signing in: Sign-In with Ethereum refuses expired, replayed, wrong-chain and wrong-signer
-messages; custodial wallets sign in with a PIN and lock after repeated wrong PINs."""
+messages; custodial wallets sign in with a PIN and lock after repeated wrong PINs, however many
+guesses arrive at once (on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import select
 
+from api.app import create_app
 from ledger.ledger import Ledger
 from ledger.store import session, utcnow
 from ledger.store.sessions import ApiSession, CustodialWallet, SignInChallenge
 from tests.api.conftest import pin_sign_in, sign_in
+from tests.conftest import fresh_database
 from tests.factories import person
+from tests.wallet_helpers import GUESSES, race
 
 PIN = "258147"
 
@@ -194,10 +203,12 @@ def test_wrong_pins_are_refused_and_lock_the_wallet_until_a_registrar_lifts_it(
     locking = client.post("/v1/auth/pin-sign-in", json={"address": address, "pin": "999999"})
     assert locking.status_code == 423
     assert locking.json()["error"]["code"] == "wallet_locked"
-    # locked: even the right PIN is refused now
+    # locked: even the right PIN is refused now, told how long the lock still lasts
     right = client.post("/v1/auth/pin-sign-in", json={"address": address, "pin": PIN})
     assert right.status_code == 423
-    assert "Retry-After" in right.headers
+    lockout = ledger.settings.pin_lockout_seconds
+    for answer in (locking, right):
+        assert lockout - 10 <= int(answer.headers["Retry-After"]) <= lockout
     # a stranger cannot lift the lock; a registrar can
     stranger = sign_in(client, Account.create())
     assert stranger.write("POST", f"/v1/wallets/{address}/unlock").status_code == 403
@@ -239,3 +250,46 @@ def test_changing_a_pin_needs_the_old_one(client: TestClient, ledger: Ledger) ->
     pin_sign_in(client, address, "731946")
     bad = client.post("/v1/auth/pin-sign-in", json={"address": address, "pin": PIN})
     assert bad.status_code == 401
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def any_store_client(
+    api_settings: Any, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[TestClient]:
+    """The API on a store of its own, on each backend."""
+    tmp = tmp_path_factory.mktemp(f"store-{request.param}")
+    url = fresh_database(str(request.param), Path(tmp), request)
+    with TestClient(create_app(api_settings.model_copy(update={"database_url": url}))) as c:
+        yield c
+
+
+def test_pin_guesses_sent_at_once_are_evaluated_no_more_than_the_lock_out_allows(
+    any_store_client: TestClient, ledger: Ledger
+) -> None:
+    client = any_store_client
+    registrar = sign_in(client, ledger.operator("registrar"))
+    created = registrar.write("POST", "/v1/wallets", {"pin": PIN})
+    assert created.status_code == 201, created.text
+    address = created.json()["address"]
+
+    def guess(pin: str) -> Response:
+        return client.post("/v1/auth/pin-sign-in", json={"address": address, "pin": pin})
+
+    answers = race(guess, wrong="999999", right=PIN)
+    assert all(isinstance(a, Response) for a in answers), answers
+    statuses = [a.status_code for a in answers if isinstance(a, Response)]
+    # never a token: the right PIN arrives after the lock and is not evaluated
+    assert sorted(set(statuses)) == [401, 423], statuses
+    wrong = [a.json()["error"] for a in answers if isinstance(a, Response) and a.status_code == 401]
+    locked = [a for a in answers if isinstance(a, Response) and a.status_code == 423]
+    max_attempts = ledger.settings.pin_max_attempts
+    assert {e["code"] for e in wrong} == {"wrong_pin"}
+    left = sorted((e["details"]["attempts_left"] for e in wrong), reverse=True)
+    assert left == list(range(max_attempts - 1, 0, -1))
+    assert len(locked) == GUESSES - (max_attempts - 1)
+    lockout = ledger.settings.pin_lockout_seconds
+    for answer in locked:
+        assert answer.json()["error"]["code"] == "wallet_locked"
+        assert lockout - 10 <= int(answer.headers["Retry-After"]) <= lockout

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 from ledger.config import Settings
@@ -32,24 +31,11 @@ from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.store.index import IndexSchema
 from tests.catalogue_helpers import list_item, new_shop
-from tests.conftest import issue_points, minter
+from tests.conftest import fresh_database, issue_points, minter
 from tests.contracts.helpers import source, spare
 from tests.earning_helpers import earn, earning_scheme, fund, two_hours_ago
 from tests.exchange_helpers import exchange_scheme, grant_proxy
 from tests.factories import new_member, new_scheme
-
-
-def fresh_database(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:
-    """A database URL of its own: a SQLite file, or a new database on the test PostgreSQL server."""
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'index.db'}"
-    server = request.getfixturevalue("postgres_url")
-    name = f"index_{secrets.token_hex(6)}"
-    engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return server.rsplit("/", 1)[0] + "/" + name
 
 
 def index_of(ledger: Ledger, url: str, **kwargs: int) -> Indexer:
