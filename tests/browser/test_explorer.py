@@ -1,10 +1,13 @@
 """The auditors' explorer page end to end in a real headless browser (Debian's chromium driven by
 Selenium) against the API served by uvicorn over the session's chain: sign in with a token,
 search a transaction, follow its link to the record's trace, an address, a scheme's supply chart,
-the language switch, and an unknown hash shown as a clear error."""
+the language switch, and an unknown hash shown as a clear error; a gift read as one sentence,
+status words and dates in both languages."""
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
 import threading
 import time
@@ -26,8 +29,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from api.app import create_app
 from ledger.ledger import Ledger
 from ledger.node import free_port
-from tests.earning_helpers import earn, earning_scheme, two_hours_ago
-from tests.factories import new_member
+from tests.conftest import issue_points
+from tests.earning_helpers import earn, earning_scheme, funded_member, two_hours_ago
+from tests.factories import new_member, new_scheme
 
 pytestmark = pytest.mark.browser
 
@@ -117,6 +121,10 @@ def search(driver: WebDriver, text: str) -> None:
     driver.find_element(By.CSS_SELECTOR, "#search button").click()
 
 
+#: How the explorer writes every time, in both languages: ISO date, 24-hour clock, China time.
+WHEN = re.compile(r"— #\d+ · 0x[0-9a-f]{6}…[0-9a-f]{4} · \d{4}-\d{2}-\d{2} \d{2}:\d{2} CST$")
+
+
 def view_is(kind: str) -> Any:
     return ec.presence_of_element_located((By.CSS_SELECTOR, f'#view[data-view="{kind}"]'))
 
@@ -197,3 +205,55 @@ def test_labels_switch_to_chinese_and_errors_are_shown_plainly(
     wait(driver, ec.text_to_be_present_in_element((By.ID, "error"), "not a thing"))
     driver.find_element(By.ID, "lang-switch").click()
     wait(driver, ec.text_to_be_present_in_element((By.ID, "home-link"), "Auditors' explorer"))
+
+
+def test_a_gift_reads_as_one_sentence_with_dates_and_status_words_in_both_languages(
+    ledger: Ledger, server: str, driver: WebDriver
+) -> None:
+    scheme = new_scheme(ledger)
+    giver, recipient = funded_member(ledger), new_member(ledger)
+    issue_points(ledger, giver.address, scheme.id, 100, secrets.token_bytes(32))
+    gift = ledger.gifts_contract.give(
+        giver.account, scheme.id, giver.address, recipient.address, 30, secrets.token_bytes(32)
+    )
+    token = token_of(server, ledger)
+    indexed(server, token, ledger.w3.eth.block_number)
+    if not driver.current_url.startswith(server):
+        driver.get(f"{server}/explorer/")
+        wait(driver, ec.visibility_of_element_located((By.ID, "token"))).send_keys(token)
+        driver.find_element(By.ID, "use-token").click()
+    if driver.find_element(By.ID, "lang-switch").text != "中文":  # English first
+        driver.find_element(By.ID, "lang-switch").click()
+
+    driver.get(f"{server}/explorer/#/address/{giver.address}")
+    wait(driver, view_is("address"))
+    tx = gift.tx_hash.lower()
+    entries = driver.find_elements(By.CSS_SELECTOR, f'ol.events > li.event[data-tx="{tx}"]')
+    # the transfer, the ledger's move and the relayed request are folded under the gift
+    assert [e.get_attribute("data-event") for e in entries] == ["PointsGiven"]
+    text = entries[0].text.splitlines()[0]
+    assert re.match(rf"0x\w+…\w+ gave 30 {scheme.code} points to 0x\w+…\w+ ", text), text
+    assert WHEN.search(text), text
+    folded = entries[0].find_elements(By.CSS_SELECTOR, "details.parts li.event")
+    assert {"PointsMoved", "TransferSingle"} <= {f.get_attribute("data-event") for f in folded}
+    assert not any(f.is_displayed() for f in folded)
+    assert driver.find_element(By.ID, "member-status").text == "active"
+
+    driver.find_element(By.ID, "lang-switch").click()
+    wait(driver, ec.text_to_be_present_in_element((By.ID, "home-link"), "审计浏览器"))
+    wait(driver, view_is("address"))
+    wait(driver, ec.text_to_be_present_in_element((By.ID, "member-status"), "正常"))
+    entry = driver.find_element(By.CSS_SELECTOR, f'ol.events > li.event[data-tx="{tx}"]')
+    text = entry.text.splitlines()[0]
+    assert re.match(rf"0x\w+…\w+ 赠送 30 {scheme.code} 积分给 0x\w+…\w+ ", text), text
+    assert WHEN.search(text), text
+    kinds = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#view table td")]
+    assert "赠送" in kinds and "gift" not in kinds
+
+    e = earning_scheme(ledger)
+    start, end = two_hours_ago(ledger)
+    record_id = earn(ledger, e, new_member(ledger).address, start, end)
+    driver.get(f"{server}/explorer/#/record/{record_id}")
+    wait(driver, ec.text_to_be_present_in_element((By.ID, "record-status"), "已通过"))
+    driver.find_element(By.ID, "lang-switch").click()
+    wait(driver, ec.text_to_be_present_in_element((By.ID, "record-status"), "approved"))
