@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 import requests
 from web3 import HTTPProvider, Web3
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint, RPCResponse
 
 from ledger.config import NetworkConfig
 from ledger.errors import ChainError, RetryableChainError
+
+log = logging.getLogger(__name__)
 
 #: What a node that does not answer raises in requests (refused, reset, timed out).
 UNANSWERED = (
@@ -55,20 +59,66 @@ class SerialHTTPProvider(AnsweringHTTPProvider):
             return super().make_request(method, params)
 
 
+class FailoverHTTPProvider(AnsweringHTTPProvider):
+    """The nodes of one chain, tried in order: a request the current node does not answer (its
+    connection refused or timed out) goes to the next, which stays current from then on; when
+    none answers, RetryableChainError.
+
+    The transaction path (``ledger.tx``) re-sends the same signed bytes after a dropped
+    connection, asking first whether the node already holds them, so failing over never sends a
+    second transaction.
+    """
+
+    def __init__(self, urls: list[str], **kwargs: Any) -> None:
+        super().__init__(urls[0], **kwargs)
+        self.urls = list(urls)
+        self._switch = threading.Lock()
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        for _ in self.urls:
+            url = self.endpoint_uri
+            try:
+                return HTTPProvider.make_request(self, method, params)
+            except UNANSWERED:
+                self._fail_over(str(url))
+        raise RetryableChainError(
+            f"none of the chain's nodes ({', '.join(self.urls)}) answered {method}; check them "
+            "(`vpl network status`)"
+        )
+
+    def _fail_over(self, failed: str) -> None:
+        with self._switch:
+            if self.endpoint_uri != failed:
+                return  # another thread moved on already
+            following = self.urls[(self.urls.index(failed) + 1) % len(self.urls)]
+            self.endpoint_uri = following
+            log.warning("the node at %s does not answer; failing over to %s", failed, following)
+
+
 def connect(network: NetworkConfig, *, timeout: float = 30.0) -> Web3:
-    """A Web3 connected to the network's RPC URL, refusing a node with another chain id."""
+    """A Web3 connected to the network's RPC URL (failing over to its other URLs), refusing a
+    node with another chain id."""
     ganache = network.development and network.node is not None and network.node.kind == "ganache"
-    provider_class = SerialHTTPProvider if ganache else AnsweringHTTPProvider
     # web3's validation asks the node for its chain id before every call; the chain id of a node
     # never changes, so it (and nothing else) is cached: reads take one round trip, not two.
-    provider = provider_class(
-        network.rpc_url,
-        request_kwargs={"timeout": (CONNECT_TIMEOUT, timeout)},
-        cache_allowed_requests=True,
-        cacheable_requests={RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")},
-        request_cache_validation_threshold=None,
-    )
+    options: dict[str, Any] = {
+        "request_kwargs": {"timeout": (CONNECT_TIMEOUT, timeout)},
+        "cache_allowed_requests": True,
+        "cacheable_requests": {RPCEndpoint("eth_chainId"), RPCEndpoint("net_version")},
+        "request_cache_validation_threshold": None,
+    }
+    provider: HTTPProvider
+    if network.rpc_urls:
+        provider = FailoverHTTPProvider([network.rpc_url, *network.rpc_urls], **options)
+    elif ganache:
+        provider = SerialHTTPProvider(network.rpc_url, **options)
+    else:
+        provider = AnsweringHTTPProvider(network.rpc_url, **options)
     w3 = Web3(provider)
+    if not (network.development and network.node is not None):
+        # Proof-of-authority and BFT chains (clique, QBFT) keep the seals in a block's
+        # extraData, longer than the 32 bytes web3 otherwise accepts.
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:
         chain_id = w3.eth.chain_id
     except (RetryableChainError, *UNANSWERED):

@@ -49,6 +49,30 @@ class NodeConfig(BaseModel):
     startup_timeout_seconds: float = Field(60.0, gt=0)
 
 
+class ValidatorsConfig(BaseModel):
+    """A validator network the tooling runs on this machine (``ledger.validators``): `count`
+    go-ethereum clique signers on loopback, ports counted up from the first ones."""
+
+    model_config = {"extra": "forbid"}
+
+    engine: Literal["clique"] = "clique"
+    count: int = Field(3, ge=1, le=16)
+    #: Seconds between blocks.
+    period_seconds: int = Field(1, ge=1, le=60)
+    host: str = "127.0.0.1"
+    first_rpc_port: int = Field(8645, ge=1, le=65_000)
+    first_p2p_port: int = Field(30403, ge=1, le=65_000)
+    first_auth_port: int = Field(8751, ge=1, le=65_000)
+    gas_limit: int = Field(30_000_000, ge=1_000_000)
+    #: The validators' keys are the network mnemonic's accounts from this index on.
+    key_index: int = Field(100, ge=0)
+    #: The mnemonic's first accounts funded in the genesis (as a development node does).
+    funded_accounts: int = Field(30, ge=0, le=1_000)
+    #: Pending transactions one sender may have in a node's pool (the relayer keeps many).
+    txpool_account_slots: int = Field(4_096, ge=16)
+    startup_timeout_seconds: float = Field(60.0, gt=0)
+
+
 class OperatorKey(BaseModel):
     """Where an operator's signing key comes from: an index of the dev mnemonic, or a keystore."""
 
@@ -97,6 +121,11 @@ class NetworkConfig(BaseModel):
     #: True for a local chain the tooling starts itself: dev mnemonic allowed, nodes managed.
     development: bool = False
     node: NodeConfig | None = None
+    #: A validator network run here (``vpl network up``) instead of a single development node.
+    validators: ValidatorsConfig | None = None
+    #: Further JSON-RPC URLs of the same chain: the client fails over to them, in order, when
+    #: the node at `rpc_url` stops answering.
+    rpc_urls: list[str] = []
     mnemonic: str | None = None
     operators: dict[str, OperatorKey]
     council: CouncilConfig
@@ -129,8 +158,8 @@ class NetworkConfig(BaseModel):
         uses_index = any(op.index is not None for op in self.operators.values())
         if uses_index and not self.mnemonic:
             raise ValueError("operators given by 'index' need a 'mnemonic'")
-        if self.development and self.node is None:
-            raise ValueError("a development network needs a 'node' section")
+        if self.development and self.node is None and self.validators is None:
+            raise ValueError("a development network needs a 'node' or a 'validators' section")
         return self
 
 
@@ -209,6 +238,9 @@ class Settings(BaseSettings):
     #: of one checkout shares one node, one vault and one set of development secrets.
     data_dir: Path = REPO_ROOT / ".vpl"
     deployments_dir: Path | None = None
+    #: Built tools (the validator node's binary), keyed by version; shared by every data
+    #: directory of this checkout, so a test run or a second network does not build them again.
+    tools_dir: Path = REPO_ROOT / ".vpl" / "bin"
     #: Overrides the network file's RPC URL (attach to a running node).
     rpc_url: str | None = None
     #: Overrides the network file's node kind for a local chain.
@@ -248,7 +280,9 @@ class Settings(BaseSettings):
     #: How long a relayed request prepared for signing stays valid.
     relay_validity_seconds: int = Field(600, ge=10, le=86_400)
 
-    @field_validator("data_dir", "config_dir", "contracts_dir", "node_modules_dir", mode="after")
+    @field_validator(
+        "data_dir", "config_dir", "contracts_dir", "node_modules_dir", "tools_dir", mode="after"
+    )
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

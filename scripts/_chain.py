@@ -167,7 +167,12 @@ def up_command(
             f"`vpl up` sets up a development network, and {net.name!r} is not one; use "
             "`vpl deploy` and run the API under your process manager"
         )
-    if settings.rpc_url is None:
+    if settings.rpc_url is None and net.validators is not None:
+        from ledger.validators import ValidatorNetwork
+
+        running = sum(s.running for s in ValidatorNetwork(settings).up())
+        out.note(f"chain: {running} of {net.validators.count} validators running ({net.name})")
+    elif settings.rpc_url is None:
         status = LocalNode(settings).start()
         verb = "is already running" if status.already_running else "started"
         out.note(f"chain: {status.kind} node {verb} at {status.rpc_url}")

@@ -1,0 +1,104 @@
+"""The ledger on a real validator network: three go-ethereum clique signers sealing 1 s blocks.
+
+What differs from a development node is exercised here: blocks every second instead of one per
+transaction, several nodes that must agree, a node that stops mid-work (the one the client talks
+to), and a node that comes back and catches up."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from eth_account import Account
+
+from ledger.ledger import Ledger
+from ledger.validators import ValidatorNetwork
+from tests.factories import person
+from tests.network.conftest import VALIDATORS
+
+
+def wait_until(condition: object, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+def heads(network: ValidatorNetwork) -> list[int | None]:
+    return [s.head for s in network.status()]
+
+
+def test_the_validators_are_peered_signers_and_seal_in_turn(
+    validator_network: ValidatorNetwork,
+) -> None:
+    start = max(h or 0 for h in heads(validator_network))
+    wait_until(
+        lambda: min(h or 0 for h in heads(validator_network)) >= start + 2 * VALIDATORS,
+        what="blocks on every validator",
+    )
+    statuses = validator_network.status()
+    assert all(s.running and s.signer for s in statuses), statuses
+    assert all(s.peers == VALIDATORS - 1 for s in statuses), statuses
+    assert all(s.last_sealed is not None for s in statuses), statuses  # each one seals
+    assert max(heads(validator_network)) - min(heads(validator_network)) <= 1  # type: ignore[operator]
+
+
+def test_every_validator_holds_the_same_chain(
+    validator_network: ValidatorNetwork, network_ledger: Ledger
+) -> None:
+    w3 = network_ledger.w3
+    block = w3.eth.block_number - 1
+    hashes = set()
+    for node in validator_network.validators():
+        answer = requests.post(
+            node.rpc_url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "eth_getBlockByNumber",
+                "params": [hex(block), False],
+            },
+            timeout=10,
+        ).json()
+        hashes.add(answer["result"]["hash"])
+    assert len(hashes) == 1
+
+
+def test_the_ledger_deploys_and_registers_members_on_the_network(network_ledger: Ledger) -> None:
+    registrar = network_ledger.operator("registrar")
+    member = Account.create()
+    done = network_ledger.register_member(
+        registrar=registrar, address=member.address, personal=person()
+    )
+    assert done.created
+    assert network_ledger.members.member(member.address).registered
+
+
+def test_a_stopped_validator_the_client_used_the_others_go_on_and_it_rejoins(
+    validator_network: ValidatorNetwork, network_ledger: Ledger
+) -> None:
+    registrar = network_ledger.operator("registrar")
+    first = validator_network.validator(1)
+    assert network_ledger.network.rpc_url == first.rpc_url  # the client talks to validator 1
+    validator_network.stop_node(1)
+    try:
+        before = max(h or 0 for h in heads(validator_network))
+        wait_until(
+            lambda: max(h or 0 for h in heads(validator_network)) >= before + 3,
+            what="the two remaining validators to seal",
+        )
+        members = [Account.create() for _ in range(3)]
+        for m in members:  # written through validator 2 or 3: the client fails over
+            network_ledger.register_member(
+                registrar=registrar, address=m.address, personal=person()
+            )
+        assert all(network_ledger.members.member(m.address).registered for m in members)
+    finally:
+        validator_network.start_node(1)
+    target = max(h or 0 for h in heads(validator_network))
+    wait_until(
+        lambda: (validator_network.node_status(first).head or 0) >= target,
+        what="validator 1 to catch up",
+    )
+    status = validator_network.node_status(first)
+    assert status.running and status.peers == VALIDATORS - 1
