@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from ledger.earning import parse_time
 from ledger.errors import IndexBehind, InputError, RecordNotFound
 from ledger.index_queries import EventPage, events_naming
 from ledger.store.index import IndexedScheme, IndexEvent, PointMovement
@@ -62,13 +63,21 @@ def reconcile(
     ledger: Ledger, index: IndexQueries, scheme: str | int, *, block: int | None = None
 ) -> Reconciliation:
     """Supply of `scheme` at `block` (default: the block the index holds), on chain and by the
-    index; InputError for a block before the deployment, IndexBehind past the indexed block."""
+    index; InputError for a block before the deployment, IndexBehind past the indexed block.
+
+    The counters exist from the block the PointsLedger was created in (the deployment's first
+    block is the Forwarder's, a few blocks earlier): before it there is no contract to ask."""
     s = ledger.scheme(scheme)
     indexed, head = index.synced()
     at = indexed if block is None else block
-    deployed = ledger.manifest.deploy_block
+    deployed = ledger.manifest.contracts["PointsLedger"].block
     if isinstance(at, bool) or not isinstance(at, int) or at < deployed:
-        raise InputError(f"a block from the deployment on ({deployed}), not {block!r}")
+        raise InputError(
+            f"block {block!r} is before the deployment: the points ledger was deployed at block "
+            f"{deployed}; ask about block {deployed} or later",
+            block=block,
+            deployment_block=deployed,
+        )
     if at > indexed:
         raise IndexBehind(
             f"the index holds the chain up to block {indexed}, not {at}: wait for it to catch up "
@@ -217,18 +226,22 @@ def quota_use(
     index: IndexQueries,
     scheme: str | int,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
 ) -> QuotaUse:
     """Points a scheme issued per quota window between `since` and `until` (block times, default:
-    the last 12 windows), from the index's issuance events, each against the quota in force; the
-    current window is checked against the chain's own count. InputError for a range over
+    the last 12 windows; a text or a datetime without a zone is China Standard Time, as
+    ``parse_time`` reads it), from the index's issuance events, each against the quota in force.
+    Every window the range touches is counted whole, and the current window is checked against
+    the chain's own count whether or not the range reaches it. InputError for a range over
     ``MAX_QUOTA_PERIODS`` windows."""
-    from ledger.index_queries import _aware
-
     s = ledger.scheme(scheme)
     indexed, head = index.synced()
-    lo, hi = _aware(since, "since"), _aware(until, "until")
+    lo, hi = _moment(since, "since"), _moment(until, "until")
+    points = ledger.points.contract.functions
+    current = int(points.currentPeriod(s.id).call(block_identifier=indexed))
+    used = int(points.quotaUsed(s.id).call(block_identifier=indexed))
+    remaining = int(points.remainingQuota(s.id).call(block_identifier=indexed))
     with Session(index.engine) as db:
         timeline = _quota_timeline(db, s.id, indexed)
         period_seconds = timeline[-1][2] if timeline else s.quota_period
@@ -243,46 +256,12 @@ def quota_use(
                 f"{shortest} s; ask for a shorter range",
                 max_periods=MAX_QUOTA_PERIODS,
             )
-        rows = db.exec(
-            events_naming(f"scheme:{s.id}")
-            .where(col(IndexEvent.event).in_(_ISSUANCE_EVENTS))
-            .where(col(IndexEvent.block_number) <= indexed)
-            .where(col(IndexEvent.timestamp) >= lo - shortest)
-            .where(col(IndexEvent.timestamp) <= hi)
-            .order_by(col(IndexEvent.block_number), col(IndexEvent.log_index))
-            .execution_options(yield_per=5_000)
-        )
-        windows: dict[tuple[int, int], dict[str, int]] = {}
-        for e in rows:
-            args = json.loads(e.args)
-            quota, seconds = _terms_at(timeline, e.block_number, s)
-            if e.event == "PointsCorrected":
-                amount = int(args["delta"])
-                if amount <= 0:
-                    continue  # taken back: the quota is not given back
-                period = e.timestamp // seconds
-            else:
-                amount, period = int(args["amount"]), int(args["period"])
-            if not lo <= period * seconds + seconds - 1 or period * seconds > hi:
-                continue
-            w = windows.setdefault(
-                (seconds, period),
-                {"quota": quota, "issued": 0, "records": 0, "batch": 0, "corrections": 0},
-            )
-            w["quota"] = quota  # the quota in force at the window's latest issuance
-            w["issued"] += amount
-            if e.event == "PointsIssued":
-                w["records"] += 1
-            elif e.event == "PointsIssuedInBatch":
-                w["batch"] += int(args["count"])
-            else:
-                w["corrections"] += 1
-    points = ledger.points.contract.functions
-    current = int(points.currentPeriod(s.id).call(block_identifier=indexed))
-    used = int(points.quotaUsed(s.id).call(block_identifier=indexed))
-    remaining = int(points.remainingQuota(s.id).call(block_identifier=indexed))
+        windows = _issuance_windows(db, s, timeline, indexed, lo, hi)
+        first_second = current * period_seconds
+        mine = windows.get((period_seconds, current)) or _issuance_windows(
+            db, s, timeline, indexed, first_second, first_second + period_seconds - 1
+        ).get((period_seconds, current))
     findings = []
-    mine = windows.get((period_seconds, current))
     # A change of the quota period carries the use of the window it cut into (the chain's
     # _quotaWindow): the index's sum is only comparable when the period has not changed lately.
     changed_lately = len(timeline) > 1 and timeline[-1][3] > (current - 1) * period_seconds
@@ -321,6 +300,59 @@ def quota_use(
         indexed_block=indexed,
         blocks_behind=max(head - indexed, 0),
     )
+
+
+def _moment(value: str | datetime | None, what: str) -> int | None:
+    """A Unix time from what the CLI and the API are given (no zone: China Standard Time)."""
+    return None if value is None else parse_time(value, what=what)
+
+
+def _issuance_windows(
+    db: Session,
+    s: Scheme,
+    timeline: list[tuple[int, int, int, int]],
+    indexed: int,
+    lo: int,
+    hi: int,
+) -> dict[tuple[int, int], dict[str, int]]:
+    """The issuance of every quota window that overlaps [lo, hi] (block times), counted whole:
+    {(window seconds, window): {quota, issued, records, batch, corrections}}."""
+    longest = max([s.quota_period, *(t[2] for t in timeline)])
+    rows = db.exec(
+        events_naming(f"scheme:{s.id}")
+        .where(col(IndexEvent.event).in_(_ISSUANCE_EVENTS))
+        .where(col(IndexEvent.block_number) <= indexed)
+        .where(col(IndexEvent.timestamp) > lo - longest)
+        .where(col(IndexEvent.timestamp) < hi + longest)
+        .order_by(col(IndexEvent.block_number), col(IndexEvent.log_index))
+        .execution_options(yield_per=5_000)
+    )
+    windows: dict[tuple[int, int], dict[str, int]] = {}
+    for e in rows:
+        args = json.loads(e.args)
+        quota, seconds = _terms_at(timeline, e.block_number, s)
+        if e.event == "PointsCorrected":
+            amount = int(args["delta"])
+            if amount <= 0:
+                continue  # taken back: the quota is not given back
+            period = e.timestamp // seconds
+        else:
+            amount, period = int(args["amount"]), int(args["period"])
+        if period * seconds + seconds - 1 < lo or period * seconds > hi:
+            continue
+        w = windows.setdefault(
+            (seconds, period),
+            {"quota": quota, "issued": 0, "records": 0, "batch": 0, "corrections": 0},
+        )
+        w["quota"] = quota  # the quota in force at the window's latest issuance
+        w["issued"] += amount
+        if e.event == "PointsIssued":
+            w["records"] += 1
+        elif e.event == "PointsIssuedInBatch":
+            w["batch"] += int(args["count"])
+        else:
+            w["corrections"] += 1
+    return windows
 
 
 def _quota_timeline(db: Session, scheme_id: int, indexed: int) -> list[tuple[int, int, int, int]]:
@@ -478,22 +510,20 @@ def supply_series(
     scheme: str | int,
     *,
     bucket: str = "day",
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
 ) -> SupplySeries:
     """A scheme's supply per hour or day (CST days: buckets start at 00:00 China Standard Time)
     from the index's movements: points created and destroyed in each bucket and the supply at
     its end. Default range: from the scheme's first movement to the indexed block; more than
-    ``MAX_BUCKETS`` buckets is refused."""
-    from ledger.index_queries import _aware
-
+    ``MAX_BUCKETS`` buckets is refused; `since` and `until` as ``quota_use`` reads them."""
     if bucket not in BUCKETS:
         raise InputError(f"bucket is hour or day, not {bucket!r}")
     size = BUCKETS[bucket]
     offset = 8 * 3600 if bucket == "day" else 0  # CST midnight
     s = ledger.scheme(scheme)
     indexed, head = index.synced()
-    lo, hi = _aware(since, "since"), _aware(until, "until")
+    lo, hi = _moment(since, "since"), _moment(until, "until")
     with Session(index.engine) as db:
         rows = list(
             db.exec(

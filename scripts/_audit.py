@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +19,7 @@ from ledger.audit import (
     reconciliation_data,
 )
 from ledger.certificates import verification_data, verify_certificate
-from ledger.earning import parse_time, show_time
+from ledger.earning import show_time
 from ledger.errors import InputError
 from ledger.export import plain
 from ledger.indexer import Indexer
@@ -212,7 +211,7 @@ def quota_command(
     ledger = state.ledger
     q = quota_use(
         ledger, Indexer(ledger), int(scheme) if scheme.isdigit() else scheme,
-        since=_moment(since, "since"), until=_moment(until, "until"),
+        since=since, until=until,
     )  # fmt: skip
     data = quota_data(q)
     state.out.result(
@@ -232,12 +231,6 @@ def quota_command(
     maybe_export(ctx, export, data, data["periods"])
     if q.findings:
         raise typer.Exit(1)
-
-
-def _moment(text: str | None, what: str) -> datetime | None:
-    if text is None:
-        return None
-    return datetime.fromtimestamp(parse_time(text, what=what), UTC)
 
 
 @audit_app.command("member")

@@ -51,6 +51,15 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 #: The most blocks one statement reads events over (ask for a narrower range beyond it).
 MAX_STATEMENT_BLOCKS = 500_000
+#: A time as the CLI takes it: 2026-11-30, 2026-11-30 08:00, ISO 8601 with or without a zone.
+TimeQuery = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="a date or a date and time, e.g. 2026-11-30 or 2026-11-30T08:00:00+08:00 "
+        "(China Standard Time unless a zone is given)",
+    ),
+]
 
 
 class SupplyPublic(BaseModel):
@@ -465,8 +474,8 @@ def quota(
     code: Annotated[str, Path(max_length=32)],
     caller: CallerDep,
     services: ServicesDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: TimeQuery = None,
+    until: TimeQuery = None,
     fmt: FormatQuery = "json",
 ) -> Any:
     """Points issued per quota window (default: the last 12) against the quota in force, and the
@@ -555,8 +564,8 @@ def supply_over_time(
     services: ServicesDep,
     scheme: Annotated[str, Query(max_length=32)],
     bucket: Literal["hour", "day"] = "day",
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: TimeQuery = None,
+    until: TimeQuery = None,
     fmt: FormatQuery = "json",
 ) -> Any:
     """A scheme's supply per hour or day (days of China Standard Time) from the event index:

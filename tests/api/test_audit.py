@@ -116,6 +116,25 @@ def test_reconciliation_at_the_indexed_block_for_auditors_only(
     assert stranger.get(f"/v1/audit/schemes/{a.code}/reconciliation").status_code == 403
 
 
+def test_reconciliation_before_the_deployment_is_refused_naming_its_block(
+    client: TestClient, ledger: Ledger, auditor: Session
+) -> None:
+    a = exchange_scheme(ledger)
+    client.app.state.services.indexer.sync()  # type: ignore[attr-defined]
+    first = ledger.manifest.contracts["PointsLedger"].block
+    for block in (1, first - 1):
+        got = auditor.get(f"/v1/audit/schemes/{a.code}/reconciliation?block={block}")
+        assert got.status_code == 422, got.text
+        error = got.json()["error"]
+        assert error["code"] == "invalid_input"
+        assert error["message"] == (
+            f"block {block} is before the deployment: the points ledger was deployed at block "
+            f"{first}; ask about block {first} or later"
+        )
+    at_start = auditor.get(f"/v1/audit/schemes/{a.code}/reconciliation?block={first}")
+    assert at_start.status_code == 200 and at_start.json()["balanced"]
+
+
 def test_every_audit_answer_exports_as_csv(
     client: TestClient, ledger: Ledger, auditor: Session
 ) -> None:
@@ -249,6 +268,40 @@ def test_the_store_anchored_and_verified_over_http(
     assert auditor.get("/v1/audit/store/anchors?last=0").status_code == 422
 
 
+def test_quota_takes_the_dates_the_cli_takes_and_agrees_with_the_chain(
+    client: TestClient, ledger: Ledger, auditor: Session
+) -> None:
+    """`?since=2026-01-01&until=2026-11-30` was refused (a date without a zone, shown as a Python
+    repr), and a range ending before the current window reported a false disagreement."""
+    e = earning_scheme(ledger, quota=300)
+    start, end = two_hours_ago(ledger)
+    earn(ledger, e, new_member(ledger).address, start, end)  # 24 points
+    client.app.state.services.indexer.sync()  # type: ignore[attr-defined]
+    path = f"/v1/audit/schemes/{e.scheme.code}/quota"
+
+    got = auditor.get(f"{path}?since=2026-01-01&until=2026-11-30")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["findings"] == [] and body["chain"]["quota_used"] == 24
+    now = auditor.get(path).json()
+    [window] = now["periods"]
+    assert window["issued"] == 24 and now["findings"] == []
+    for since in ("2026-01-01 08:00", "2026-01-01T08:00:00+08:00", "2026/01/01"):
+        assert auditor.get(path, params={"since": since}).status_code == 200, since
+    cut = auditor.get(path, params={"since": "2026-01-01", "until": window["start"]}).json()
+    assert cut["periods"] == [window] and cut["findings"] == []
+
+    bad = auditor.get(path, params={"until": "yesterday"})
+    assert bad.status_code == 422
+    error = bad.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert error["message"] == (
+        "until 'yesterday' is not a date and time like 2026-11-20 09:00 (China Standard Time "
+        "unless a zone such as +08:00 is given)"
+    )
+    assert "datetime" not in bad.text
+
+
 def test_supply_series_and_search_for_the_explorer(
     client: TestClient, ledger: Ledger, auditor: Session
 ) -> None:
@@ -265,6 +318,9 @@ def test_supply_series_and_search_for_the_explorer(
     )
     assert huge.status_code == 422 and "at most 1000" in huge.json()["error"]["message"]
     assert auditor.get(f"/v1/audit/supply-series?scheme={a.code}&bucket=week").status_code == 422
+    since_a_date = auditor.get(f"/v1/audit/supply-series?scheme={a.code}&since=2026-01-01")
+    assert since_a_date.status_code == 200, since_a_date.text
+    assert since_a_date.json()["points"][-1]["total"] == 200
 
     head = ledger.w3.eth.block_number
     found = {

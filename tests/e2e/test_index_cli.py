@@ -61,6 +61,11 @@ def test_audit_reconcile_a_scheme_after_sync_and_refuse_a_block_not_indexed(
     refused = vpl("audit", "reconcile", scheme.code, "--block", str(head + 10_000))
     assert refused.exit_code != 0 and "index holds the chain up to block" in refused.output
     fails(vpl("audit", "reconcile", "NOSUCH"), 3, "no scheme with code NOSUCH")
+    first = ledger.manifest.contracts["PointsLedger"].block
+    fails(
+        vpl("audit", "reconcile", scheme.code, "--block", "1"), 2,
+        f"block 1 is before the deployment: the points ledger was deployed at block {first}",
+    )  # fmt: skip
 
 
 def test_audit_answers_export_to_csv_and_json(vpl: Vpl, ledger: Ledger, tmp_path: Path) -> None:
@@ -100,6 +105,10 @@ def test_audit_trace_quota_member_and_verify(vpl: Vpl, ledger: Ledger, tmp_path:
     quota = ok(vpl("--json", "audit", "quota", e.scheme.code))
     assert quota["periods"][-1]["issued"] == 24 and quota["chain"]["remaining"] == 476
     assert quota["findings"] == []
+    # A range ending before the current window is no false chain/index disagreement (exit 0).
+    ranged = vpl("audit", "quota", e.scheme.code, "--since", "2026-01-01", "--until", "2026-11-30")
+    assert ranged.exit_code == 0, ranged.output
+    assert "the index agrees with the chain" in ranged.stdout
     file = ok(vpl("--json", "audit", "member", member.address, "--limit", "500"))
     assert file["balances"] == {e.scheme.code: 24}
     assert {"MemberRegistered", "RecordApproved"} <= {x["event"] for x in file["events"]["entries"]}

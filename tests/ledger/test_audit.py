@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from ledger.audit import event_rows, member_file, quota_data, quota_use, reconcile
+from ledger.earning import CST
 from ledger.errors import IndexBehind, InputError, UnknownScheme
 from ledger.indexer import Indexer
 from ledger.ledger import Ledger
@@ -76,10 +77,29 @@ def test_blocks_outside_what_the_index_holds_are_refused(ledger: Ledger, indexer
     indexed, _ = indexer.indexed()
     with pytest.raises(IndexBehind, match=f"up to block {indexed}"):
         reconcile(ledger, indexer, a.code, block=indexed + 1_000)
-    with pytest.raises(InputError, match="from the deployment on"):
-        reconcile(ledger, indexer, a.code, block=ledger.manifest.deploy_block - 1)
     with pytest.raises(UnknownScheme):
         reconcile(ledger, indexer, "NOSUCH")
+
+
+def test_a_block_before_the_deployment_is_refused_naming_the_deployment_block(
+    ledger: Ledger, indexer: Indexer
+) -> None:
+    """The deployment begins with the Forwarder; the PointsLedger, whose counters are read, comes
+    a few blocks later: no block before it can be reconciled (it was a BadFunctionCallOutput)."""
+    a = exchange_scheme(ledger)
+    indexer.sync()
+    first = ledger.manifest.contracts["PointsLedger"].block
+    assert first > ledger.manifest.deploy_block
+    for block in (0, ledger.manifest.deploy_block, first - 1):
+        with pytest.raises(InputError) as info:
+            reconcile(ledger, indexer, a.code, block=block)
+        assert str(info.value) == (
+            f"block {block} is before the deployment: the points ledger was deployed at block "
+            f"{first}; ask about block {first} or later"
+        )
+        assert info.value.details == {"block": block, "deployment_block": first}
+    at_start = reconcile(ledger, indexer, a.code, block=first)
+    assert at_start.balanced and (at_start.total_supply, at_start.created) == (0, 0)
 
 
 def test_an_index_never_synced_says_so(ledger: Ledger, tmp_path: Path) -> None:
@@ -132,9 +152,51 @@ def test_quota_ranges_are_bounded(ledger: Ledger, indexer: Indexer) -> None:
             ledger, indexer, e.id, since=datetime(2026, 2, 1, tzinfo=UTC),
             until=datetime(2026, 1, 1, tzinfo=UTC),
         )  # fmt: skip
-    with pytest.raises(InputError, match="timezone-aware"):
-        quota_use(ledger, indexer, e.id, since=datetime(2026, 1, 1))
     assert quota_use(ledger, indexer, e.id).periods == ()
+
+
+def test_quota_times_are_read_as_the_cli_reads_them(ledger: Ledger, indexer: Indexer) -> None:
+    """A date, a date and time, with or without a zone: no zone is China Standard Time."""
+    e = earning_scheme(ledger)
+    indexer.sync()
+    aware = quota_use(ledger, indexer, e.id, since=datetime(2026, 1, 1, tzinfo=CST))
+    for same in ("2026-01-01", "2026/01/01", "2026-01-01 00:00", "2025-12-31T16:00:00Z"):
+        assert quota_use(ledger, indexer, e.id, since=same) == aware, same
+    assert quota_use(ledger, indexer, e.id, since=datetime(2026, 1, 1)) == aware
+    with pytest.raises(InputError) as info:
+        quota_use(ledger, indexer, e.id, until="yesterday")
+    assert str(info.value) == (
+        "until 'yesterday' is not a date and time like 2026-11-20 09:00 (China Standard Time "
+        "unless a zone such as +08:00 is given)"
+    )
+
+
+def test_the_current_window_is_compared_whole_whatever_range_is_asked_for(
+    ledger: Ledger, indexer: Indexer
+) -> None:
+    """A range that ends inside the current window, or before it, used to compare the chain's
+    count of the whole window with the part of it the range held: a false disagreement."""
+    e = earning_scheme(ledger, quota=1_000)
+    start, end = two_hours_ago(ledger)
+    earn(ledger, e, new_member(ledger).address, start, end)  # 24 points
+    indexer.sync()
+    whole = quota_use(ledger, indexer, e.scheme.code)
+    [window] = whole.periods
+    assert (window.issued, whole.chain_quota_used, whole.findings) == (24, 24, ())
+    opens = int(window.start.timestamp())
+
+    since = datetime(2026, 1, 1, tzinfo=CST)
+    cut = quota_use(ledger, indexer, e.id, since=since, until=window.start)
+    assert cut.findings == () and cut.periods == (window,)  # counted whole, not cut at `until`
+    before = quota_use(
+        ledger, indexer, e.id, since=since, until=datetime.fromtimestamp(opens - 1, UTC)
+    )
+    assert before.findings == () and before.periods == ()
+    assert (before.chain_current_period, before.chain_quota_used) == (window.period, 24)
+    reported = quota_use(
+        ledger, indexer, e.id, since=since, until=datetime(2026, 11, 30, tzinfo=CST)
+    )
+    assert reported.findings == ()
 
 
 def test_a_members_file_lists_standing_balances_and_events(
