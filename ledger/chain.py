@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import requests
+from eth_typing import URI
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint, RPCResponse
@@ -91,7 +92,7 @@ class FailoverHTTPProvider(AnsweringHTTPProvider):
             if self.endpoint_uri != failed:
                 return  # another thread moved on already
             following = self.urls[(self.urls.index(failed) + 1) % len(self.urls)]
-            self.endpoint_uri = following
+            self.endpoint_uri = URI(following)
             log.warning("the node at %s does not answer; failing over to %s", failed, following)
 
 
