@@ -224,7 +224,8 @@ def up_command(
             settings = settings.model_copy(update={"public_url": url})
         uvicorn.run(create_app(settings), host=host, port=port)
     if settings.rpc_url is None:
-        out.note("the chain keeps running; stop it with `vpl chain down`")
+        down = "vpl network down" if net.validators is not None else "vpl chain down"
+        out.note(f"the chain keeps running; stop it with `{down}`")
 
 
 def _index_for_development(state: State) -> None:
