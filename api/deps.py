@@ -287,6 +287,22 @@ def require_scheme_staff(
     )
 
 
+def require_staff_of_any(services: Services, caller: Caller, roles: tuple[str, ...]) -> set[int]:
+    """The ids of the schemes whose issuer the caller is or for which they hold one of the
+    per-scheme `roles` now; AccessDenied if there are none. Asked before looking up what a path
+    names (a record, an order), so that only staff learn whether it exists."""
+    ids = {s.id for s in services.schemes() if s.issuer == caller.address}
+    for name in roles:
+        ids.update(services.ledger.schemes_with_role(role_name=name, account=caller.address))
+    if not ids:
+        raise AccessDenied(
+            f"{caller.address} is neither the issuer of a scheme nor its "
+            f"{' or '.join(roles)} on chain",
+            roles=list(roles),
+        )
+    return ids
+
+
 def require_any_role(services: Services, caller: Caller, roles: tuple[str, ...]) -> None:
     """The caller holds one of the global `roles` (registrar, auditor, pauser) on chain now."""
     if not any(services.has_role(name, caller.address) for name in roles):

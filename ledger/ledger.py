@@ -703,6 +703,18 @@ class Ledger:
             return self.schemes.has_scheme_role(self.scheme(scheme).id, spec.id, account)
         return self._role_contract(spec).has_role(spec.id, account)
 
+    def schemes_with_role(self, *, role_name: str, account: str) -> list[int]:
+        """The schemes for which `account` holds the per-scheme role now: the registry's grants
+        to it, each checked against the chain's current state (a grant may have been revoked)."""
+        spec = role(role_name)
+        account = parse_address(account, what="account")
+        granted = self.schemes.contract.events.SchemeRoleGranted().get_logs(
+            from_block=self.manifest.contracts["SchemeRegistry"].block,
+            argument_filters={"role": spec.id, "account": account},
+        )
+        ids = sorted({int(e["args"]["schemeId"]) for e in granted})
+        return [i for i in ids if self.schemes.has_scheme_role(i, spec.id, account)]
+
     def _role_contract(self, spec: RoleSpec) -> ContractClient:
         clients: dict[str, ContractClient] = {
             "MemberRegistry": self.members,

@@ -24,6 +24,7 @@ from api.deps import (
     require_council,
     require_role,
     require_scheme_staff,
+    require_staff_of_any,
 )
 from api.routers.records import RecordPublic
 from api.routers.wallet import MAX_LIST, ItemPublic, OrderPublic
@@ -37,7 +38,7 @@ from ledger.catalogue import (
     item_data,
     order_data,
 )
-from ledger.contracts import RecordStatus
+from ledger.contracts import Record, RecordStatus
 from ledger.contracts.records import MAX_BATCH
 from ledger.earning import MAX_TEXT, activity_data, record_data
 from ledger.errors import AccessDenied, InputError, RecordNotFound
@@ -330,6 +331,15 @@ def read_record(record_id: IdPath, caller: CallerDep, services: ServicesDep) -> 
     return _record(services, record_id, caller.address)
 
 
+def _staff_record(services: Any, caller: Any, record_id: int, roles: tuple[str, ...]) -> Record:
+    """The record, if the caller is its scheme's issuer or holds one of `roles` for it; who is
+    staff of no scheme is refused before the record is looked up (whether it exists or not)."""
+    require_staff_of_any(services, caller, roles)
+    record = services.ledger.earning.record(record_id)
+    require_scheme_staff(services, caller, record.scheme_id, roles)
+    return record
+
+
 @router.post("/records/{record_id}/approve", response_model=RecordPublic)
 def approve_record(
     record_id: IdPath,
@@ -340,8 +350,7 @@ def approve_record(
     """Approve with a grade (a reviewer of the scheme, never of their own record): the final
     approval mints the points."""
     ledger = write.services.ledger
-    record = ledger.earning.record(record_id)
-    require_scheme_staff(write.services, caller, record.scheme_id, REVIEWING)
+    record = _staff_record(write.services, caller, record_id, REVIEWING)
     _not_own(caller.address, record)
 
     def approve(signer: Signer) -> RecordPublic:
@@ -360,8 +369,7 @@ def reject_record(
 ) -> object:
     """Reject with a reason code (a reviewer of the scheme, never of their own record)."""
     ledger = write.services.ledger
-    record = ledger.earning.record(record_id)
-    require_scheme_staff(write.services, caller, record.scheme_id, REVIEWING)
+    record = _staff_record(write.services, caller, record_id, REVIEWING)
     _not_own(caller.address, record)
 
     def reject(signer: Signer) -> RecordPublic:
@@ -381,8 +389,7 @@ def correct_record(
     """Submit a correction of an approved record (its scheme's issuer or organisers); it is
     reviewed like any record and, once approved, supersedes the old one."""
     ledger = write.services.ledger
-    record = ledger.earning.record(record_id)
-    require_scheme_staff(write.services, caller, record.scheme_id, ORGANISING)
+    _staff_record(write.services, caller, record_id, ORGANISING)
 
     def correct(signer: Signer) -> RecordPublic:
         view = ledger.earning.correct(
@@ -702,12 +709,15 @@ def merchant_orders(
     status: Annotated[str | None, Query(max_length=20)] = None,
     last: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
 ) -> list[OrderPublic]:
-    """Orders of the caller's items (or of one of them), newest first."""
+    """Orders of the caller's items (or of one of them), newest first: a merchant of the items'
+    schemes or their issuer (an item's orders: its scheme's merchants and issuer)."""
+    schemes = require_staff_of_any(services, caller, ("merchant",))
     if item is not None:
         _item_staff(services, caller, item)
         views = services.ledger.catalogue.orders(item_id=item, status=status, last=last)
     else:
         views = services.ledger.catalogue.orders(merchant=caller.address, status=status, last=last)
+        views = [v for v in views if v.item.item.scheme_id in schemes]
     return [OrderPublic(**order_data(v)) for v in views]
 
 

@@ -152,16 +152,23 @@ def record_body(e: Earning, ledger: Ledger, volunteer: str, **changes: Any) -> d
     }
 
 
+def submitted_record(ledger: Ledger, e: Earning, organiser: Session) -> dict[str, Any]:
+    """A record the organiser submitted for a fresh volunteer, as the API answered it."""
+    volunteer = funded_member(ledger)
+    answer = organiser.write(
+        "POST", "/v1/issuer/records", record_body(e, ledger, volunteer.address)
+    )
+    assert answer.status_code == 201, answer.text
+    record: dict[str, Any] = answer.json()
+    return record
+
+
 def test_a_record_is_submitted_listed_for_review_and_approved_with_a_grade(
     client: TestClient, ledger: Ledger, e: Earning, organiser: Session, reviewer: Session
 ) -> None:
-    volunteer = funded_member(ledger)
-    submitted = organiser.write(
-        "POST", "/v1/issuer/records", record_body(e, ledger, volunteer.address)
-    )
-    assert submitted.status_code == 201, submitted.text
-    record = submitted.json()
-    assert (record["status"], record["volunteer"]) == ("pending", volunteer.address)
+    record = submitted_record(ledger, e, organiser)
+    volunteer = record["volunteer"]
+    assert record["status"] == "pending"
     pending = reviewer.get("/v1/issuer/records", params={"scheme": e.scheme.code, "last": 20})
     assert record["id"] in [r["id"] for r in pending.json()]
     url = f"/v1/issuer/records/{record['id']}"
@@ -171,17 +178,14 @@ def test_a_record_is_submitted_listed_for_review_and_approved_with_a_grade(
     approved = reviewer.write("POST", f"{url}/approve", {"grade": "A"})
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved" and approved.json()["grade"] == "A"
-    assert ledger.points.balance_of(volunteer.address, e.id) == approved.json()["points"] > 0
+    assert ledger.points.balance_of(volunteer, e.id) == approved.json()["points"] > 0
     assert reviewer.get(url).json()["details"]["place"] == "百瑞景社区"
 
 
 def test_a_reviewer_rejects_with_a_reason_and_never_reviews_their_own_record(
     client: TestClient, ledger: Ledger, e: Earning, organiser: Session
 ) -> None:
-    volunteer = funded_member(ledger)
-    record = organiser.write(
-        "POST", "/v1/issuer/records", record_body(e, ledger, volunteer.address)
-    ).json()
+    record = submitted_record(ledger, e, organiser)
     url = f"/v1/issuer/records/{record['id']}"
     # the organiser also reviews in this scheme, but not a record they submitted
     grant(ledger, e.scheme, "reviewer", organiser.address, issuer=e.issuer)
@@ -196,6 +200,25 @@ def test_a_reviewer_rejects_with_a_reason_and_never_reviews_their_own_record(
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["reject_reason"] == "insufficient or unclear evidence"
+
+
+def test_a_non_reviewer_is_refused_whether_or_not_the_record_exists(
+    client: TestClient, ledger: Ledger, e: Earning, organiser: Session, reviewer: Session
+) -> None:
+    record = submitted_record(ledger, e, organiser)
+    other = stranger(client, ledger)
+    for record_id in (record["id"], 2**62):
+        url = f"/v1/issuer/records/{record_id}"
+        for answer in (
+            other.write("POST", f"{url}/approve", {"grade": "A"}),
+            other.write("POST", f"{url}/reject", {"reason": 1}),
+        ):
+            assert answer.status_code == 403, answer.text
+            assert error(answer)["code"] == "access_denied"
+    assert ledger.records.record(record["id"]).status.label == "pending"
+    # a reviewer is told that the record does not exist
+    missing = reviewer.write("POST", f"/v1/issuer/records/{2**62}/approve", {"grade": "A"})
+    assert error(missing)["details"]["error"] == "RecordsUnknown", missing.text
 
 
 def test_a_stranger_may_not_list_a_schemes_records(
@@ -421,6 +444,31 @@ def test_a_stranger_cannot_list_or_change_items(
     changed = other.write("PUT", f"/v1/issuer/catalogue/items/{item.item.id}", {"price": 1})
     assert changed.status_code == 403
     assert ledger.catalogue.item(item.item.id).item.price == 10
+
+
+def test_only_merchants_and_issuers_read_orders(
+    client: TestClient, ledger: Ledger, shop: Shop
+) -> None:
+    item = list_item(ledger, shop, price=10)
+    member = holder(ledger, shop, 100)
+    order = ledger.catalogue.redeem(
+        signer=member.account,
+        member=member.address,
+        item_id=item.item.id,
+        quantity=1,
+        unit_price=10,
+    )
+    for caller in (stranger(client, ledger), sign_in(client, member.account)):
+        for params in ({}, {"item": item.item.id}, {"item": 2**62}):
+            answer = caller.get("/v1/issuer/catalogue/orders", params=params)
+            assert answer.status_code == 403, (params, answer.text)
+            assert error(answer)["code"] == "access_denied"
+    merchant = sign_in(client, shop.merchant)
+    mine = merchant.get("/v1/issuer/catalogue/orders").json()
+    assert order.order.id in [o["id"] for o in mine]
+    issuer = sign_in(client, shop.issuer)
+    of_item = issuer.get("/v1/issuer/catalogue/orders", params={"item": item.item.id}).json()
+    assert [o["id"] for o in of_item] == [order.order.id]
 
 
 # --- members -------------------------------------------------------------------------------------
