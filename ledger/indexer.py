@@ -31,6 +31,7 @@ import eth_abi
 from eth_utils.abi import collapse_if_tuple
 from eth_utils.crypto import keccak
 from sqlalchemy import Table, delete, func, insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from ledger.chain import rpc_batch
@@ -567,6 +568,15 @@ class _ChainMoved(Exception):
     """The chain changed under a range being read (a header's hash is not its logs' block hash)."""
 
 
+_SYNC_LOCKS: dict[str, threading.Lock] = {}
+_SYNC_LOCKS_GUARD = threading.Lock()
+
+
+def _sync_lock(database: str) -> threading.Lock:
+    with _SYNC_LOCKS_GUARD:
+        return _SYNC_LOCKS.setdefault(database, threading.Lock())
+
+
 class Indexer(IndexQueries):
     """Follows the chain of ``ledger``'s deployment into its store (``ledger.engine``)."""
 
@@ -608,9 +618,17 @@ class Indexer(IndexQueries):
 
     def sync(self, *, max_blocks: int | None = None) -> SyncReport:
         """Catch up with the chain (at most `max_blocks` blocks past the indexed block): undo a
-        reorg first if there was one, then index block ranges, each in one database transaction."""
+        reorg first if there was one, then index block ranges, each in one database transaction.
+
+        One sync at a time per database in this process (the API's follower thread and a caller
+        both syncing wrote the same blocks twice); another process that indexed a range first is
+        seen as a duplicate row, and the sync reads the index's state again and goes on."""
         if max_blocks is not None and max_blocks < 1:
             raise IndexerError("max_blocks must be at least 1 (or None for the whole chain)")
+        with _sync_lock(str(self.ledger.engine.url)):
+            return self._sync(max_blocks)
+
+    def _sync(self, max_blocks: int | None) -> SyncReport:
         started = time.perf_counter()
         self._requests = 0
         state = self._state()
@@ -644,6 +662,9 @@ class Indexer(IndexQueries):
                 break
             except _ChainMoved:
                 log.info("the chain reorganised while it was read; checking again")
+                state = self._state()
+            except IntegrityError:
+                log.info("another process indexed these blocks first; reading the index again")
                 state = self._state()
         else:
             raise RetryableIndexerError(
