@@ -6,8 +6,8 @@ person's PIN or password mixed with a pepper derived from the vault key, so a co
 alone cannot be brute-forced over the small space of PINs. The key is unlocked for one request at a
 time and never written anywhere in clear. Every try is counted, in one atomic statement, before
 its key is tried; the ``Settings.pin_max_attempts``-th wrong try in a row locks the wallet for
-``Settings.pin_lockout_seconds`` (tries sent at once included), and a registrar can lift the lock. Writes of a custodial wallet are relayed (``ledger.relay``), so it
-never needs a native coin.
+``Settings.pin_lockout_seconds`` (tries sent at once included), and a registrar can lift the
+lock. Writes of a custodial wallet are relayed (``ledger.relay``), so it never needs a native coin.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import itertools
 import json
 import math
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -38,6 +39,15 @@ if TYPE_CHECKING:
 _PIN = re.compile(r"^\d{6,12}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+
+
+_WALLET_LOCKS: dict[str, threading.Lock] = {}
+_WALLET_LOCKS_GUARD = threading.Lock()
+
+
+def _wallet_lock(address: str) -> threading.Lock:
+    with _WALLET_LOCKS_GUARD:
+        return _WALLET_LOCKS.setdefault(address, threading.Lock())
 
 
 def check_pin(pin: str) -> str:
@@ -129,22 +139,28 @@ class Wallets:
         the wallet locks; the right PIN clears the count."""
         settings = self.ledger.settings
         row = self._row(address)
-        attempt = self._count_attempt(row.address)
-        try:
-            key = Account.decrypt(json.loads(row.keystore_json), self._password(row.address, pin))
-        except ValueError:
-            left = settings.pin_max_attempts - attempt
-            if left <= 0:
-                raise self._locked(row.address, "wrong PIN, too many times") from None
-            raise WrongPin(
-                f"wrong PIN; {left} more wrong tries lock the wallet", attempts_left=left
-            ) from None
-        with session(self.ledger.engine) as db:
-            db.execute(
-                update(CustodialWallet)
-                .where(col(CustodialWallet.address) == row.address)
-                .values(failed_attempts=0, locked_until=None)
-            )
+        # One try at a time per wallet in this process: a person's own writes sent at once (the
+        # right PIN each time) are judged one after another, each clearing the count, instead of
+        # filling the lock window together; the count below bounds guesses across processes.
+        with _wallet_lock(row.address):
+            attempt = self._count_attempt(row.address)
+            try:
+                key = Account.decrypt(
+                    json.loads(row.keystore_json), self._password(row.address, pin)
+                )
+            except ValueError:
+                left = settings.pin_max_attempts - attempt
+                if left <= 0:
+                    raise self._locked(row.address, "wrong PIN, too many times") from None
+                raise WrongPin(
+                    f"wrong PIN; {left} more wrong tries lock the wallet", attempts_left=left
+                ) from None
+            with session(self.ledger.engine) as db:
+                db.execute(
+                    update(CustodialWallet)
+                    .where(col(CustodialWallet.address) == row.address)
+                    .values(failed_attempts=0, locked_until=None)
+                )
         account: LocalAccount = Account.from_key(key)
         return account
 
