@@ -20,24 +20,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
-import requests
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxReceipt
 
+from ledger.chain import UNANSWERED
 from ledger.errors import ChainError, RetryableChainError, TransactionFailed
 from ledger.revert import RevertDecoder
 
 log = logging.getLogger(__name__)
 
-_RETRYABLE = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    ConnectionError,
-    TimeoutError,
-)
+#: What a node that does not answer raises (the one list, in ledger.chain).
+_RETRYABLE = UNANSWERED
 #: Seconds a node may leave every request unanswered while a transaction waits to be mined
 #: before the wait ends with RetryableChainError (a node that died, not one slow to mine).
 NODE_SILENCE = 10.0

@@ -42,7 +42,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.accounts import from_mnemonic, operator_address, operator_names
 from ledger.config import NetworkConfig, Settings, ValidatorsConfig
 from ledger.errors import ConfigError, NodeError
-from ledger.node import wait_for_rpc
+from ledger.node import _cmdline, _pid_alive, _tail, wait_for_rpc
 
 log = logging.getLogger(__name__)
 
@@ -428,7 +428,7 @@ class ValidatorNetwork:
             pid = int(record["pid"])
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None
-        if not _alive(pid) or "geth" not in _cmdline(pid):
+        if not _pid_alive(pid) or not any("geth" in part for part in _cmdline(pid) or []):
             return None
         return pid
 
@@ -449,44 +449,14 @@ def _rpc(url: str, method: str, params: list[Any]) -> Any:
     return answer.get("result")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state == "Z":
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            return False
-    return True
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def _stop(pid: int, *, kill: bool) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
     deadline = time.monotonic() + _STOP_WAIT_SECONDS
-    while _alive(pid):
+    while _pid_alive(pid):
         if time.monotonic() > deadline:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.1)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""

@@ -18,10 +18,10 @@ from httpx import Response
 from ledger.ledger import Ledger
 from tests.api.conftest import Session, authorize, pin_sign_in, sign_in
 from tests.api.test_auth import PIN, custodial_member
+from tests.api.test_orders import member_with
 from tests.catalogue_helpers import Shop, list_item, new_shop
 from tests.conftest import issue_points
 from tests.contracts.helpers import source
-from tests.factories import new_member
 from tests.factories import person as someone
 
 THREADS = 8
@@ -54,9 +54,7 @@ def prepare(me: Session, url: str, body: dict[str, Any]) -> dict[str, Any]:
 def test_two_orders_prepared_together_one_runs_and_the_other_is_asked_to_sign_again(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    member = new_member(ledger)
-    issue_points(ledger, member.address, shop.id, 100, source())
-    me = sign_in(client, member.account)
+    me = member_with(ledger, client, shop, 100)
     item = list_item(ledger, shop, price=10)
     url = f"/v1/members/{me.address}/orders"
     a = prepare(me, url, {"item_id": item.item.id, "quantity": 1, "unit_price": 10})
@@ -96,9 +94,7 @@ def test_two_orders_prepared_together_one_runs_and_the_other_is_asked_to_sign_ag
 def test_one_signers_requests_at_once_each_answer_is_its_own_write_or_a_409(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    member = new_member(ledger)
-    issue_points(ledger, member.address, shop.id, 1_000, source())
-    me = sign_in(client, member.account)
+    me = member_with(ledger, client, shop, 1_000)
     item = list_item(ledger, shop, price=1, stock=1_000, per_member=1_000)
     url = f"/v1/members/{me.address}/orders"
     bodies = at_once(
@@ -187,18 +183,22 @@ def test_a_registrar_in_several_tabs_every_created_member_is_registered(
             assert ledger.members.member(person["address"]).registered
 
 
+def racers(
+    client: TestClient, ledger: Ledger, shop: Shop, item_id: int, n: int
+) -> tuple[list[Session], list[dict[str, Any]]]:
+    """`n` members holding 100 points, signed in, each with a signed redeem of one unit at 20."""
+    sessions = [member_with(ledger, client, shop, 100) for _ in range(n)]
+    body = {"item_id": item_id, "quantity": 1, "unit_price": 20}
+    return sessions, [prepare(s, f"/v1/members/{s.address}/orders", body) for s in sessions]
+
+
 def test_members_racing_for_the_last_units_the_losers_are_told_it_is_sold_out(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
     """Relayed redeems that pass the pre-send simulation and are refused on chain: the forwarder
     replaces the catalogue's reason with FailedInnerCall; the answer still says sold out."""
-    members = [new_member(ledger) for _ in range(THREADS)]
-    for m in members:
-        issue_points(ledger, m.address, shop.id, 100, source())
     item = list_item(ledger, shop, price=20, stock=3, per_member=1)
-    sessions = [sign_in(client, m.account) for m in members]
-    body = {"item_id": item.item.id, "quantity": 1, "unit_price": 20}
-    signed = [prepare(s, f"/v1/members/{s.address}/orders", body) for s in sessions]
+    sessions, signed = racers(client, ledger, shop, item.item.id, THREADS)
     held = ledger.points.held_total(shop.id)  # the module's other tests hold points too
 
     answers = at_once(
@@ -218,7 +218,7 @@ def test_members_racing_for_the_last_units_the_losers_are_told_it_is_sold_out(
         assert answer.json()["error"]["code"] == "sold_out", answer.text
     assert ledger.catalogue_contract.item(item.item.id).stock == 0
     assert ledger.points.held_total(shop.id) == held + 60
-    left = sorted(ledger.points.available_of(m.address, shop.id) for m in members)
+    left = sorted(ledger.points.available_of(m.address, shop.id) for m in sessions)
     assert left == [80] * 3 + [100] * (THREADS - 3)
 
 
@@ -227,13 +227,8 @@ def test_a_redeem_refused_on_chain_after_its_simulation_passed_says_sold_out(
 ) -> None:
     """Made certain: mining paused, both redeems pass their simulation and wait in the pool; one
     block then holds both, and the second is refused inside the forwarder."""
-    members = [new_member(ledger) for _ in range(2)]
-    for m in members:
-        issue_points(ledger, m.address, shop.id, 100, source())
     item = list_item(ledger, shop, price=20, stock=1, per_member=1)
-    sessions = [sign_in(client, m.account) for m in members]
-    body = {"item_id": item.item.id, "quantity": 1, "unit_price": 20}
-    signed = [prepare(s, f"/v1/members/{s.address}/orders", body) for s in sessions]
+    sessions, signed = racers(client, ledger, shop, item.item.id, 2)
     rpc = ledger.w3.provider.make_request
     rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:

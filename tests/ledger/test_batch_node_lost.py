@@ -106,9 +106,13 @@ def test_the_node_dying_mid_batch_ends_the_run_with_exit_4_and_what_was_paid(
     assert error["code"] == "chain_unavailable", error
     message, details = error["message"], error["details"]
     assert "did not answer" in message or "stopped answering" in message, message
-    assert "were paid, in batches 1, 2" in message and "records were not paid" in message
+    # two chunks were mined before the kill, but the run may not have read their receipts
+    # before the node went: it says what it knows was paid, and that the rest may have been
+    paid = details["batches"]
+    assert paid == list(range(1, len(paid) + 1)), paid
+    said = f"were paid, in batches {', '.join(map(str, paid))}" if paid else "no record was paid"
+    assert said in message and "records were not paid" in message, message
     assert "Run the same file again" in message
-    assert details["batches"][:2] == [1, 2] and details["paid_records"] >= 2
     assert details["paid_records"] + details["unpaid_records"] == 30
 
     # what failed with a bare ConnectionError or waited 120 s before

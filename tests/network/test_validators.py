@@ -100,5 +100,8 @@ def test_a_stopped_validator_the_client_used_the_others_go_on_and_it_rejoins(
         lambda: (validator_network.node_status(first).head or 0) >= target,
         what="validator 1 to catch up",
     )
-    status = validator_network.node_status(first)
-    assert status.running and status.peers == VALIDATORS - 1
+    wait_until(  # the peers it was given connect within a moment
+        lambda: validator_network.node_status(first).peers == VALIDATORS - 1,
+        what="validator 1 to reconnect to the others",
+    )
+    assert validator_network.node_status(first).running
