@@ -51,6 +51,8 @@ GETH_PACKAGE = "github.com/ethereum/go-ethereum/cmd/geth"
 #: geth 1.13's dependency fjl/memsize links against a Go runtime symbol that newer Go refuses
 #: by default; the flag lets the link go through (the package is only used by a debug command).
 GETH_LDFLAGS = "-checklinkname=0"
+#: Where Go is installed when it is not on PATH: the official archive's place, Debian's.
+GO_INSTALLS = (Path("/usr/local/go/bin/go"), Path("/usr/lib/go/bin/go"))
 PID_FILE = "geth.json"
 LOG_FILE = "geth.log"
 #: Funds for each operator in the genesis: gas is free (price 0), but a balance check remains.
@@ -173,7 +175,9 @@ class ValidatorNetwork:
         """The cached geth binary, built from the Go module proxy on first use."""
         if self.geth.is_file() and os.access(self.geth, os.X_OK):
             return self.geth
-        go = shutil.which("go")
+        go = shutil.which("go") or next(
+            (str(p) for p in GO_INSTALLS if os.access(p, os.X_OK)), None
+        )  # a shell without Go on PATH (a service, a CI job) still finds the usual installs
         if go is None:
             raise NodeError(
                 "building the validator node (go-ethereum) needs Go 1.21 or newer on PATH; "
