@@ -230,11 +230,6 @@ class Relay:
         except Exception:  # eth-keys raises several types for a malformed signature
             return None
 
-    def check(self, request: ForwardRequest, signature: bytes) -> None:
-        """Refuse, with a clear reason, a request the forwarder would refuse."""
-        self._check_signature(request, signature)
-        self._check_deadline(request)
-
     def _check_signature(self, request: ForwardRequest, signature: bytes) -> None:
         if len(signature) != 65:
             raise SignatureMismatch("a signature is 65 bytes (r, s, v) as 0x-prefixed hex")
@@ -255,10 +250,15 @@ class Relay:
                 f"the signed request expired at {request.deadline} (chain time); ask for a new one"
             )
 
-    def executed(self, request: ForwardRequest, signature: bytes) -> TxResult | None:
+    def executed(
+        self, request: ForwardRequest, signature: bytes, *, current: int | None = None
+    ) -> TxResult | None:
         """The transaction that executed exactly `request` (marked ``replayed``), or None while its
-        nonce is unused; ``StaleAuthorization`` when another request of the signer used it."""
-        if self.nonce(request.sender) <= request.nonce:
+        nonce is unused; ``StaleAuthorization`` when another request of the signer used it.
+        `current` is the signer's forwarder nonce, when the caller has just read it."""
+        if current is None:
+            current = self.nonce(request.sender)
+        if current <= request.nonce:
             return None
         logs = self.forwarder.events.ExecutedForwardRequest().get_logs(
             from_block=self.ledger.manifest.deploy_block,
@@ -282,7 +282,7 @@ class Relay:
             f"the request's nonce {request.nonce} was used by another request of "
             f"{request.sender} since this one was prepared; ask for a new request and sign it",
             nonce=request.nonce,
-            expected=self.nonce(request.sender),
+            expected=current,
         )
 
     def _carries(self, tx_hash: str, request: ForwardRequest, signature: bytes) -> bool:
@@ -313,11 +313,11 @@ class Relay:
         marked ``replayed``."""
         self._check_signature(request, signature)
         with self.serialized(request.sender):
-            done = self.executed(request, signature)
+            current = self.nonce(request.sender)
+            done = self.executed(request, signature, current=current)
             if done is not None:
                 return done
             self._check_deadline(request)
-            current = self.nonce(request.sender)
             if request.nonce != current:
                 raise StaleAuthorization(
                     f"the request's nonce {request.nonce} is not the signer's next ({current}): "
@@ -364,6 +364,7 @@ class Relay:
             reason.details.setdefault("tx_hash", refused.details.get("tx_hash"))
             return reason
         return refused
+
 
 def _field(item: Any, name: str, index: int) -> Any:
     """A field of a decoded ``ForwardRequestData`` (a dict or a tuple, as web3 decodes it)."""

@@ -136,8 +136,8 @@ class ValidatorNetwork:
         return self.settings.tools_dir / f"geth-{GETH_VERSION}" / "geth"
 
     def keys(self) -> list[LocalAccount]:
-        """The validators' keys: from the network's mnemonic (development networks), else from
-        keystores written by ``create`` into each validator's directory."""
+        """The validators' keys, from the network's mnemonic (a network this tooling runs is a
+        development one; production validators keep their own keys)."""
         if self.net.mnemonic:
             return [
                 from_mnemonic(self.net.mnemonic, self.config.key_index + k)
