@@ -1,6 +1,6 @@
 """志愿积分链: the Python core of the volunteer points ledger.
 
-Build a ``Ledger`` from ``Settings`` and call its operations; see README.md for the architecture.
+Build a ``Ledger`` from ``Settings`` and call its operations; see docs/architecture.md for the architecture.
 """
 
 from ledger.config import Settings

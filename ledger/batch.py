@@ -12,7 +12,8 @@ It is idempotent and resumable: each record is written to the store with the has
 before that chunk goes on chain, so a run killed at any point and started again finds every chunk
 on chain by its hash, approves what was submitted, skips what was paid, and pays each record once.
 
-The file format is in the README ("Batch issuance"); an example is scripts/examples/batch-records.csv.
+The file format is in docs/issuers-cli.md ("Batch issuance"); an example is
+scripts/examples/batch-records.csv.
 """
 
 from __future__ import annotations

@@ -342,7 +342,7 @@ def anomalies_command(
     to_block: Annotated[int | None, typer.Option("--to-block", min=0)] = None,
     export: ExportOption = None,
 ) -> None:
-    """Farming and collusion patterns (README, "Anomaly rules"; thresholds in audit.json) over a
+    """Farming and collusion patterns (docs/auditors.md, "Anomaly rules"; thresholds in audit.json) over a
     range of blocks (default: the newest the index holds), each finding with its evidence; exits
     1 when there are findings."""
     check_export(export)

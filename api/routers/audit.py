@@ -518,7 +518,7 @@ def anomalies(
     """Farming and collusion patterns over a range of blocks (default: the newest the index
     holds; at most `max_blocks` of audit.json), each finding with its evidence (records,
     transactions, blocks). Rules: burst, evidence_reuse, collusion, outside_window, fast_review,
-    registration_burst (README, "Anomaly rules"). CSV: one line per finding."""
+    registration_burst (docs/auditors.md, "Anomaly rules"). CSV: one line per finding."""
     require_role(services, caller, "auditor")
     report = detect(
         services.ledger,

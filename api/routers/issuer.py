@@ -417,7 +417,7 @@ class BatchCreate(BaseModel):
     csv: str = Field(
         min_length=1,
         max_length=MAX_UPLOAD_BYTES,
-        description="the CSV text (columns as in the README's Batch issuance)",
+        description="the CSV text (columns as in docs/issuers-cli.md, Batch issuance)",
     )
     chunk_size: int = Field(200, ge=1, le=MAX_BATCH)
     only_good_rows: bool = Field(False, description="pay the good rows even if some are bad")
