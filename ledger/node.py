@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import platform
+import random
 import shlex
 import signal
 import socket
@@ -512,12 +513,40 @@ def wait_for_rpc(url: str, timeout: float, *, alive: Callable[[], bool] | None =
         time.sleep(_POLL_SECONDS)
 
 
+#: Where throwaway ports are drawn from when the kernel's ephemeral range cannot be read.
+_EPHEMERAL_FALLBACK = (32768, 60999)
+#: The lowest port handed out for throwaway nodes (below it sit well-known services).
+_THROWAWAY_LOW = 20000
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel picks the source port of an outgoing connection from."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return _EPHEMERAL_FALLBACK
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (for tests and throwaway nodes)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A TCP port nothing listens on right now (for tests and throwaway nodes).
+
+    It lies below the kernel's ephemeral range: a port in that range can be taken as the source
+    port of a client's own connection attempt while the node is down (a connection to itself,
+    which succeeds), and then the restarted node cannot bind it."""
+    low, _ = _ephemeral_range()
+    high = low - 1 if low - 1 > _THROWAWAY_LOW else 60999
+    candidates = list(range(_THROWAWAY_LOW, high))
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            if not _port_taken(host, port):
+                return port
+    raise NodeError(f"no free TCP port on {host} between {_THROWAWAY_LOW} and {high}")
 
 
 def _flags(options: dict[str, object]) -> list[str]:
@@ -587,8 +616,17 @@ def _port_taken(host: str, port: int) -> bool:
     """Whether something accepts TCP connections on ``host:port``."""
     target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
     try:
-        with socket.create_connection((target, port), timeout=_PROBE_TIMEOUT_SECONDS):
-            return True
+        with socket.create_connection((target, port), timeout=_PROBE_TIMEOUT_SECONDS) as sock:
+            return not _connected_to_itself(sock)
+    except OSError:
+        return False
+
+
+def _connected_to_itself(sock: socket.socket) -> bool:
+    """Whether a connection landed on its own source port (TCP's simultaneous open on loopback:
+    a connection to a closed port in the ephemeral range can pick that port as its source port)."""
+    try:
+        return bool(sock.getsockname()[:2] == sock.getpeername()[:2])
     except OSError:
         return False
 

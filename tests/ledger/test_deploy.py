@@ -6,6 +6,7 @@ this module's own, each test with its own deployments directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -23,7 +24,7 @@ from ledger import deploy
 from ledger.accounts import from_mnemonic
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import CONTRACTS, SPENDING_ROLE, Manifest
-from ledger.errors import DeploymentError, ForeignCode, NotDeployed
+from ledger.errors import DeploymentError, ForeignCode, NodeNotRunning, NotDeployed
 from ledger.ledger import Ledger
 from ledger.node import LocalNode
 from tests.conftest import make_settings
@@ -593,4 +594,5 @@ def test_a_long_anvil_chain_restarted_is_still_the_deployments_chain(
         finally:
             again.close()
     finally:
-        node.stop()
+        with contextlib.suppress(NodeNotRunning):  # a failure above may have left it stopped
+            node.stop()

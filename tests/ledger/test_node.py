@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+import ledger.node as node_module
 from ledger.config import NodeKind, Settings
 from ledger.errors import NodeAlreadyRunning, NodeError, NodeNotRunning
 from ledger.node import (
@@ -389,6 +390,34 @@ def test_wait_for_rpc_gives_up_after_its_timeout() -> None:
 
     with pytest.raises(NodeError, match=f"no JSON-RPC answer from {url} within 0.3 s"):
         wait_for_rpc(url, 0.3)
+
+
+def test_throwaway_ports_lie_below_the_kernels_ephemeral_range() -> None:
+    """A node restarted on a port in the ephemeral range could find it taken by a client's own
+    connection attempt (its source port picked equal to the port it dials); seen in CI as a
+    restarted anvil that could not bind its port."""
+    low, _ = (
+        int(part) for part in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    )
+
+    ports = [free_port() for _ in range(50)]
+
+    assert all(port < low for port in ports), ports
+
+
+def test_a_connection_to_itself_is_not_taken_for_a_listener() -> None:
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.connect(("127.0.0.1", port))  # TCP simultaneous open with itself: it succeeds
+        assert node_module._connected_to_itself(sock)
+    listening = free_port()
+    with (
+        socket.create_server(("127.0.0.1", listening)) as server,
+        socket.create_connection(("127.0.0.1", listening)) as client,
+    ):
+        assert not node_module._connected_to_itself(client)
+        server.accept()[0].close()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
