@@ -160,6 +160,7 @@ class LocalNode:
                 return self._already_running(record, net, node)
             if stale is not None:
                 logger.warning("removing a stale pid file: %s", stale)
+                self._let_exit_finish()
                 self.pid_file.unlink(missing_ok=True)
             if _port_taken(node.host, node.port):
                 raise self._port_taken_error(net, node, stale)
@@ -326,6 +327,17 @@ class LocalNode:
         if problem is not None:
             return None, f"pid file {self.pid_file} names {problem}"
         return record, None
+
+    def _let_exit_finish(self) -> None:
+        """Wait for the node the stale pid file names to finish exiting, if it is still exiting.
+
+        A killed node's threads outlive its main thread (which shows as a zombie at once) and its
+        memory (an empty command line), and until the last one is gone it still holds its port."""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            record = _PidRecord.parse(self.pid_file.read_text(encoding="utf-8"))
+            child = self._child(record.pid)
+            if _pid_alive(record.pid, child) and _cmdline(record.pid) == []:
+                _wait_gone(record.pid, _KILL_WAIT_SECONDS, child)
 
     def _child(self, pid: int) -> subprocess.Popen[bytes] | None:
         """The Popen of ``pid`` if this object started it (so it can be reaped)."""
@@ -673,16 +685,25 @@ def _pid_alive(pid: int, child: subprocess.Popen[bytes] | None = None) -> bool:
         return False
     except PermissionError:
         return True
-    return _state(pid) not in ("Z", "X")
+    return _threads_running(pid)
 
 
-def _state(pid: int) -> str | None:
-    """The process state letter from /proc (``Z`` for a zombie, exiting but not yet reaped)."""
+def _threads_running(pid: int) -> bool:
+    """Whether any thread of ``pid`` still runs: its main thread shows as a zombie as soon as it
+    exits, while the others may still be exiting and holding the process's files and sockets."""
+    process = Path(f"/proc/{pid}")
+    if not process.is_dir():
+        return True  # no /proc to ask: os.kill(pid, 0) said it exists
+    stats = [process / "stat", *process.glob("task/*/stat")]
+    return any(_state(stat) not in ("Z", "X", None) for stat in stats)
+
+
+def _state(stat: Path) -> str | None:
+    """The state letter in a /proc stat file (``Z`` for a zombie: exited, not yet reaped)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat.read_text().rsplit(")", 1)[-1].split()
     except OSError:
         return None
-    fields = stat.rsplit(")", 1)[-1].split()
     return fields[0] if fields else None
 
 

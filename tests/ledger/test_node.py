@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -106,12 +107,9 @@ def node_processes(data_dir: Path) -> list[int]:
 
 
 def exited(pid: int) -> bool:
-    """Whether ``pid`` has finished exiting (gone, or a zombie waiting to be reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    """Whether ``pid`` has finished exiting (gone, or a zombie waiting to be reaped): every thread,
+    not only the main one, which is a zombie while the others still exit."""
+    return not Path(f"/proc/{pid}").exists() or not node_module._threads_running(pid)
 
 
 def dead_pid() -> int:
@@ -418,6 +416,46 @@ def test_a_connection_to_itself_is_not_taken_for_a_listener() -> None:
     ):
         assert not node_module._connected_to_itself(client)
         server.accept()[0].close()
+
+
+#: A process whose main thread exits (the raw exit system call, which ends one thread) while
+#: another thread keeps its listening socket open for a while: how a killed node looks for a moment.
+_MAIN_THREAD_EXITS_FIRST = """
+import ctypes, platform, socket, sys, threading, time
+server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+threading.Thread(target=lambda: (time.sleep(float(sys.argv[2])), server.close())).start()
+print("listening", flush=True)
+ctypes.CDLL(None).syscall({"x86_64": 60, "aarch64": 93}[platform.machine()], 0)
+"""
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="exit syscall number")
+def test_a_node_whose_threads_still_exit_is_waited_for_before_its_port_is_judged(
+    make_node: MakeNode,
+) -> None:
+    """A killed anvil's main thread is a zombie (and its command line empty) at once, while its
+    other threads still exit and hold its port: start() found the port "taken by a program that
+    does not answer JSON-RPC" (seen in CI after kill -9). It waits for the last thread instead."""
+    node = make_node("anvil")
+    port = node_module._host_port(node._local_config()[0].rpc_url)[1]
+    process = subprocess.Popen(
+        [sys.executable, "-c", _MAIN_THREAD_EXITS_FIRST, str(port), "2"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == b"listening\n"
+        wait_until(lambda: node_module._cmdline(process.pid) == [])
+        assert node_module._pid_alive(process.pid), "a thread still runs and holds the port"
+        write_pid_file(node, process.pid)
+
+        started = node.start()
+
+        assert started.stale is not None and f"process {process.pid}" in started.stale
+        assert started.running and started.pid != process.pid
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.wait()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
