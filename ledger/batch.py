@@ -25,10 +25,10 @@ import logging
 import re
 import time
 import unicodedata
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,13 @@ from ledger.earning import (
     show_time,
     working_days_between,
 )
-from ledger.errors import ChainError, InputError, InvalidRows, RetryableChainError
+from ledger.errors import (
+    ChainError,
+    InputError,
+    InvalidRows,
+    LedgerError,
+    RetryableChainError,
+)
 from ledger.roles import role
 from ledger.store import session, utcnow
 from ledger.store.records import (
@@ -69,7 +75,7 @@ from ledger.store.records import (
     file_sha256,
 )
 from ledger.trace import link_approved_chunks, mark_chunk_paid
-from ledger.tx import Signer, TxResult
+from ledger.tx import Sent, Signer, TxResult
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -895,68 +901,12 @@ def run_batch(
         bad_rows=list(plan.errors),
         seconds=0.0,
     )
-    done = 0
     if progress:
         progress(0, total)
-
-    def submitted(chunk_hash: bytes, count: int) -> tuple[int, TxResult | None]:
-        batch_id = ledger.records.batch_of(chunk_hash)
-        if batch_id:
-            return batch_id, None
-        if organiser is None:
-            raise InputError(
-                f"chunk {chunk_hash.hex()[:10]}... of {count} records is not submitted yet: its "
-                "organiser submits it first"
-            )
-        with ledger.earning._attempt(organiser.address, "submit-batch", "0x" + chunk_hash.hex()):
-            result = ledger.records.submit_batch(organiser, plan.scheme_id, chunk_hash, count)
-        return ledger.records.submitted_batch_id(result), result
-
-    # The organiser submits every chunk's hash in a thread of its own while the reviewer approves
-    # them in order: the two keys' transactions overlap instead of waiting for each other.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="submit") as pool:
-        pending = [pool.submit(submitted, chunk_hash, len(rows)) for chunk_hash, rows in chunks]
-        try:
-            for (chunk_hash, rows), future in zip(chunks, pending, strict=True):
-                batch_id, submit = future.result()
-                if submit is None:
-                    report.resumed_chunks += 1
-                else:
-                    report.gas_used += submit.gas_used
-                    report.transactions.append(submit.tx_hash)
-                batch = ledger.records.batch(batch_id)
-                if batch.status is BatchStatus.SUBMITTED:
-                    data = pack_records(r.packed() for r in rows)
-                    with ledger.earning._attempt(
-                        reviewer.address, "approve-batch", f"batch {batch_id}"
-                    ):
-                        result = ledger.records.approve_batch(
-                            reviewer,
-                            batch_id,
-                            plan.rule_version,
-                            data,
-                            gas=_approval_gas(len(rows)),
-                        )
-                    report.gas_used += result.gas_used
-                    report.transactions.append(result.tx_hash)
-                    batch = ledger.records.batch(batch_id)
-                elif batch.status is BatchStatus.REJECTED:
-                    raise ChainError(
-                        f"batch {batch_id} (records of lines {rows[0].line}...) was rejected on "
-                        f"chain (reason {batch.reject_reason}); fix those rows and run again"
-                    )
-                mark_chunk_paid(ledger, "0x" + chunk_hash.hex(), batch_id, batch.points)
-                report.batches.append(batch_id)
-                report.paid_records += len(rows)
-                report.points += batch.points
-                done += len(rows)
-                if progress:
-                    progress(done, total)
-        except RetryableChainError as exc:
-            raise _node_lost(exc, report, total - done) from None
-        finally:
-            for future in pending:
-                future.cancel()
+    try:
+        _pay(ledger, plan, chunks, organiser, reviewer, report, progress, total)
+    except RetryableChainError as exc:
+        raise _node_lost(exc, report, total - report.paid_records) from None
     with session(ledger.engine) as db:
         job = db.get(BatchJob, job_id)
         if job is not None:
@@ -1003,23 +953,194 @@ def submit_chunks(
     out = Submission(job_id=job_id, batches=[], transactions=[], resumed_chunks=0)
     if progress:
         progress(0, len(chunks))
-    for done, (chunk_hash, rows) in enumerate(chunks, start=1):
-        batch_id = ledger.records.batch_of(chunk_hash)
-        if batch_id:
-            out.resumed_chunks += 1
-        else:
-            with ledger.earning._attempt(
-                organiser.address, "submit-batch", "0x" + chunk_hash.hex()
-            ):
-                result = ledger.records.submit_batch(
-                    organiser, plan.scheme_id, chunk_hash, len(rows)
-                )
-            batch_id = ledger.records.submitted_batch_id(result)
+    ids = _submitted_ids(ledger, chunks)
+    out.resumed_chunks = sum(1 for batch_id in ids if batch_id)
+    flight = _Flight(ledger)
+    waiting = deque(i for i, batch_id in enumerate(ids) if not batch_id)
+    while waiting or flight.pending:
+        while waiting and flight.room():
+            index = waiting.popleft()
+            chunk_hash, rows = chunks[index]
+            flight.send(
+                ("submit", index),
+                partial(
+                    ledger.records.start_submit_batch,
+                    organiser,
+                    plan.scheme_id,
+                    chunk_hash,
+                    len(rows),
+                ),
+                actor=organiser.address,
+                action="submit-batch",
+                subject="0x" + chunk_hash.hex(),
+            )
+        if not flight.pending:
+            break
+        for (_, index), result in flight.landed():
+            ids[index] = ledger.records.submitted_batch_id(result)
             out.transactions.append(result.tx_hash)
-        out.batches.append(batch_id)
-        if progress:
-            progress(done, len(chunks))
+            if progress:
+                progress(sum(1 for batch_id in ids if batch_id), len(chunks))
+    flight.raise_first_refusal()
+    out.batches = ids
     return out
+
+
+def _pay(
+    ledger: Ledger,
+    plan: BatchPlan,
+    chunks: list[tuple[bytes, list[Row]]],
+    organiser: Signer | None,
+    reviewer: Signer,
+    report: BatchReport,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+) -> None:
+    """Submit the chunks not on chain yet and approve every submitted one, in order, with up to
+    ``IN_FLIGHT`` transactions in flight: a chunk's approval is sent as soon as its submission
+    has landed, while later chunks are still being submitted."""
+    records = ledger.records
+    ids = _submitted_ids(ledger, chunks)
+    waiting = deque(i for i, batch_id in enumerate(ids) if not batch_id)
+    if waiting and organiser is None:
+        chunk_hash, rows = chunks[waiting[0]]
+        raise InputError(
+            f"chunk {chunk_hash.hex()[:10]}... of {len(rows)} records is not submitted yet: its "
+            "organiser submits it first"
+        )
+    report.resumed_chunks = len(chunks) - len(waiting)
+    flight = _Flight(ledger)
+    approving = 0  # the chunks before this one are approved or on their way
+
+    def paid(index: int, batch_id: int) -> None:
+        chunk_hash, rows = chunks[index]
+        points = records.batch(batch_id).points
+        mark_chunk_paid(ledger, "0x" + chunk_hash.hex(), batch_id, points)
+        report.batches.append(batch_id)
+        report.paid_records += len(rows)
+        report.points += points
+        if progress:
+            progress(report.paid_records, total)
+
+    while True:
+        while approving < len(chunks) and ids[approving] and flight.room():
+            index, batch_id = approving, ids[approving]
+            approving += 1
+            batch = records.batch(batch_id)
+            rows = chunks[index][1]
+            if batch.status is BatchStatus.SUBMITTED:
+                flight.send(
+                    ("approve", index),
+                    partial(
+                        records.start_approve_batch,
+                        reviewer,
+                        batch_id,
+                        plan.rule_version,
+                        pack_records(r.packed() for r in rows),
+                        gas=_approval_gas(len(rows)),
+                    ),
+                    actor=reviewer.address,
+                    action="approve-batch",
+                    subject=f"batch {batch_id}",
+                )
+            elif batch.status is BatchStatus.REJECTED:
+                flight.fail(
+                    ChainError(
+                        f"batch {batch_id} (records of lines {rows[0].line}...) was rejected on "
+                        f"chain (reason {batch.reject_reason}); fix those rows and run again"
+                    )
+                )
+            else:
+                paid(index, batch_id)
+        while waiting and organiser is not None and flight.room():
+            index = waiting.popleft()
+            chunk_hash, rows = chunks[index]
+            flight.send(
+                ("submit", index),
+                partial(
+                    records.start_submit_batch, organiser, plan.scheme_id, chunk_hash, len(rows)
+                ),
+                actor=organiser.address,
+                action="submit-batch",
+                subject="0x" + chunk_hash.hex(),
+            )
+        if not flight.pending:
+            break
+        for (kind, index), result in flight.landed():
+            report.gas_used += result.gas_used
+            report.transactions.append(result.tx_hash)
+            if kind == "submit":
+                ids[index] = records.submitted_batch_id(result)
+            else:
+                paid(index, ids[index])
+    flight.raise_first_refusal()
+
+
+#: Transactions one batch run keeps in flight (a validator's pool holds thousands per sender).
+IN_FLIGHT = 64
+
+
+class _Flight:
+    """The transactions of one batch run that are sent and not yet landed, by key.
+
+    A refusal, at simulation or mined, is written down as a refused attempt; after it nothing
+    new is sent, but the transactions already in flight land and are recorded (they are paid,
+    nothing is lost), and then the first refusal is raised."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.pending: dict[tuple[str, int], tuple[Sent, tuple[str, str, str]]] = {}
+        self.refusal: LedgerError | None = None
+
+    def room(self) -> bool:
+        return self.refusal is None and len(self.pending) < IN_FLIGHT
+
+    def send(
+        self,
+        key: tuple[str, int],
+        start: Callable[[], Sent],
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+    ) -> None:
+        try:
+            with self.ledger.earning._attempt(actor, action, subject):
+                self.pending[key] = (start(), (actor, action, subject))
+        except LedgerError as exc:
+            self.fail(exc)
+
+    def fail(self, exc: LedgerError) -> None:
+        self.refusal = self.refusal or exc
+
+    def landed(self) -> list[tuple[tuple[str, int], TxResult]]:
+        """Wait until some of the pending transactions land; those that succeeded, by key."""
+        outcomes = self.ledger.sender.wait_some([sent for sent, _ in self.pending.values()])
+        succeeded = []
+        for key in sorted(self.pending):
+            sent, (actor, action, subject) = self.pending[key]
+            if sent.tx_hash not in outcomes:
+                continue
+            del self.pending[key]
+            outcome = outcomes[sent.tx_hash]
+            if isinstance(outcome, TxResult):
+                succeeded.append((key, outcome))
+                continue
+            try:
+                with self.ledger.earning._attempt(actor, action, subject):
+                    raise outcome
+            except LedgerError as exc:
+                self.fail(exc)
+        return succeeded
+
+    def raise_first_refusal(self) -> None:
+        if self.refusal is not None:
+            raise self.refusal
+
+
+def _submitted_ids(ledger: Ledger, chunks: list[tuple[bytes, list[Row]]]) -> list[int]:
+    """The batch id of each chunk on chain, 0 for a chunk not submitted yet."""
+    return ledger.records.batches_of([chunk_hash for chunk_hash, _ in chunks])
 
 
 def _node_lost(exc: RetryableChainError, report: BatchReport, left: int) -> RetryableChainError:

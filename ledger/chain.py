@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -146,23 +147,30 @@ def rpc_batch(w3: Web3, requests_: list[tuple[str, list[Any]]]) -> list[dict[str
     """
     if not requests_:
         return []
-    url = getattr(w3.provider, "endpoint_uri", None)
-    if url is None:
+    provider = w3.provider
+    if getattr(provider, "endpoint_uri", None) is None:
         raise ChainError("batched requests need an HTTP JSON-RPC endpoint")
-    lock = getattr(w3.provider, "_serial", None)
+    lock = getattr(provider, "_serial", None)
     payload: list[Any] = [
         {"jsonrpc": "2.0", "id": i, "method": method, "params": params}
         for i, (method, params) in enumerate(requests_)
     ]
-    try:
-        if lock is not None:
-            with lock:
-                response = requests.post(str(url), json=payload, timeout=(CONNECT_TIMEOUT, 60))
-        else:
-            response = requests.post(str(url), json=payload, timeout=(CONNECT_TIMEOUT, 60))
-        answers = response.json()
-    except (requests.exceptions.RequestException, ValueError) as exc:
-        raise RetryableChainError(f"batched requests failed: {type(exc).__name__}") from None
+    # a FailoverHTTPProvider's other nodes are tried in turn, as for its single requests
+    tries = len(provider.urls) if isinstance(provider, FailoverHTTPProvider) else 1
+    for attempt in range(1, tries + 1):
+        url = str(getattr(provider, "endpoint_uri", ""))
+        try:
+            with lock if lock is not None else contextlib.nullcontext():
+                response = requests.post(url, json=payload, timeout=(CONNECT_TIMEOUT, 60))
+            answers = response.json()
+            break
+        except UNANSWERED as exc:
+            if attempt < tries and isinstance(provider, FailoverHTTPProvider):
+                provider._fail_over(url)
+                continue
+            raise RetryableChainError(f"batched requests failed: {type(exc).__name__}") from None
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            raise RetryableChainError(f"batched requests failed: {type(exc).__name__}") from None
     by_id = {a.get("id"): a for a in answers} if isinstance(answers, list) else {}
     return [by_id.get(i) or {"error": {"message": "no answer"}} for i in range(len(requests_))]
 

@@ -133,7 +133,8 @@ class NetworkConfig(BaseModel):
     #: the token id, 64 lowercase hex digits, for `{id}`). None: the API's own metadata endpoint
     #: at `VPL_PUBLIC_URL` (see ``Settings.network_config``).
     metadata_uri: str | None = None
-    #: Blocks after which a transaction counts as final (0 on an instant-seal local chain).
+    #: Blocks on top of a transaction's block before it counts as final (0 on an instant-seal
+    #: local chain): writes wait for them, and the index marks newer events as not final.
     confirmations: int = Field(0, ge=0)
 
     @field_validator("metadata_uri")

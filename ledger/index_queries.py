@@ -62,6 +62,9 @@ class HistoryEntry:
     tx_hash: str
     log_index: int
     batch_index: int
+    #: Whether the chain had the network's confirmations on top of its block at the last sync
+    #: (``NetworkConfig.confirmations``): a clique network can still replace its newest blocks.
+    final: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class HistoryPage:
     #: The chain's newest block when the index last synced, and how far behind the index was.
     chain_head: int
     blocks_behind: int
+    #: Entries up to this block are final (see ``HistoryEntry.final``).
+    final_block: int = -1
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ class EventEntry:
     tx_hash: str
     log_index: int
     args: dict[str, Any]
+    #: See ``HistoryEntry.final``.
+    final: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,8 @@ class EventPage:
     indexed_block: int
     chain_head: int
     blocks_behind: int
+    #: Events up to this block are final.
+    final_block: int = -1
 
 
 def events_naming(*refs: str) -> SelectOfScalar[IndexEvent]:
@@ -176,8 +185,14 @@ def _time(seconds: int) -> datetime:
 class IndexQueries:
     """Reads of the index in ``engine`` (no chain connection needed)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, confirmations: int = 0) -> None:
         self.engine = engine
+        #: Blocks on top of an event's block before it is called final.
+        self.confirmations = confirmations
+
+    def final_block(self, chain_head: int) -> int:
+        """The newest block whose events are final, with the chain at `chain_head`."""
+        return chain_head - self.confirmations if chain_head >= 0 else -1
 
     def event_names(self) -> frozenset[str] | None:
         """Every event name of our contracts, if known (``Indexer`` knows them from the build);
@@ -265,6 +280,7 @@ class IndexQueries:
                 tx_hash=r.tx_hash,
                 log_index=r.log_index,
                 batch_index=r.batch_index,
+                final=r.block_number <= self.final_block(state[1]),
             )
             for r in rows[:limit]
         )
@@ -278,6 +294,7 @@ class IndexQueries:
             indexed_block=state[0],
             chain_head=state[1],
             blocks_behind=max(state[1] - state[0], 0),
+            final_block=self.final_block(state[1]),
         )
 
     def events(
@@ -379,6 +396,7 @@ class IndexQueries:
                 tx_hash=r.tx_hash,
                 log_index=r.log_index,
                 args=json.loads(r.args),
+                final=r.block_number <= self.final_block(head),
             )
             for r in rows[:limit]
         )
@@ -389,6 +407,7 @@ class IndexQueries:
             indexed_block=indexed,
             chain_head=head,
             blocks_behind=max(head - indexed, 0),
+            final_block=self.final_block(head),
         )
 
     def last_change_block(self, member: str) -> int | None:

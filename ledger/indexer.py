@@ -587,7 +587,7 @@ class Indexer(IndexQueries):
         reorg_depth: int | None = None,
         blocks_per_request: int | None = None,
     ) -> None:
-        super().__init__(ledger.engine)
+        super().__init__(ledger.engine, confirmations=ledger.network.confirmations)
         self.ledger = ledger
         self.reorg_depth = reorg_depth or ledger.settings.index_reorg_depth
         self.blocks_per_request = blocks_per_request or ledger.settings.index_blocks_per_request

@@ -6,6 +6,12 @@ for the signer under a per-account lock (correct under threads, and under async 
 ``asend``); signs with eth-account; sends the raw bytes, re-sending the *same* bytes after a dropped
 connection (same hash, so never a second transaction); waits for the receipt and the configured
 confirmations; and decodes a mined revert.
+
+Many transactions can be in flight at once (``submit`` then ``wait_all``): nonces are assigned
+here, the receipts of every outstanding transaction are asked for in one JSON-RPC batch per
+poll, and a transaction the node has lost (a node that went down before passing it on) is sent
+again as the same signed bytes. On a validator network with 1 s blocks this is what lets a batch
+file fill blocks instead of waiting a block per transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, TypeAlias, runtime_checkable
@@ -26,7 +32,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxReceipt
 
-from ledger.chain import UNANSWERED
+from ledger.chain import UNANSWERED, rpc_batch
 from ledger.errors import ChainError, RetryableChainError, TransactionFailed
 from ledger.revert import RevertDecoder
 
@@ -37,6 +43,10 @@ _RETRYABLE = UNANSWERED
 #: Seconds a node may leave every request unanswered while a transaction waits to be mined
 #: before the wait ends with RetryableChainError (a node that died, not one slow to mine).
 NODE_SILENCE = 10.0
+#: Seconds a transaction may stay unmined before the node is asked whether it still holds it.
+LOST_AFTER = 5.0
+#: Signed transactions remembered for sending again (the oldest are forgotten first).
+_SIGNED_KEPT = 10_000
 _ALREADY_SENT = ("already known", "known transaction", "already imported", "alreadyknown")
 _NONCE_TOO_LOW = (
     "nonce too low",
@@ -65,6 +75,18 @@ class TxResult:
         """The receipt as web3 formats it, fetched on first use: formatting the hundreds of logs
         of a batch takes tens of milliseconds, and most callers need only the fields above."""
         return self.w3.eth.get_transaction_receipt(HexBytes(self.tx_hash))  # type: ignore[arg-type]
+
+
+@dataclass
+class Sent:
+    """A transaction sent and not yet awaited (``TxSender.submit``)."""
+
+    tx_hash: str
+    call: dict[str, Any] | None
+    context: str
+    #: Set when the signer's write already ran to the end (a relayed signer: its relay awaits
+    #: the receipt itself).
+    done: TxResult | None = None
 
 
 @runtime_checkable
@@ -103,6 +125,7 @@ class TxSender:
         receipt_timeout: float = 120.0,
         send_attempts: int = 5,
         gas_price: int | None = None,
+        poll_seconds: float = 1.0,
     ) -> None:
         self.w3 = w3
         self.chain_id = chain_id
@@ -113,8 +136,13 @@ class TxSender:
         #: A fixed gas price (0 on a zero-fee chain); None asks the node each time.
         self.gas_price = gas_price
         self._price_cache: tuple[float, int] | None = None
+        #: The longest pause between two polls for receipts (a validator network: a fraction
+        #: of its block period).
+        self.poll_seconds = poll_seconds
         self._nonces: dict[str, _Nonces] = {}
         self._nonces_guard = threading.Lock()
+        #: The signed bytes of the transactions sent and not yet seen mined, to send again.
+        self._signed: dict[str, bytes] = {}
 
     # --- public --------------------------------------------------------------------------------
 
@@ -129,17 +157,37 @@ class TxSender:
     ) -> TxResult:
         """Simulate, sign, send and confirm a call of `data` on `to` from `account`; a relayed
         signer's call goes through the forwarder instead."""
+        sent = self.submit(account, to, data, gas=gas, context=context)
+        return sent.done or self.wait(sent.tx_hash, call=sent.call, context=context)
+
+    def submit(
+        self,
+        account: Signer,
+        to: str,
+        data: bytes | str,
+        *,
+        gas: int | None = None,
+        context: str = "",
+    ) -> Sent:
+        """``send`` without waiting: simulate (unless `gas` is given), sign with the signer's next
+        nonce and send; ``wait_some``/``wait_all`` await the receipts later, so many transactions
+        of one signer can be in flight. A relayed signer's write runs to the end now (its relay
+        awaits it): ``Sent.done`` holds the result."""
+        call: dict[str, Any] = {
+            "from": account.address,
+            "to": to_checksum_address(to),
+            "data": _hex(data),
+        }
         if isinstance(account, Delegated):
-            return account.send_through(self, to, _hex(data), context=context)
-        sender = account.address
-        call: dict[str, Any] = {"from": sender, "to": to_checksum_address(to), "data": _hex(data)}
+            done = account.send_through(self, to, call["data"], context=context)
+            return Sent(tx_hash=done.tx_hash, call=call, context=context, done=done)
         if gas is None:
             estimate = self._rpc("eth_estimateGas", [call], context=context)
             gas = int(estimate, 16) * 6 // 5 + 20_000
         tx_hash = self._sign_and_send(
             account, call, gas=gas, gas_price=self._gas_price(), context=context
         )
-        return self.wait(tx_hash, call=call, context=context)
+        return Sent(tx_hash=tx_hash, call=call, context=context)
 
     def deploy(
         self, account: LocalAccount, bytecode: str, *, context: str = ""
@@ -187,52 +235,71 @@ class TxSender:
         self, tx_hash: str, *, call: Mapping[str, Any] | None = None, context: str = ""
     ) -> TxResult:
         """Wait for `tx_hash` to be mined (and confirmed); a revert raises its decoded error."""
-        deadline = time.monotonic() + self.receipt_timeout
-        # A local node mines within milliseconds; a validator network within its block time.
+        sent = Sent(tx_hash=tx_hash, call=dict(call) if call is not None else None, context=context)
+        outcome = self.wait_some([sent])[tx_hash]
+        if isinstance(outcome, ChainError):
+            raise outcome
+        return outcome
+
+    def wait_all(self, pending: Sequence[Sent]) -> list[TxResult | ChainError]:
+        """The outcome of every transaction in `pending`, in order: its result, or the decoded
+        error of a mined revert. A node that stops answering raises RetryableChainError."""
+        outcomes: dict[str, TxResult | ChainError] = {}
+        while len(outcomes) < len(pending):
+            outcomes.update(self.wait_some([s for s in pending if s.tx_hash not in outcomes]))
+        return [outcomes[s.tx_hash] for s in pending]
+
+    def wait_some(self, pending: Sequence[Sent]) -> dict[str, TxResult | ChainError]:
+        """Wait until at least one transaction of `pending` is mined (and confirmed); returns, by
+        hash, every one that is by then: its result or the decoded error of its mined revert.
+
+        One JSON-RPC batch asks for all the receipts at each poll; polls start a few
+        milliseconds apart (a development node mines at once) and slow to ``poll_seconds`` (a
+        validator network mines once a block). A transaction no node holds any more, after
+        ``LOST_AFTER`` seconds, is sent again as the same signed bytes."""
+        finished = {s.tx_hash: s.done for s in pending if s.done is not None}
+        if finished or not pending:
+            return dict(finished)
+        waiting = {s.tx_hash: s for s in pending}
+        started = time.monotonic()
+        deadline = started + self.receipt_timeout
+        checked_pool = started
         delay = 0.003
         silent_since: float | None = None
         while True:
             try:
-                receipt = self._receipt(tx_hash)
+                receipts = self._receipts(list(waiting))
                 silent_since = None
             except RetryableChainError:
                 # a dropped answer is retried; a node silent for NODE_SILENCE is down: say so now
                 silent_since = silent_since or time.monotonic()
                 if time.monotonic() - silent_since > NODE_SILENCE:
+                    first = next(iter(waiting))
                     raise RetryableChainError(
-                        f"the chain node stopped answering while transaction {tx_hash} waited to "
+                        f"the chain node stopped answering while transaction {first} waited to "
                         "be mined; it may be mined or not: once the node is back, run the same "
                         "command again (it finds what was done)",
-                        tx_hash=tx_hash,
+                        tx_hash=first,
+                        pending=list(waiting),
                     ) from None
-                receipt = None
-            if receipt is not None:
-                break
-            if time.monotonic() > deadline:
+                receipts = {}
+            mined = {h: r for h, r in receipts.items() if r is not None}
+            if mined:
+                return self._settle(mined, waiting, deadline)
+            now = time.monotonic()
+            if now > deadline:
+                first = next(iter(waiting))
                 raise RetryableChainError(
-                    f"transaction {tx_hash} was not mined within {self.receipt_timeout:.0f}s; "
+                    f"transaction {first} was not mined within {self.receipt_timeout:.0f}s; "
                     "it may still be mined: wait for it rather than sending again",
-                    tx_hash=tx_hash,
+                    tx_hash=first,
+                    pending=list(waiting),
                 )
+            if silent_since is None and now - checked_pool > LOST_AFTER:
+                checked_pool = now
+                self._send_lost_again(list(waiting))
             time.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
-        block_number = int(receipt["blockNumber"], 16)
-        if int(receipt["status"], 16) != 1:
-            raise self._mined_revert(tx_hash, block_number, call, context)
-        if self.confirmations:
-            while self._block_number() - block_number < self.confirmations:
-                if time.monotonic() > deadline:
-                    raise RetryableChainError(
-                        f"transaction {tx_hash} is not yet confirmed", tx_hash=tx_hash
-                    )
-                time.sleep(0.5)
-        return TxResult(
-            tx_hash=tx_hash,
-            block_number=block_number,
-            block_hash=HexBytes(receipt["blockHash"]).to_0x_hex(),
-            gas_used=int(receipt["gasUsed"], 16),
-            w3=self.w3,
-        )
+            delay = min(delay * 1.5, self.poll_seconds)
 
     def reset_nonce(self, address: str) -> None:
         """Forget the cached nonce of `address` (it is read from the chain next time)."""
@@ -286,6 +353,9 @@ class TxSender:
                         continue
                     raise
                 tracker.next = nonce + 1
+                self._signed[tx_hash] = signed.raw_transaction
+                while len(self._signed) > _SIGNED_KEPT:
+                    self._signed.pop(next(iter(self._signed)))
                 log.debug("sent %s from %s nonce %d (%s)", tx_hash, account.address, nonce, context)
                 return tx_hash
         raise AssertionError("unreachable")
@@ -342,10 +412,64 @@ class TxSender:
         self._price_cache = (now, price)
         return price
 
-    def _receipt(self, tx_hash: str) -> dict[str, Any] | None:
-        """The raw receipt (hex fields), or None while the transaction is pending."""
-        receipt: dict[str, Any] | None = self._rpc("eth_getTransactionReceipt", [tx_hash])
-        return receipt
+    def _receipts(self, hashes: list[str]) -> dict[str, dict[str, Any] | None]:
+        """The raw receipts (hex fields) of `hashes`, None for those still pending."""
+        if len(hashes) == 1:
+            return {hashes[0]: self._rpc("eth_getTransactionReceipt", [hashes[0]])}
+        answers = rpc_batch(self.w3, [("eth_getTransactionReceipt", [h]) for h in hashes])
+        out: dict[str, dict[str, Any] | None] = {}
+        for h, answer in zip(hashes, answers, strict=True):
+            if "error" in answer:
+                raise RetryableChainError(f"eth_getTransactionReceipt failed: {answer['error']}")
+            out[h] = answer.get("result")
+        return out
+
+    def _settle(
+        self,
+        mined: dict[str, dict[str, Any]],
+        waiting: Mapping[str, Sent],
+        deadline: float,
+    ) -> dict[str, TxResult | ChainError]:
+        """Results of the mined transactions once `confirmations` blocks are on top of them."""
+        newest = max(int(r["blockNumber"], 16) for r in mined.values())
+        if self.confirmations:
+            while self._block_number() - newest < self.confirmations:
+                if time.monotonic() > deadline:
+                    raise RetryableChainError(
+                        f"transaction {next(iter(mined))} is not yet confirmed",
+                        tx_hash=next(iter(mined)),
+                    )
+                time.sleep(min(0.5, self.poll_seconds))
+        out: dict[str, TxResult | ChainError] = {}
+        for tx_hash, receipt in mined.items():
+            block_number = int(receipt["blockNumber"], 16)
+            self._signed.pop(tx_hash, None)
+            if int(receipt["status"], 16) != 1:
+                sent = waiting[tx_hash]
+                out[tx_hash] = self._mined_revert(tx_hash, block_number, sent.call, sent.context)
+                continue
+            out[tx_hash] = TxResult(
+                tx_hash=tx_hash,
+                block_number=block_number,
+                block_hash=HexBytes(receipt["blockHash"]).to_0x_hex(),
+                gas_used=int(receipt["gasUsed"], 16),
+                w3=self.w3,
+            )
+        return out
+
+    def _send_lost_again(self, hashes: list[str]) -> None:
+        """Send again, as the same signed bytes, each of `hashes` that the node does not hold:
+        the node it was sent to went down before passing it on (the client failed over)."""
+        known = rpc_batch(self.w3, [("eth_getTransactionByHash", [h]) for h in hashes])
+        for tx_hash, answer in zip(hashes, known, strict=True):
+            raw = self._signed.get(tx_hash)
+            if raw is None or "error" in answer or answer.get("result") is not None:
+                continue
+            log.warning("transaction %s is unknown to the node; sending it again", tx_hash)
+            try:
+                self._send_raw(raw, tx_hash)
+            except ChainError as exc:
+                log.warning("sending %s again was refused: %s", tx_hash, exc)
 
     def _block_number(self) -> int:
         return int(self._rpc("eth_blockNumber", []), 16)

@@ -30,6 +30,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -40,9 +41,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.accounts import from_mnemonic, operator_address, operator_names
-from ledger.config import NetworkConfig, Settings, ValidatorsConfig
+from ledger.config import DEFAULT_CONFIG_DIR, NetworkConfig, Settings, ValidatorsConfig
 from ledger.errors import ConfigError, NodeError
-from ledger.node import _cmdline, _pid_alive, _tail, wait_for_rpc
+from ledger.node import _cmdline, _pid_alive, _tail, free_port, wait_for_rpc
 
 log = logging.getLogger(__name__)
 
@@ -464,3 +465,63 @@ def _stop(pid: int, *, kill: bool) -> None:
         time.sleep(0.1)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def throwaway_settings(
+    root: Path,
+    *,
+    name: str = "clique-local",
+    count: int = 3,
+    period_seconds: int | None = None,
+    gas_limit: int | None = None,
+) -> Settings:
+    """Settings for a validator network of its own under `root` (tests, benchmarks): the
+    project's ``clique.json`` with free ports, every node's RPC URL for failover, the store and
+    the deployment manifest under `root` too."""
+    config = root / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, config, ignore=shutil.ignore_patterns("deployments"))
+    net = json.loads((config / "networks" / "clique.json").read_text())
+    net["name"] = name
+    validators = net["validators"]
+    validators.update(
+        count=count,
+        first_rpc_port=_free_run(count),
+        first_p2p_port=_free_run(count),
+        first_auth_port=_free_run(count),
+    )
+    if period_seconds is not None:
+        validators["period_seconds"] = period_seconds
+    if gas_limit is not None:
+        validators["gas_limit"] = gas_limit
+    first = validators["first_rpc_port"]
+    urls = [f"http://127.0.0.1:{first + k}" for k in range(count)]
+    net["rpc_url"], net["rpc_urls"] = urls[0], urls[1:]
+    (config / "networks" / f"{name}.json").write_text(json.dumps(net))
+    return Settings(
+        network=name,
+        config_dir=config,
+        data_dir=root / "data",
+        deployments_dir=root / "deployments",
+        vault_key=None,
+        commitment_key=None,
+    )
+
+
+def _free_run(length: int) -> int:
+    """A first port whose next `length` ports are all free (validators count ports up)."""
+    while True:
+        base = free_port()
+        if base + length > 65_000:
+            continue
+        sockets: list[socket.socket] = []
+        try:
+            for k in range(length):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", base + k))
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+        return base

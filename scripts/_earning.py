@@ -467,7 +467,9 @@ def record_refusals(
 @issue_app.command("batch")
 def issue_batch(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="Approved records (docs/issuers-cli.md).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE.csv", help="Approved records (docs/issuers-cli.md).")
+    ],
     scheme: Annotated[str, typer.Option("--scheme")],
     organiser: Annotated[
         str | None, typer.Option("--organiser", help="Operator that submits (default: issuer).")

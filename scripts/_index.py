@@ -179,6 +179,7 @@ def _history_data(page: HistoryPage) -> dict[str, Any]:
         "indexed_block": page.indexed_block,
         "chain_head": page.chain_head,
         "blocks_behind": page.blocks_behind,
+        "final_block": page.final_block,
         "next_cursor": page.next_cursor,
         "entries": [e.__dict__ for e in page.entries],
     }
@@ -188,7 +189,7 @@ def _history_view(state: State, page: HistoryPage) -> list[Any]:
     rows = [
         (
             e.timestamp.isoformat(timespec="seconds"),
-            e.block,
+            e.block if e.final else f"{e.block} (not final)",
             e.scheme or e.scheme_id,
             e.kind,
             f"{e.delta:+}",

@@ -43,6 +43,8 @@ _SPENDING_PROBES: dict[str, str] = {}
 #: The build cache of the session's first chain; every later chain starts with a copy of it, so
 #: the contracts are compiled once per session (the cache is keyed by a hash of the sources).
 _BUILD_CACHE: list[Path] = []
+#: Where a session leaves its compiled contracts for the next session on this machine.
+SESSIONS_BUILD_CACHE = Path(__file__).resolve().parents[1] / ".vpl" / "test-build-cache"
 
 
 def make_settings(root: Path, kind: str) -> Settings:
@@ -58,9 +60,19 @@ def make_settings(root: Path, kind: str) -> Settings:
 
 
 def share_build(settings: Settings) -> None:
-    """Give `settings` a copy of the session's compiled contracts, if anything was compiled yet."""
+    """Give `settings` a copy of the session's compiled contracts, if anything was compiled yet
+    (else of an earlier session's on this machine: the builds are keyed by a hash of their
+    inputs, so a stale one is never used)."""
     if _BUILD_CACHE:
         shutil.copytree(_BUILD_CACHE[0], settings.build_dir, dirs_exist_ok=True)
+    elif SESSIONS_BUILD_CACHE.is_dir():
+        shutil.copytree(SESSIONS_BUILD_CACHE, settings.build_dir, dirs_exist_ok=True)
+
+
+def _keep_build(build_dir: Path) -> None:
+    """Keep the session's compiled contracts for the next session on this machine."""
+    _BUILD_CACHE.append(build_dir)
+    shutil.copytree(build_dir, SESSIONS_BUILD_CACHE, dirs_exist_ok=True)
 
 
 def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledger]:
@@ -85,7 +97,7 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
         ]
         ledger.govern(calls, "test bootstrap")
         if not _BUILD_CACHE:
-            _BUILD_CACHE.append(settings.build_dir)
+            _keep_build(settings.build_dir)
         yield ledger
     finally:
         ledger.close()

@@ -308,6 +308,7 @@ class EventPublic(BaseModel):
     tx_hash: str
     log_index: int
     args: dict[str, Any]
+    final: bool = Field(description="false while its block may still be replaced")
 
 
 class EventsPublic(BaseModel):
@@ -316,6 +317,7 @@ class EventsPublic(BaseModel):
     indexed_block: int
     chain_head: int
     blocks_behind: int
+    final_block: int = Field(description="events up to this block are final")
 
 
 @router.get("/index", response_model=IndexStatusPublic)
@@ -362,6 +364,7 @@ def events(
         indexed_block=page.indexed_block,
         chain_head=page.chain_head,
         blocks_behind=page.blocks_behind,
+        final_block=page.final_block,
     )
     return csv_or(
         fmt,

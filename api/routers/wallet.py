@@ -116,6 +116,10 @@ class MovementPublic(BaseModel):
     timestamp: datetime
     tx_hash: str
     log_index: int
+    final: bool = Field(
+        description="false while its block may still be replaced (a validator network's newest "
+        "blocks, before the network's confirmations)"
+    )
 
 
 class HistoryPublic(BaseModel):
@@ -125,6 +129,7 @@ class HistoryPublic(BaseModel):
     indexed_block: int = Field(description="the answer holds the chain up to this block")
     chain_head: int
     blocks_behind: int = Field(description="how far the index was behind the chain")
+    final_block: int = Field(description="entries up to this block are final")
 
 
 @router.get("/members/{address}/history", response_model=HistoryPublic)
@@ -163,6 +168,7 @@ async def history(
         indexed_block=page.indexed_block,
         chain_head=page.chain_head,
         blocks_behind=page.blocks_behind,
+        final_block=page.final_block,
     )
 
 

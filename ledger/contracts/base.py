@@ -21,7 +21,7 @@ from web3.types import EventData
 
 from ledger.chain import batch_calls
 from ledger.errors import InputError
-from ledger.tx import Signer, TxResult, TxSender
+from ledger.tx import Sent, Signer, TxResult, TxSender
 
 
 def _out_of_range(fn: str, args: tuple[Any, ...]) -> InputError:
@@ -86,6 +86,12 @@ class ContractClient:
 
     def _write(self, account: Signer, fn: str, *args: Any, gas: int | None = None) -> TxResult:
         return self.sender.send(account, self.address, self._encode(fn, *args), gas=gas, context=fn)
+
+    def _start(self, account: Signer, fn: str, *args: Any, gas: int | None = None) -> Sent:
+        """``_write`` without waiting for the receipt (``TxSender.submit``)."""
+        return self.sender.submit(
+            account, self.address, self._encode(fn, *args), gas=gas, context=fn
+        )
 
     def _call(self, fn: str, *args: Any, summary: str) -> Call:
         return Call(target=self.address, data=self._encode(fn, *args), summary=summary)

@@ -14,7 +14,7 @@ from web3 import Web3
 
 from ledger.contracts.base import ContractClient
 from ledger.errors import ChainError, InputError
-from ledger.tx import Signer, TxResult
+from ledger.tx import Sent, Signer, TxResult
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 #: Bytes per record in a batch (IServiceRecords): volunteer 20, activity 4, start 5, end 5,
@@ -384,6 +384,10 @@ class ServiceRecordsClient(ContractClient):
     def submit_batch(self, account: Signer, scheme_id: int, hash_: bytes, count: int) -> TxResult:
         return self._write(account, "submitBatch", scheme_id, hash_, count)
 
+    def start_submit_batch(self, account: Signer, scheme_id: int, hash_: bytes, count: int) -> Sent:
+        """``submit_batch`` sent, its receipt awaited later (``TxSender.wait_some``)."""
+        return self._start(account, "submitBatch", scheme_id, hash_, count)
+
     def submitted_batch_id(self, result: TxResult) -> int:
         return int(self._events(result, "BatchSubmitted")[0]["args"]["batchId"])
 
@@ -399,6 +403,12 @@ class ServiceRecordsClient(ContractClient):
         """With `gas` given the transaction is sent without a simulation first: for batches whose
         every record was already checked (ledger.batch), where simulating doubles the work."""
         return self._write(account, "approveBatch", batch_id, rule_version, data, gas=gas)
+
+    def start_approve_batch(
+        self, account: Signer, batch_id: int, rule_version: int, data: bytes, *, gas: int
+    ) -> Sent:
+        """``approve_batch`` sent with a known gas limit, its receipt awaited later."""
+        return self._start(account, "approveBatch", batch_id, rule_version, data, gas=gas)
 
     def import_batch_record(
         self, account: Signer, batch_id: int, index: int, data: bytes
@@ -467,6 +477,10 @@ class ServiceRecordsClient(ContractClient):
 
     def batch_of(self, hash_: bytes) -> int:
         return int(self._read("batchOf", hash_))
+
+    def batches_of(self, hashes: Sequence[bytes]) -> list[int]:
+        """``batch_of`` of each hash, in one round trip per 500."""
+        return [int(batch_id) for batch_id in self._read_many("batchOf", [(h,) for h in hashes])]
 
     def batch_records(self, batch_id: int, *, tx_hash: str | None = None) -> list[PackedRecord]:
         """The records of an approved batch, read back from its approving transaction's input

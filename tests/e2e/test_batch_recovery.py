@@ -29,10 +29,12 @@ from tests.factories import new_member
 
 ROOT = Path(__file__).resolve().parents[2]
 #: `vpl`, killed by SIGKILL the moment a chunk's approval is mined and before the store records
-#: that it was paid (the one step between the two).
+#: that it was paid (the one step between the two). One transaction in flight at a time, so the
+#: second chunk is not sent yet (tests/ledger/test_batch.py stops a run with chunks in flight).
 KILLED_AFTER_APPROVAL = """
 import os, signal, sys
 import ledger.batch
+ledger.batch.IN_FLIGHT = 1
 ledger.batch.mark_chunk_paid = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
 from scripts.cli import app
 app(args=sys.argv[1:], prog_name="vpl")

