@@ -40,7 +40,7 @@ from tests.network.test_validators import heads, wait_until
 RECORDS = 2_000
 WRITERS = 20
 GIFTS_EACH = 3
-HEADER = ["record_id", "volunteer", "start", "end", "grade", "activity", "content",
+HEADER = ["record_id", "volunteer", "start", "end", "grade", "activity", "place", "content",
           "organising_unit", "person_in_charge", "evidence_hash"]  # fmt: skip
 
 
@@ -105,7 +105,7 @@ def write_file(path: Path, members: list[str], day_start: int, tag: str) -> Path
         for i, member in enumerate(members):
             start = day_start + 8 * 3600 + (i % 300) * 60
             out.writerow([f"{tag}-{i}", member, iso(start), iso(start + 3600), "B", "助老送餐",
-                          "为独居老人送午餐", "百瑞景社区居委会", "王主任",
+                          "百瑞景社区", "为独居老人送午餐", "百瑞景社区居委会", "王主任",
                           "0x" + os.urandom(32).hex()])  # fmt: skip
     return path
 
