@@ -14,7 +14,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint, RPCResponse
 
 from ledger.config import NetworkConfig
-from ledger.errors import ChainError, RetryableChainError
+from ledger.errors import ChainError, RetryableChainError, WrongChain
 
 log = logging.getLogger(__name__)
 
@@ -124,18 +124,29 @@ def connect(network: NetworkConfig, *, timeout: float = 30.0) -> Web3:
     try:
         chain_id = w3.eth.chain_id
     except (RetryableChainError, *UNANSWERED):
-        hint = (
-            "start it with `vpl chain up`"
-            if network.development
-            else "check the node and VPL_RPC_URL"
-        )
-        raise RetryableChainError(f"no chain node answers at {network.rpc_url}; {hint}") from None
+        urls = [network.rpc_url, *network.rpc_urls]
+        where = f"at {urls[0]}" if len(urls) == 1 else f"at any of {', '.join(urls)}"
+        if network.validators is not None:
+            hint = "start the validators with `vpl network up`"
+        elif network.development:
+            hint = "start it with `vpl chain up`"
+        else:
+            hint = "check the nodes and the network file's rpc_url/rpc_urls (or VPL_RPC_URL)"
+        raise RetryableChainError(f"no chain node answers {where}; {hint}") from None
     if chain_id != network.chain_id:
-        raise ChainError(
-            f"the node at {network.rpc_url} runs chain id {chain_id}, but network "
-            f"{network.name!r} expects {network.chain_id}; point VPL_RPC_URL at the right node"
+        raise WrongChain(
+            f"the node at {_endpoint(w3)} runs chain id {chain_id}, but network "
+            f"{network.name!r} expects {network.chain_id}: it is another network's node; point "
+            "the network file's rpc_url (or VPL_RPC_URL) at a node of this network",
+            chain_id=chain_id,
+            expected=network.chain_id,
         )
     return w3
+
+
+def _endpoint(w3: Web3) -> str:
+    """The URL the provider talks to now (after any failover)."""
+    return str(getattr(w3.provider, "endpoint_uri", "") or "the node")
 
 
 def rpc_batch(w3: Web3, requests_: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:

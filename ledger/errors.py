@@ -25,7 +25,8 @@ one place, ``ledger.revert.RevertDecoder``.
     ├── NodeError                        starting, stopping or attaching to a chain node
     │   ├── NodeAlreadyRunning           a node (ours or a stranger's) already holds the port
     │   ├── NodeNotRunning
-    │   └── StaleNode                    a pid file left by a crash, or an unknown process on the port
+    │   ├── StaleNode                    a pid file left by a crash, or an unknown process on the port
+    │   └── WrongChain                   the node runs another chain id than the network file says
     ├── ChainError                       talking to the chain
     │   ├── RetryableChainError          the connection dropped, a timeout: safe to retry
     │   ├── TransactionFailed            mined but reverted without a known reason
@@ -189,6 +190,12 @@ class NodeNotRunning(NodeError):
 
 class StaleNode(NodeError):
     code = "stale_node"
+
+
+class WrongChain(NodeError):
+    """The node answers with another chain id than the network file's: another network's node."""
+
+    code = "wrong_chain"
 
 
 # --- chain -------------------------------------------------------------------------------------

@@ -318,8 +318,11 @@ class ValidatorNetwork:
         ]  # fmt: skip
 
     def up(self) -> list[ValidatorStatus]:
-        """Create what is missing, start every validator that is not running, peer them all."""
+        """Create what is missing, start every validator that is not running, peer them all.
+        Every validator's key is checked first: none starts if one cannot seal."""
         self.create()
+        for node in self.validators():
+            self._check_key(node)
         for node in self.validators():
             self.start_node(node.number, peer=False)
         self.peer_all()
@@ -331,6 +334,7 @@ class ValidatorNetwork:
         self.create()
         pid = self._pid(node)
         if pid is None:
+            self._check_key(node)
             logfile = (node.directory / LOG_FILE).open("ab")
             with logfile:
                 process = subprocess.Popen(
@@ -355,6 +359,29 @@ class ValidatorNetwork:
         if peer:
             self.peer_all()
         return self.node_status(node)
+
+    def _check_key(self, node: Validator) -> None:
+        """A created validator must still have its sealing key and the password that opens it."""
+        keystore = node.directory / "keystore"
+        address = node.address.lower()[2:]
+        keys = [
+            f for f in keystore.glob("*") if f.is_file() and address in f.read_text().lower()
+        ] if keystore.is_dir() else []  # fmt: skip
+        password = node.directory / "password"
+        missing = (
+            f"no key file for its signer {node.address} in {keystore}"
+            if not keys
+            else f"the password file {password} that opens its key is gone"
+            if not password.is_file()
+            else None
+        )
+        if missing is not None:
+            raise NodeError(
+                f"validator {node.number} cannot seal: {missing}. Put the file back from the "
+                f"validator's backup and run again; nothing was started (a development network's "
+                f"validator can be made afresh by removing {self.root}, which starts a new chain)",
+                validator=node.number,
+            )
 
     def stop_node(self, number: int, *, kill: bool = False) -> ValidatorStatus:
         """Stop validator `number`: SIGTERM (geth writes its state), or SIGKILL with `kill`."""
