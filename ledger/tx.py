@@ -58,6 +58,15 @@ _NONCE_TOO_LOW = (
 
 
 @dataclass(frozen=True)
+class _Signed:
+    """A transaction sent: who signed it, its nonce, its signed bytes."""
+
+    signer: str
+    nonce: int
+    raw: bytes
+
+
+@dataclass(frozen=True)
 class TxResult:
     """A mined, successful transaction."""
 
@@ -141,8 +150,10 @@ class TxSender:
         self.poll_seconds = poll_seconds
         self._nonces: dict[str, _Nonces] = {}
         self._nonces_guard = threading.Lock()
-        #: The signed bytes of the transactions sent and not yet seen mined, to send again.
-        self._signed: dict[str, bytes] = {}
+        #: The transactions sent and not yet seen mined, by hash, to send again: signer, nonce
+        #: and signed bytes.
+        self._signed: dict[str, _Signed] = {}
+        self._signed_guard = threading.Lock()
 
     # --- public --------------------------------------------------------------------------------
 
@@ -353,9 +364,10 @@ class TxSender:
                         continue
                     raise
                 tracker.next = nonce + 1
-                self._signed[tx_hash] = signed.raw_transaction
-                while len(self._signed) > _SIGNED_KEPT:
-                    self._signed.pop(next(iter(self._signed)))
+                with self._signed_guard:
+                    self._signed[tx_hash] = _Signed(account.address, nonce, signed.raw_transaction)
+                    while len(self._signed) > _SIGNED_KEPT:
+                        self._signed.pop(next(iter(self._signed)))
                 log.debug("sent %s from %s nonce %d (%s)", tx_hash, account.address, nonce, context)
                 return tx_hash
         raise AssertionError("unreachable")
@@ -443,7 +455,8 @@ class TxSender:
         out: dict[str, TxResult | ChainError] = {}
         for tx_hash, receipt in mined.items():
             block_number = int(receipt["blockNumber"], 16)
-            self._signed.pop(tx_hash, None)
+            with self._signed_guard:
+                self._signed.pop(tx_hash, None)
             if int(receipt["status"], 16) != 1:
                 sent = waiting[tx_hash]
                 out[tx_hash] = self._mined_revert(tx_hash, block_number, sent.call, sent.context)
@@ -458,16 +471,44 @@ class TxSender:
         return out
 
     def _send_lost_again(self, hashes: list[str]) -> None:
-        """Send again, as the same signed bytes, each of `hashes` that the node does not hold:
-        the node it was sent to went down before passing it on (the client failed over)."""
-        known = rpc_batch(self.w3, [("eth_getTransactionByHash", [h]) for h in hashes])
-        for tx_hash, answer in zip(hashes, known, strict=True):
-            raw = self._signed.get(tx_hash)
-            if raw is None or "error" in answer or answer.get("result") is not None:
+        """Send again, as the same signed bytes, each transaction the node does not hold: the
+        node it was sent to went down before passing it on (the client failed over).
+
+        Not only `hashes`: every unmined transaction of their signers from their next nonce
+        on, since one lost below them (its waiter gone, or waiting elsewhere) leaves them queued
+        behind the gap for ever."""
+        with self._signed_guard:
+            kept = dict(self._signed)
+        signers = sorted({kept[h].signer for h in hashes if h in kept})
+        if not signers:
+            return
+        counts = rpc_batch(self.w3, [("eth_getTransactionCount", [a, "latest"]) for a in signers])
+        mined_up_to = {
+            signer: int(answer["result"], 16)
+            for signer, answer in zip(signers, counts, strict=True)
+            if "result" in answer
+        }
+        candidates = sorted(
+            (
+                (entry.signer, entry.nonce, tx_hash)
+                for tx_hash, entry in kept.items()
+                if entry.signer in mined_up_to and entry.nonce >= mined_up_to[entry.signer]
+            ),
+        )
+        if not candidates:
+            return
+        known = rpc_batch(self.w3, [("eth_getTransactionByHash", [h]) for *_, h in candidates])
+        for (signer, nonce, tx_hash), answer in zip(candidates, known, strict=True):
+            if "error" in answer or answer.get("result") is not None:
                 continue
-            log.warning("transaction %s is unknown to the node; sending it again", tx_hash)
+            log.warning(
+                "transaction %s (%s nonce %d) is unknown to the node; sending it again",
+                tx_hash,
+                signer,
+                nonce,
+            )
             try:
-                self._send_raw(raw, tx_hash)
+                self._send_raw(kept[tx_hash].raw, tx_hash)
             except ChainError as exc:
                 log.warning("sending %s again was refused: %s", tx_hash, exc)
 

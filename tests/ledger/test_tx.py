@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,17 +26,21 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 
+import ledger.tx as tx_module
 from ledger import compiler
 from ledger.accounts import from_mnemonic
 from ledger.config import DEV_MNEMONIC
 from ledger.contracts import Scheme
 from ledger.errors import ChainError, NotAMember, RetryableChainError
 from ledger.ledger import Ledger
-from ledger.node import free_port
+from ledger.node import LocalNode, free_port
+from ledger.revert import RevertDecoder
 from ledger.tx import TxResult, TxSender
-from tests.conftest import PROBE_SOURCES
+from tests.conftest import PROBE_SOURCES, make_settings
 from tests.factories import Member, new_member, new_scheme
 
+#: Where test transfers go.
+RECIPIENT = "0x000000000000000000000000000000000000dEaD"
 #: A development account no operator uses: it pays for the fresh test accounts.
 FUNDER_INDEX = 17
 CONCURRENT_TXS = 40
@@ -398,3 +403,37 @@ def test_an_unreachable_node_gives_a_retryable_error_that_says_what_to_check(
     assert info.value.code == "chain_unavailable"
     assert isinstance(info.value, ChainError)
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+# --- transactions lost with a node ---------------------------------------------------------------
+
+
+def test_a_lost_transaction_below_the_one_awaited_is_sent_again_and_both_are_mined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A validator that goes down takes the transactions only it held: the one awaited may be
+    queued on the next node behind a lower nonce lost with it, whose own waiter is gone (seen on
+    the validator network: a relayed write that was never mined). The wait sends the lost one
+    again, as the same signed bytes."""
+    node = LocalNode(make_settings(tmp_path, "anvil"))
+    status = node.start()
+    try:
+        w3 = Web3(HTTPProvider(status.rpc_url))
+        sender = TxSender(
+            w3, chain_id=w3.eth.chain_id, decoder=RevertDecoder([], {}), receipt_timeout=20
+        )
+        monkeypatch.setattr(tx_module, "LOST_AFTER", 0.3)
+        payer = from_mnemonic(DEV_MNEMONIC, FUNDER_INDEX)
+        w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        lost, awaited = (sender.submit(payer, RECIPIENT, b"", gas=21_000) for _ in range(2))
+        w3.provider.make_request("anvil_dropTransaction", [lost.tx_hash])  # type: ignore[arg-type]
+        assert w3.eth.get_transaction_count(payer.address, "pending") == 0, "a gap below it"
+        w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
+
+        result = sender.wait(awaited.tx_hash)
+
+        assert result.receipt["status"] == 1
+        assert w3.eth.get_transaction_receipt(HexBytes(lost.tx_hash))["status"] == 1
+        assert w3.eth.get_transaction_count(payer.address) == 2
+    finally:
+        node.stop()
