@@ -111,6 +111,7 @@ MESSAGES_ZH: dict[str, str] = {
     "sold_out": "库存不足。",
     "stale_authorization": "签名已失效（已有其他请求使用了该序号），请重新签名。",
     "stale_node": "节点状态异常。",
+    "wrong_chain": "节点属于另一条链（链 ID 不符）。",
     "stale_quote": "兑换价值已变动，请重新报价。",
     "state_conflict": "当前状态不允许该操作。",
     "status_conflict": "当前状态不允许该变更。",

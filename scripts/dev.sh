@@ -63,7 +63,9 @@ cmd="${1:-}"
 shift || true
 case "$cmd" in
   up)   exec .venv/bin/vpl up "$@" ;;
-  test) exec .venv/bin/python -m pytest "$@" ;;
+  # Two test processes (pytest-xdist): most of a test's time is waiting for a node, so two keep
+  # both cores busy; the validator-network tests stay together in one. VPL_TEST_WORKERS=0: one.
+  test) exec .venv/bin/python -m pytest -n "${VPL_TEST_WORKERS:-2}" --dist loadgroup "$@" ;;
   vpl)  exec .venv/bin/vpl "$@" ;;
   *)    echo "usage: scripts/dev.sh up|test|vpl [args...]" >&2; exit 2 ;;
 esac

@@ -9,6 +9,7 @@ only when asked for) and make a database there with ``fresh_database``."""
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import secrets
@@ -75,9 +76,50 @@ def _keep_build(build_dir: Path) -> None:
     shutil.copytree(build_dir, SESSIONS_BUILD_CACHE, dirs_exist_ok=True)
 
 
+def compile_once(settings: Settings) -> None:
+    """Compile the contracts into `settings`' build directory, once for every test process on
+    this machine: parallel workers (pytest-xdist) wait for the first one and copy its build."""
+    SESSIONS_BUILD_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    with (SESSIONS_BUILD_CACHE.parent / "test-build-cache.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        share_build(settings)
+        compiler.build(settings)
+        compiler.build(settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
+        if not _BUILD_CACHE:
+            _keep_build(settings.build_dir)
+
+
+# --- parallel workers (pytest-xdist) -------------------------------------------------------------
+
+#: Tests that share one validator network (a session fixture taking minutes to set up).
+_NETWORK_TESTS = "tests/network/"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The validator-network tests first: they are the longest run of one worker, so they start
+    at once while the other worker takes the rest (the same order in every process)."""
+    items.sort(key=lambda item: not item.nodeid.startswith(_NETWORK_TESTS))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadgroup`` with every validator-network test in one group (one worker, one
+    network). pytest 9.2 ignores the ``xdist_group`` mark: xdist 3.8 renames ``item._nodeid``,
+    which pytest no longer reads."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class NetworkTogether(LoadGroupScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return _NETWORK_TESTS if nodeid.startswith(_NETWORK_TESTS) else nodeid
+
+    return NetworkTogether(config, log)
+
+
 def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledger]:
     settings = make_settings(tmp_path_factory.mktemp(f"chain-{kind}"), kind)
-    share_build(settings)
+    compile_once(settings)
     node = LocalNode(settings)
     node.start()
     ledger = Ledger(settings)
@@ -96,8 +138,6 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
             ledger.role_call(role_name="spending", account=spending, grant=True),
         ]
         ledger.govern(calls, "test bootstrap")
-        if not _BUILD_CACHE:
-            _keep_build(settings.build_dir)
         yield ledger
     finally:
         ledger.close()

@@ -11,7 +11,7 @@ import pytest
 from ledger.config import Settings
 from ledger.ledger import Ledger
 from ledger.validators import ValidatorNetwork, throwaway_settings
-from tests.conftest import share_build
+from tests.conftest import compile_once
 
 VALIDATORS = 3
 
@@ -36,7 +36,7 @@ def validator_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vali
 @pytest.fixture(scope="session")
 def network_ledger(validator_network: ValidatorNetwork) -> Iterator[Ledger]:
     """The contracts deployed on the validator network."""
-    share_build(validator_network.settings)
+    compile_once(validator_network.settings)
     ledger = Ledger(validator_network.settings)
     try:
         ledger.deploy()
