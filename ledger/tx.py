@@ -27,6 +27,7 @@ from functools import cached_property
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
@@ -154,6 +155,8 @@ class TxSender:
         #: and signed bytes.
         self._signed: dict[str, _Signed] = {}
         self._signed_guard = threading.Lock()
+        #: The local keys that signed here, to fill a nonce a failed send left unused.
+        self._accounts: dict[str, LocalAccount] = {}
 
     # --- public --------------------------------------------------------------------------------
 
@@ -301,8 +304,9 @@ class TxSender:
             if now > deadline:
                 first = next(iter(waiting))
                 raise RetryableChainError(
-                    f"transaction {first} was not mined within {self.receipt_timeout:.0f}s; "
-                    "it may still be mined: wait for it rather than sending again",
+                    f"transaction {first} was not mined within {self.receipt_timeout:.0f}s"
+                    f"{self._where_in_line(first)}; it may still be mined: wait for it rather "
+                    "than sending again",
                     tx_hash=first,
                     pending=list(waiting),
                 )
@@ -364,6 +368,7 @@ class TxSender:
                         continue
                     raise
                 tracker.next = nonce + 1
+                self._accounts[account.address] = account
                 with self._signed_guard:
                     self._signed[tx_hash] = _Signed(account.address, nonce, signed.raw_transaction)
                     while len(self._signed) > _SIGNED_KEPT:
@@ -511,6 +516,68 @@ class TxSender:
                 self._send_raw(kept[tx_hash].raw, tx_hash)
             except ChainError as exc:
                 log.warning("sending %s again was refused: %s", tx_hash, exc)
+        for signer in signers:
+            if signer in mined_up_to:
+                self._fill_gap(signer)
+
+    def _fill_gap(self, signer: str) -> None:
+        """Fill the nonces below the signer's unmined transactions that nothing here or in the
+        node's pool uses (a send that failed as its node went down), with empty transfers to
+        itself: otherwise every later transaction of the signer waits behind them for ever."""
+        account = self._accounts.get(signer)
+        if account is None:
+            return
+        tracker = self._tracker(signer)
+        with tracker.lock:  # no send of this signer is under way: an unused nonce is abandoned
+            with self._signed_guard:
+                ours = {e.nonce for e in self._signed.values() if e.signer == signer}
+            mined, pending = (
+                int(self._rpc("eth_getTransactionCount", [signer, tag]), 16)
+                for tag in ("latest", "pending")
+            )
+            waiting = [n for n in ours if n >= mined]
+            if not waiting:
+                return
+            gap = [n for n in range(max(mined, pending), min(waiting)) if n not in ours]
+            for nonce in gap:
+                signed = account.sign_transaction(
+                    {
+                        "chainId": self.chain_id,
+                        "nonce": nonce,
+                        "to": HexStr(signer),
+                        "value": 0,
+                        "gas": 21_000,
+                        "gasPrice": self._gas_price(),
+                    }
+                )
+                log.warning(
+                    "nonce %d of %s was left unused by a send that failed; filling it with an "
+                    "empty transfer so that its later transactions can be mined",
+                    nonce,
+                    signer,
+                )
+                try:
+                    self._send_raw(signed.raw_transaction, signed.hash.to_0x_hex())
+                except ChainError as exc:
+                    log.warning("filling nonce %d of %s was refused: %s", nonce, signer, exc)
+
+    def _where_in_line(self, tx_hash: str) -> str:
+        """Where a transaction stuck in the pool stands among its signer's (for the message)."""
+        with self._signed_guard:
+            entry = self._signed.get(tx_hash)
+        if entry is None:
+            return ""
+        try:
+            mined, pending = (
+                int(self._rpc("eth_getTransactionCount", [entry.signer, tag]), 16)
+                for tag in ("latest", "pending")
+            )
+        except ChainError:
+            return f" (nonce {entry.nonce} of {entry.signer})"
+        return (
+            f" (nonce {entry.nonce} of {entry.signer}; the node has mined its nonces below "
+            f"{mined} and holds them in sequence below {pending})"
+        )
 
     def _block_number(self) -> int:
         return int(self._rpc("eth_blockNumber", []), 16)

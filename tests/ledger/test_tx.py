@@ -437,3 +437,40 @@ def test_a_lost_transaction_below_the_one_awaited_is_sent_again_and_both_are_min
         assert w3.eth.get_transaction_count(payer.address) == 2
     finally:
         node.stop()
+
+
+def test_a_nonce_a_failed_send_left_unused_is_filled_so_the_later_ones_are_mined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send that fails as its node goes down leaves its nonce unused; the transactions after
+    it wait in the pool for ever (the issue's 'nonce gaps after a failover'). The wait fills the
+    gap with an empty transfer of the signer to itself, and nothing else is sent again."""
+    node = LocalNode(make_settings(tmp_path, "anvil"))
+    status = node.start()
+    try:
+        w3 = Web3(HTTPProvider(status.rpc_url))
+        sender = TxSender(
+            w3, chain_id=w3.eth.chain_id, decoder=RevertDecoder([], {}), receipt_timeout=20
+        )
+        monkeypatch.setattr(tx_module, "LOST_AFTER", 0.3)
+        payer = from_mnemonic(DEV_MNEMONIC, FUNDER_INDEX)
+        first = sender.submit(payer, RECIPIENT, b"", gas=21_000)
+        sender._tracker(payer.address).next = 2  # nonce 1: as if its send had failed
+        w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        awaited = sender.submit(payer, RECIPIENT, b"", gas=21_000)
+        w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
+
+        result = sender.wait(awaited.tx_hash)
+
+        assert result.receipt["status"] == 1
+        assert w3.eth.get_transaction_receipt(HexBytes(first.tx_hash))["status"] == 1
+        assert w3.eth.get_transaction_count(payer.address) == 3
+        filler = next(
+            tx
+            for n in range(result.block_number + 1)
+            for tx in w3.eth.get_block(n, full_transactions=True)["transactions"]
+            if tx["nonce"] == 1 and tx["from"] == payer.address  # type: ignore[index]
+        )
+        assert (filler["to"], filler["value"]) == (payer.address, 0)  # type: ignore[index]
+    finally:
+        node.stop()
