@@ -103,16 +103,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
-    """``--dist loadgroup`` with every validator-network test in one group (one worker, one
-    network). pytest 9.2 ignores the ``xdist_group`` mark: xdist 3.8 renames ``item._nodeid``,
-    which pytest no longer reads."""
+    """``--dist loadgroup`` with each test module a group (its tests run in order in one worker,
+    as they do in one process: module fixtures are built once, and a module's last test may read
+    what the earlier ones did), and every validator-network test in one group (one network).
+    pytest 9.2 ignores the ``xdist_group`` mark: xdist 3.8 renames ``item._nodeid``, which pytest
+    no longer reads."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
 
     class NetworkTogether(LoadGroupScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return _NETWORK_TESTS if nodeid.startswith(_NETWORK_TESTS) else nodeid
+            return _NETWORK_TESTS if nodeid.startswith(_NETWORK_TESTS) else nodeid.split("::")[0]
 
     return NetworkTogether(config, log)
 

@@ -5,6 +5,7 @@ exact replay of a request that ran says so."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from ledger.ledger import Ledger
+from ledger.relay import Relay
 from tests.api.conftest import Session, authorize, pin_sign_in, sign_in
 from tests.api.test_auth import PIN, custodial_member
 from tests.api.test_orders import member_with
@@ -223,12 +225,22 @@ def test_members_racing_for_the_last_units_the_losers_are_told_it_is_sold_out(
 
 
 def test_a_redeem_refused_on_chain_after_its_simulation_passed_says_sold_out(
-    client: TestClient, ledger: Ledger, shop: Shop
+    client: TestClient, ledger: Ledger, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Made certain: mining paused, both redeems pass their simulation and wait in the pool; one
-    block then holds both, and the second is refused inside the forwarder."""
+    """Made certain: mining paused, both redeems pass their simulation before either is sent
+    (a simulation after the other was sent may see it pending, and refuse at once) and wait in
+    the pool; one block then holds both, and the second is refused inside the forwarder."""
     item = list_item(ledger, shop, price=20, stock=1, per_member=1)
     sessions, signed = racers(client, ledger, shop, item.item.id, 2)
+    both_simulated = threading.Barrier(2, timeout=60)
+    simulate = Relay._estimate
+
+    def simulate_then_wait(self: Relay, sender: str, to: str, data: str) -> int:
+        gas = simulate(self, sender, to, data)
+        both_simulated.wait()
+        return gas
+
+    monkeypatch.setattr(Relay, "_estimate", simulate_then_wait)
     rpc = ledger.w3.provider.make_request
     rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:
