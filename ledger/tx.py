@@ -531,10 +531,7 @@ class TxSender:
         with tracker.lock:  # no send of this signer is under way: an unused nonce is abandoned
             with self._signed_guard:
                 ours = {e.nonce for e in self._signed.values() if e.signer == signer}
-            mined, pending = (
-                int(self._rpc("eth_getTransactionCount", [signer, tag]), 16)
-                for tag in ("latest", "pending")
-            )
+            mined, pending = self._nonces_on_node(signer)
             waiting = [n for n in ours if n >= mined]
             if not waiting:
                 return
@@ -561,6 +558,15 @@ class TxSender:
                 except ChainError as exc:
                     log.warning("filling nonce %d of %s was refused: %s", nonce, signer, exc)
 
+    def _nonces_on_node(self, signer: str) -> tuple[int, int]:
+        """The signer's next nonce after its mined transactions, and after those the node holds
+        in sequence."""
+        mined, pending = (
+            int(self._rpc("eth_getTransactionCount", [signer, tag]), 16)
+            for tag in ("latest", "pending")
+        )
+        return mined, pending
+
     def _where_in_line(self, tx_hash: str) -> str:
         """Where a transaction stuck in the pool stands among its signer's (for the message)."""
         with self._signed_guard:
@@ -568,10 +574,7 @@ class TxSender:
         if entry is None:
             return ""
         try:
-            mined, pending = (
-                int(self._rpc("eth_getTransactionCount", [entry.signer, tag]), 16)
-                for tag in ("latest", "pending")
-            )
+            mined, pending = self._nonces_on_node(entry.signer)
         except ChainError:
             return f" (nonce {entry.nonce} of {entry.signer})"
         return (
