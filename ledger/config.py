@@ -70,6 +70,11 @@ class ValidatorsConfig(BaseModel):
     funded_accounts: int = Field(30, ge=0, le=1_000)
     #: Pending transactions one sender may have in a node's pool (the relayer keeps many).
     txpool_account_slots: int = Field(4_096, ge=16)
+    #: Pending transactions a node's pool holds in all (and as many queued behind nonce gaps).
+    txpool_global_slots: int = Field(16_384, ge=16)
+    #: Transactions sent through a node's own RPC are its locals: kept across its restarts and
+    #: never refused for a full pool. False makes the pool's limits apply to them too.
+    txpool_locals: bool = True
     startup_timeout_seconds: float = Field(60.0, gt=0)
 
 

@@ -55,7 +55,18 @@ _NONCE_TOO_LOW = (
     "incorrect nonce",
     "nonce too small",
     "correct nonce",  # ganache: "the tx doesn't have the correct nonce"
+    # another transaction of the signer holds the nonce in the pool (another process's)
+    "replacement transaction underpriced",
+    "replacement fee too low",
 )
+#: A node's pool refusing for want of room: it drains as blocks are sealed. On a zero-price
+#: chain geth says "transaction underpriced" when its pool is full (no one pays more).
+_POOL_FULL = ("txpool is full", "pool is full", "transaction underpriced", "pool limit")
+#: A price below the node's minimum (geth: "transaction underpriced: gas tip cap 0, minimum
+#: needed 1000000000"): no block makes room for it.
+_BELOW_MINIMUM = ("minimum needed", "below minimum", "gas price too low")
+#: Seconds a send waits, block after block, for room in a full pool before it gives up.
+POOL_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,7 @@ class TxSender:
         send_attempts: int = 5,
         gas_price: int | None = None,
         poll_seconds: float = 1.0,
+        pool_wait: float = POOL_WAIT,
     ) -> None:
         self.w3 = w3
         self.chain_id = chain_id
@@ -149,6 +161,8 @@ class TxSender:
         #: The longest pause between two polls for receipts (a validator network: a fraction
         #: of its block period).
         self.poll_seconds = poll_seconds
+        #: Seconds a send waits for room in a full pool before it gives up.
+        self.pool_wait = pool_wait
         self._nonces: dict[str, _Nonces] = {}
         self._nonces_guard = threading.Lock()
         #: The transactions sent and not yet seen mined, by hash, to send again: signer, nonce
@@ -270,7 +284,8 @@ class TxSender:
         One JSON-RPC batch asks for all the receipts at each poll; polls start a few
         milliseconds apart (a development node mines at once) and slow to ``poll_seconds`` (a
         validator network mines once a block). A transaction no node holds any more, after
-        ``LOST_AFTER`` seconds, is sent again as the same signed bytes."""
+        ``LOST_AFTER`` seconds (2 s on a validator network), is sent again as the same signed
+        bytes."""
         finished = {s.tx_hash: s.done for s in pending if s.done is not None}
         if finished or not pending:
             return dict(finished)
@@ -278,6 +293,8 @@ class TxSender:
         started = time.monotonic()
         deadline = started + self.receipt_timeout
         checked_pool = started
+        # a validator network (polled a few times a block) is checked every other block or so
+        lost_after = min(LOST_AFTER, max(2.0, 10 * self.poll_seconds))
         delay = 0.003
         silent_since: float | None = None
         while True:
@@ -310,7 +327,7 @@ class TxSender:
                     tx_hash=first,
                     pending=list(waiting),
                 )
-            if silent_since is None and now - checked_pool > LOST_AFTER:
+            if silent_since is None and now - checked_pool > lost_after:
                 checked_pool = now
                 self._send_lost_again(list(waiting))
             time.sleep(delay)
@@ -359,7 +376,7 @@ class TxSender:
                     tx_hash = self._send_raw(signed.raw_transaction, signed.hash.to_0x_hex())
                 except ChainError as exc:
                     tracker.next = None
-                    if attempt == 0 and any(s in str(exc).lower() for s in _NONCE_TOO_LOW):
+                    if attempt < 2 and any(s in str(exc).lower() for s in _NONCE_TOO_LOW):
                         log.info(
                             "nonce %d of %s was taken elsewhere; resynchronising",
                             nonce,
@@ -377,22 +394,26 @@ class TxSender:
                 return tx_hash
         raise AssertionError("unreachable")
 
-    def _send_raw(self, raw: bytes, tx_hash: str) -> str:
+    def _send_raw(self, raw: bytes, tx_hash: str, *, wait_for_room: bool = True) -> str:
         """Send signed bytes exactly once, even when an answer is lost.
 
         Before sending the bytes again after a dropped connection, and whenever a re-send is
         refused, the node is asked whether it already holds the hash: some nodes (ganache 7)
-        execute the same signed bytes twice, others refuse them as "nonce too low".
+        execute the same signed bytes twice, others refuse them as "nonce too low". A node whose
+        pool is full is given blocks to drain it (up to ``pool_wait`` seconds).
         """
         delay = 0.2
-        for attempt in range(1, self.send_attempts + 1):
+        attempt = 0
+        full_since: float | None = None
+        while True:
+            attempt += 1
             if attempt > 1 and self._known(tx_hash):
                 return tx_hash
             try:
                 self._rpc("eth_sendRawTransaction", [HexBytes(raw).to_0x_hex()])
                 return tx_hash
             except RetryableChainError as exc:
-                if attempt == self.send_attempts:
+                if attempt >= self.send_attempts:
                     exc.details["tx_hash"] = tx_hash
                     exc.message += (
                         f"; the transaction {tx_hash} may still reach the chain: check it before "
@@ -403,12 +424,31 @@ class TxSender:
                 time.sleep(delay)
                 delay *= 2
             except ChainError as exc:
-                if any(s in str(exc).lower() for s in _ALREADY_SENT):
+                message = str(exc).lower()
+                if any(s in message for s in _ALREADY_SENT):
                     return tx_hash
                 if attempt > 1 and self._known(tx_hash):
                     return tx_hash
-                raise
-        raise AssertionError("unreachable")
+                if not wait_for_room or not _pool_full(message):
+                    raise
+                full_since = full_since or time.monotonic()
+                self._wait_for_room(exc, tx_hash, full_since)
+                attempt = 1  # the node answers: sending again is not a retry of a lost answer
+
+    def _wait_for_room(self, refusal: ChainError, tx_hash: str, since: float) -> None:
+        """Wait for the next block (it takes transactions out of a full pool), or give up with
+        the node's refusal once the pool has stayed full for ``pool_wait`` seconds."""
+        if time.monotonic() - since > self.pool_wait:
+            raise RetryableChainError(
+                f"{refusal.message}; the node refused {tx_hash} for {self.pool_wait:.0f}s: its "
+                "transaction pool stayed full; nothing was sent: send again later",
+                tx_hash=tx_hash,
+            ) from None
+        log.info("the node's transaction pool is full; waiting for a block to send %s", tx_hash)
+        head = self._block_number()
+        until = time.monotonic() + 2 * self.poll_seconds + 1.0
+        while self._block_number() == head and time.monotonic() < until:
+            time.sleep(min(0.2, self.poll_seconds))
 
     def _known(self, tx_hash: str) -> bool:
         """Whether the node holds `tx_hash` (pending or mined); unknown when it cannot answer."""
@@ -513,9 +553,11 @@ class TxSender:
                 nonce,
             )
             try:
-                self._send_raw(kept[tx_hash].raw, tx_hash)
+                self._send_raw(kept[tx_hash].raw, tx_hash, wait_for_room=False)
             except ChainError as exc:
                 log.warning("sending %s again was refused: %s", tx_hash, exc)
+                if _pool_full(str(exc)):
+                    break  # the rest at the next check, when blocks have made room
         for signer in signers:
             if signer in mined_up_to:
                 self._fill_gap(signer)
@@ -619,6 +661,14 @@ class TxSender:
         if method in ("eth_estimateGas", "eth_call") and "revert" in message.lower():
             raise self.decoder.decode(None, context=context)
         raise ChainError(f"{method} failed: {message}", rpc_error=error)
+
+
+def _pool_full(message: str) -> bool:
+    """Whether a node's refusal says its pool has no room (not a nonce or price it refuses)."""
+    message = message.lower()
+    return any(s in message for s in _POOL_FULL) and not any(
+        s in message for s in _NONCE_TOO_LOW + _BELOW_MINIMUM
+    )
 
 
 def _revert_data(error: Any) -> str | None:
