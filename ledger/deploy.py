@@ -31,12 +31,12 @@ from web3.contract import Contract
 from web3.exceptions import BlockNotFound
 
 from ledger import accounts
-from ledger.compiler import Artifact, Build
+from ledger.compiler import Build
 from ledger.config import Settings
-from ledger.errors import DeploymentError, ForeignCode, NotDeployed
+from ledger.errors import ChainError, DeploymentError, ForeignCode, NotDeployed
 from ledger.files import write_text_atomically
 from ledger.identity import commitment_key_id
-from ledger.tx import TxSender
+from ledger.tx import TxSender, created_address
 
 log = logging.getLogger(__name__)
 
@@ -361,9 +361,12 @@ def _resumable(w3: Web3, progress_path: Path, build: Build) -> _Progress | None:
 def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) -> Manifest:
     """Deploy, wire and hand over to the council; resumes an interrupted run of the same build.
 
-    Each contract created is recorded at once in ``<manifest>.partial.json``, and each wiring step
-    first reads whether it is already done, so running deploy again after a crash finishes the job
-    instead of leaving the deployer as admin or deploying twice.
+    The contracts are created in four rounds, each round's transactions in flight together (a
+    round's constructors name contracts of earlier rounds only), then the wiring is sent all at
+    once: on a validator network that is a few blocks, not two per transaction. Each contract
+    created is recorded in ``<manifest>.partial.json`` when its round is mined, and each wiring
+    step first reads whether it is already done, so running deploy again after a crash finishes
+    the job instead of leaving the deployer as admin or deploying twice.
     """
     net = settings.network_config
     deployer = accounts.operator(net, "deployer")
@@ -374,96 +377,132 @@ def _deploy_all(settings: Settings, w3: Web3, sender: TxSender, build: Build) ->
     deployed = dict(resumed.contracts) if resumed is not None else {}
     deploy_block_hash = resumed.deploy_block_hash if resumed is not None else ""
 
-    def create(name: str, types: list[str], args: list[object]) -> str:
+    Spec = tuple[str, list[str], list[object]]
+
+    def create(*specs: Spec) -> None:
+        """Create the contracts of `specs` not created yet, all in flight at once (their
+        arguments name contracts of earlier calls only); each is recorded as soon as it is."""
         nonlocal deploy_block_hash
-        if name in deployed:
-            return deployed[name].address
-        artifact: Artifact = build.get(name)
-        data = artifact.bytecode + abi_encode(types, args).hex()
-        address, result = sender.deploy(deployer, data, context=f"deploy {name}")
-        code = w3.eth.get_code(Web3.to_checksum_address(address))
-        deployed[name] = DeployedContract(
-            address=address,
-            codehash="0x" + keccak(code).hex(),
-            artifact_hash=artifact.artifact_hash,
-            tx_hash=result.tx_hash,
-            block=result.block_number,
-        )
-        log.info("deployed %s at %s", name, address)
-        if name == "Forwarder":
-            deploy_block_hash = result.block_hash
+        todo = [(name, types, args) for name, types, args in specs if name not in deployed]
+        sent = [
+            sender.submit_create(
+                deployer,
+                build.get(name).bytecode + abi_encode(types, args).hex(),
+                context=f"deploy {name}",
+            )
+            for name, types, args in todo
+        ]
+        failed: list[ChainError] = []
+        for (name, _, _), outcome in zip(todo, sender.wait_all(sent), strict=True):
+            if isinstance(outcome, ChainError):
+                failed.append(outcome)
+                continue
+            address = created_address(outcome, context=f"deploy {name}")
+            code = w3.eth.get_code(Web3.to_checksum_address(address))
+            deployed[name] = DeployedContract(
+                address=address,
+                codehash="0x" + keccak(code).hex(),
+                artifact_hash=build.get(name).artifact_hash,
+                tx_hash=outcome.tx_hash,
+                block=outcome.block_number,
+            )
+            log.info("deployed %s at %s", name, address)
+            if name == "Forwarder":
+                deploy_block_hash = outcome.block_hash
         progress = _Progress(
             deploy_block_hash=deploy_block_hash, build_hash=build.build_hash, contracts=deployed
         )
         write_text_atomically(progress_path, progress.model_dump_json(indent=2))
-        return address
+        if failed:
+            raise failed[0]
 
-    forwarder = create("Forwarder", [], [])
+    def address(name: str) -> str:
+        return deployed[name].address
+
+    admin = deployer.address
+    create(("Forwarder", [], []))
+    forwarder = address("Forwarder")
     create(
-        "Council",
-        ["address[]", "uint256", "uint64", "address"],
-        [council_members, net.council.threshold, net.council.proposal_lifetime_seconds, forwarder],
+        (
+            "Council",
+            ["address[]", "uint256", "uint64", "address"],
+            [council_members, net.council.threshold, net.council.proposal_lifetime_seconds,
+             forwarder],
+        ),
+        ("SchemeRegistry", ["address", "address"], [admin, forwarder]),
+        ("MemberRegistry", ["address", "address"], [admin, forwarder]),
+        ("StoreAnchors", ["address", "address"], [admin, forwarder]),
+    )  # fmt: skip
+    schemes, members = address("SchemeRegistry"), address("MemberRegistry")
+    create(
+        (
+            "PointsLedger",
+            ["address", "address", "address", "address", "string"],
+            [admin, forwarder, members, schemes, net.metadata_uri],
+        ),
+        ("EarningRules", ["address", "address", "address"], [admin, forwarder, schemes]),
+        (
+            "Activities",
+            ["address", "address", "address", "address"],
+            [admin, forwarder, schemes, members],
+        ),
     )
-    schemes = create("SchemeRegistry", ["address", "address"], [deployer.address, forwarder])
-    members = create("MemberRegistry", ["address", "address"], [deployer.address, forwarder])
-    points = create(
-        "PointsLedger",
-        ["address", "address", "address", "address", "string"],
-        [deployer.address, forwarder, members, schemes, net.metadata_uri],
-    )
-    rules = create(
-        "EarningRules", ["address", "address", "address"], [deployer.address, forwarder, schemes]
-    )
-    activities = create(
-        "Activities",
-        ["address", "address", "address", "address"],
-        [deployer.address, forwarder, schemes, members],
-    )
-    records = create(
-        "ServiceRecords",
-        ["address", "address", "address", "address", "address", "address", "address"],
-        [deployer.address, forwarder, schemes, members, points, rules, activities],
+    points, rules, activities = (
+        address("PointsLedger"),
+        address("EarningRules"),
+        address("Activities"),
     )
     # The spending contracts all take (admin, forwarder, schemes, members, points).
-    spenders = {
-        name: create(
-            name,
-            ["address", "address", "address", "address", "address"],
-            [deployer.address, forwarder, schemes, members, points],
-        )
+    spending: list[Spec] = [
+        (name, ["address"] * 5, [admin, forwarder, schemes, members, points])
         for name in SPENDING_CONTRACTS
-    }
-    create("StoreAnchors", ["address", "address"], [deployer.address, forwarder])
-    council = deployed["Council"].address
+    ]
+    create(
+        (
+            "ServiceRecords",
+            ["address"] * 7,
+            [admin, forwarder, schemes, members, points, rules, activities],
+        ),
+        *spending,
+    )
+    records = address("ServiceRecords")
+    spenders = [address(name) for name in SPENDING_CONTRACTS]
+    council = address("Council")
 
     def contract(name: str) -> Contract:
         return w3.eth.contract(
             address=Web3.to_checksum_address(deployed[name].address), abi=list(build.get(name).abi)
         )
 
-    def send(name: str, fn: str, *args: object) -> None:
-        data = contract(name).encode_abi(fn, args=list(args))
-        sender.send(deployer, deployed[name].address, data, context=fn)
-
+    # the wiring not done yet (each step reads whether it is), sent all at once in this order
+    wiring: list[tuple[str, str, tuple[object, ...]]] = []
     if contract("MemberRegistry").functions.ledger().call().lower() != points.lower():
-        send("MemberRegistry", "linkLedger", points)
+        wiring.append(("MemberRegistry", "linkLedger", (points,)))
     if int(contract("Activities").functions.records().call(), 16) == 0:
-        send("Activities", "linkRecords", records)
+        wiring.append(("Activities", "linkRecords", (records,)))
     if not contract("PointsLedger").functions.hasRole(ISSUANCE_ROLE, records).call():
-        send("PointsLedger", "grantRole", ISSUANCE_ROLE, records)
-    for address in spenders.values():
-        if not contract("PointsLedger").functions.hasRole(SPENDING_ROLE, address).call():
-            send("PointsLedger", "grantRole", SPENDING_ROLE, address)
+        wiring.append(("PointsLedger", "grantRole", (ISSUANCE_ROLE, records)))
+    for spender in spenders:
+        if not contract("PointsLedger").functions.hasRole(SPENDING_ROLE, spender).call():
+            wiring.append(("PointsLedger", "grantRole", (SPENDING_ROLE, spender)))
     if ANCHORER in net.operators:
         anchorer = accounts.operator_address(net, ANCHORER)
         if not contract("StoreAnchors").functions.hasRole(ANCHOR_ROLE, anchorer).call():
-            send("StoreAnchors", "grantRole", ANCHOR_ROLE, anchorer)
+            wiring.append(("StoreAnchors", "grantRole", (ANCHOR_ROLE, anchorer)))
     for name in GOVERNED:
         has_role = contract(name).functions.hasRole
         if not has_role(DEFAULT_ADMIN_ROLE, council).call():
-            send(name, "grantRole", DEFAULT_ADMIN_ROLE, council)
-        if has_role(DEFAULT_ADMIN_ROLE, deployer.address).call():
-            send(name, "renounceRole", DEFAULT_ADMIN_ROLE, deployer.address)
+            wiring.append((name, "grantRole", (DEFAULT_ADMIN_ROLE, council)))
+        if has_role(DEFAULT_ADMIN_ROLE, admin).call():
+            wiring.append((name, "renounceRole", (DEFAULT_ADMIN_ROLE, admin)))
+    sent = [
+        sender.submit(deployer, address(name), contract(name).encode_abi(fn, args=list(args)),
+                      context=fn)
+        for name, fn, args in wiring
+    ]  # fmt: skip
+    for outcome in sender.wait_all(sent):
+        if isinstance(outcome, ChainError):
+            raise outcome
 
     return Manifest(
         network=net.name,

@@ -221,17 +221,21 @@ class TxSender:
         self, account: LocalAccount, bytecode: str, *, context: str = ""
     ) -> tuple[str, TxResult]:
         """Create a contract from `bytecode` (constructor arguments appended); returns its address."""
+        sent = self.submit_create(account, bytecode, context=context)
+        result = self.wait(sent.tx_hash, call=sent.call, context=context)
+        return created_address(result, context=context), result
+
+    def submit_create(self, account: LocalAccount, bytecode: str, *, context: str = "") -> Sent:
+        """``deploy`` without waiting (``wait_all`` then ``created_address``): the constructor is
+        simulated on the state now, so arguments may name contracts still in flight only if the
+        constructor does not call them."""
         call: dict[str, Any] = {"from": account.address, "data": bytecode}
         estimate = self._rpc("eth_estimateGas", [call], context=context)
         gas = int(estimate, 16) * 6 // 5 + 50_000
         tx_hash = self._sign_and_send(
             account, call, gas=gas, gas_price=self._gas_price(), context=context
         )
-        result = self.wait(tx_hash, call=call, context=context)
-        address = result.receipt["contractAddress"]
-        if not address:
-            raise TransactionFailed(f"{context}: contract creation {tx_hash} returned no address")
-        return to_checksum_address(address), result
+        return Sent(tx_hash=tx_hash, call=call, context=context)
 
     async def asend(
         self,
@@ -661,6 +665,16 @@ class TxSender:
         if method in ("eth_estimateGas", "eth_call") and "revert" in message.lower():
             raise self.decoder.decode(None, context=context)
         raise ChainError(f"{method} failed: {message}", rpc_error=error)
+
+
+def created_address(result: TxResult, *, context: str = "") -> str:
+    """The address of the contract a mined creation made."""
+    address = result.receipt["contractAddress"]
+    if not address:
+        raise TransactionFailed(
+            f"{context}: contract creation {result.tx_hash} returned no address"
+        )
+    return to_checksum_address(address)
 
 
 def _pool_full(message: str) -> bool:

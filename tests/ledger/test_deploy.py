@@ -494,16 +494,16 @@ def test_an_interrupted_deployment_resumes_without_deploying_twice(
 ) -> None:
     """A crash between handing admin to the council and renouncing the deployer's must not leave
     the deployer in charge: running deploy again finishes the handover with the same contracts."""
-    real_send = on_new_chain.sender.send
+    real_submit = on_new_chain.sender.submit
     calls: list[str] = []
 
     def crash_at_first_renounce(*args: Any, **kwargs: Any) -> Any:
         calls.append(kwargs.get("context", ""))
         if kwargs.get("context") == "renounceRole":
             raise RuntimeError("power cut")
-        return real_send(*args, **kwargs)
+        return real_submit(*args, **kwargs)
 
-    monkeypatch.setattr(on_new_chain.sender, "send", crash_at_first_renounce)
+    monkeypatch.setattr(on_new_chain.sender, "submit", crash_at_first_renounce)
     with pytest.raises(RuntimeError, match="power cut"):
         on_new_chain.deploy()
     monkeypatch.undo()

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
 from ledger.config import Settings
 from ledger.ledger import Ledger
 from ledger.validators import ValidatorNetwork, throwaway_settings
+from scripts.cli import app
 from tests.conftest import compile_once
 
 VALIDATORS = 3
@@ -48,3 +50,17 @@ def network_ledger(validator_network: ValidatorNetwork) -> Iterator[Ledger]:
         yield ledger
     finally:
         ledger.close()
+
+
+def vpl(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
+    """The CLI in-process, configured by environment variables as an operator would."""
+    with monkeypatch.context() as env:
+        for name, value in {
+            "VPL_NETWORK": settings.network,
+            "VPL_CONFIG_DIR": settings.config_dir,
+            "VPL_DATA_DIR": settings.data_dir,
+            "VPL_DEPLOYMENTS_DIR": settings.resolved_deployments_dir,
+        }.items():
+            env.setenv(name, str(value))
+        env.delenv("VPL_RPC_URL", raising=False)
+        return CliRunner().invoke(app, list(args))

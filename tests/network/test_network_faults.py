@@ -13,27 +13,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from ledger.config import Settings
 from ledger.deploy import manifest_path
 from ledger.ledger import Ledger
 from ledger.validators import ValidatorNetwork, throwaway_settings
-from scripts.cli import app
-
-
-def vpl(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    """The CLI in-process, configured by environment variables as an operator would."""
-    with monkeypatch.context() as env:
-        for name, value in {
-            "VPL_NETWORK": settings.network,
-            "VPL_CONFIG_DIR": settings.config_dir,
-            "VPL_DATA_DIR": settings.data_dir,
-            "VPL_DEPLOYMENTS_DIR": settings.resolved_deployments_dir,
-        }.items():
-            env.setenv(name, str(value))
-        env.delenv("VPL_RPC_URL", raising=False)
-        return CliRunner().invoke(app, list(args))
+from tests.network.conftest import vpl
 
 
 def fails(result: Result, code: int, message: str) -> None:
