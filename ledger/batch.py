@@ -998,7 +998,8 @@ def _pay(
 ) -> None:
     """Submit the chunks not on chain yet and approve every submitted one, in order, with up to
     ``IN_FLIGHT`` transactions in flight: a chunk's approval is sent as soon as its submission
-    has landed, while later chunks are still being submitted."""
+    is mined (the approval's own confirmations cover both), while later chunks are still being
+    submitted."""
     records = ledger.records
     ids = _submitted_ids(ledger, chunks)
     waiting = deque(i for i, batch_id in enumerate(ids) if not batch_id)
@@ -1106,7 +1107,11 @@ class _Flight:
     ) -> None:
         try:
             with self.ledger.earning._attempt(actor, action, subject):
-                self.pending[key] = (start(), (actor, action, subject))
+                sent = start()
+                if key[0] == "submit":
+                    # its approval follows as soon as it is mined and is confirmed itself
+                    sent.confirmations = 0
+                self.pending[key] = (sent, (actor, action, subject))
         except LedgerError as exc:
             self.fail(exc)
 

@@ -141,6 +141,9 @@ class NetworkConfig(BaseModel):
     #: Blocks on top of a transaction's block before it counts as final (0 on an instant-seal
     #: local chain): writes wait for them, and the index marks newer events as not final.
     confirmations: int = Field(0, ge=0)
+    #: The gas price every transaction pays, in wei; None asks the node (``eth_gasPrice``). A
+    #: validator network sets one well above its base fee (see ``hardhat-free-config/networks``).
+    gas_price_wei: int | None = Field(None, ge=0)
 
     @field_validator("metadata_uri")
     @classmethod

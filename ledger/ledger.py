@@ -166,6 +166,7 @@ class Ledger:
             chain_id=self.network.chain_id,
             decoder=self.decoder,
             confirmations=self.network.confirmations,
+            gas_price=self.network.gas_price_wei,
             # a validator network mines once a block: look a few times per block, no more
             poll_seconds=(
                 self.network.validators.period_seconds / 5 if self.network.validators else 1.0

@@ -108,6 +108,10 @@ class Sent:
     #: Set when the signer's write already ran to the end (a relayed signer: its relay awaits
     #: the receipt itself).
     done: TxResult | None = None
+    #: Blocks on top before it counts as landed: None is the sender's `confirmations`; 0 for a
+    #: step whose next step follows at once and is itself confirmed (the later transaction can
+    #: only be final if this one is).
+    confirmations: int | None = None
 
 
 @runtime_checkable
@@ -491,16 +495,21 @@ class TxSender:
         waiting: Mapping[str, Sent],
         deadline: float,
     ) -> dict[str, TxResult | ChainError]:
-        """Results of the mined transactions once `confirmations` blocks are on top of them."""
-        newest = max(int(r["blockNumber"], 16) for r in mined.values())
-        if self.confirmations:
-            while self._block_number() - newest < self.confirmations:
+        """Results of the mined transactions once their confirmations are on top of them (the
+        sender's `confirmations`, or the `Sent`'s own): those of the first to be confirmed, and
+        every other confirmed by then; the rest are left for the next wait."""
+        block = {h: int(r["blockNumber"], 16) for h, r in mined.items()}
+        due = {h: block[h] + self._confirmations_of(waiting[h]) for h in mined}
+        if any(due[h] > block[h] for h in mined):
+            target = min(due.values())
+            while (head := self._block_number()) < target:
                 if time.monotonic() > deadline:
+                    first = min(due, key=due.__getitem__)
                     raise RetryableChainError(
-                        f"transaction {next(iter(mined))} is not yet confirmed",
-                        tx_hash=next(iter(mined)),
+                        f"transaction {first} is not yet confirmed", tx_hash=first
                     )
                 time.sleep(min(0.5, self.poll_seconds))
+            mined = {h: r for h, r in mined.items() if due[h] <= head}
         out: dict[str, TxResult | ChainError] = {}
         for tx_hash, receipt in mined.items():
             block_number = int(receipt["blockNumber"], 16)
@@ -518,6 +527,9 @@ class TxSender:
                 w3=self.w3,
             )
         return out
+
+    def _confirmations_of(self, sent: Sent) -> int:
+        return self.confirmations if sent.confirmations is None else sent.confirmations
 
     def _send_lost_again(self, hashes: list[str]) -> None:
         """Send again, as the same signed bytes, each transaction the node does not hold: the

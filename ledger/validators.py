@@ -304,9 +304,11 @@ class ValidatorNetwork:
             "--ipcdisable",
             "--mine",
             "--miner.etherbase", node.address,
-            "--miner.gasprice", "0",
+            # the least tip a validator takes from others' transactions: 1 wei (geth turns 0
+            # into 1 gwei); the client pays the network file's gas_price_wei, far above it
+            "--miner.gasprice", "1",
             "--miner.gaslimit", str(self.config.gas_limit),
-            "--txpool.pricelimit", "0",
+            "--txpool.pricelimit", "1",
             "--txpool.accountslots", str(self.config.txpool_account_slots),
             "--txpool.globalslots", str(self.config.txpool_global_slots),
             "--txpool.accountqueue", str(self.config.txpool_account_slots),
