@@ -330,6 +330,7 @@ class ValidatorNetwork:
         for node in self.validators():
             self.start_node(node.number, peer=False)
         self.peer_all()
+        self._converge()
         return self.status()
 
     def start_node(self, number: int, *, peer: bool = True) -> ValidatorStatus:
@@ -363,6 +364,32 @@ class ValidatorNetwork:
         if peer:
             self.peer_all()
         return self.node_status(node)
+
+    def _converge(self) -> None:
+        """Wait until the running validators are peered and hold one head past the genesis.
+
+        A fresh chain's validators each seal a block 1 of their own before they are peered, and
+        a node still at its genesis drops the blocks its peers announce: they agree only once
+        geth's sync, run every 10 s, has taken the heaviest of those forks. Work sent before that
+        may be sealed on a fork that is then dropped; `up` returns when they agree."""
+        running = [n for n in self.validators() if self._pid(n) is not None]
+        deadline = time.monotonic() + self.config.startup_timeout_seconds
+        while len(running) > 1:
+            peers = [len(_rpc(n.rpc_url, "admin_peers", []) or []) for n in running]
+            heads = [_rpc(n.rpc_url, "eth_getBlockByNumber", ["latest", False]) for n in running]
+            numbers = [int(h["number"], 16) for h in heads]
+            if (
+                len({h["hash"] for h in heads}) == 1
+                and min(numbers) >= 1
+                and min(peers) >= len(running) - 1
+            ):
+                return
+            if time.monotonic() > deadline:
+                log.warning(
+                    "the validators do not agree on a head yet (peers %s, heads %s)", peers, numbers
+                )
+                return
+            time.sleep(0.25)
 
     def _check_key(self, node: Validator) -> None:
         """A created validator must still have its sealing key and the password that opens it."""
