@@ -25,6 +25,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from ledger.errors import IndexBehind, InputError, InvalidCursor, RecordNotFound, UnknownName
 from ledger.store.index import (
+    MOVEMENT_KINDS,
+    REF_ARGS,
     IndexedScheme,
     IndexEvent,
     IndexEventAccount,
@@ -49,7 +51,7 @@ class HistoryEntry:
     scheme_id: int
     #: The scheme's code, if the index saw it added.
     scheme: str | None
-    #: issued, exchanged, redemption_hold, ... (``ledger.indexer.MOVEMENT_KINDS``).
+    #: issued, exchanged, redemption_hold, ... (``ledger.store.index.MOVEMENT_KINDS``).
     kind: str
     #: Positive when points came in, negative when they went out.
     delta: int
@@ -109,7 +111,7 @@ class EventPage:
 
 def events_naming(*refs: str) -> SelectOfScalar[IndexEvent]:
     """A query of the events that name any of `refs` (record:12, scheme:2, ...; see
-    ``ledger.indexer.REF_ARGS``), through ``index_event_ref``: no scan of the events."""
+    ``ledger.store.index.REF_ARGS``), through ``index_event_ref``: no scan of the events."""
     query = select(IndexEvent).join(
         IndexEventRef,
         and_(
@@ -124,8 +126,6 @@ def events_naming(*refs: str) -> SelectOfScalar[IndexEvent]:
 
 def check_ref(ref: object) -> str:
     """A domain reference (``record:12``); InputError naming the kinds for anything else."""
-    from ledger.indexer import REF_ARGS
-
     kinds = sorted(set(REF_ARGS.values()))
     found = _REF.match(ref) if isinstance(ref, str) else None
     if found is None or found.group(1) not in kinds:
@@ -215,8 +215,6 @@ class IndexQueries:
         `scheme` is an id or a code; `kind` one of ``MOVEMENT_KINDS``; `since`/`until` bound the
         block time (inclusive, timezone-aware); `cursor` is a previous page's ``next_cursor``.
         """
-        from ledger.indexer import MOVEMENT_KINDS
-
         address = parse_address(member, what="member").lower()
         limit = _limit(limit)
         if kind is not None and kind not in MOVEMENT_KINDS:
@@ -312,7 +310,7 @@ class IndexQueries:
         """Decoded events of our contracts, newest first: of a contract (by manifest name), an
         event name, a transaction, a block, naming an account (`address`) in their arguments, or
         naming a domain object by id (`ref`, e.g. record:12, batch:3, scheme:2; see
-        ``ledger.indexer.REF_ARGS``)."""
+        ``ledger.store.index.REF_ARGS``)."""
         limit = _limit(limit)
         if ref is not None:
             check_ref(ref)

@@ -48,6 +48,7 @@ from ledger.store import session
 from ledger.store.index import (
     INDEX_SCHEMA_VERSION,
     INDEX_TABLES,
+    REF_ARGS,
     IndexBlock,
     IndexedScheme,
     IndexEvent,
@@ -67,32 +68,6 @@ ZERO_ADDRESS = "0x" + "00" * 20
 #: Kinds of the top byte of a points source or reference (ServiceRecords, TimeBank, Exchange).
 SOURCE_RECORD, SOURCE_BATCH, SOURCE_TIMEBANK, REF_EXCHANGE = 1, 2, 3, 4
 _LOW_248 = (1 << 248) - 1
-
-#: What moved points, as ``PointMovement.kind`` and history say it.
-MOVEMENT_KINDS: dict[str, str] = {
-    "issued": "issued for an approved service record or batch (PointsIssued, PointsIssuedInBatch)",
-    "corrected": "a correction's difference, up or down (PointsCorrected)",
-    "exchanged": "burned in one scheme or created in another by an exchange (Exchange)",
-    "redemption_hold": "held for a catalogue order (Catalogue.redeem)",
-    "redemption_fulfilled": "an order's held points burned on fulfilment",
-    "redemption_refund": "an order's held points returned (cancelled or expired)",
-    "timebank_hold": "hours held for an accepted time-bank request",
-    "timebank_payment": "held hours paid to the helper (confirmed, or a dispute's share)",
-    "timebank_refund": "held hours returned to the requester",
-    "gift": "a gift between members (Gifts.give)",
-    "fund_donation": "a donation to a community fund",
-    "fund_grant": "a grant from a community fund",
-    "expired": "points past their expiry month, burned (PointsExpired)",
-    "recovered": "balances moved to a recovered member's successor (BalancesRecovered)",
-    "minted": "created by another spending contract (PointsMinted)",
-    "burned": "burned by another spending contract (PointsBurned)",
-    "moved": "moved by another spending contract (PointsMoved)",
-    "held": "held by another spending contract (PointsHeld)",
-    "hold_paid": "a hold of another spending contract paid out",
-    "hold_burned": "a hold of another spending contract burned",
-    "hold_returned": "a hold of another spending contract returned",
-    "transfer": "a transfer without a known domain event",
-}
 
 
 # --- decoding ----------------------------------------------------------------------------------
@@ -257,27 +232,6 @@ def _plain(value: Any, abi: Mapping[str, Any]) -> Any:
     if type_ == "address":
         return value.lower()  # one spelling everywhere in the index
     return value
-
-
-#: Event arguments that name a domain object by id, and the kind of reference they make
-#: (``index_event_ref``): every event of record 12 is found by ``record:12``.
-REF_ARGS: Mapping[str, str] = {
-    "recordId": "record",
-    "correction": "record",
-    "correctionId": "record",
-    "supersedes": "record",
-    "batchId": "batch",
-    "activityId": "activity",
-    "schemeId": "scheme",
-    "itemId": "item",
-    "orderId": "order",
-    "requestId": "request",
-    "holdId": "hold",
-    "fundId": "fund",
-    "exchangeId": "exchange",
-    "proposalId": "proposal",
-    "settlementId": "settlement",
-}
 
 
 def event_refs(args: Mapping[str, Any]) -> list[str]:

@@ -9,6 +9,8 @@ bits, more than SQLite's integers hold).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
@@ -94,7 +96,7 @@ class IndexEventAccount(SQLModel, table=True):
 
 class IndexEventRef(SQLModel, table=True):
     """Each domain object an event names by id (record:12, batch:3, activity:5, order:7, scheme:2,
-    ...; ``ledger.indexer.REF_ARGS``): a record's or an order's events, without a scan."""
+    ...; ``REF_ARGS`` below): a record's or an order's events, without a scan."""
 
     __tablename__ = "index_event_ref"
 
@@ -123,7 +125,7 @@ class PointMovement(SQLModel, table=True):
     from_address: str
     to_address: str
     amount: str
-    #: What moved them (ledger.indexer.MOVEMENT_KINDS): issued, exchanged, redemption_hold, ...
+    #: What moved them (``MOVEMENT_KINDS`` below): issued, exchanged, redemption_hold, ...
     kind: str = Field(index=True)
     #: The domain reference where there is one: record:12, batch:3, order:7, request:5, ...
     reference: str | None = None
@@ -150,3 +152,50 @@ INDEX_TABLES: tuple[type[SQLModel], ...] = (
     PointMovement,
     IndexedScheme,
 )
+
+
+#: What moved points, as ``PointMovement.kind`` and history say it.
+MOVEMENT_KINDS: dict[str, str] = {
+    "issued": "issued for an approved service record or batch (PointsIssued, PointsIssuedInBatch)",
+    "corrected": "a correction's difference, up or down (PointsCorrected)",
+    "exchanged": "burned in one scheme or created in another by an exchange (Exchange)",
+    "redemption_hold": "held for a catalogue order (Catalogue.redeem)",
+    "redemption_fulfilled": "an order's held points burned on fulfilment",
+    "redemption_refund": "an order's held points returned (cancelled or expired)",
+    "timebank_hold": "hours held for an accepted time-bank request",
+    "timebank_payment": "held hours paid to the helper (confirmed, or a dispute's share)",
+    "timebank_refund": "held hours returned to the requester",
+    "gift": "a gift between members (Gifts.give)",
+    "fund_donation": "a donation to a community fund",
+    "fund_grant": "a grant from a community fund",
+    "expired": "points past their expiry month, burned (PointsExpired)",
+    "recovered": "balances moved to a recovered member's successor (BalancesRecovered)",
+    "minted": "created by another spending contract (PointsMinted)",
+    "burned": "burned by another spending contract (PointsBurned)",
+    "moved": "moved by another spending contract (PointsMoved)",
+    "held": "held by another spending contract (PointsHeld)",
+    "hold_paid": "a hold of another spending contract paid out",
+    "hold_burned": "a hold of another spending contract burned",
+    "hold_returned": "a hold of another spending contract returned",
+    "transfer": "a transfer without a known domain event",
+}
+
+#: Event arguments that name a domain object by id, and the kind of reference they make
+#: (``index_event_ref``): every event of record 12 is found by ``record:12``.
+REF_ARGS: Mapping[str, str] = {
+    "recordId": "record",
+    "correction": "record",
+    "correctionId": "record",
+    "supersedes": "record",
+    "batchId": "batch",
+    "activityId": "activity",
+    "schemeId": "scheme",
+    "itemId": "item",
+    "orderId": "order",
+    "requestId": "request",
+    "holdId": "hold",
+    "fundId": "fund",
+    "exchangeId": "exchange",
+    "proposalId": "proposal",
+    "settlementId": "settlement",
+}
