@@ -14,6 +14,7 @@ from eth_utils import keccak, to_checksum_address
 
 from ledger import errors
 from ledger.errors import ContractRevert, TransactionFailed
+from ledger.values import GRADE_LETTERS
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -448,8 +449,6 @@ class RevertDecoder:
         template = MESSAGES.get(name)
         fields = dict(args)
         # imported here: the rules client imports this module
-        from ledger.contracts.rules import GRADE_LETTERS
-
         if isinstance(args.get("grade"), int) and 0 <= args["grade"] < len(GRADE_LETTERS):
             fields["grade_letter"] = GRADE_LETTERS[args["grade"]]
         for key in ("first", "second"):

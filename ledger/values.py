@@ -11,6 +11,9 @@ from eth_utils import is_checksum_address, to_checksum_address
 from ledger.errors import InvalidAddress, InvalidAmount
 from ledger.identity import mask
 
+#: Grade letters by index: grade 0 is "A".
+GRADE_LETTERS = "ABCDEFGH"
+
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 #: The largest amount any contract accepts (amounts are stored in 128 bits).
 MAX_AMOUNT = 2**128 - 1

@@ -11,10 +11,8 @@ from enum import IntEnum
 from ledger.contracts.base import ContractClient
 from ledger.errors import InputError
 from ledger.tx import Signer, TxResult
-from ledger.values import parse_amount
+from ledger.values import GRADE_LETTERS, parse_amount
 
-#: Grade letters by index: grade 0 is "A".
-GRADE_LETTERS = "ABCDEFGH"
 _ACTION = re.compile(r"^[a-z0-9_-]{1,32}$")
 
 
