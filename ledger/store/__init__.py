@@ -1,7 +1,8 @@
 """The off-chain store: SQLModel tables and sessions, and the encrypted personal-data vault."""
 
 from ledger.store.access import PersonalDataAccess
-from ledger.store.db import UtcDateTime, init_db, make_engine, session, utcnow
+from ledger.store.db import UtcDateTime, make_engine, session, utcnow
+from ledger.store.schema import init_db
 from ledger.store.vault import MemberIdentity, PersonalData, Vault, VaultEntry
 
 __all__ = [

@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from ledger.errors import ConfigError
 
@@ -80,22 +80,6 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
-
-
-def init_db(engine: Engine) -> None:
-    """Create every table that is not there yet (the vault's included)."""
-    import ledger.store.anchors
-    import ledger.store.catalogue
-    import ledger.store.clearing
-    import ledger.store.gifts
-    import ledger.store.index
-    import ledger.store.records
-    import ledger.store.sessions
-    import ledger.store.timebank
-    import ledger.store.uploads
-    import ledger.store.vault  # noqa: F401
-
-    SQLModel.metadata.create_all(engine)
 
 
 @contextmanager

@@ -1,0 +1,25 @@
+"""The whole store's tables: every table module, so that creating the schema creates them all.
+
+The top of the store package: the table modules build on ``ledger.store.db`` (engine, sessions,
+column types), and this module on all of them."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+import ledger.store.anchors
+import ledger.store.catalogue
+import ledger.store.clearing
+import ledger.store.gifts
+import ledger.store.index
+import ledger.store.records
+import ledger.store.sessions
+import ledger.store.timebank
+import ledger.store.uploads
+import ledger.store.vault  # noqa: F401  (each registers its tables)
+
+
+def init_db(engine: Engine) -> None:
+    """Create every table that is not there yet (the vault's included)."""
+    SQLModel.metadata.create_all(engine)
