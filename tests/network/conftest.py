@@ -3,10 +3,14 @@ by the project's own code (``ledger.validators``), with the geth binary built on
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from typer.testing import CliRunner, Result
 
 from ledger.config import Settings
@@ -21,6 +25,35 @@ VALIDATORS = 3
 def network_settings(root: Path, *, name: str = "clique-test") -> Settings:
     """Settings for a validator network of its own under `root` (free ports, failover URLs)."""
     return throwaway_settings(root, name=name, count=VALIDATORS)
+
+
+def rpc(url: str, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC request to one node; its result (None for an error)."""
+    answer = requests.post(url, timeout=10, json={"jsonrpc": "2.0", "id": 1, "method": method,
+                                                  "params": params}).json()  # fmt: skip
+    return answer.get("result")
+
+
+@contextlib.contextmanager
+def own_network(
+    root: Path, name: str, count: int, **validators: Any
+) -> Iterator[tuple[ValidatorNetwork, Ledger]]:
+    """A validator network of a test module's own under `root` (`validators` overrides its
+    network file's ``validators`` settings) and a Ledger on it; both stopped at the end."""
+    settings = throwaway_settings(root, name=name, count=count)
+    path = settings.config_dir / "networks" / f"{name}.json"
+    net = json.loads(path.read_text())
+    net["validators"].update(validators)
+    path.write_text(json.dumps(net))
+    network = ValidatorNetwork(settings)
+    network.up()
+    compile_once(settings)  # the revert decoder reads the contracts' build
+    ledger = Ledger(settings)
+    try:
+        yield network, ledger
+    finally:
+        ledger.close()
+        network.down()
 
 
 @pytest.fixture(scope="session")

@@ -11,14 +11,12 @@ Now validators take a 1 wei tip and the client pays the network file's `gas_pric
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import requests
 
 from ledger.ledger import Ledger
-from ledger.validators import ValidatorNetwork, throwaway_settings
-from tests.conftest import compile_once
+from ledger.validators import ValidatorNetwork
+from tests.network.conftest import own_network, rpc
 from tests.network.test_validators import wait_until
 
 #: Init code that burns its gas in a loop (JUMPDEST; while GAS > 10,000 jump back; STOP).
@@ -27,24 +25,10 @@ BURN_GAS = 60_000_000
 IN_FLIGHT = 10
 
 
-def rpc(url: str, method: str, params: list[Any]) -> Any:
-    answer = requests.post(url, timeout=10, json={"jsonrpc": "2.0", "id": 1, "method": method,
-                                                  "params": params}).json()  # fmt: skip
-    return answer.get("result")
-
-
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ValidatorNetwork, Ledger]]:
-    settings = throwaway_settings(tmp_path_factory.mktemp("basefee"), name="base-fee", count=3)
-    validators = ValidatorNetwork(settings)
-    validators.up()
-    compile_once(settings)
-    ledger = Ledger(settings)
-    try:
-        yield validators, ledger
-    finally:
-        ledger.close()
-        validators.down()
+    with own_network(tmp_path_factory.mktemp("basefee"), "base-fee", 3) as pair:
+        yield pair
 
 
 def test_a_stopped_validators_transactions_are_mined_by_the_others_above_a_zero_base_fee(

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 
 from ledger.ledger import Ledger
 from ledger.validators import ValidatorNetwork
 from scripts._chain import DEFAULT_DEMO_CITY
-from tests.network.conftest import vpl
+from tests.network.conftest import rpc, vpl
 from tests.network.test_validators import wait_until
 
 
@@ -23,10 +22,7 @@ def state_roots(network: ValidatorNetwork, number: int) -> set[str]:
     """The state root of block `number` on every validator."""
     roots = set()
     for node in network.validators():
-        answer = requests.post(node.rpc_url, timeout=10, json={
-            "jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber",
-            "params": [hex(number), False]}).json()  # fmt: skip
-        roots.add(answer["result"]["stateRoot"])
+        roots.add(rpc(node.rpc_url, "eth_getBlockByNumber", [hex(number), False])["stateRoot"])
     return roots
 
 

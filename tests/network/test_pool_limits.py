@@ -11,7 +11,6 @@ next."""
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator
 
@@ -21,8 +20,7 @@ from web3.exceptions import Web3RPCError
 from ledger.errors import ChainError, RetryableChainError
 from ledger.ledger import Ledger
 from ledger.tx import TxSender
-from ledger.validators import ValidatorNetwork, throwaway_settings
-from tests.conftest import compile_once
+from tests.network.conftest import own_network
 from tests.network.test_validators import wait_until
 
 POOL = 16
@@ -31,22 +29,9 @@ IN_FLIGHT = 60
 
 @pytest.fixture(scope="module")
 def small_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
-    settings = throwaway_settings(tmp_path_factory.mktemp("pool"), name="small-pool", count=1)
-    path = settings.config_dir / "networks" / "small-pool.json"
-    net = json.loads(path.read_text())
-    net["validators"].update(
-        txpool_account_slots=POOL, txpool_global_slots=POOL, txpool_locals=False
-    )
-    path.write_text(json.dumps(net))
-    network = ValidatorNetwork(settings)
-    network.up()
-    compile_once(settings)  # the revert decoder reads the contracts' build
-    ledger = Ledger(settings)
-    try:
+    with own_network(tmp_path_factory.mktemp("pool"), "small-pool", 1, txpool_account_slots=POOL,
+                     txpool_global_slots=POOL, txpool_locals=False) as (_, ledger):  # fmt: skip
         yield ledger
-    finally:
-        ledger.close()
-        network.down()
 
 
 def nonce_of(ledger: Ledger, tx_hash: str) -> int:
