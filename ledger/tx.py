@@ -31,7 +31,7 @@ from eth_typing import HexStr
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from ledger.chain import UNANSWERED, rpc_batch
 from ledger.errors import ChainError, RetryableChainError, TransactionFailed
@@ -646,17 +646,44 @@ class TxSender:
     def _mined_revert(
         self, tx_hash: str, block_number: int, call: Mapping[str, Any] | None, context: str
     ) -> ChainError:
-        """Replay a reverted transaction on the state before its block to read the reason."""
+        """The decoded reason of a mined revert: from the node's trace of the transaction where
+        it gives one (anvil; geth with its debug API), else by replaying the call on the state
+        before its block and, if that passes, after it (an earlier transaction of its block,
+        a competing redemption of the last units, is what made it fail)."""
+        data = self._traced_revert(tx_hash)
+        if data is not None:
+            exc = self.decoder.decode(data, context=context)
+            exc.details["tx_hash"] = tx_hash
+            return exc
         if call is not None:
-            try:
-                self._rpc("eth_call", [dict(call), hex(max(block_number - 1, 0))], context=context)
-            except ChainError as exc:
-                exc.details["tx_hash"] = tx_hash
-                return exc
+            for block in dict.fromkeys((max(block_number - 1, 0), block_number)):
+                try:
+                    self._rpc("eth_call", [dict(call), hex(block)], context=context)
+                except ChainError as exc:
+                    exc.details["tx_hash"] = tx_hash
+                    return exc
         return TransactionFailed(
             f"{context + ': ' if context else ''}transaction {tx_hash} reverted in block {block_number}",
             tx_hash=tx_hash,
         )
+
+    def _traced_revert(self, tx_hash: str) -> str | None:
+        """The revert data of a mined transaction as the node's call tracer reports it; None
+        where the node has no such tracer (ganache, geth without its debug API) or the revert
+        carried no data."""
+        try:
+            response = self.w3.provider.make_request(
+                RPCEndpoint("debug_traceTransaction"), [tx_hash, {"tracer": "callTracer"}]
+            )
+        except _RETRYABLE:
+            return None
+        trace = response.get("result")
+        if not isinstance(trace, Mapping) or not trace.get("error"):
+            return None
+        output = trace.get("output")
+        if isinstance(output, str) and len(output) >= 10:
+            return output
+        return None
 
     def _rpc(self, method: str, params: list[Any], *, context: str = "") -> Any:
         """A raw JSON-RPC request; node errors are decoded uniformly across ganache, anvil, Besu."""

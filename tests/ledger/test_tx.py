@@ -31,7 +31,7 @@ from ledger import compiler
 from ledger.accounts import from_mnemonic
 from ledger.config import DEV_MNEMONIC
 from ledger.contracts import Scheme
-from ledger.errors import ChainError, NotAMember, RetryableChainError
+from ledger.errors import ChainError, NotAMember, RetryableChainError, StateConflict
 from ledger.ledger import Ledger
 from ledger.node import LocalNode, free_port
 from ledger.revert import RevertDecoder
@@ -247,6 +247,42 @@ def test_a_revert_mined_without_simulation_is_decoded_with_its_transaction(rig: 
     tx_hash = info.value.details["tx_hash"]
     assert rig.w3.eth.get_transaction_receipt(HexBytes(tx_hash))["status"] == 0
     assert rig.nonce() == first + 1
+
+
+def test_a_revert_caused_by_an_earlier_transaction_of_its_block_is_decoded(rig: Rig) -> None:
+    """Two issues of one source mined in one block: the second reverts because of the first,
+    so replaying it on the state before the block succeeds and says nothing. Its reason must
+    still be read (seen as a generic TransactionFailed for redemptions of the last units)."""
+    sender = rig.sender()
+    source = secrets.token_bytes(32)
+    data = rig.ledger.points.contract.encode_abi(
+        "issue", args=[rig.member.address, rig.scheme.id, 1, source]
+    )
+    mine = {"ganache": ("miner_stop", "miner_start"), "anvil": ("evm_setAutomine", None)}[rig.kind]
+    rpc = rig.w3.provider.make_request
+    rpc(mine[0], [False] if rig.kind == "anvil" else [])  # type: ignore[arg-type]
+    try:
+        first, second = (
+            sender.submit(rig.issuer, rig.probe, data, gas=300_000, context="issue")
+            for _ in range(2)
+        )
+        rpc("evm_mine", [])  # type: ignore[arg-type]
+    finally:
+        if rig.kind == "anvil":
+            rpc("evm_setAutomine", [True])  # type: ignore[arg-type]
+        else:
+            rpc("miner_start", [])  # type: ignore[arg-type]
+    receipts = [rig.w3.eth.get_transaction_receipt(HexBytes(s.tx_hash)) for s in (first, second)]
+    assert receipts[0]["blockNumber"] == receipts[1]["blockNumber"], "both in one block"
+
+    outcomes = sender.wait_all([first, second])
+
+    assert isinstance(outcomes[0], TxResult)
+    refused = outcomes[1]
+    assert isinstance(refused, StateConflict), refused
+    assert refused.error == "PointsSourceAlreadyPaid"
+    assert refused.details["tx_hash"] == second.tx_hash
+    assert rig.balance() == 1
 
 
 # --- nonces taken elsewhere ----------------------------------------------------------------------
