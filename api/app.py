@@ -34,13 +34,13 @@ from api.routers import (
     timebank,
     wallet,
 )
-from ledger.auth import Auth
+from ledger.audit.indexer import Indexer, SyncReport
+from ledger.chain.relay import Relay
 from ledger.config import Settings
-from ledger.indexer import Indexer, SyncReport
+from ledger.earning.uploads import Uploads
+from ledger.identity.auth import Auth
+from ledger.identity.wallets import Wallets
 from ledger.ledger import Ledger
-from ledger.relay import Relay
-from ledger.uploads import Uploads
-from ledger.wallets import Wallets
 
 VERSION = "0.2.0"
 log = logging.getLogger("api")

@@ -12,17 +12,17 @@ from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ledger.auth import Auth, Caller, token_hash
-from ledger.contracts import Scheme
-from ledger.controls import SchemeBalance
+from ledger.audit.indexer import Indexer
+from ledger.audit.queries import HistoryPage
+from ledger.chain.contracts import Scheme
+from ledger.chain.relay import Relay
+from ledger.earning.uploads import Uploads
 from ledger.errors import AccessDenied, NotSignedIn
-from ledger.index_queries import HistoryPage
-from ledger.indexer import Indexer
+from ledger.identity.auth import Auth, Caller, token_hash
+from ledger.identity.wallets import Wallets
 from ledger.ledger import Ledger
-from ledger.relay import Relay
-from ledger.uploads import Uploads
+from ledger.spending.controls import SchemeBalance
 from ledger.values import parse_address
-from ledger.wallets import Wallets
 
 #: How long a token's caller is remembered in memory (a revocation elsewhere shows within this).
 CALLER_CACHE_SECONDS = 5.0

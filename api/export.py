@@ -1,6 +1,6 @@
 """CSV or JSON answers for auditors' queries (``?format=csv``; JSON is the default).
 
-The CSV is the answer's rows (``ledger.export.csv_text``), served as an attachment with a file
+The CSV is the answer's rows (``ledger.audit.export.csv_text``), served as an attachment with a file
 name that says what it holds; JSON is the answer itself, validated by the route's response model.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import Query
 from fastapi.responses import Response
 
-from ledger.export import csv_text
+from ledger.audit.export import csv_text
 
 ExportFormat = Literal["json", "csv"]
 FormatQuery = Annotated[

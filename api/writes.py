@@ -42,17 +42,17 @@ from sqlmodel import col, select
 
 from api.deps import CallerDep, Services, ServicesDep
 from api.errors import ledger_error_response
-from ledger.auth import Caller
+from ledger.chain.relay import Authorization, ClientSigner, ForwardRequest, KeySigner
+from ledger.chain.tx import Signer, TxResult, TxSender
 from ledger.errors import (
     IdempotencyConflict,
     InputError,
     LedgerError,
     SignatureRequired,
 )
-from ledger.relay import Authorization, ClientSigner, ForwardRequest, KeySigner
+from ledger.identity.auth import Caller
 from ledger.store import session, utcnow
 from ledger.store.sessions import AdminAction, IdempotentRequest
-from ledger.tx import Signer, TxResult, TxSender
 
 log = logging.getLogger("api.writes")
 

@@ -3,13 +3,13 @@
 Build a ``Ledger`` from ``Settings`` and call its operations; see docs/architecture.md for the architecture.
 """
 
+from ledger.audit.indexer import Indexer, IndexStatus, SyncReport
+from ledger.audit.queries import HistoryEntry, HistoryPage
+from ledger.chain.contracts import Call, MemberInfo, MemberStatus, Proposal, Scheme, SchemeFlag
+from ledger.chain.node import LocalNode, NodeStatus
 from ledger.config import Settings
-from ledger.contracts import Call, MemberInfo, MemberStatus, Proposal, Scheme, SchemeFlag
 from ledger.errors import LedgerError
-from ledger.index_queries import HistoryEntry, HistoryPage
-from ledger.indexer import Indexer, IndexStatus, SyncReport
 from ledger.ledger import Balance, Ledger, ProposalOutcome, Registration
-from ledger.node import LocalNode, NodeStatus
 from ledger.store import PersonalData
 
 __all__ = [

@@ -50,7 +50,7 @@ class NodeConfig(BaseModel):
 
 
 class ValidatorsConfig(BaseModel):
-    """A validator network the tooling runs on this machine (``ledger.validators``): `count`
+    """A validator network the tooling runs on this machine (``ledger.chain.validators``): `count`
     go-ethereum clique signers on loopback, ports counted up from the first ones."""
 
     model_config = {"extra": "forbid"}
@@ -202,7 +202,7 @@ def _load_json_model(model: type[M], path: Path) -> M:
 
 
 class AnomalyThresholds(BaseModel):
-    """Thresholds of the anomaly rules (``ledger.anomalies``), from ``audit.json`` in the config
+    """Thresholds of the anomaly rules (``ledger.audit.anomalies``), from ``audit.json`` in the config
     directory; each default is what a city would start with, and each rule is documented there."""
 
     model_config = {"extra": "forbid"}

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.contracts import Call, Limits, SchemeFlag
+from ledger.chain.contracts import Call, Limits, SchemeFlag
 from ledger.errors import ConfigError, UnknownScheme
-from ledger.identity import id_check_char
 from ledger.ledger import Ledger
+from ledger.real_name import id_check_char
 from ledger.store import PersonalData
 
 #: One quota period, and a generous demo quota per period.

@@ -3,7 +3,7 @@
 Every error raised by ``ledger`` is a ``LedgerError``; the API (``api/errors.py``) and the CLI
 (``scripts/_output.py``, called from ``scripts/cli.py``) each translate them in one place. A message
 says what is wrong and what to do next. Contract custom errors are decoded into the leaves below in
-one place, ``ledger.revert.RevertDecoder``.
+one place, ``ledger.chain.revert.RevertDecoder``.
 
     LedgerError
     ├── ConfigError                      settings or a config file is missing or invalid
@@ -53,7 +53,7 @@ one place, ``ledger.revert.RevertDecoder``.
     │       │   └── PriceChanged           the price is not the one the member saw
     │       ├── RelayRefused             (the ERC-2771 forwarder refused a signed request)
     │       └── CouncilRefused           (Council* errors: too few approvals, approved twice, ...)
-    ├── IndexerError                     the event index (ledger.indexer)
+    ├── IndexerError                     the event index (ledger.audit.indexer)
     │   ├── RetryableIndexerError        the chain moved under a sync, or the node dropped: run again
     │   ├── ReorgTooDeep                 a reorg deeper than the blocks kept: index again from scratch
     │   ├── IndexMismatch                the index was built from another chain or deployment
@@ -219,7 +219,7 @@ class ContractRevert(ChainError):
     """A contract refused a call with a custom error; ``error`` and ``args`` carry it decoded."""
 
     code = "contract_revert"
-    #: Solidity custom error names that decode into this class (see ledger.revert).
+    #: Solidity custom error names that decode into this class (see ledger.chain.revert).
     solidity_errors: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, message: str, *, error: str, args: dict[str, Any], **details: Any) -> None:

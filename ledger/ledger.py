@@ -19,10 +19,9 @@ from sqlalchemy.engine import Engine
 from web3 import Web3
 from web3.logs import DISCARD
 
-from ledger import accounts, compiler, deploy
-from ledger.chain import connect
-from ledger.config import NetworkConfig, Settings
-from ledger.contracts import (
+from ledger.chain import accounts, compiler, deploy
+from ledger.chain.connection import connect
+from ledger.chain.contracts import (
     ActivitiesClient,
     Call,
     CatalogueClient,
@@ -43,8 +42,12 @@ from ledger.contracts import (
     SchemeRegistryClient,
     ServiceRecordsClient,
 )
-from ledger.contracts.exchange import ExchangeClient
-from ledger.contracts.rules import parse_actions, parse_grades
+from ledger.chain.contracts.exchange import ExchangeClient
+from ledger.chain.contracts.rules import parse_actions, parse_grades
+from ledger.chain.revert import RevertDecoder
+from ledger.chain.roles import RoleSpec, role, role_names_by_id
+from ledger.chain.tx import Signer, TxResult, TxSender
+from ledger.config import NetworkConfig, Settings
 from ledger.errors import (
     AccessDenied,
     AlreadyRegistered,
@@ -56,9 +59,7 @@ from ledger.errors import (
     RecordNotFound,
     UnknownScheme,
 )
-from ledger.identity import commitment_key_id, identity_commitment
-from ledger.revert import RevertDecoder
-from ledger.roles import RoleSpec, role, role_names_by_id
+from ledger.real_name import commitment_key_id, identity_commitment
 from ledger.store import (
     PersonalData,
     PersonalDataAccess,
@@ -69,18 +70,17 @@ from ledger.store import (
     session,
     utcnow,
 )
-from ledger.tx import Signer, TxResult, TxSender
 from ledger.values import MAX_UINT64, parse_address, parse_amount, parse_reason
 
 if TYPE_CHECKING:
-    from ledger.catalogue import Catalogue
-    from ledger.contracts.timebank import TimeBankClient
-    from ledger.controls import Controls
-    from ledger.earning import Earning
-    from ledger.exchange import Exchange
-    from ledger.gifts import Gifts
-    from ledger.proxies import Proxies
-    from ledger.timebank import TimeBank
+    from ledger.chain.contracts.timebank import TimeBankClient
+    from ledger.earning.records import Earning
+    from ledger.identity.proxies import Proxies
+    from ledger.spending.catalogue import Catalogue
+    from ledger.spending.controls import Controls
+    from ledger.spending.exchange import Exchange
+    from ledger.spending.gifts import Gifts
+    from ledger.spending.timebank import TimeBank
 
 log = logging.getLogger(__name__)
 #: Roles whose holders may see a member's personal data unmasked (each access is logged).
@@ -219,7 +219,7 @@ class Ledger:
     @cached_property
     def exchange(self) -> Exchange:
         """Cross-scheme exchange and inter-issuer clearing."""
-        from ledger.exchange import Exchange
+        from ledger.spending.exchange import Exchange
 
         return Exchange(self)
 
@@ -228,7 +228,7 @@ class Ledger:
     @cached_property
     def controls(self) -> Controls:
         """Scheme policy, pause, frozen points and expiry."""
-        from ledger.controls import Controls
+        from ledger.spending.controls import Controls
 
         return Controls(self)
 
@@ -239,35 +239,35 @@ class Ledger:
     @cached_property
     def gifts(self) -> Gifts:
         """Gifts between members and community funds (共同缔造基金)."""
-        from ledger.gifts import Gifts
+        from ledger.spending.gifts import Gifts
 
         return Gifts(self)
 
     @cached_property
     def earning(self) -> Earning:
         """Activities, service records, review and batch issuance."""
-        from ledger.earning import Earning
+        from ledger.earning.records import Earning
 
         return Earning(self)
 
     # --- TimeBank ---
     @cached_property
     def timebank_contract(self) -> TimeBankClient:
-        from ledger.contracts.timebank import TimeBankClient
+        from ledger.chain.contracts.timebank import TimeBankClient
 
         return self._client(TimeBankClient, "TimeBank")
 
     @cached_property
     def timebank(self) -> TimeBank:
         """The time bank (爱心银行): requests for help paid in hours."""
-        from ledger.timebank import TimeBank
+        from ledger.spending.timebank import TimeBank
 
         return TimeBank(self)
 
     @cached_property
     def proxies(self) -> Proxies:
         """Proxies: a family member or community worker recorded as acting for a member."""
-        from ledger.proxies import Proxies
+        from ledger.identity.proxies import Proxies
 
         return Proxies(self)
 
@@ -280,7 +280,7 @@ class Ledger:
     @cached_property
     def catalogue(self) -> Catalogue:
         """The redemption catalogue: items, redemptions and their orders."""
-        from ledger.catalogue import Catalogue
+        from ledger.spending.catalogue import Catalogue
 
         return Catalogue(self)
 

@@ -1,4 +1,4 @@
-"""``vpl audit``: auditors' checks (``ledger.audit``) over the chain and the event index."""
+"""``vpl audit``: auditors' checks (``ledger.audit.checks``) over the chain and the event index."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.anchors import AnchorOutcome, Anchors
-from ledger.anchors import verification_data as store_verification_data
-from ledger.anomalies import RULES, detect, finding_rows
-from ledger.audit import (
+from ledger.audit.anchors import AnchorOutcome, Anchors
+from ledger.audit.anchors import verification_data as store_verification_data
+from ledger.audit.anomalies import RULES, detect, finding_rows
+from ledger.audit.checks import (
     event_rows,
     member_file,
     quota_data,
@@ -18,12 +18,9 @@ from ledger.audit import (
     reconcile,
     reconciliation_data,
 )
-from ledger.certificates import verification_data, verify_certificate
-from ledger.earning import show_time
-from ledger.errors import InputError
-from ledger.export import plain
-from ledger.indexer import Indexer
-from ledger.trace import (
+from ledger.audit.export import plain
+from ledger.audit.indexer import Indexer
+from ledger.audit.trace import (
     RecordTrace,
     StoreCheck,
     batch_rows,
@@ -33,6 +30,9 @@ from ledger.trace import (
     trace_transaction,
     transaction_rows,
 )
+from ledger.earning.certificates import verification_data, verify_certificate
+from ledger.errors import InputError
+from ledger.values import show_time
 from scripts._export import ExportOption, check_export, maybe_export
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, state_of

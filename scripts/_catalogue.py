@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ledger.catalogue import ItemView, OrderView, item_data, order_data
-from ledger.earning import show_time
 from ledger.errors import InputError
+from ledger.spending.catalogue import ItemView, OrderView, item_data, order_data
+from ledger.values import show_time
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.certificates import (
+from ledger.earning.certificates import (
     Certificate,
     create_certificate,
     verification_data,

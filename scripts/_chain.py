@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
+from ledger.chain.node import LocalNode, NodeStatus
 from ledger.config import REPO_ROOT
 from ledger.errors import ConfigError, NodeNotRunning
-from ledger.node import LocalNode, NodeStatus
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 
@@ -168,7 +168,7 @@ def up_command(
             "`vpl deploy` and run the API under your process manager"
         )
     if settings.rpc_url is None and net.validators is not None:
-        from ledger.validators import ValidatorNetwork
+        from ledger.chain.validators import ValidatorNetwork
 
         running = sum(s.running for s in ValidatorNetwork(settings).up())
         out.note(f"chain: {running} of {net.validators.count} validators running ({net.name})")
@@ -232,8 +232,8 @@ def _index_for_development(state: State) -> None:
     """Bring the event index up to the chain. On a development network an index the indexer
     cannot continue (built by an older version, or of an earlier chain) is rebuilt from the
     chain, which holds everything it had; production networks are never reset unasked."""
+    from ledger.audit.indexer import Indexer
     from ledger.errors import IndexMismatch
-    from ledger.indexer import Indexer
 
     indexer = Indexer(state.ledger)
     try:

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ledger.batch import DEFAULT_CHUNK, plan_batch, run_batch
-from ledger.contracts import Activity, Limits, RecordStatus
-from ledger.contracts.records import REJECT_REASONS
-from ledger.earning import RecordView, activity_data, record_data, show_time
+from ledger.chain.contracts import Activity, Limits, RecordStatus
+from ledger.chain.contracts.records import REJECT_REASONS
+from ledger.earning.batch import DEFAULT_CHUNK, plan_batch, run_batch
+from ledger.earning.records import RecordView, activity_data, record_data
 from ledger.errors import InputError
+from ledger.values import show_time
 from scripts._export import ExportOption, check_export, maybe_export
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.contracts.exchange import Settlement, SettlementStatus
-from ledger.exchange import limits_data, quote_data, result_data
-from ledger.revert import value_text
+from ledger.chain.contracts.exchange import Settlement, SettlementStatus
+from ledger.chain.revert import value_text
+from ledger.spending.exchange import limits_data, quote_data, result_data
 from ledger.values import timestamp
 from scripts._export import ExportOption, check_export, maybe_export
 from scripts._output import fields, line, table

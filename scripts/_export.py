@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.export import export_format, write_export
+from ledger.audit.export import export_format, write_export
 from scripts._state import state_of
 
 #: ``--export``: every audit command's answer to a file, CSV (its rows) or JSON (all of it).

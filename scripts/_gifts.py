@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.errors import InputError
-from ledger.gifts import FundView, GiftReceipt, fund_data, history_data, receipt_data
+from ledger.spending.gifts import FundView, GiftReceipt, fund_data, history_data, receipt_data
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 

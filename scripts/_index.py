@@ -1,4 +1,4 @@
-"""``vpl index``: the event index (``ledger.indexer``): catch up, how far behind, follow, reset,
+"""``vpl index``: the event index (``ledger.audit.indexer``): catch up, how far behind, follow, reset,
 and a member's history from it."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.index_queries import HistoryPage
-from ledger.indexer import Indexer, SyncReport
+from ledger.audit.indexer import Indexer, SyncReport
+from ledger.audit.queries import HistoryPage
 from scripts._export import ExportOption, check_export, maybe_export
 from scripts._output import fields, table
 from scripts._state import APP_OPTIONS, State, state_of

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.errors import RecordNotFound
-from ledger.identity import mask
+from ledger.real_name import mask
 from ledger.store import PersonalData
 from ledger.values import parse_address, timestamp
 from scripts._output import fields, line, table

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.validators import ValidatorNetwork, ValidatorStatus
+from ledger.chain.validators import ValidatorNetwork, ValidatorStatus
 from scripts._output import line, table
 from scripts._state import APP_OPTIONS, State, state_of
 

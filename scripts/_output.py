@@ -14,6 +14,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
+from ledger.audit.export import plain
 from ledger.errors import (
     AccessDenied,
     CertificateInvalid,
@@ -25,7 +26,6 @@ from ledger.errors import (
     NodeError,
     RetryableChainError,
 )
-from ledger.export import plain
 
 #: Exit codes, most specific first (UnknownName is an InputError, so it exits 2 too).
 EXIT_CODES: tuple[tuple[tuple[type[LedgerError], ...], int], ...] = (

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.contracts import Call
+from ledger.chain.contracts import Call
+from ledger.chain.roles import role_names_by_id
 from ledger.errors import InputError
 from ledger.ledger import ProposalOutcome
-from ledger.roles import role_names_by_id
 from ledger.values import timestamp
 from scripts._output import fields, line, table
 from scripts._state import State

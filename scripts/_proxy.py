@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from ledger.errors import InputError
-from ledger.proxies import ProxyGrant, grant_data
+from ledger.identity.proxies import ProxyGrant, grant_data
 from scripts._output import fields, table
 from scripts._state import APP_OPTIONS, State, state_of
 

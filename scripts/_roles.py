@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from ledger.chain.roles import ROLES, role
 from ledger.errors import InputError
-from ledger.roles import ROLES, role
 from scripts._output import line
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit
 from scripts._state import APP_OPTIONS, state_of

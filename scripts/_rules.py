@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.contracts import DurationRule, FixedRule
+from ledger.chain.contracts import DurationRule, FixedRule
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.values import timestamp
 from scripts._output import fields, table
 from scripts._proposals import ApproveAll, Description, check_approve_all, submit

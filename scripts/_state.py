@@ -9,8 +9,8 @@ import typer
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
+from ledger.chain.contracts import Scheme
 from ledger.config import Settings
-from ledger.contracts import Scheme
 from ledger.errors import ConfigError, InputError
 from ledger.ledger import Ledger
 from ledger.values import parse_address

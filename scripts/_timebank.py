@@ -12,9 +12,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ledger.contracts.timebank import DISPUTE_REASONS, SERVICE_KINDS, TimeBankServiceRecord
+from ledger.chain.contracts.timebank import DISPUTE_REASONS, SERVICE_KINDS, TimeBankServiceRecord
 from ledger.errors import InputError
-from ledger.timebank import RequestView, request_data
+from ledger.spending.timebank import RequestView, request_data
 from scripts._output import fields, line, table
 from scripts._state import APP_OPTIONS, State, state_of
 

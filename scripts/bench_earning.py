@@ -28,12 +28,12 @@ from typing import Any
 from eth_utils import keccak
 from web3 import Web3
 
-from ledger.batch import plan_batch, run_batch
+from ledger.chain.contracts import Limits, SchemeFlag
+from ledger.chain.node import LocalNode, free_port
 from ledger.config import Settings
-from ledger.contracts import Limits, SchemeFlag
-from ledger.earning import CST
+from ledger.earning.batch import plan_batch, run_batch
 from ledger.ledger import Ledger
-from ledger.node import LocalNode, free_port
+from ledger.values import CST
 
 HEADER = [
     "record_id",

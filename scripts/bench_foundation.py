@@ -16,10 +16,10 @@ from pathlib import Path
 
 from eth_account import Account
 
+from ledger.chain.node import LocalNode, free_port
 from ledger.config import Settings
 from ledger.demo import synthetic_person
 from ledger.ledger import Ledger
-from ledger.node import LocalNode, free_port
 
 
 def run(kind: str, members: int) -> dict[str, float]:

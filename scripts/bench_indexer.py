@@ -4,7 +4,7 @@
                                               [--database-url postgresql+psycopg://...]
 
 It registers `records` members in batches and pays them `files` CSV files by batch issuance
-(``ledger.batch``, as ``bench_earning.py`` does), so the chain holds tens of thousands of events
+(``ledger.earning.batch``, as ``bench_earning.py`` does), so the chain holds tens of thousands of events
 (MemberRegistered, one TransferSingle per record, the batches' own events). Then it indexes the
 whole chain from the deployment's block into a fresh database (SQLite in a temporary directory
 unless --database-url), timed end to end: eth_getLogs, block headers, decoding, handlers and
@@ -24,10 +24,10 @@ from collections.abc import Callable
 
 from web3 import Web3
 
-from ledger.audit import member_file, quota_use, reconcile
-from ledger.indexer import Indexer
+from ledger.audit.checks import member_file, quota_use, reconcile
+from ledger.audit.indexer import Indexer
+from ledger.audit.trace import trace_batch
 from ledger.ledger import Ledger
-from ledger.trace import trace_batch
 from scripts.bench_earning import bench_chain, cst_midnight, pay_file, setup, write_file
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench_network.py [--validators 3] [--period 1] [--records 2000]
                                               [--members 20] [--writes 5] [--gas-limit N]
 
-On N go-ethereum clique validators (``ledger.validators``, built and cached on first use) and on
+On N go-ethereum clique validators (``ledger.chain.validators``, built and cached on first use) and on
 anvil beside them, it deploys the contracts, registers the members, pays them one file (so they
 hold points), then times:
 
@@ -35,9 +35,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.chain.relay import KeySigner, Relay
+from ledger.chain.validators import ValidatorNetwork, throwaway_settings
 from ledger.ledger import Ledger
-from ledger.relay import KeySigner, Relay
-from ledger.validators import ValidatorNetwork, throwaway_settings
 from scripts.bench_earning import bench_chain, cst_midnight, pay_file, setup, write_file
 
 

@@ -31,9 +31,9 @@ from eth_typing import HexStr
 from eth_utils import keccak
 from web3 import Web3
 
-from ledger.batch import plan_batch, run_batch
-from ledger.contracts import Limits, SchemeFlag
-from ledger.contracts.base import ContractClient
+from ledger.chain.contracts import Limits, SchemeFlag
+from ledger.chain.contracts.base import ContractClient
+from ledger.earning.batch import plan_batch, run_batch
 from ledger.ledger import Ledger
 from scripts.bench_earning import bench_chain, cst_midnight, write_file
 

@@ -23,7 +23,7 @@ import typer
 from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
-from ledger.chain import UNANSWERED
+from ledger.chain.connection import UNANSWERED
 from ledger.config import new_secret
 from ledger.errors import LedgerError, RetryableChainError
 from scripts._audit import audit_app

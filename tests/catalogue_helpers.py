@@ -11,9 +11,9 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from ledger.catalogue import ItemView
-from ledger.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.ledger import Ledger
+from ledger.spending.catalogue import ItemView
 from tests.conftest import issue_points
 from tests.contracts.helpers import source, spare
 from tests.earning_helpers import DAY, fund, now

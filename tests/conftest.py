@@ -25,14 +25,14 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector
 from sqlalchemy import create_engine, text
 
-from ledger import compiler
-from ledger.accounts import from_mnemonic
+from ledger.chain import compiler
+from ledger.chain.accounts import from_mnemonic
+from ledger.chain.contracts import ContractClient
+from ledger.chain.node import LocalNode, free_port
+from ledger.chain.roles import role
+from ledger.chain.tx import TxResult
 from ledger.config import DEV_MNEMONIC, Settings
-from ledger.contracts import ContractClient
 from ledger.ledger import Ledger
-from ledger.node import LocalNode, free_port
-from ledger.roles import role
-from ledger.tx import TxResult
 
 #: Deploys and owns the test-only IssuerProbe that holds ISSUANCE_ROLE (see tests/solidity).
 TEST_MINTER_INDEX = 19

@@ -16,8 +16,8 @@ from eth_account.signers.local import LocalAccount
 from sqlmodel import func, select
 from web3 import Web3
 
-from ledger.contracts import Limits, Scheme
-from ledger.earning import ActivityView, RecordView
+from ledger.chain.contracts import Limits, Scheme
+from ledger.earning.records import ActivityView, RecordView
 from ledger.errors import ContractRevert, LedgerError
 from ledger.ledger import Ledger
 from ledger.store import session

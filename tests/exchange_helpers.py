@@ -8,8 +8,8 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.contracts import Scheme, SchemeFlag
-from ledger.contracts.exchange import ExchangeLimits
+from ledger.chain.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts.exchange import ExchangeLimits
 from ledger.ledger import Ledger
 from tests.conftest import issue_points
 from tests.contracts.helpers import source

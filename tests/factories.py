@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.demo import synthetic_id_number, synthetic_person
 from ledger.ledger import Ledger
 from ledger.store import PersonalData

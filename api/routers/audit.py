@@ -13,10 +13,10 @@ from api.deps import CallerDep, IdPath, ServicesDep, require_role
 from api.export import CSV_RESPONSES, FormatQuery, csv_or
 from api.routers.wallet import MAX_LIST
 from api.schemas import Hex
-from ledger.anchors import Anchors, ChainAnchor
-from ledger.anchors import verification_data as store_verification_data
-from ledger.anomalies import AnomalyReport, detect, finding_rows
-from ledger.audit import (
+from ledger.audit.anchors import Anchors, ChainAnchor
+from ledger.audit.anchors import verification_data as store_verification_data
+from ledger.audit.anomalies import AnomalyReport, detect, finding_rows
+from ledger.audit.checks import (
     MemberFile,
     QuotaPeriod,
     SearchHit,
@@ -30,9 +30,8 @@ from ledger.audit import (
     search,
     supply_series,
 )
-from ledger.errors import InputError
-from ledger.export import plain
-from ledger.trace import (
+from ledger.audit.export import plain
+from ledger.audit.trace import (
     BatchTrace,
     RecordTrace,
     StoreCheck,
@@ -45,6 +44,7 @@ from ledger.trace import (
     trace_transaction,
     transaction_rows,
 )
+from ledger.errors import InputError
 from ledger.values import parse_address
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import CallerDep, ServicesDep, TokenDep, require_role
 from api.writes import WriteDep
+from ledger.chain.tx import Signer
 from ledger.errors import AccessDenied
-from ledger.tx import Signer
+from ledger.identity.wallets import WalletInfo
 from ledger.values import parse_address
-from ledger.wallets import WalletInfo
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 

@@ -17,7 +17,9 @@ from pydantic import BaseModel, Field
 
 from api.deps import CallerDep, ServicesDep, reading_for
 from api.writes import SignedBody, WriteDep
-from ledger.certificates import (
+from ledger.chain.relay import KeySigner
+from ledger.chain.tx import Signer
+from ledger.earning.certificates import (
     Certificate,
     draft_certificate,
     issued,
@@ -30,8 +32,6 @@ from ledger.certificates import (
     verify_text,
 )
 from ledger.errors import AccessDenied, InputError, SignatureRequired
-from ledger.relay import KeySigner
-from ledger.tx import Signer
 
 router = APIRouter(prefix="/v1", tags=["certificates"])
 

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ServicesDep, acting_for, reading_for
 from api.writes import SignedBody, WriteDep
-from ledger.contracts.exchange import MAX_AMOUNT
-from ledger.exchange import limits_data, quote_data, result_data
-from ledger.tx import Signer
+from ledger.chain.contracts.exchange import MAX_AMOUNT
+from ledger.chain.tx import Signer
+from ledger.spending.exchange import limits_data, quote_data, result_data
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
 

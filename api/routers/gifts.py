@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from api.deps import CallerDep, ServicesDep, acting_for
 from api.schemas import Hex
 from api.writes import SignedBody, Write, WriteDep
-from ledger.gifts import MAX_POINTS, MAX_TEXT, fund_data, history_data, receipt_data
+from ledger.spending.gifts import MAX_POINTS, MAX_TEXT, fund_data, history_data, receipt_data
 
 router = APIRouter(prefix="/v1", tags=["gifts"])
 

@@ -30,7 +30,17 @@ from api.routers.records import RecordPublic
 from api.routers.wallet import MAX_LIST, ItemPublic, OrderPublic
 from api.schemas import Hex
 from api.writes import SignedBody, WriteDep
-from ledger.catalogue import (
+from ledger.chain.contracts import Record, RecordStatus
+from ledger.chain.contracts.records import MAX_BATCH
+from ledger.chain.relay import ClientSigner
+from ledger.chain.tx import Signer
+from ledger.earning.records import activity_data, record_data
+from ledger.earning.uploads import MAX_UPLOAD_BYTES, report_data, upload_data
+from ledger.errors import AccessDenied, InputError, RecordNotFound
+from ledger.identity.proxies import MAX_CONSENT_BYTES, grant_data
+from ledger.ledger import ProposalOutcome
+from ledger.real_name import mask
+from ledger.spending.catalogue import (
     DEFAULT_COLLECTION_PERIOD,
     MAX_COLLECTION_PERIOD,
     MAX_POINTS,
@@ -38,18 +48,8 @@ from ledger.catalogue import (
     item_data,
     order_data,
 )
-from ledger.contracts import Record, RecordStatus
-from ledger.contracts.records import MAX_BATCH
-from ledger.earning import MAX_TEXT, activity_data, record_data
-from ledger.errors import AccessDenied, InputError, RecordNotFound
-from ledger.identity import mask
-from ledger.ledger import ProposalOutcome
-from ledger.proxies import MAX_CONSENT_BYTES, grant_data
-from ledger.relay import ClientSigner
 from ledger.store import PersonalData
-from ledger.tx import Signer
-from ledger.uploads import MAX_UPLOAD_BYTES, report_data, upload_data
-from ledger.values import parse_address
+from ledger.values import MAX_TEXT, parse_address
 
 router = APIRouter(prefix="/v1/issuer", tags=["issuer"])
 

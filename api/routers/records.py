@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import CallerDep, ServicesDep, reading_for
 from api.schemas import Hex
-from ledger.contracts import RecordStatus
-from ledger.earning import record_data, visibility_data
+from ledger.chain.contracts import RecordStatus
+from ledger.earning.records import record_data, visibility_data
 from ledger.errors import AccessDenied
 
 router = APIRouter(prefix="/v1", tags=["records"])

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from api.deps import LedgerDep, ServicesDep
+from ledger.chain.contracts import Scheme
 from ledger.config import METADATA_PATH
-from ledger.contracts import Scheme
 
 router = APIRouter(prefix="/v1", tags=["schemes"])
 

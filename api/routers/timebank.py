@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field
 from api.deps import CallerDep, ServicesDep, acting_for, reading_for
 from api.schemas import Hex
 from api.writes import SignedBody, Write, WriteDep
-from ledger.auth import Caller
-from ledger.contracts.timebank import DISPUTE_REASONS, MAX_HOURS, SERVICE_KINDS
-from ledger.earning import MAX_TEXT
+from ledger.chain.contracts.timebank import DISPUTE_REASONS, MAX_HOURS, SERVICE_KINDS
+from ledger.chain.tx import Signer
 from ledger.errors import RecordNotFound
-from ledger.timebank import RequestView, TimeBank, request_data
-from ledger.tx import Signer
+from ledger.identity.auth import Caller
+from ledger.spending.timebank import RequestView, TimeBank, request_data
+from ledger.values import MAX_TEXT
 
 router = APIRouter(prefix="/v1", tags=["time bank"])
 

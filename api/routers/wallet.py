@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from api.deps import CallerDep, IdPath, ServicesDep, acting_for, reading_for
 from api.schemas import Hex
 from api.writes import SignedBody, WriteDep
-from ledger.catalogue import MAX_QUANTITY, item_data, order_data
-from ledger.controls import SchemeBalance
+from ledger.chain.tx import Signer
 from ledger.errors import RecordNotFound
-from ledger.tx import Signer
+from ledger.spending.catalogue import MAX_QUANTITY, item_data, order_data
+from ledger.spending.controls import SchemeBalance
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 

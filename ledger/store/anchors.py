@@ -1,4 +1,4 @@
-"""Snapshots of the store's anchors (``ledger.anchors``): for each anchor recorded on chain, the
+"""Snapshots of the store's anchors (``ledger.audit.anchors``): for each anchor recorded on chain, the
 leaf of every row it covered, so that verification names the rows that changed. The chain holds
 the root: a snapshot that no longer gives it has been altered."""
 

@@ -37,7 +37,7 @@ from ledger.errors import (
     VaultCorrupt,
     VaultKeyError,
 )
-from ledger.identity import COMMITMENT_SIZE, mask, normalize_id_number, normalize_phone
+from ledger.real_name import COMMITMENT_SIZE, mask, normalize_id_number, normalize_phone
 from ledger.store.db import UtcDateTime, session, utcnow
 from ledger.values import parse_address
 
@@ -168,7 +168,7 @@ def _commitment_hex(commitment: bytes) -> str:
     if not isinstance(commitment, bytes | bytearray) or len(commitment) != COMMITMENT_SIZE:
         raise InvalidIdentity(
             f"an identity commitment is {COMMITMENT_SIZE} bytes "
-            "(ledger.identity.identity_commitment); got something else"
+            "(ledger.real_name.identity_commitment); got something else"
         )
     return bytes(commitment).hex()
 

@@ -11,8 +11,8 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from ledger.anchors import Anchors
-from ledger.contracts import Scheme
+from ledger.audit.anchors import Anchors
+from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
 from tests.api.conftest import Session, sign_in
 from tests.catalogue_helpers import holder as shop_holder

@@ -16,8 +16,8 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from ledger.chain.relay import Relay
 from ledger.ledger import Ledger
-from ledger.relay import Relay
 from tests.api.conftest import Session, authorize, pin_sign_in, sign_in
 from tests.api.test_auth import PIN, custodial_member
 from tests.api.test_orders import member_with

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from ledger.contracts import Scheme
+from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
 from tests.api.conftest import Session, sign_in
 from tests.exchange_helpers import change_value, exchange_scheme, exchange_state, holder

@@ -11,7 +11,7 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
-from ledger.contracts import Scheme
+from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
 from ledger.store import session
 from ledger.store.gifts import GiftEntry

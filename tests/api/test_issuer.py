@@ -17,11 +17,11 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from ledger.earning import CST
+from ledger.earning.uploads import Uploads
 from ledger.ledger import Ledger
 from ledger.store import session, utcnow
 from ledger.store.uploads import BatchUpload
-from ledger.uploads import Uploads
+from ledger.values import CST
 from tests.api.conftest import Session, pin_sign_in, sign_in
 from tests.api.test_auth import person
 from tests.catalogue_helpers import Shop, holder, list_item, new_shop

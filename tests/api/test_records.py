@@ -12,8 +12,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
 
-from ledger.earning import CST
 from ledger.ledger import Ledger
+from ledger.values import CST
 from tests.api.conftest import Session, sign_in
 from tests.earning_helpers import Earning, earn, shared_scheme, two_hours_ago
 from tests.factories import Member, new_member

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.contracts import Scheme
+from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
 from tests.api.conftest import Session, sign_in
 from tests.conftest import issue_points

@@ -12,9 +12,9 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ledger.catalogue import Catalogue
 from ledger.errors import RetryableChainError
 from ledger.ledger import Ledger
+from ledger.spending.catalogue import Catalogue
 from tests.api.conftest import pin_sign_in, sign_in
 from tests.api.test_auth import PIN, custodial_member
 from tests.catalogue_helpers import list_item, new_shop

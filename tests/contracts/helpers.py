@@ -12,13 +12,13 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3.logs import DISCARD
 
-from ledger.accounts import from_mnemonic
+from ledger.chain.accounts import from_mnemonic
+from ledger.chain.contracts import Call, ContractClient
+from ledger.chain.roles import role
+from ledger.chain.tx import TxResult
 from ledger.config import DEV_MNEMONIC
-from ledger.contracts import Call, ContractClient
 from ledger.errors import ContractRevert
 from ledger.ledger import Ledger
-from ledger.roles import role
-from ledger.tx import TxResult
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_BYTES32 = "0x" + "00" * 32

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from ledger.contracts import Participation, RecordStatus
+from ledger.chain.contracts import Participation, RecordStatus
 from ledger.errors import InputError, InvalidRequest, NotAMember, NotAuthorized, StateConflict
 from ledger.ledger import Ledger
 from ledger.store.records import details_hash

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger.contracts import Limits, RecordStatus
+from ledger.chain.contracts import Limits, RecordStatus
 from ledger.errors import (
     DuplicateEvidence,
     EarningRefused,

@@ -12,7 +12,9 @@ from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from ledger.contracts import OrderStatus, SchemeFlag
+from ledger.chain.contracts import OrderStatus, SchemeFlag
+from ledger.chain.revert import MESSAGES
+from ledger.chain.tx import TxResult
 from ledger.errors import (
     CatalogueInvalid,
     CatalogueUnauthorized,
@@ -26,8 +28,6 @@ from ledger.errors import (
     SoldOut,
 )
 from ledger.ledger import Ledger
-from ledger.revert import MESSAGES
-from ledger.tx import TxResult
 from tests.catalogue_helpers import (
     Shop,
     assert_supply_invariant,

@@ -14,10 +14,10 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import Call, MemberStatus
+from ledger.chain.contracts import Call, MemberStatus
+from ledger.chain.roles import DEFAULT_ADMIN_ROLE, role
 from ledger.errors import ContractRevert, CouncilRefused, InvalidRequest, NotAMember, NotAuthorized
 from ledger.ledger import Ledger
-from ledger.roles import DEFAULT_ADMIN_ROLE, role
 from tests.conftest import _start, minter, probe_address
 from tests.contracts.helpers import (
     ZERO_ADDRESS,

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from eth_abi import decode as abi_decode
 
-from ledger.contracts import SchemeFlag
-from ledger.contracts.exchange import MAX_AMOUNT, SettlementStatus, exchange_ref
+from ledger.chain.contracts import SchemeFlag
+from ledger.chain.contracts.exchange import MAX_AMOUNT, SettlementStatus, exchange_ref
+from ledger.chain.tx import TxResult
 from ledger.errors import (
     ContractRevert,
     ExchangeDeclined,
@@ -25,7 +26,6 @@ from ledger.errors import (
     StateConflict,
 )
 from ledger.ledger import Ledger
-from ledger.tx import TxResult
 from tests.contracts.helpers import COUNCIL_ROLE, events, raw_call, reverts, send
 from tests.earning_helpers import assert_unchanged, fund
 from tests.exchange_helpers import (

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import Scheme, SchemeFlag
-from ledger.contracts.points import Lot
-from ledger.contracts.schemes import Policy
+from ledger.chain.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts.points import Lot
+from ledger.chain.contracts.schemes import Policy
 from ledger.errors import (
     ContractRevert,
     InsufficientBalance,

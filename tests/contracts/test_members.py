@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import MemberInfo, MemberStatus, Scheme, Standing
+from ledger.chain.contracts import MemberInfo, MemberStatus, Scheme, Standing
 from ledger.errors import (
     AlreadyRegistered,
     ContractRevert,
@@ -20,8 +20,8 @@ from ledger.errors import (
     NotAuthorized,
     RecordNotFound,
 )
-from ledger.identity import identity_commitment
 from ledger.ledger import Ledger
+from ledger.real_name import identity_commitment
 from ledger.store import PersonalData
 from tests.conftest import issue_points
 from tests.contracts.helpers import (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from ledger.contracts import Scheme, Standing
+from ledger.chain.contracts import Scheme, Standing
 from ledger.errors import (
     ContractRevert,
     InvalidRequest,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.contracts import Scheme
+from ledger.chain.contracts import Scheme
 from ledger.errors import QuotaExceeded
 from ledger.ledger import Ledger
 from tests.conftest import _start, issue_points

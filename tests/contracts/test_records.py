@@ -11,9 +11,9 @@ import secrets
 import pytest
 from eth_account import Account
 
-from ledger.contracts import Participation, Record, RecordStatus
-from ledger.contracts.records import record_source
-from ledger.contracts.rules import encode_action
+from ledger.chain.contracts import Participation, Record, RecordStatus
+from ledger.chain.contracts.records import record_source
+from ledger.chain.contracts.rules import encode_action
 from ledger.errors import (
     EarningRefused,
     InputError,

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from ledger.contracts import Scheme
+from ledger.chain.contracts import Scheme
+from ledger.chain.roles import DEFAULT_ADMIN_ROLE, role
 from ledger.errors import NotAuthorized
 from ledger.ledger import Ledger
-from ledger.roles import DEFAULT_ADMIN_ROLE, role
 from tests.contracts.helpers import hex32, raw_call, reverts, send
 from tests.factories import new_scheme
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.contracts import DurationRule, FixedRule, Scheme
-from ledger.contracts.rules import GRADE_LETTERS, encode_action
+from ledger.chain.contracts import DurationRule, FixedRule, Scheme
+from ledger.chain.contracts.rules import GRADE_LETTERS, encode_action
 from ledger.errors import InputError, InvalidRequest, NotAuthorized, RecordNotFound, StateConflict
 from ledger.ledger import Ledger
 from tests.contracts.helpers import raw_call, reverts, send

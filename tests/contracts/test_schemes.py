@@ -10,10 +10,10 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import Call, Scheme, SchemeFlag
+from ledger.chain.contracts import Call, Scheme, SchemeFlag
+from ledger.chain.roles import role
 from ledger.errors import ContractRevert, InputError, NotAuthorized, UnknownScheme
 from ledger.ledger import Ledger
-from ledger.roles import role
 from tests.contracts.helpers import (
     COUNCIL_ROLE,
     MAX_UINT128,

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from ledger.contracts import ContractClient, Scheme
-from ledger.contracts.points import Lot
-from ledger.contracts.schemes import Policy
-from ledger.earning import CST
+from ledger.chain.contracts import ContractClient, Scheme
+from ledger.chain.contracts.points import Lot
+from ledger.chain.contracts.schemes import Policy
+from ledger.chain.tx import TxResult
 from ledger.errors import (
     ContractRevert,
     InsufficientBalance,
@@ -31,7 +31,7 @@ from ledger.errors import (
     StateConflict,
 )
 from ledger.ledger import Ledger
-from ledger.tx import TxResult
+from ledger.values import CST
 from tests.conftest import (
     _start,
     deploy_spending_probe,

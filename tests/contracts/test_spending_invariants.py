@@ -26,8 +26,8 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ledger.contracts import Scheme, SchemeFlag
-from ledger.contracts.base import ContractClient
+from ledger.chain.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts.base import ContractClient
 from ledger.errors import ContractRevert
 from ledger.ledger import Ledger
 from tests.conftest import issue_points

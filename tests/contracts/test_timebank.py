@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger.contracts import Scheme, SchemeFlag
-from ledger.contracts.timebank import RequestStatus, TimeBankClient, source_of
-from ledger.deploy import DEFAULT_ADMIN_ROLE, SPENDING_ROLE
+from ledger.chain.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts.timebank import RequestStatus, TimeBankClient, source_of
+from ledger.chain.deploy import DEFAULT_ADMIN_ROLE, SPENDING_ROLE
 from ledger.errors import (
     InsufficientBalance,
     InvalidRequest,

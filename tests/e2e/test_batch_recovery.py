@@ -16,13 +16,13 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from ledger.anchors import UNLINKED_DEPTH
-from ledger.batch import plan_batch
-from ledger.contracts import Scheme
-from ledger.contracts.records import pack_records, records_hash
-from ledger.earning import CST
+from ledger.audit.anchors import UNLINKED_DEPTH
+from ledger.chain.contracts import Scheme
+from ledger.chain.contracts.records import pack_records, records_hash
+from ledger.earning.batch import plan_batch
 from ledger.ledger import Ledger
 from ledger.store.records import RecordDetails
+from ledger.values import CST
 from tests.e2e.runner import Vpl, ok
 from tests.e2e.test_earning_cli import _write, iso, scheme  # noqa: F401  (the fixture)
 from tests.factories import new_member
@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 #: second chunk is not sent yet (tests/ledger/test_batch.py stops a run with chunks in flight).
 KILLED_AFTER_APPROVAL = """
 import os, signal, sys
-import ledger.batch
-ledger.batch.IN_FLIGHT = 1
-ledger.batch.mark_chunk_paid = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+import ledger.earning.batch
+ledger.earning.batch.IN_FLIGHT = 1
+ledger.earning.batch.mark_chunk_paid = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
 from scripts.cli import app
 app(args=sys.argv[1:], prog_name="vpl")
 """

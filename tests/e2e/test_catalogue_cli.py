@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from ledger.earning import CST
 from ledger.ledger import Ledger
+from ledger.values import CST
 from tests.catalogue_helpers import Shop, assert_supply_invariant, grant_proxy, holder, new_shop
 from tests.e2e.runner import Vpl, fails, ok
 from tests.earning_helpers import DAY, HOUR, advance, now

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ledger.earning import CST
 from ledger.ledger import Ledger
+from ledger.values import CST
 from tests.e2e.runner import Vpl, fails, ok
 from tests.earning_helpers import HOUR, earn, earning_scheme, past_monday
 from tests.factories import new_member

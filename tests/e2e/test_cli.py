@@ -22,11 +22,11 @@ import pytest
 from eth_account import Account
 from sqlmodel import Session, select
 
+from ledger.chain.contracts import MemberStatus, SchemeFlag
+from ledger.chain.node import LocalNode, free_port
 from ledger.config import REPO_ROOT, Settings
-from ledger.contracts import MemberStatus, SchemeFlag
 from ledger.errors import NodeNotRunning, RecordNotFound
 from ledger.ledger import Ledger
-from ledger.node import LocalNode, free_port
 from ledger.store import PersonalDataAccess, session
 from ledger.store.db import make_engine
 from ledger.store.index import IndexSchema

@@ -3,7 +3,7 @@ end against the session's chain."""
 
 from __future__ import annotations
 
-from ledger.contracts.schemes import Policy
+from ledger.chain.contracts.schemes import Policy
 from ledger.ledger import Ledger
 from tests.conftest import issue_points
 from tests.contracts.helpers import source

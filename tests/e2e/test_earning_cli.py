@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.contracts import Scheme
-from ledger.earning import CST
+from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
+from ledger.values import CST
 from tests.e2e.runner import Vpl, fails, ok
 from tests.factories import new_member, new_scheme
 

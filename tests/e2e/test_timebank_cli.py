@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.ledger import Ledger
 from tests.conftest import issue_points
 from tests.contracts.helpers import source

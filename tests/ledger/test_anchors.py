@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from ledger.anchors import Anchors, digest_store, merkle_root, row_leaf
+from ledger.audit.anchors import Anchors, digest_store, merkle_root, row_leaf
 from ledger.errors import NotAuthorized, RecordNotFound
 from ledger.ledger import Ledger
 from ledger.store.anchors import StoreAnchor, StoreAnchorLeaf

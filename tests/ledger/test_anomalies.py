@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from ledger.anomalies import RULES, AnomalyReport, detect, finding_rows
+from ledger.audit.anomalies import RULES, AnomalyReport, detect, finding_rows
+from ledger.audit.indexer import Indexer
 from ledger.config import AnomalyThresholds
 from ledger.errors import IndexBehind, InputError
-from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.store.index import IndexEvent, IndexEventRef
 from tests.earning_helpers import (

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from ledger.audit import event_rows, member_file, quota_data, quota_use, reconcile
-from ledger.earning import CST
+from ledger.audit.checks import event_rows, member_file, quota_data, quota_use, reconcile
+from ledger.audit.indexer import Indexer
 from ledger.errors import IndexBehind, InputError, UnknownScheme
-from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.store.index import IndexEvent, PointMovement
+from ledger.values import CST
 from tests.earning_helpers import earn, earning_scheme, two_hours_ago
 from tests.exchange_helpers import exchange_scheme, grant_proxy, holder
 from tests.factories import new_member

@@ -17,11 +17,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from sqlmodel import col, func, select
 
-from ledger.batch import BatchPlan, BatchReport, plan_batch, run_batch, submit_chunks
-from ledger.certificates import create_certificate
-from ledger.contracts import BatchStatus, Limits, Scheme
-from ledger.contracts.records import pack_records, records_hash
-from ledger.earning import CST
+from ledger.chain.contracts import BatchStatus, Limits, Scheme
+from ledger.chain.contracts.records import pack_records, records_hash
+from ledger.earning.batch import BatchPlan, BatchReport, plan_batch, run_batch, submit_chunks
+from ledger.earning.certificates import create_certificate
 from ledger.errors import (
     EarningRefused,
     InputError,
@@ -33,6 +32,7 @@ from ledger.errors import (
 from ledger.ledger import Ledger
 from ledger.store import session
 from ledger.store.records import RecordDetails
+from ledger.values import CST
 from tests.contracts.helpers import reverts
 from tests.earning_helpers import HOUR, clear_of_boundary, last_refusal_id, refusals_since
 from tests.factories import new_member, new_scheme

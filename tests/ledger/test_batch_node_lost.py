@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.contracts import Limits
+from ledger.chain.contracts import Limits
+from ledger.chain.node import LocalNode
 from ledger.errors import RetryableChainError
 from ledger.ledger import Ledger
-from ledger.node import LocalNode
 from tests.conftest import make_settings, share_build
 from tests.factories import new_member, new_scheme
 from tests.ledger.test_batch import HEADER, iso

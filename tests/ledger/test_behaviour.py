@@ -11,11 +11,11 @@ import secrets
 import pytest
 from eth_account import Account
 
-from ledger.contracts import MemberStatus
+from ledger.chain.contracts import MemberStatus
+from ledger.chain.roles import role
 from ledger.errors import AlreadyRegistered, CouncilRefused, NotAMember, NotAuthorized
-from ledger.identity import identity_commitment
 from ledger.ledger import Ledger
-from ledger.roles import role
+from ledger.real_name import identity_commitment
 from tests.conftest import issue_points
 from tests.factories import new_member, new_scheme, person
 

@@ -1,4 +1,4 @@
-"""``ledger.catalogue``: items with their details in the store, redemption by members' proxies,
+"""``ledger.spending.catalogue``: items with their details in the store, redemption by members' proxies,
 fulfilment codes, orders per member, merchant and item, expiring due orders in bulk; listing and
 redeeming are safe to repeat; bad input and refusals change nothing."""
 
@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from ledger.catalogue import Catalogue, fulfilment_hash
-from ledger.contracts import OrderStatus
+from ledger.chain.contracts import OrderStatus
 from ledger.errors import (
     CatalogueUnauthorized,
     InputError,
@@ -21,6 +20,7 @@ from ledger.errors import (
     SoldOut,
 )
 from ledger.ledger import Ledger
+from ledger.spending.catalogue import Catalogue, fulfilment_hash
 from ledger.store import session
 from ledger.store.catalogue import CatalogueItemDetails, RedemptionRequest
 from ledger.store.records import details_hash

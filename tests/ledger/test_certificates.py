@@ -20,8 +20,9 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from ledger.batch import plan_batch, run_batch
-from ledger.certificates import (
+from ledger.chain.contracts import RecordStatus
+from ledger.earning.batch import plan_batch, run_batch
+from ledger.earning.certificates import (
     Certificate,
     create_certificate,
     document_json,
@@ -36,11 +37,10 @@ from ledger.certificates import (
     verify_text,
     write_certificate,
 )
-from ledger.contracts import RecordStatus
-from ledger.earning import CST
 from ledger.errors import AccessDenied, InputError, RecordNotFound, SignatureMismatch
 from ledger.ledger import Ledger
 from ledger.store.records import canonical_json, details_hash
+from ledger.values import CST
 from tests.earning_helpers import (
     DAY,
     DETAILS,

@@ -1,4 +1,4 @@
-"""ledger.compiler: the npm solc behind py-solc-x, and the build cache keyed by the inputs' hash."""
+"""ledger.chain.compiler: the npm solc behind py-solc-x, and the build cache keyed by the inputs' hash."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import solcx
 import solcx.wrapper
 
-from ledger import compiler
-from ledger.compiler import GENERATED_HEADER, Build, build, wrapper_path
+from ledger.chain import compiler
+from ledger.chain.compiler import GENERATED_HEADER, Build, build, wrapper_path
 from ledger.config import Settings
 from ledger.errors import BuildError
 

@@ -1,4 +1,4 @@
-"""Emergency and compliance controls through ``ledger.controls``: policy, pause, frozen points
+"""Emergency and compliance controls through ``ledger.spending.controls``: policy, pause, frozen points
 and expiry, against a real node."""
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from ledger.contracts import Scheme
-from ledger.contracts.schemes import Policy
-from ledger.controls import case_ref, month_of, month_start
+from ledger.chain.contracts import Scheme
+from ledger.chain.contracts.schemes import Policy
 from ledger.errors import (
     InputError,
     InsufficientBalance,
@@ -22,6 +21,7 @@ from ledger.errors import (
     StateConflict,
 )
 from ledger.ledger import Ledger
+from ledger.spending.controls import case_ref, month_of, month_start
 from tests.conftest import issue_points
 from tests.contracts.helpers import events, govern, reverts, send, source
 from tests.earning_helpers import fund

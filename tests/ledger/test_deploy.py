@@ -1,4 +1,4 @@
-"""ledger.deploy: deploy once, and refuse any chain whose code is not the manifest's.
+"""ledger.chain.deploy: deploy once, and refuse any chain whose code is not the manifest's.
 
 Read-only checks use the session node; what deploys or writes manifests runs on a spare node of
 this module's own, each test with its own deployments directory.
@@ -20,13 +20,13 @@ from eth_account import Account
 from hexbytes import HexBytes
 from web3 import Web3
 
-from ledger import deploy
-from ledger.accounts import from_mnemonic
+from ledger.chain import deploy
+from ledger.chain.accounts import from_mnemonic
+from ledger.chain.deploy import CONTRACTS, SPENDING_ROLE, Manifest
+from ledger.chain.node import LocalNode
 from ledger.config import DEV_MNEMONIC, Settings
-from ledger.deploy import CONTRACTS, SPENDING_ROLE, Manifest
 from ledger.errors import DeploymentError, ForeignCode, NodeNotRunning, NotDeployed
 from ledger.ledger import Ledger
-from ledger.node import LocalNode
 from tests.conftest import make_settings
 from tests.factories import new_scheme
 from tests.ledger.test_node import _anvil_saved_block, exited, wait_until

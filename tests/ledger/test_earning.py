@@ -1,4 +1,4 @@
-"""ledger.earning: the off-chain half of earning. It checks input before sending, keeps the
+"""ledger.earning.records: the off-chain half of earning. It checks input before sending, keeps the
 details whose hash is on chain (what the 2021 rules on volunteer service records require), makes
 every write repeatable, refuses evidence that already backs a record, shows a record's details
 only to the volunteer, the community that reviews it and the employer the volunteer names
@@ -15,8 +15,7 @@ import pytest
 from eth_account import Account
 from sqlmodel import select
 
-from ledger.contracts import Limits, RecordStatus, Scheme
-from ledger.earning import parse_time, show_time
+from ledger.chain.contracts import Limits, RecordStatus, Scheme
 from ledger.errors import (
     AccessDenied,
     InputError,
@@ -34,6 +33,7 @@ from ledger.store.records import (
     canonical_json,
     details_hash,
 )
+from ledger.values import parse_time, show_time
 from tests.earning_helpers import (
     DETAILS,
     HOUR,

@@ -1,4 +1,4 @@
-"""Specification of ``ledger.exchange``: quotes in plain words, execution at the quoted values,
+"""Specification of ``ledger.spending.exchange``: quotes in plain words, execution at the quoted values,
 limits in standard units, settlements, and the clearing statement from the contract's events."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ import pytest
 from eth_utils import keccak
 from sqlmodel import select
 
-from ledger.contracts.exchange import ExchangeLimits, SettlementStatus
-from ledger.earning import CST
+from ledger.chain.contracts.exchange import ExchangeLimits, SettlementStatus
 from ledger.errors import (
     ContractRevert,
     InputError,
@@ -19,10 +18,11 @@ from ledger.errors import (
     NotAuthorized,
     StaleQuote,
 )
-from ledger.exchange import parse_value, parse_values, reference_hash
 from ledger.ledger import Ledger
+from ledger.spending.exchange import parse_value, parse_values, reference_hash
 from ledger.store import session
 from ledger.store.clearing import PaymentReference
+from ledger.values import CST
 from tests.earning_helpers import assert_refusal_logged, assert_unchanged, last_refusal_id
 from tests.exchange_helpers import (
     change_value,

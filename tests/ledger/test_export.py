@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ledger.audit.export import csv_text, flatten, write_export
 from ledger.errors import InputError
-from ledger.export import csv_text, flatten, write_export
 
 
 def rows_of(text: str) -> list[dict[str, str]]:

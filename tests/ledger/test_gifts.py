@@ -1,4 +1,4 @@
-"""ledger.gifts: gifts and community funds through the Ledger. Texts (memo, fund details, purpose)
+"""ledger.spending.gifts: gifts and community funds through the Ledger. Texts (memo, fund details, purpose)
 stay in the store with only their salted hash on chain; every request is idempotent by its request
 id; bad input is refused before anything is sent; a contract refusal leaves nothing behind but the
 record of the refused attempt."""
@@ -12,7 +12,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from sqlmodel import func, select
 
-from ledger.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.errors import (
     InputError,
     InsufficientBalance,

@@ -1,4 +1,4 @@
-"""Resident ID numbers, phones and identity commitments (ledger.identity)."""
+"""Resident ID numbers, phones and identity commitments (ledger.real_name)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from ledger.errors import ConfigError, InputError, InvalidIdentity, InvalidPhone
-from ledger.identity import (
+from ledger.real_name import (
     id_check_char,
     identity_commitment,
     mask,

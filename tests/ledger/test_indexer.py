@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from ledger.audit.indexer import Indexer
+from ledger.audit.queries import IndexQueries
+from ledger.chain.contracts import SchemeFlag
 from ledger.config import Settings
-from ledger.contracts import SchemeFlag
 from ledger.errors import (
     IndexBehind,
     IndexMismatch,
@@ -27,8 +29,6 @@ from ledger.errors import (
     RecordNotFound,
     UnknownName,
 )
-from ledger.index_queries import IndexQueries
-from ledger.indexer import Indexer
 from ledger.ledger import Ledger
 from ledger.store.index import IndexSchema
 from tests.catalogue_helpers import list_item, new_shop

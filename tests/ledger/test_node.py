@@ -1,4 +1,4 @@
-"""ledger.node: the local node starts, stops and restarts with its chain, and is never doubled."""
+"""ledger.chain.node: the local node starts, stops and restarts with its chain, and is never doubled."""
 
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-import ledger.node as node_module
-from ledger.config import NodeKind, Settings
-from ledger.errors import NodeAlreadyRunning, NodeError, NodeNotRunning
-from ledger.node import (
+import ledger.chain.node as node_module
+from ledger.chain.node import (
     ANVIL_STATE,
     ANVIL_STATE_BACKUP,
     PID_FILE,
@@ -30,6 +28,8 @@ from ledger.node import (
     free_port,
     wait_for_rpc,
 )
+from ledger.config import NodeKind, Settings
+from ledger.errors import NodeAlreadyRunning, NodeError, NodeNotRunning
 
 KINDS: list[NodeKind] = ["ganache", "anvil"]
 CHAIN_ID = 1337
@@ -197,7 +197,7 @@ def test_crashed_node_is_reported_stale_and_restarts_with_its_chain(
     wait_until(lambda: exited(pid))
 
     assert node.status().stale is not None and "no longer running" in str(node.status().stale)
-    with caplog.at_level(logging.WARNING, logger="ledger.node"):
+    with caplog.at_level(logging.WARNING, logger="ledger.chain.node"):
         second = node.start()
 
     assert second.stale is not None and f"process {first.pid}" in second.stale

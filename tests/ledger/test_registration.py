@@ -18,7 +18,8 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from sqlalchemy import text
 
-from ledger.contracts import MemberStatus
+from ledger.chain.contracts import MemberStatus
+from ledger.chain.roles import role
 from ledger.errors import (
     AlreadyRegistered,
     InvalidAddress,
@@ -26,9 +27,8 @@ from ledger.errors import (
     NotAuthorized,
     RecordNotFound,
 )
-from ledger.identity import identity_commitment
 from ledger.ledger import Ledger
-from ledger.roles import role
+from ledger.real_name import identity_commitment
 from ledger.store import PersonalData
 from tests.factories import id_number, person
 

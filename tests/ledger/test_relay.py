@@ -26,17 +26,12 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
-from ledger.contracts import Call
+from ledger.chain.contracts import Call
+from ledger.chain.node import LocalNode
+from ledger.chain.relay import DOMAIN_NAME, DOMAIN_VERSION, FORWARD_REQUEST_TYPES, ForwardRequest
+from ledger.chain.tx import TxResult
 from ledger.errors import ContractRevert
 from ledger.ledger import Ledger
-from ledger.node import LocalNode
-from ledger.relay import (
-    DOMAIN_NAME,
-    DOMAIN_VERSION,
-    FORWARD_REQUEST_TYPES,
-    ForwardRequest,
-)
-from ledger.tx import TxResult
 from tests.conftest import make_settings
 
 REQUEST_GAS = 500_000

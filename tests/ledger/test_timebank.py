@@ -1,7 +1,7 @@
-"""The time-bank service (``ledger.timebank``) and proxies (``ledger.proxies``): elderly members
-without keys act through a community worker recorded as their proxy; the needs and address stay
-in the store (the address shown only to those involved); every refusal changes nothing on chain or
-in the store and is written down for auditors."""
+"""The time-bank service (``ledger.spending.timebank``) and proxies (``ledger.identity.proxies``):
+elderly members without keys act through a community worker recorded as their proxy; the needs and
+address stay in the store (the address shown only to those involved); every refusal changes
+nothing on chain or in the store and is written down for auditors."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import func, select
 
-from ledger.contracts import Scheme
-from ledger.contracts.timebank import RequestStatus, source_of
+from ledger.chain.contracts import Scheme
+from ledger.chain.contracts.timebank import RequestStatus, source_of
 from ledger.errors import (
     InputError,
     InsufficientBalance,

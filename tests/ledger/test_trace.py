@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from ledger.batch import plan_batch, run_batch
+from ledger.audit.indexer import Indexer, event_refs
+from ledger.audit.trace import trace_batch, trace_record, trace_transaction
+from ledger.chain.relay import KeySigner, Relay
+from ledger.earning.batch import plan_batch, run_batch
 from ledger.errors import IndexBehind, InputError, RecordNotFound
-from ledger.indexer import Indexer, event_refs
 from ledger.ledger import Ledger
-from ledger.relay import KeySigner, Relay
 from ledger.store import session
 from ledger.store.records import RecordDetails
-from ledger.trace import trace_batch, trace_record, trace_transaction
 from tests.earning_helpers import earning_scheme, evidence, open_activity, submit, two_hours_ago
 from tests.factories import new_member
 from tests.ledger.test_batch import HEADER as BATCH_HEADER

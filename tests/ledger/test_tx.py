@@ -1,4 +1,4 @@
-"""ledger.tx: every write is simulated, numbered, signed, sent once and confirmed, on real nodes.
+"""ledger.chain.tx: every write is simulated, numbered, signed, sent once and confirmed, on real nodes.
 
 Each test runs on ganache and on anvil. It gets a fresh, funded account that owns an IssuerProbe
 holding ISSUANCE_ROLE (the role is refused to plain keys) and a ``TxSender`` of its own (its own
@@ -26,16 +26,16 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 
-import ledger.tx as tx_module
-from ledger import compiler
-from ledger.accounts import from_mnemonic
+import ledger.chain.tx as tx_module
+from ledger.chain import compiler
+from ledger.chain.accounts import from_mnemonic
+from ledger.chain.contracts import Scheme
+from ledger.chain.node import LocalNode, free_port
+from ledger.chain.revert import RevertDecoder
+from ledger.chain.tx import TxResult, TxSender
 from ledger.config import DEV_MNEMONIC
-from ledger.contracts import Scheme
 from ledger.errors import ChainError, NotAMember, RetryableChainError, StateConflict
 from ledger.ledger import Ledger
-from ledger.node import LocalNode, free_port
-from ledger.revert import RevertDecoder
-from ledger.tx import TxResult, TxSender
 from tests.conftest import PROBE_SOURCES, make_settings
 from tests.factories import Member, new_member, new_scheme
 

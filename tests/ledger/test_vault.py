@@ -26,7 +26,7 @@ from ledger.errors import (
     VaultCorrupt,
     VaultKeyError,
 )
-from ledger.identity import identity_commitment
+from ledger.real_name import identity_commitment
 from ledger.store import PersonalData, Vault, init_db, make_engine, session
 from ledger.store.vault import MemberIdentity, key_id
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import WalletLocked, WrongPin
+from ledger.identity.wallets import Wallets
 from ledger.ledger import Ledger
 from ledger.store import session, utcnow
 from ledger.store.sessions import CustodialWallet
-from ledger.wallets import Wallets
 from tests.conftest import fresh_database
 from tests.wallet_helpers import GUESSES, race
 

@@ -1,5 +1,5 @@
 """A real validator network for the tests: three go-ethereum clique signers on loopback, started
-by the project's own code (``ledger.validators``), with the geth binary built once and cached."""
+by the project's own code (``ledger.chain.validators``), with the geth binary built once and cached."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 import requests
 from typer.testing import CliRunner, Result
 
+from ledger.chain.validators import ValidatorNetwork, throwaway_settings
 from ledger.config import Settings
 from ledger.ledger import Ledger
-from ledger.validators import ValidatorNetwork, throwaway_settings
 from scripts.cli import app
 from tests.conftest import compile_once
 

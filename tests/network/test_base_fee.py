@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from ledger.chain.validators import ValidatorNetwork
 from ledger.ledger import Ledger
-from ledger.validators import ValidatorNetwork
 from tests.network.conftest import own_network, rpc
 from tests.network.test_validators import wait_until
 

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
+from ledger.chain.validators import ValidatorNetwork
 from ledger.ledger import Ledger
-from ledger.validators import ValidatorNetwork
 from scripts._chain import DEFAULT_DEMO_CITY
 from tests.network.conftest import rpc, vpl
 from tests.network.test_validators import wait_until

@@ -23,14 +23,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from ledger.audit import reconcile
-from ledger.batch import plan_batch, run_batch
-from ledger.contracts import Scheme, SchemeFlag
-from ledger.earning import CST
-from ledger.indexer import Indexer
+from ledger.audit.checks import reconcile
+from ledger.audit.indexer import Indexer
+from ledger.chain.contracts import Scheme, SchemeFlag
+from ledger.chain.relay import KeySigner, Relay
+from ledger.chain.validators import ValidatorNetwork
+from ledger.earning.batch import plan_batch, run_batch
 from ledger.ledger import Ledger
-from ledger.relay import KeySigner, Relay
-from ledger.validators import ValidatorNetwork
+from ledger.values import CST
 from tests.catalogue_helpers import Shop, list_item
 from tests.earning_helpers import LOOSE
 from tests.exchange_helpers import exchange_scheme

@@ -15,10 +15,10 @@ import pytest
 import requests
 from typer.testing import Result
 
+from ledger.chain.deploy import manifest_path
+from ledger.chain.validators import ValidatorNetwork, throwaway_settings
 from ledger.config import Settings
-from ledger.deploy import manifest_path
 from ledger.ledger import Ledger
-from ledger.validators import ValidatorNetwork, throwaway_settings
 from tests.network.conftest import vpl
 
 

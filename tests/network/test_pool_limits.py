@@ -17,9 +17,9 @@ from collections.abc import Iterator
 import pytest
 from web3.exceptions import Web3RPCError
 
+from ledger.chain.tx import TxSender
 from ledger.errors import ChainError, RetryableChainError
 from ledger.ledger import Ledger
-from ledger.tx import TxSender
 from tests.network.conftest import own_network
 from tests.network.test_validators import wait_until
 
@@ -44,7 +44,7 @@ def test_a_full_pool_is_waited_out_and_every_transaction_is_mined_once(
     ledger, sender = small_pool, small_pool.sender
     account = ledger.operator("issuer-vol")
     first = ledger.w3.eth.get_transaction_count(account.address)
-    with caplog.at_level(logging.INFO, logger="ledger.tx"):
+    with caplog.at_level(logging.INFO, logger="ledger.chain.tx"):
         sent = [sender.submit(account, account.address, b"", gas=21_000) for _ in range(IN_FLIGHT)]
         outcomes = sender.wait_all(sent)
     # more than the pool holds were in flight: the node said so, and the sender waited
@@ -73,7 +73,7 @@ def test_a_nonce_another_process_took_in_the_pool_is_skipped_not_fatal(
     before = one.submit(account, account.address, b"", gas=21_000)  # `one` will use the next nonce
     taken = other.submit(account, account.address, b"", gas=21_000)  # `other` takes it first
     assert nonce_of(ledger, taken.tx_hash) == nonce_of(ledger, before.tx_hash) + 1
-    with caplog.at_level(logging.INFO, logger="ledger.tx"):
+    with caplog.at_level(logging.INFO, logger="ledger.chain.tx"):
         after = one.submit(account, account.address, b"\x01", gas=30_000)
     assert any("taken elsewhere" in r.getMessage() for r in caplog.records)
     assert nonce_of(ledger, after.tx_hash) == nonce_of(ledger, taken.tx_hash) + 1

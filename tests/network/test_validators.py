@@ -11,8 +11,8 @@ import time
 import requests
 from eth_account import Account
 
+from ledger.chain.validators import ValidatorNetwork
 from ledger.ledger import Ledger
-from ledger.validators import ValidatorNetwork
 from tests.factories import person
 from tests.network.conftest import VALIDATORS
 

@@ -1,0 +1,162 @@
+"""Client of the Catalogue contract: redemption items and orders (兑换)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from ledger.chain.contracts.base import ContractClient
+from ledger.chain.tx import Signer, TxResult
+
+
+class OrderStatus(IntEnum):
+    NONE = 0
+    HELD = 1
+    FULFILLED = 2
+    CANCELLED = 3
+    EXPIRED = 4
+
+
+@dataclass(frozen=True)
+class Item:
+    """A catalogue item (ICatalogue.Item): price in points a unit, stock left, window in Unix time."""
+
+    id: int
+    scheme_id: int
+    merchant: str
+    stock: int
+    per_member: int
+    price: int
+    available_from: int
+    available_until: int
+    collection_period: int
+    delisted: bool
+    details_hash: bytes
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order (ICatalogue.Order): the points held for it and what became of them."""
+
+    id: int
+    item_id: int
+    member: str
+    quantity: int
+    points: int
+    hold_id: int
+    status: OrderStatus
+    expires_at: int
+    fulfilment_hash: bytes | None
+
+
+class CatalogueClient(ContractClient):
+    def list_item(
+        self,
+        account: Signer,
+        scheme_id: int,
+        *,
+        price: int,
+        stock: int,
+        per_member: int,
+        available_from: int,
+        available_until: int,
+        collection_period: int,
+        details_hash: bytes,
+    ) -> TxResult:
+        return self._write(
+            account,
+            "listItem",
+            scheme_id,
+            price,
+            stock,
+            per_member,
+            available_from,
+            available_until,
+            collection_period,
+            details_hash,
+        )
+
+    def listed_id(self, result: TxResult) -> int:
+        return int(self._events(result, "ItemListed")[0]["args"]["itemId"])
+
+    def update_item(
+        self,
+        account: Signer,
+        item_id: int,
+        *,
+        price: int,
+        stock: int,
+        per_member: int,
+        available_from: int,
+        available_until: int,
+    ) -> TxResult:
+        return self._write(
+            account,
+            "updateItem",
+            item_id,
+            price,
+            stock,
+            per_member,
+            available_from,
+            available_until,
+        )
+
+    def delist_item(self, account: Signer, item_id: int) -> TxResult:
+        return self._write(account, "delistItem", item_id)
+
+    def redeem(
+        self, account: Signer, member: str, item_id: int, quantity: int, unit_price: int
+    ) -> TxResult:
+        return self._write(account, "redeem", member, item_id, quantity, unit_price)
+
+    def placed_id(self, result: TxResult) -> int:
+        return int(self._events(result, "OrderPlaced")[0]["args"]["orderId"])
+
+    def fulfil(self, account: Signer, order_id: int, fulfilment_hash: bytes) -> TxResult:
+        return self._write(account, "fulfil", order_id, fulfilment_hash)
+
+    def cancel(self, account: Signer, order_id: int) -> TxResult:
+        return self._write(account, "cancel", order_id)
+
+    def expire_order(self, account: Signer, order_id: int) -> TxResult:
+        return self._write(account, "expireOrder", order_id)
+
+    def item(self, item_id: int) -> Item:
+        i = self._read("item", item_id)
+        return Item(
+            id=item_id,
+            scheme_id=int(i[0]),
+            merchant=i[1],
+            stock=int(i[2]),
+            per_member=int(i[3]),
+            price=int(i[4]),
+            available_from=int(i[5]),
+            available_until=int(i[6]),
+            collection_period=int(i[7]),
+            delisted=bool(i[8]),
+            details_hash=bytes(i[9]),
+        )
+
+    def order(self, order_id: int) -> Order:
+        o = self._read("order", order_id)
+        fulfilment = bytes(o[7])
+        return Order(
+            id=order_id,
+            member=o[0],
+            quantity=int(o[1]),
+            expires_at=int(o[2]),
+            status=OrderStatus(o[3]),
+            item_id=int(o[4]),
+            points=int(o[5]),
+            hold_id=int(o[6]),
+            fulfilment_hash=None if fulfilment == bytes(32) else fulfilment,
+        )
+
+    def item_count(self) -> int:
+        return int(self._read("itemCount"))
+
+    def order_count(self) -> int:
+        return int(self._read("orderCount"))
+
+    def taken_by(self, item_id: int, member: str) -> int:
+        return int(self._read("takenBy", item_id, member))

@@ -1,0 +1,125 @@
+"""Client of the PointsLedger contract (ERC-1155 balances per member and scheme)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.chain.contracts.base import ContractClient
+from ledger.chain.contracts.records import Standing, standing_from
+from ledger.chain.tx import Signer, TxResult
+
+
+@dataclass(frozen=True)
+class Lot:
+    """Points of a balance that expire together, when month ``expiry_month`` begins."""
+
+    expiry_month: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Points held for a spending contract (IPointsLedger.Hold)."""
+
+    id: int
+    scheme_id: int
+    owner: str
+    holder: str
+    amount: int
+    settled: bool
+    lots: tuple[Lot, ...]
+
+
+def unpack_lot(value: int) -> Lot:
+    return Lot(expiry_month=value & 0xFFFFFF, amount=value >> 24)
+
+
+class PointsLedgerClient(ContractClient):
+    def issue(
+        self, account: Signer, member: str, scheme_id: int, amount: int, source: bytes
+    ) -> TxResult:
+        return self._write(account, "issue", member, scheme_id, amount, source)
+
+    def balance_of(self, member: str, scheme_id: int) -> int:
+        return int(self._read("balanceOf", member, scheme_id))
+
+    def balances(self, member: str, scheme_ids: list[int]) -> dict[int, int]:
+        values = self._read("balanceOfBatch", [member] * len(scheme_ids), scheme_ids)
+        return {sid: int(v) for sid, v in zip(scheme_ids, values, strict=True)}
+
+    def total_supply(self, scheme_id: int) -> int:
+        return int(self._read("totalSupply", scheme_id))
+
+    def issued(self, scheme_id: int) -> int:
+        return int(self._read("issued", scheme_id))
+
+    def burned(self, scheme_id: int) -> int:
+        return int(self._read("burned", scheme_id))
+
+    def quota_used(self, scheme_id: int) -> int:
+        return int(self._read("quotaUsed", scheme_id))
+
+    def current_period(self, scheme_id: int) -> int:
+        return int(self._read("currentPeriod", scheme_id))
+
+    def is_paid(self, source: bytes) -> bool:
+        return bool(self._read("isPaid", source))
+
+    def remaining_quota(self, scheme_id: int) -> int:
+        return int(self._read("remainingQuota", scheme_id))
+
+    def standing(self, member: str, scheme_id: int) -> Standing:
+        return standing_from(self._read("standing", scheme_id, member))
+
+    def uri(self, scheme_id: int) -> str:
+        return str(self._read("uri", scheme_id))
+
+    def available_of(self, member: str, scheme_id: int) -> int:
+        """What the member can spend now: balance less expired (unswept) and frozen points."""
+        return int(self._read("availableOf", scheme_id, member))
+
+    def frozen_of(self, member: str, scheme_id: int) -> int:
+        return int(self._read("frozenOf", scheme_id, member))
+
+    def lots_of(self, member: str, scheme_id: int) -> list[Lot]:
+        expiries, amounts = self._read("lotsOf", scheme_id, member)
+        return [Lot(int(e), int(a)) for e, a in zip(expiries, amounts, strict=True)]
+
+    def hold_of(self, hold_id: int) -> Hold:
+        h = self._read("holdOf", hold_id)
+        return Hold(
+            id=hold_id,
+            scheme_id=int(h[0]),
+            owner=h[1],
+            holder=h[2],
+            amount=int(h[3]),
+            settled=bool(h[4]),
+            lots=tuple(unpack_lot(int(v)) for v in h[5]),
+        )
+
+    def hold_count(self) -> int:
+        return int(self._read("holdCount"))
+
+    def held_total(self, scheme_id: int) -> int:
+        return int(self._read("heldTotal", scheme_id))
+
+    def minted(self, scheme_id: int) -> int:
+        return int(self._read("minted", scheme_id))
+
+    def current_month(self) -> int:
+        return int(self._read("currentMonth"))
+
+    def set_frozen(
+        self,
+        account: Signer,
+        scheme_id: int,
+        member: str,
+        amount: int,
+        *,
+        increase: bool,
+        case_ref: bytes,
+    ) -> TxResult:
+        return self._write(account, "setFrozen", scheme_id, member, amount, increase, case_ref)
+
+    def expire(self, account: Signer, scheme_id: int, members: list[str]) -> TxResult:
+        return self._write(account, "expire", scheme_id, members)
