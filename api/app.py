@@ -19,22 +19,15 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from api import errors as api_errors
-from api.deps import LedgerDep, Services
+from api.deps import LedgerDep
 from api.middleware import RequestContext
-from api.routers import (
-    admin,
-    audit,
-    auth,
-    certificates,
-    exchange,
-    gifts,
-    issuer,
-    records,
-    schemes,
-    timebank,
-    wallet,
-)
-from ledger.audit.indexer import Indexer, SyncReport
+from api.routers.audit import admin, anchors, anomalies, clearing, events, supply, trace
+from api.routers.earning import activities, batches, certificates, records, review
+from api.routers.governance import council, schemes
+from api.routers.identity import auth, members, wallets
+from api.routers.spending import balances, catalogue, exchange, gifts, merchants, timebank
+from api.services import Services
+from ledger.audit.index.follow import Indexer, SyncReport
 from ledger.chain.relay import Relay
 from ledger.config import Settings
 from ledger.earning.uploads import Uploads
@@ -44,6 +37,33 @@ from ledger.ledger import Ledger
 
 VERSION = "0.2.0"
 log = logging.getLogger("api")
+#: Every router, in the order of the OpenAPI document: members' and the public's first, then the
+#: issuers' console (/v1/issuer), the admin log and the auditors' queries (/v1/audit).
+ROUTERS = (
+    auth.router,
+    wallets.router,
+    schemes.router,
+    balances.router,
+    catalogue.router,
+    exchange.router,
+    timebank.router,
+    gifts.router,
+    records.router,
+    certificates.router,
+    activities.router,
+    review.router,
+    batches.router,
+    merchants.router,
+    members.router,
+    council.router,
+    admin.router,
+    supply.router,
+    clearing.router,
+    events.router,
+    trace.router,
+    anomalies.router,
+    anchors.router,
+)
 #: The auditors' explorer page (served at /explorer/).
 EXPLORER_DIR = Path(__file__).resolve().parent / "explorer"
 
@@ -168,17 +188,8 @@ def create_app(settings: Settings) -> FastAPI:
             network=manifest.network,
         )
 
-    app.include_router(auth.router)
-    app.include_router(schemes.router)
-    app.include_router(wallet.router)
-    app.include_router(exchange.router)
-    app.include_router(timebank.router)
-    app.include_router(gifts.router)
-    app.include_router(records.router)
-    app.include_router(certificates.router)
-    app.include_router(issuer.router)
-    app.include_router(admin.router)
-    app.include_router(audit.router)
+    for router in ROUTERS:
+        app.include_router(router)
     # The auditors' explorer: static files over the /v1/audit API (no build step, no CDN).
     app.mount("/explorer", StaticFiles(directory=EXPLORER_DIR, html=True), name="explorer")
     return app

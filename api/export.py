@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Query
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from ledger.audit.export import csv_text
 
@@ -54,6 +55,13 @@ def csv_or(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
+
+
+def csv_or_models(
+    fmt: ExportFormat, data: T, rows: Sequence[BaseModel], model: type[BaseModel], filename: str
+) -> T | Response:
+    """`csv_or` for rows that are response models: each row its fields, the header `model`'s."""
+    return csv_or(fmt, data, [row.model_dump() for row in rows], filename, list(model.model_fields))
 
 
 def _csv(rows: list[Mapping[str, Any]], columns: Sequence[str] | None) -> str:

@@ -40,8 +40,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from api.deps import CallerDep, Services, ServicesDep
+from api.deps import CallerDep, ServicesDep
 from api.errors import ledger_error_response
+from api.services import Services
 from ledger.chain.relay import Authorization, ClientSigner, ForwardRequest, KeySigner
 from ledger.chain.tx import Signer, TxResult, TxSender
 from ledger.errors import (

@@ -3,13 +3,16 @@
 Build a ``Ledger`` from ``Settings`` and call its operations; see docs/architecture.md for the architecture.
 """
 
-from ledger.audit.indexer import Indexer, IndexStatus, SyncReport
-from ledger.audit.queries import HistoryEntry, HistoryPage
+from ledger.audit.index.follow import Indexer, IndexStatus, SyncReport
+from ledger.audit.index.pages import HistoryEntry, HistoryPage
 from ledger.chain.contracts import Call, MemberInfo, MemberStatus, Proposal, Scheme, SchemeFlag
 from ledger.chain.node import LocalNode, NodeStatus
 from ledger.config import Settings
 from ledger.errors import LedgerError
-from ledger.ledger import Balance, Ledger, ProposalOutcome, Registration
+from ledger.governance.council import ProposalOutcome
+from ledger.governance.schemes import Balance
+from ledger.identity.members import Registration
+from ledger.ledger import Ledger
 from ledger.store import PersonalData
 
 __all__ = [

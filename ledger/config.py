@@ -411,7 +411,7 @@ class Settings(BaseSettings):
         return loaded
 
 
-#: Where the API serves a scheme's ERC-1155 metadata (api/routers/schemes.py).
+#: Where the API serves a scheme's ERC-1155 metadata (api/routers/governance/schemes.py).
 METADATA_PATH = "/v1/metadata/{id}.json"
 
 

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.audit.anchors import StoreDigest, digest_store
+from ledger.audit.anchors.digest import StoreDigest, digest_store
 from ledger.store import init_db, make_engine
 from ledger.store.anchors import StoreAnchorLeaf
 from ledger.store.db import session

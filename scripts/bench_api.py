@@ -38,7 +38,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
-from ledger.chain.node import free_port
+from ledger.chain.node.host import free_port
 from ledger.config import Settings
 from scripts.bench_earning import bench_chain, cst_midnight
 from scripts.bench_spending import issue, setup

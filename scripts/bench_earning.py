@@ -19,7 +19,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,9 +29,11 @@ from eth_utils import keccak
 from web3 import Web3
 
 from ledger.chain.contracts import Limits, SchemeFlag
-from ledger.chain.node import LocalNode, free_port
+from ledger.chain.node import LocalNode
+from ledger.chain.node.host import free_port
 from ledger.config import Settings
-from ledger.earning.batch import plan_batch, run_batch
+from ledger.earning.batch.pay import run_batch
+from ledger.earning.batch.plan import plan_batch
 from ledger.ledger import Ledger
 from ledger.values import CST
 
@@ -151,13 +153,21 @@ def bench_chain(kind: str = "anvil") -> Iterator[tuple[Path, Settings, Ledger]]:
         )
         node = LocalNode(settings)
         node.start()
-        ledger = Ledger(settings)
-        try:
-            assert ledger.build.artifacts
+        with compiled_ledger(settings, stop=node.stop) as ledger:
             yield root, settings, ledger
-        finally:
-            ledger.close()
-            node.stop()
+
+
+@contextmanager
+def compiled_ledger(settings: Settings, *, stop: Callable[[], object]) -> Iterator[Ledger]:
+    """A Ledger on the chain just started, the contracts compiled (or loaded from the cache)
+    outside any timing; at the end it closes, and `stop` stops the chain."""
+    ledger = Ledger(settings)
+    try:
+        assert ledger.build.artifacts
+        yield ledger
+    finally:
+        ledger.close()
+        stop()
 
 
 def cst_midnight(ledger: Ledger) -> int:

@@ -9,62 +9,44 @@ Prints figures; asserts nothing (targets are met here, never in timed unit tests
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from eth_account import Account
 
-from ledger.chain.node import LocalNode, free_port
-from ledger.config import Settings
 from ledger.demo import synthetic_person
-from ledger.ledger import Ledger
+from scripts.bench_earning import bench_chain
 
 
 def run(kind: str, members: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp) / "data",
-            deployments_dir=Path(tmp) / "deployments",
-            node=kind,  # type: ignore[arg-type]
-            node_port=free_port(),
+    with bench_chain(kind) as (_, _, ledger):  # compiled (or the cache loaded) outside the timing
+        started = time.perf_counter()
+        ledger.deploy()
+        deploy_s = time.perf_counter() - started
+        registrar = ledger.operator("registrar")
+        ledger.govern(
+            [ledger.role_call(role_name="registrar", account=registrar.address, grant=True)]
         )
-        node = LocalNode(settings)
-        node.start()
-        ledger = Ledger(settings)
-        try:
-            assert ledger.build.artifacts  # compile (or load the cache) outside the timing
-            started = time.perf_counter()
-            ledger.deploy()
-            deploy_s = time.perf_counter() - started
-            registrar = ledger.operator("registrar")
-            ledger.govern(
-                [ledger.role_call(role_name="registrar", account=registrar.address, grant=True)]
-            )
-            people = [(Account.create().address, synthetic_person()) for _ in range(2 * members)]
+        people = [(Account.create().address, synthetic_person()) for _ in range(2 * members)]
 
-            def register(item: tuple[str, object]) -> None:
-                address, personal = item
-                ledger.register_member(registrar=registrar, address=address, personal=personal)  # type: ignore[arg-type]
+        def register(item: tuple[str, object]) -> None:
+            address, personal = item
+            ledger.register_member(registrar=registrar, address=address, personal=personal)  # type: ignore[arg-type]
 
-            started = time.perf_counter()
-            for item in people[:members]:
-                register(item)
-            sequential = members / (time.perf_counter() - started)
-            started = time.perf_counter()
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(register, people[members:]))
-            threaded = members / (time.perf_counter() - started)
-            assert ledger.members.member_count() == 2 * members
-            return {
-                "deploy_s": deploy_s,
-                "sequential_per_s": sequential,
-                "threads8_per_s": threaded,
-            }
-        finally:
-            ledger.close()
-            node.stop()
+        started = time.perf_counter()
+        for item in people[:members]:
+            register(item)
+        sequential = members / (time.perf_counter() - started)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(register, people[members:]))
+        threaded = members / (time.perf_counter() - started)
+        assert ledger.members.member_count() == 2 * members
+        return {
+            "deploy_s": deploy_s,
+            "sequential_per_s": sequential,
+            "threads8_per_s": threaded,
+        }
 
 
 def main() -> None:

@@ -24,9 +24,11 @@ from collections.abc import Callable
 
 from web3 import Web3
 
-from ledger.audit.checks import member_file, quota_use, reconcile
-from ledger.audit.indexer import Indexer
-from ledger.audit.trace import trace_batch
+from ledger.audit.checks.members import member_file
+from ledger.audit.checks.quota import quota_use
+from ledger.audit.checks.supply import reconcile
+from ledger.audit.index.follow import Indexer
+from ledger.audit.trace.batches import trace_batch
 from ledger.ledger import Ledger
 from scripts.bench_earning import bench_chain, cst_midnight, pay_file, setup, write_file
 

@@ -38,7 +38,14 @@ from web3 import Web3
 from ledger.chain.relay import KeySigner, Relay
 from ledger.chain.validators import ValidatorNetwork, throwaway_settings
 from ledger.ledger import Ledger
-from scripts.bench_earning import bench_chain, cst_midnight, pay_file, setup, write_file
+from scripts.bench_earning import (
+    bench_chain,
+    compiled_ledger,
+    cst_midnight,
+    pay_file,
+    setup,
+    write_file,
+)
 
 
 @contextlib.contextmanager
@@ -55,13 +62,8 @@ def network_chain(
         network = ValidatorNetwork(settings)
         network.install()  # built (once) outside any timing
         network.up()
-        ledger = Ledger(settings)
-        try:
-            assert ledger.build.artifacts
+        with compiled_ledger(settings, stop=network.down) as ledger:
             yield root, network, ledger
-        finally:
-            ledger.close()
-            network.down()
 
 
 def prepare(ledger: Ledger, root: Path, records: int, writers: int) -> dict[str, Any]:

@@ -33,7 +33,8 @@ from web3 import Web3
 
 from ledger.chain.contracts import Limits, SchemeFlag
 from ledger.chain.contracts.base import ContractClient
-from ledger.earning.batch import plan_batch, run_batch
+from ledger.earning.batch.pay import run_batch
+from ledger.earning.batch.plan import plan_batch
 from ledger.ledger import Ledger
 from scripts.bench_earning import bench_chain, cst_midnight, write_file
 

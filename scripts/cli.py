@@ -4,13 +4,17 @@ No rule lives here: what is allowed, and every check of a value, is in ``ledger`
 ``LedgerError`` becomes a message and an exit code in one place, ``_Group.invoke`` (under
 ``main``): 2 bad input, 3 refused by a contract, 4 node unavailable, 5 deployment, 6 an invalid
 certificate, 1 otherwise.
-Each command group lives in its own module: ``_chain`` (chain, deploy, up), ``_council``,
-``_schemes``, ``_members`` (member, balance), ``_roles``, ``_rules``, ``_earning`` (limits,
-activity, record, issue batch), ``_controls`` (policy, pause, points freeze/release/expire),
-``_exchange`` (exchange, clearing), ``_catalogue`` (catalogue, redeem, order), ``_timebank``
-(timebank), ``_proxy`` (proxy), ``_gifts`` (gift, fund), ``_index`` (index); ``_proposals`` is what every
-proposal-creating command shares, ``_state`` one run's settings and ledger, ``_output`` the
-tables, the JSON and the exit codes.
+The command groups live in ``scripts.commands``, one package per domain of ``ledger``, each
+module a thin shell: ``chain`` (``node``: chain; ``network``; ``deploy``: deploy, up),
+``governance`` (``council``, ``schemes``, ``roles``, ``rules``; ``proposals`` is what every
+proposal-creating command shares), ``identity`` (``members``, ``proxies``), ``earning``
+(``records``: limits, record; ``activities``; ``batch``: issue batch; ``certificates``:
+certificate, verify), ``spending`` (``controls``: balance, points, policy and pause proposals,
+scheme pause; ``exchange``: exchange, clearing; ``catalogue``: catalogue, redeem, order;
+``timebank``; ``gifts``: gift, fund) and ``audit`` (``index``; ``checks`` and ``anchors``: audit).
+Shared by them: ``scripts.state`` one run's settings and ledger, ``scripts.output`` the tables,
+the JSON and the exit codes, ``scripts.options`` common arguments and default signers,
+``scripts.export`` the --export option, ``scripts.jobs`` commands that run until stopped.
 """
 
 from __future__ import annotations
@@ -26,25 +30,28 @@ from typer.core import TyperGroup
 from ledger.chain.connection import UNANSWERED
 from ledger.config import new_secret
 from ledger.errors import LedgerError, RetryableChainError
-from scripts._audit import audit_app
-from scripts._catalogue import catalogue_app, order_app, redeem_command
-from scripts._certificates import certificate_app, verify_command
-from scripts._chain import chain_app, deploy_command, up_command
-from scripts._controls import points_app
-from scripts._council import council_app
-from scripts._earning import activity_app, issue_app, limits_app, record_app
-from scripts._exchange import clearing_app, exchange_app
-from scripts._gifts import fund_app, gift_command
-from scripts._index import index_app
-from scripts._members import balance_command, member_app
-from scripts._network import network_app
-from scripts._output import Output, configure_logging, exit_code, line
-from scripts._proxy import proxy_app
-from scripts._roles import role_app
-from scripts._rules import rule_app
-from scripts._schemes import scheme_app
-from scripts._state import APP_OPTIONS, State, state_of
-from scripts._timebank import timebank_app
+from scripts.commands.audit.checks import audit_app
+from scripts.commands.audit.index import index_app
+from scripts.commands.chain.deploy import deploy_command, up_command
+from scripts.commands.chain.network import network_app
+from scripts.commands.chain.node import chain_app
+from scripts.commands.earning.activities import activity_app
+from scripts.commands.earning.batch import issue_app
+from scripts.commands.earning.certificates import certificate_app, verify_command
+from scripts.commands.earning.records import limits_app, record_app
+from scripts.commands.governance.council import council_app
+from scripts.commands.governance.roles import role_app
+from scripts.commands.governance.rules import rule_app
+from scripts.commands.governance.schemes import scheme_app
+from scripts.commands.identity.members import member_app
+from scripts.commands.identity.proxies import proxy_app
+from scripts.commands.spending.catalogue import catalogue_app, order_app, redeem_command
+from scripts.commands.spending.controls import balance_command, points_app
+from scripts.commands.spending.exchange import clearing_app, exchange_app
+from scripts.commands.spending.gifts import fund_app, gift_command
+from scripts.commands.spending.timebank import timebank_app
+from scripts.output import Output, configure_logging, exit_code, line
+from scripts.state import APP_OPTIONS, State, state_of
 
 
 class _Group(TyperGroup):

@@ -13,11 +13,10 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.ledger import Ledger
-from ledger.spending.catalogue import ItemView
-from tests.conftest import issue_points
-from tests.contracts.helpers import source, spare
+from ledger.spending.items import ItemView
+from tests.contracts.helpers import spare
 from tests.earning_helpers import DAY, fund, now
-from tests.factories import Member, new_member, new_scheme
+from tests.factories import Member, new_holder, new_scheme
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,7 @@ def new_shop(ledger: Ledger, *, flags: SchemeFlag = SchemeFlag.REDEMPTION) -> Sh
 
 def holder(ledger: Ledger, shop: Shop, points: int, *, funded: bool = True) -> Member:
     """A fresh member holding `points` of the shop's scheme (and gas to sign, if `funded`)."""
-    member = new_member(ledger)
-    if points:
-        issue_points(ledger, member.address, shop.id, points, source())
+    member = new_holder(ledger, shop.id, points)
     if funded:
         fund(ledger, member.address)
     return member

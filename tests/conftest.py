@@ -1,5 +1,7 @@
 """Fixtures: real chain nodes per session, deployed once; each test gets fresh members and schemes
-from ``tests/factories.py``.
+from ``tests/factories.py``, or earns in a scheme the session shares (``vol``, ``bee``,
+``strict``). Chains of a test's own are built with ``tests/chain_helpers.py``; the test-only
+contracts that issue and spend points directly are in ``tests/probes.py``.
 
 The shared chain (``ledger``) is an anvil node: about twice as fast per transaction as ganache.
 Behaviour that must hold on both nodes takes ``any_ledger`` and runs on ganache
@@ -9,7 +11,6 @@ only when asked for) and make a database there with ``fresh_database``."""
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import os
 import secrets
@@ -20,74 +21,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector
 from sqlalchemy import create_engine, text
 
-from ledger.chain import compiler
-from ledger.chain.accounts import from_mnemonic
-from ledger.chain.contracts import ContractClient
-from ledger.chain.node import LocalNode, free_port
+from ledger.chain.node.host import free_port
 from ledger.chain.roles import role
-from ledger.chain.tx import TxResult
-from ledger.config import DEV_MNEMONIC, Settings
 from ledger.ledger import Ledger
-
-#: Deploys and owns the test-only IssuerProbe that holds ISSUANCE_ROLE (see tests/solidity).
-TEST_MINTER_INDEX = 19
-PROBE_SOURCES = Path(__file__).parent / "solidity"
-#: IssuerProbe address per deployed ledger (keyed by the PointsLedger address).
-_PROBES: dict[str, str] = {}
-#: SpendingProbe address per deployed ledger (keyed by the PointsLedger address).
-_SPENDING_PROBES: dict[str, str] = {}
-#: The build cache of the session's first chain; every later chain starts with a copy of it, so
-#: the contracts are compiled once per session (the cache is keyed by a hash of the sources).
-_BUILD_CACHE: list[Path] = []
-#: Where a session leaves its compiled contracts for the next session on this machine.
-SESSIONS_BUILD_CACHE = Path(__file__).resolve().parents[1] / ".vpl" / "test-build-cache"
-
-
-def make_settings(root: Path, kind: str) -> Settings:
-    """Settings for an isolated chain, store and manifest under `root`."""
-    return Settings(
-        data_dir=root / "data",
-        deployments_dir=root / "deployments",
-        node=kind,  # type: ignore[arg-type]
-        node_port=free_port(),
-        vault_key=None,
-        commitment_key=None,
-    )
-
-
-def share_build(settings: Settings) -> None:
-    """Give `settings` a copy of the session's compiled contracts, if anything was compiled yet
-    (else of an earlier session's on this machine: the builds are keyed by a hash of their
-    inputs, so a stale one is never used)."""
-    if _BUILD_CACHE:
-        shutil.copytree(_BUILD_CACHE[0], settings.build_dir, dirs_exist_ok=True)
-    elif SESSIONS_BUILD_CACHE.is_dir():
-        shutil.copytree(SESSIONS_BUILD_CACHE, settings.build_dir, dirs_exist_ok=True)
-
-
-def _keep_build(build_dir: Path) -> None:
-    """Keep the session's compiled contracts for the next session on this machine."""
-    _BUILD_CACHE.append(build_dir)
-    shutil.copytree(build_dir, SESSIONS_BUILD_CACHE, dirs_exist_ok=True)
-
-
-def compile_once(settings: Settings) -> None:
-    """Compile the contracts into `settings`' build directory, once for every test process on
-    this machine: parallel workers (pytest-xdist) wait for the first one and copy its build."""
-    SESSIONS_BUILD_CACHE.parent.mkdir(parents=True, exist_ok=True)
-    with (SESSIONS_BUILD_CACHE.parent / "test-build-cache.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        share_build(settings)
-        compiler.build(settings)
-        compiler.build(settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
-        if not _BUILD_CACHE:
-            _keep_build(settings.build_dir)
-
+from tests.chain_helpers import compile_once, make_settings, own_deployment
+from tests.earning_helpers import Earning, shared_scheme
+from tests.factories import Member, new_member
+from tests.probes import deploy_issuer_probe, deploy_spending_probe
 
 # --- parallel workers (pytest-xdist) -------------------------------------------------------------
 
@@ -119,14 +62,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
     return NetworkTogether(config, log)
 
 
+# --- the session's chains ------------------------------------------------------------------------
+
+
 def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledger]:
+    """A `kind` node with the contracts deployed, the test probes holding their roles, and a
+    registrar and an auditor: a session chain (some contract specifications start their own)."""
     settings = make_settings(tmp_path_factory.mktemp(f"chain-{kind}"), kind)
     compile_once(settings)
-    node = LocalNode(settings)
-    node.start()
-    ledger = Ledger(settings)
-    try:
-        ledger.deploy()
+    with own_deployment(settings) as (ledger, _):
         probe = deploy_issuer_probe(ledger)
         spending = deploy_spending_probe(ledger)
         calls = [
@@ -141,65 +85,6 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
         ]
         ledger.govern(calls, "test bootstrap")
         yield ledger
-    finally:
-        ledger.close()
-        node.stop()
-
-
-def minter() -> LocalAccount:
-    """The key that owns the IssuerProbe (itself it holds no role)."""
-    return from_mnemonic(DEV_MNEMONIC, TEST_MINTER_INDEX)
-
-
-def deploy_issuer_probe(ledger: Ledger) -> str:
-    """Deploy the test-only IssuerProbe for `ledger` (owned by `minter()`); returns its address."""
-    build = compiler.build(ledger.settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
-    artifact = build.get("IssuerProbe")
-    data = artifact.bytecode + abi_encode(["address"], [ledger.points.address]).hex()
-    address, _ = ledger.sender.deploy(minter(), data, context="deploy IssuerProbe")
-    _PROBES[ledger.points.address] = address
-    return address
-
-
-def probe_address(ledger: Ledger) -> str:
-    return _PROBES[ledger.points.address]
-
-
-def deploy_spending_probe(ledger: Ledger) -> str:
-    """Deploy a test-only SpendingProbe for `ledger` (owned by `minter()`); the first one deployed
-    for a ledger is the one the session's council grants SPENDING_ROLE (``spending_probe``)."""
-    build = compiler.build(ledger.settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
-    artifact = build.get("SpendingProbe")
-    data = artifact.bytecode + abi_encode(["address"], [ledger.points.address]).hex()
-    address, _ = ledger.sender.deploy(minter(), data, context="deploy SpendingProbe")
-    _SPENDING_PROBES.setdefault(ledger.points.address, address)
-    return address
-
-
-def spending_probe(ledger: Ledger) -> ContractClient:
-    """The SpendingProbe holding SPENDING_ROLE on `ledger`, as a client (sign with `minter()`)."""
-    return probe_client(ledger, _SPENDING_PROBES[ledger.points.address])
-
-
-def probe_client(ledger: Ledger, address: str) -> ContractClient:
-    build = compiler.build(ledger.settings.model_copy(update={"contracts_dir": PROBE_SOURCES}))
-    return ContractClient(ledger.w3, ledger.sender, address, build.get("SpendingProbe").abi)
-
-
-def issue_points(
-    ledger: Ledger, member: str, scheme_id: int, amount: int, source: bytes
-) -> TxResult:
-    """Issue points straight through PointsLedger.issue, as a contract holding ISSUANCE_ROLE."""
-    data = (
-        "0x"
-        + (
-            function_signature_to_4byte_selector("issue(address,uint256,uint256,bytes32)")
-            + abi_encode(
-                ["address", "uint256", "uint256", "bytes32"], [member, scheme_id, amount, source]
-            )
-        ).hex()
-    )
-    return ledger.sender.send(minter(), probe_address(ledger), data, context="issue")
 
 
 @pytest.fixture(scope="session")
@@ -232,8 +117,42 @@ def registrar(ledger: Ledger) -> LocalAccount:
 
 
 @pytest.fixture
+def issuer(ledger: Ledger) -> LocalAccount:
+    """issuer-vol: the issuer of the schemes ``new_scheme`` admits unless told otherwise."""
+    return ledger.operator("issuer-vol")
+
+
+@pytest.fixture
 def issuance_role_id() -> bytes:
     return role("issuance").id
+
+
+# --- fresh members and the earning schemes shared by the session ---------------------------------
+
+
+@pytest.fixture
+def member(ledger: Ledger) -> Member:
+    """A freshly registered member with its own key."""
+    return new_member(ledger)
+
+
+@pytest.fixture(scope="module")
+def vol(ledger: Ledger) -> Earning:
+    """A duration scheme (10 points an hour; A 1.2, B 1.0, C 0.8, D 0.5) with loose limits, set up
+    once per session: every test earns in it as its own fresh members."""
+    return shared_scheme(ledger, "duration")
+
+
+@pytest.fixture(scope="module")
+def bee(ledger: Ledger) -> Earning:
+    """A fixed-point scheme (security_tip_major 100, safety_hazard 50, ...), shared likewise."""
+    return shared_scheme(ledger, "fixed")
+
+
+@pytest.fixture(scope="module")
+def strict(ledger: Ledger) -> Earning:
+    """Records are on time for two working days after the service; later ones need two reviewers."""
+    return shared_scheme(ledger, "late")
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------

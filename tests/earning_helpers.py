@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,12 +18,16 @@ from sqlmodel import func, select
 from web3 import Web3
 
 from ledger.chain.contracts import Limits, Scheme
-from ledger.earning.records import ActivityView, RecordView
+from ledger.earning.activities import ActivityView
+from ledger.earning.reading import RecordView
 from ledger.errors import ContractRevert, LedgerError
 from ledger.ledger import Ledger
 from ledger.store import session
-from ledger.store.records import ActivityDetails, DetailsAccess, RecordDetails, RefusedAttempt
-from tests.contracts.helpers import reverts, spare
+from ledger.store.records import ActivityDetails, DetailsAccess, RecordDetails
+from ledger.store.refusals import RefusedAttempt
+from ledger.values import CST
+from tests.contracts.helpers import spare
+from tests.contracts.refusals import reverts
 from tests.factories import Member, new_member, new_scheme
 
 HOUR = 3600
@@ -96,6 +101,11 @@ def past_monday(ledger: Ledger, weeks_back: int = 3) -> int:
     return midnight(monday(day_of(now(ledger))) - 7 * weeks_back)
 
 
+def as_typed(timestamp: int) -> str:
+    """`timestamp` as people type a time: 2026-11-20 09:00 (China Standard Time)."""
+    return datetime.fromtimestamp(timestamp, CST).strftime("%Y-%m-%d %H:%M")
+
+
 def clear_of_boundary(ledger: Ledger, period: int, *, offset: int = 0, margin: int = 120) -> None:
     """Make sure the next `margin` seconds of chain time stay in one period (an hour, a CST day),
     so that a test counting within it cannot see the count reset under it."""
@@ -165,10 +175,12 @@ def earning_scheme(
     fixed: bool = False,
     quota: int = 10**12,
     points_per_hour: int = 10,
+    issuer: LocalAccount | None = None,
 ) -> Earning:
-    """A fresh scheme of issuer-vol: a duration rule (10 points an hour, Wuhan grades) or the
-    little bees' fixed-point table; issuer-bee as organiser; reviewer-1 and reviewer-2."""
-    issuer = ledger.operator("issuer-vol")
+    """A fresh scheme of `issuer` (issuer-vol unless given): a duration rule (10 points an hour,
+    Wuhan grades) or the little bees' fixed-point table; issuer-bee as organiser; reviewer-1 and
+    reviewer-2."""
+    issuer = issuer or ledger.operator("issuer-vol")
     scheme = new_scheme(ledger, issuer=issuer.address, quota=quota)
     if fixed:
         ledger.publish_fixed_rule(issuer=issuer, scheme=scheme.id, actions=BEE)

@@ -3,20 +3,21 @@ proxies, limits, value changes, and a snapshot of everything an exchange could c
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
+
 from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.chain.contracts.exchange import ExchangeLimits
 from ledger.ledger import Ledger
-from tests.conftest import issue_points
+from ledger.spending.exchange import ExchangeResult
 from tests.contracts.helpers import source
-from tests.factories import Member, new_member
+from tests.factories import Member, new_holder, new_scheme
+from tests.probes import issue_points
 
 BOTH = SchemeFlag.EXCHANGE_OUT | SchemeFlag.EXCHANGE_IN
-_serial = itertools.count(1)
 
 
 def exchange_scheme(
@@ -27,25 +28,15 @@ def exchange_scheme(
     issuer: str = "issuer-green",
 ) -> Scheme:
     """A fresh scheme worth `value` thousandths of the standard unit, issued by operator `issuer`."""
-    code = f"X{next(_serial)}{secrets.token_hex(3).upper()}"
-    call = ledger.add_scheme_call(
-        code=code,
-        name=f"通兑测试 {code}",
-        unit="分",
-        issuer=ledger.operator(issuer).address,
-        unit_value=value,
-        quota=10**12,
-        quota_period=30 * 24 * 3600,
-        flags=flags,
+    return new_scheme(
+        ledger, issuer=ledger.operator(issuer).address, quota=10**12, flags=flags, unit_value=value
     )
-    ledger.govern([call])
-    return ledger.scheme(code)
 
 
 def holder(ledger: Ledger, scheme: Scheme, amount: int, *more: tuple[Scheme, int]) -> Member:
     """A fresh member holding `amount` points of `scheme` (and of each further (scheme, amount))."""
-    member = new_member(ledger)
-    for s, n in ((scheme, amount), *more):
+    member = new_holder(ledger, scheme.id, amount)
+    for s, n in more:
         if n:
             issue_points(ledger, member.address, s.id, n, source())
     return member
@@ -58,6 +49,45 @@ def grant_proxy(ledger: Ledger, member: str, proxy: str = "issuer-vol") -> str:
         ledger.operator("registrar"), member, address, secrets.token_bytes(32)
     )
     return address
+
+
+def exchange(
+    ledger: Ledger,
+    member: Member,
+    from_scheme: int | str,
+    to_scheme: int | str,
+    amount: int | str,
+    *,
+    values: str | tuple[int, int] | None = None,
+    actor: LocalAccount | None = None,
+) -> ExchangeResult:
+    """`actor` (issuer-vol, the member's proxy, unless given) exchanges `amount` of `member`'s
+    points of `from_scheme` into `to_scheme` (ids or codes) at `values` (a quote's of now unless
+    given)."""
+    if values is None:
+        values = ledger.exchange.quote(
+            member=member.address, from_scheme=from_scheme, to_scheme=to_scheme, amount=amount
+        ).values
+    return ledger.exchange.execute(
+        actor=actor or ledger.operator("issuer-vol"),
+        member=member.address,
+        from_scheme=from_scheme,
+        to_scheme=to_scheme,
+        amount=amount,
+        values=values,
+    )
+
+
+def exchanged(ledger: Ledger) -> tuple[Scheme, Scheme, Member, int]:
+    """A member paid 300 points of scheme a who exchanged 100 of them into scheme b (at half the
+    value: 200 points of b) through their proxy; and the last block before the exchange."""
+    a = exchange_scheme(ledger, value=1000)
+    b = exchange_scheme(ledger, value=500)
+    member = holder(ledger, a, 300)
+    grant_proxy(ledger, member.address)
+    before = ledger.w3.eth.block_number
+    exchange(ledger, member, a.id, b.id, 100, values=(1000, 500))
+    return a, b, member, before
 
 
 def set_limits(ledger: Ledger, scheme: Scheme, **limits: Any) -> ExchangeLimits:

@@ -1,4 +1,5 @@
-"""Factories for test data: valid resident ID numbers, fresh members and schemes."""
+"""Factories for test data: valid resident ID numbers, fresh members (holding points or not) and
+schemes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.demo import synthetic_id_number, synthetic_person
 from ledger.ledger import Ledger
 from ledger.store import PersonalData
+from tests.contracts.helpers import source
+from tests.probes import issue_points
 
 _serial = itertools.count(1)
 #: Valid, invented resident ID numbers and residents (shared with demos and benchmarks).
@@ -40,21 +43,32 @@ def new_member(ledger: Ledger) -> Member:
     return Member(account=account, personal=personal)
 
 
+def new_holder(ledger: Ledger, scheme_id: int, points: int = 0) -> Member:
+    """A freshly registered member holding `points` of scheme `scheme_id` (issued straight
+    through PointsLedger by the test IssuerProbe)."""
+    member = new_member(ledger)
+    if points:
+        issue_points(ledger, member.address, scheme_id, points, source())
+    return member
+
+
 def new_scheme(
     ledger: Ledger,
     *,
     issuer: str | None = None,
     quota: int = 1_000_000,
     flags: SchemeFlag = SchemeFlag.GIFTS,
+    unit_value: int = 1000,
 ) -> Scheme:
-    """A freshly admitted scheme with a unique code."""
+    """A freshly admitted scheme with a unique code, worth `unit_value` thousandths of the
+    standard unit a point."""
     code = f"T{next(_serial)}{secrets.token_hex(3).upper()}"
     call = ledger.add_scheme_call(
         code=code,
         name=f"测试积分 {code}",
         unit="分",
         issuer=issuer or ledger.operator("issuer-vol").address,
-        unit_value=1000,
+        unit_value=unit_value,
         quota=quota,
         quota_period=30 * 24 * 3600,
         flags=flags,

@@ -1,10 +1,12 @@
-"""The docs show only commands and endpoints that exist.
+"""The docs show only commands, endpoints and files that exist.
 
 Every ``vpl ...`` the README and docs/ show (in inline code and in code blocks, with the ``|``
 alternatives of the CLI pages) is walked down the CLI's command tree: each group and command it
 names must exist, and each ``--option`` it shows must be one the command takes. Every ``GET /...``,
 ``POST /...`` (and the other methods) must be a route of the API with that method; a path shown
-without ``/v1`` is relative to the section it is in, so it must be the end of a route's path."""
+without ``/v1`` is relative to the section it is in, so it must be the end of a route's path.
+Every file or folder of the repository a page names in backticks (``ledger/chain/tx/``,
+``scripts/dev.sh``) is there."""
 
 from __future__ import annotations
 
@@ -18,13 +20,18 @@ import typer
 
 from api.app import create_app
 from scripts.cli import app as cli_app
-from tests.conftest import make_settings
+from tests.chain_helpers import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 _INLINE = re.compile(r"`(vpl [^`]+)`")
 _ENDPOINT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/(?:\{[^}\s]*\}|[^\s`|),;])*)")
 _PLACEHOLDER = re.compile(r"[^a-z-]")
+#: Folders a run makes (deployment manifests), named by the pages before they exist.
+MADE_AT_RUN_TIME = ("hardhat-free-config/deployments",)
+_REPO_PATH = re.compile(
+    r"`((?:ledger|api|scripts|tests|contracts|hardhat-free-config|docs)/[A-Za-z0-9_./-]*)`"
+)
 
 
 @dataclass(frozen=True)
@@ -219,3 +226,14 @@ def test_the_endpoint_check_reads_optional_parts_and_alternatives() -> None:
         "/members/{}/x/a/html",
         "/members/{}/x/b/html",
     }
+
+
+def test_every_file_the_docs_name_exists() -> None:
+    missing = [
+        f"{page.relative_to(ROOT)}:{number}: {path}"
+        for page in DOCS
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+        for path in _REPO_PATH.findall(line)
+        if "*" not in path and not path.startswith(MADE_AT_RUN_TIME) and not (ROOT / path).exists()
+    ]
+    assert not missing, "\n".join(missing)

@@ -1,8 +1,10 @@
-"""No import circles in ledger/, api/ and scripts/: the layers read from the bottom up.
+"""No import circles in ledger/, api/ and scripts/, and the layers read from the bottom up.
 
-Every import is read from the source (module level and inside functions; those under
-``if TYPE_CHECKING:`` only name types and are left out), and the strongly connected components of
-the module graph are found: each one of more than one module is a circle."""
+Every import is read from the source (module level and inside functions). For circles, those under
+``if TYPE_CHECKING:`` only name types and are left out, and the strongly connected components of
+the module graph are found: each one of more than one module is a circle. For the layers they
+count too: a lower layer does not even name a type of a higher one (no domain service knows the
+``Ledger`` façade)."""
 
 from __future__ import annotations
 
@@ -18,9 +20,41 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph() -> dict[str, set[str]]:
+#: The layers, bottom up: a module imports only from its own layer and those below it. The
+#: foundation imports nothing of the project above it; the chain and the store know no domain;
+#: governance (council, schemes, rules, roles) is what every domain reads; the domains build on
+#: each other in this order; the façade composes them all; the demo, the API and the CLI on top.
+LAYERS = (
+    ("ledger.errors", "ledger.values", "ledger.config", "ledger.files", "ledger.real_name"),
+    ("ledger.chain",),
+    ("ledger.store",),
+    ("ledger.governance",),
+    ("ledger.identity",),
+    ("ledger.earning",),
+    ("ledger.spending",),
+    ("ledger.audit",),
+    ("ledger.ledger", "ledger"),
+    ("ledger.demo",),
+    ("api",),
+    ("scripts",),
+)
+
+
+def layer_of(module: str) -> int:
+    """The index in LAYERS of the longest prefix naming `module`'s layer."""
+    best, found = -1, -1
+    for number, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and len(name) > best:
+                best, found = len(name), number
+    assert found >= 0, f"{module} is in no layer: add it to LAYERS"
+    return found
+
+
+def import_graph(*, with_typing: bool = False) -> dict[str, set[str]]:
     """Module -> the project modules it imports (a package's own ``__init__`` left out: it
-    gathers its modules' names, and importing a submodule runs it first anyway)."""
+    gathers its modules' names, and importing a submodule runs it first anyway); with
+    `with_typing`, those imported under ``if TYPE_CHECKING:`` too."""
     modules = {module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
 
     def resolve(name: str) -> str | None:
@@ -34,7 +68,9 @@ def import_graph() -> dict[str, set[str]]:
         typing_only = {
             id(inner)
             for node in ast.walk(tree)
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            if not with_typing
+            and isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test)
             for inner in ast.walk(node)
         }
         found: set[str | None] = set()
@@ -103,3 +139,20 @@ def test_no_module_of_ledger_api_or_scripts_imports_itself_round_a_circle() -> N
     graph = import_graph()
     assert sum(len(d) for d in graph.values()) > 300  # the graph was read
     assert circles(graph) == []
+
+
+def test_no_module_imports_from_a_layer_above_its_own() -> None:
+    graph = import_graph(with_typing=True)
+    upward = sorted(
+        f"{module} (layer {layer_of(module)}) imports {target} (layer {layer_of(target)})"
+        for module, targets in graph.items()
+        for target in targets
+        if layer_of(target) > layer_of(module)
+    )
+    assert upward == [], "\n".join(upward)
+
+
+def test_every_ledger_module_is_in_a_layer() -> None:
+    assert {layer_of(m) for m in import_graph() if m.startswith("ledger")} == set(
+        range(len(LAYERS) - 2)
+    )

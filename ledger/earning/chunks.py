@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
-from ledger.chain.contracts.records import PackedRecord, ServiceRecordsClient
+from ledger.chain.contracts.packed_records import PackedRecord
+from ledger.chain.contracts.service_records import ServiceRecordsClient
 from ledger.store.db import session
 from ledger.store.records import BatchChunk, RecordDetails, canonical_json, details_hash
 

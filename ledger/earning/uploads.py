@@ -24,27 +24,20 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import col, select
 
-from ledger.chain.contracts.records import MAX_BATCH
+from ledger.chain.contracts.packed_records import MAX_BATCH
 from ledger.chain.tx import Signer
-from ledger.earning.batch import (
-    DEFAULT_CHUNK,
-    BatchPlan,
-    plan_batch,
-    refuse_bad_rows,
-    run_batch,
-    submit_chunks,
-)
+from ledger.earning.batch.parts import BatchParts
+from ledger.earning.batch.pay import DEFAULT_CHUNK, refuse_bad_rows, run_batch, submit_chunks
+from ledger.earning.batch.plan import plan_batch
+from ledger.earning.batch.rows import BatchPlan
 from ledger.errors import InputError, InvalidRows, LedgerError, RecordNotFound, StatusConflict
 from ledger.store import session, utcnow
 from ledger.store.uploads import BatchUpload
 from ledger.values import parse_address
-
-if TYPE_CHECKING:
-    from ledger.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +99,10 @@ def _plan_report(plan: BatchPlan) -> dict[str, Any]:
 
 
 class Uploads:
-    """Batch upload jobs of one ``Ledger``."""
+    """Batch upload jobs of one ledger."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, parts: BatchParts) -> None:
+        self.parts = parts
         self._threads: dict[int, threading.Thread] = {}
         self._lock = threading.Lock()
 
@@ -126,7 +119,7 @@ class Uploads:
         chunk_size: int = DEFAULT_CHUNK,
         only_good_rows: bool = False,
     ) -> BatchUpload:
-        s = self.ledger.scheme(scheme)
+        s = self.parts.scheme(scheme)
         organiser = parse_address(organiser, what="organiser address")
         reviewer = parse_address(reviewer, what="reviewer address")
         if reviewer == organiser:
@@ -155,13 +148,13 @@ class Uploads:
             created_at=now,
             updated_at=now,
         )
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             db.add(job)
             db.flush()
         return job
 
     def get(self, upload_id: int) -> BatchUpload:
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             job = db.get(BatchUpload, upload_id)
         if job is None:
             raise RecordNotFound(f"there is no batch upload {upload_id}")
@@ -178,7 +171,7 @@ class Uploads:
         return utcnow() - job.updated_at > STALE_AFTER
 
     def list(self, *, scheme_id: int | None = None, last: int = 50) -> list[BatchUpload]:
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             query = select(BatchUpload).order_by(col(BatchUpload.id).desc()).limit(last)
             if scheme_id is not None:
                 query = query.where(BatchUpload.scheme_id == scheme_id)
@@ -187,7 +180,7 @@ class Uploads:
     def mark_interrupted(self) -> int:
         """Jobs whose process stopped while they ran (at startup, and when read) are interrupted;
         a job that another live API worker runs keeps being touched and is left alone."""
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             jobs = list(db.exec(select(BatchUpload).where(col(BatchUpload.state).in_(RUNNING))))
             lost = [job for job in jobs if self._lost(job)]
             for job in lost:
@@ -220,7 +213,7 @@ class Uploads:
         return self._start(upload_id, lambda: self._pay(upload_id, reviewer))
 
     def _claim(self, job: BatchUpload, *, allowed: tuple[str, ...], phase: str, state: str) -> None:
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             row = db.get(BatchUpload, job.id)
             assert row is not None
             if row.state not in allowed or (row.state == "interrupted" and row.phase != phase):
@@ -284,7 +277,7 @@ class Uploads:
             path.write_text(job.csv_text, encoding="utf-8")
             try:
                 plan = plan_batch(
-                    self.ledger,
+                    self.parts,
                     path,
                     scheme=job.scheme_id,
                     organiser=job.organiser,
@@ -304,7 +297,7 @@ class Uploads:
         report = _plan_report(plan)
         if plan.errors and not job.only_good_rows:
             with contextlib.suppress(InvalidRows):
-                refuse_bad_rows(self.ledger, plan, actor=actor)
+                refuse_bad_rows(self.parts, plan, actor=actor)
             self._update(
                 upload_id,
                 state="invalid",
@@ -330,7 +323,7 @@ class Uploads:
             self._update(upload_id, chunks_sent=done, chunks_total=total)
 
         submission = submit_chunks(
-            self.ledger,
+            self.parts,
             plan,
             organiser=organiser,
             chunk_size=job.chunk_size,
@@ -357,7 +350,7 @@ class Uploads:
             self._update(upload_id, rows_done=skipped + done)
 
         report = run_batch(
-            self.ledger,
+            self.parts,
             plan,
             organiser=None,
             reviewer=reviewer,
@@ -383,7 +376,7 @@ class Uploads:
         )
 
     def _update(self, upload_id: int, **values: Any) -> None:
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             job = db.get(BatchUpload, upload_id)
             if job is None:
                 return

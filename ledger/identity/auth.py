@@ -14,7 +14,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from eth_account import Account
@@ -24,12 +23,10 @@ from hexbytes import HexBytes
 from sqlmodel import select
 
 from ledger.errors import AuthorizationExpired, InputError, NotSignedIn, SignInRefused
+from ledger.identity.parts import AuthParts
 from ledger.store import session, utcnow
 from ledger.store.sessions import ApiSession, SignInChallenge
 from ledger.values import parse_address
-
-if TYPE_CHECKING:
-    from ledger.ledger import Ledger
 
 STATEMENT = "Sign in to 志愿积分链 (Volunteer Points Ledger)."
 _FIELD = re.compile(r"^(URI|Version|Chain ID|Nonce|Issued At|Expiration Time): (.+)$")
@@ -119,19 +116,19 @@ def token_hash(token: str) -> str:
 
 
 class Auth:
-    """Challenges, sign-in and sessions for one ``Ledger``'s API."""
+    """Challenges, sign-in and sessions of the API."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, parts: AuthParts) -> None:
+        self.parts = parts
 
     @property
     def domain(self) -> str:
-        return urlsplit(self.ledger.settings.public_url).netloc
+        return urlsplit(self.parts.settings.public_url).netloc
 
     def challenge(self, address: str) -> Challenge:
         """A one-time EIP-4361 message for `address` to sign."""
         address = parse_address(address, what="address")
-        settings = self.ledger.settings
+        settings = self.parts.settings
         now = utcnow().replace(microsecond=0)
         expires = now + timedelta(seconds=settings.challenge_ttl_seconds)
         nonce = secrets.token_hex(12)
@@ -139,12 +136,12 @@ class Auth:
             domain=self.domain,
             address=address,
             uri=settings.public_url,
-            chain_id=self.ledger.network.chain_id,
+            chain_id=self.parts.network.chain_id,
             nonce=nonce,
             issued=now,
             expires=expires,
         )
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             db.add(
                 SignInChallenge(nonce=nonce, address=address, message=message, expires_at=expires)
             )
@@ -160,16 +157,16 @@ class Auth:
         if len(raw) != 65:
             raise InputError("a signature is 65 bytes (r, s, v) as 0x-prefixed hex")
         now = utcnow()
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             row = db.get(SignInChallenge, fields.nonce)
             if row is None:
                 raise SignInRefused("this sign-in message was not issued here: ask for a challenge")
             if row.used_at is not None:
                 raise SignInRefused("this sign-in message was used already: ask for a new one")
-            if fields.chain_id != self.ledger.network.chain_id:
+            if fields.chain_id != self.parts.network.chain_id:
                 raise SignInRefused(
                     f"the message is for chain {fields.chain_id}, this is chain "
-                    f"{self.ledger.network.chain_id}"
+                    f"{self.parts.network.chain_id}"
                 )
             if fields.domain != self.domain:
                 raise SignInRefused(f"the message is for {fields.domain}, this is {self.domain}")
@@ -194,8 +191,8 @@ class Auth:
     def open_session(self, address: str, *, method: str) -> SignedIn:
         token = secrets.token_urlsafe(32)
         now = utcnow()
-        expires = now + timedelta(seconds=self.ledger.settings.token_ttl_seconds)
-        with session(self.ledger.engine) as db:
+        expires = now + timedelta(seconds=self.parts.settings.token_ttl_seconds)
+        with session(self.parts.engine) as db:
             db.add(
                 ApiSession(
                     token_hash=token_hash(token),
@@ -209,7 +206,7 @@ class Auth:
 
     def caller(self, token: str) -> Caller:
         """Who holds `token`; NotSignedIn if nobody does any more."""
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             row = db.get(ApiSession, token_hash(token))
         if row is None or row.revoked:
             raise NotSignedIn("not signed in (unknown or signed-out token): sign in again")
@@ -218,7 +215,7 @@ class Auth:
         return Caller(address=row.address, method=row.method, expires_at=row.expires_at)
 
     def sign_out(self, token: str) -> None:
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             row = db.get(ApiSession, token_hash(token))
             if row is not None:
                 row.revoked = True
@@ -227,7 +224,7 @@ class Auth:
     def purge(self) -> int:
         """Forget expired challenges and sessions; returns how many rows went."""
         now = utcnow()
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             gone = 0
             for model in (SignInChallenge, ApiSession):
                 for row in db.exec(select(model).where(model.expires_at < now)).all():  # type: ignore[attr-defined]

@@ -11,19 +11,19 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eth_utils import keccak
 from sqlmodel import select
 
 from ledger.chain.tx import Signer
 from ledger.errors import ContractRevert, InputError, LedgerError
+from ledger.identity.parts import ProxiesParts
 from ledger.store import session, utcnow
-from ledger.store.timebank import ProxyConsent
+from ledger.store.pending import dropped_if_refused, insert, link
+from ledger.store.proxies import ProxyConsent
+from ledger.store.refusals import note_refusal
 from ledger.values import parse_address
-
-if TYPE_CHECKING:
-    from ledger.ledger import Ledger
 
 log = logging.getLogger(__name__)
 #: The largest consent document the store takes.
@@ -62,10 +62,10 @@ def grant_data(g: ProxyGrant) -> dict[str, Any]:
 
 
 class Proxies:
-    """Proxy operations of one ``Ledger``."""
+    """Proxy grants, recorded in the member registry, with their consent documents."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, parts: ProxiesParts) -> None:
+        self.parts = parts
 
     def grant(
         self,
@@ -91,7 +91,7 @@ class Proxies:
             raise InputError(f"the consent document is over {MAX_CONSENT_BYTES} bytes")
         consent_hash = keccak(raw)
         digest_hex = "0x" + consent_hash.hex()
-        if self.ledger.members.is_proxy(member, proxy):
+        if self.parts.members.is_proxy(member, proxy):
             current = self._current(member).get(proxy)
             if current is not None and current.consent_hash == digest_hex:
                 return current
@@ -104,8 +104,10 @@ class Proxies:
                 raise InputError(
                     "the consent is not text: give the file name of the signed document with it"
                 ) from None
-        with session(self.ledger.engine) as db:
-            row = ProxyConsent(
+        engine = self.parts.engine
+        row_id = insert(
+            engine,
+            ProxyConsent(
                 member=member,
                 proxy=proxy,
                 consent_hash=digest_hex,
@@ -113,24 +115,15 @@ class Proxies:
                 file_name=file_name,
                 granted_by=actor.address,
                 created_at=utcnow(),
-            )
-            db.add(row)
-            db.flush()
-            row_id = row.id
+            ),
+        )
         try:
-            result = self.ledger.members.grant_proxy(actor, member, proxy, consent_hash)
+            with dropped_if_refused(engine, ProxyConsent, row_id, "tx_hash"):
+                result = self.parts.members.grant_proxy(actor, member, proxy, consent_hash)
         except ContractRevert as exc:
-            with session(self.ledger.engine) as db:
-                pending = db.get(ProxyConsent, row_id)
-                if pending is not None:
-                    db.delete(pending)
             self._refused(actor.address, "proxy-grant", member, exc)
             raise
-        with session(self.ledger.engine) as db:
-            done = db.get(ProxyConsent, row_id)
-            assert done is not None
-            done.tx_hash = result.tx_hash
-            db.add(done)
+        link(engine, ProxyConsent, row_id, tx_hash=result.tx_hash)
         log.info("proxy %s recorded for member %s (tx %s)", proxy, member, result.tx_hash)
         return self._current(member)[proxy]
 
@@ -139,14 +132,14 @@ class Proxies:
         member = parse_address(member, what="member address")
         proxy = parse_address(proxy, what="proxy address")
         try:
-            self.ledger.members.revoke_proxy(actor, member, proxy)
+            self.parts.members.revoke_proxy(actor, member, proxy)
         except ContractRevert as exc:
             self._refused(actor.address, "proxy-revoke", member, exc)
             raise
         return self._history(member)[proxy]
 
     def is_proxy(self, *, member: str, proxy: str) -> bool:
-        return self.ledger.members.is_proxy(
+        return self.parts.members.is_proxy(
             parse_address(member, what="member address"), parse_address(proxy, what="proxy address")
         )
 
@@ -158,7 +151,7 @@ class Proxies:
 
     def consent(self, *, member: str, proxy: str, consent_hash: str) -> ProxyConsent | None:
         """The stored consent document behind a grant, if the store holds it."""
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             return db.exec(
                 select(ProxyConsent).where(
                     ProxyConsent.member == parse_address(member, what="member address"),
@@ -173,12 +166,12 @@ class Proxies:
     def _history(self, member: str) -> dict[str, ProxyGrant]:
         """Each proxy's latest grant, replayed from ProxyGranted and ProxyRevoked events."""
         grants: dict[str, ProxyGrant] = {}
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             on_file = {
                 (row.proxy, row.consent_hash)
                 for row in db.exec(select(ProxyConsent).where(ProxyConsent.member == member)).all()
             }
-        for e in self.ledger.members.proxy_events(member):
+        for e in self.parts.members.proxy_events(member):
             args = e["args"]
             proxy = args["proxy"]
             if e["event"] == "ProxyGranted":
@@ -208,7 +201,5 @@ class Proxies:
         return grants
 
     def _refused(self, actor: str, action: str, subject: str, exc: LedgerError) -> None:
-        try:
-            self.ledger.earning.refused(actor=actor, action=action, subject=subject, exc=exc)
-        except Exception:  # never hide the refusal behind a store failure
-            log.exception("could not write down a refused %s", action)
+        """A refusal by the chain is written down for auditors."""
+        note_refusal(self.parts.engine, actor=actor, action=action, subject=subject, exc=exc)

@@ -7,7 +7,8 @@ alone cannot be brute-forced over the small space of PINs. The key is unlocked f
 time and never written anywhere in clear. Every try is counted, in one atomic statement, before
 its key is tried; the ``Settings.pin_max_attempts``-th wrong try in a row locks the wallet for
 ``Settings.pin_lockout_seconds`` (tries sent at once included), and a registrar can lift the
-lock. Writes of a custodial wallet are relayed (``ledger.chain.relay``), so it never needs a native coin.
+lock. Writes of a custodial wallet are relayed (``ledger.chain.relay``), so it never needs a
+native coin.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -29,12 +29,10 @@ from sqlalchemy import case, literal, or_, update
 from sqlmodel import col
 
 from ledger.errors import InputError, RecordNotFound, WalletLocked, WrongPin
+from ledger.identity.parts import WalletsParts
 from ledger.store import UtcDateTime, session, utcnow
 from ledger.store.sessions import CustodialWallet
 from ledger.values import parse_address
-
-if TYPE_CHECKING:
-    from ledger.ledger import Ledger
 
 _PIN = re.compile(r"^\d{6,12}$")
 MIN_PASSWORD = 8
@@ -84,9 +82,10 @@ class WalletInfo:
 
 
 class Wallets:
-    """The custodial wallets of one ``Ledger``'s store."""
+    """The custodial wallets kept in the store."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: WalletsParts) -> None:
+        #: What composes the wallets (a ``Ledger``), for its settings and its store.
         self.ledger = ledger
 
     def _password(self, address: str, pin: str) -> str:

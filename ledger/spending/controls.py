@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
@@ -30,12 +29,10 @@ from ledger.chain.contracts.points import Lot
 from ledger.chain.contracts.schemes import Policy, Scheme
 from ledger.chain.tx import Signer, TxResult
 from ledger.errors import InputError
+from ledger.spending.parts import ControlsParts
 from ledger.store.db import session
 from ledger.store.vault import MemberIdentity
 from ledger.values import MAX_AMOUNT, parse_address, parse_amount
-
-if TYPE_CHECKING:
-    from ledger.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +108,8 @@ def expiring_from(lots: list[Lot], current_month: int) -> tuple[Expiring, ...]:
 class Controls:
     """Policy, pause, frozen points and expiry, over the scheme registry and the points ledger."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, parts: ControlsParts) -> None:
+        self.parts = parts
 
     # --- council calls -------------------------------------------------------------------------
 
@@ -125,8 +122,8 @@ class Controls:
         supply_limit: int | str | None = None,
     ) -> Call:
         """Council call: a scheme's policy; options left out keep their current setting."""
-        s = self.ledger.scheme(scheme)
-        now = self.ledger.schemes.policy_of(s.id)
+        s = self.parts.scheme(scheme)
+        now = self.parts.schemes.policy_of(s.id)
         policy = Policy(
             max_balance=now.max_balance
             if max_balance is None
@@ -138,21 +135,21 @@ class Controls:
             if supply_limit is None
             else _limit(supply_limit, "supply limit", MAX_AMOUNT),
         )
-        return self.ledger.schemes.set_policy_call(s.id, policy)
+        return self.parts.schemes.set_policy_call(s.id, policy)
 
     def pause_call(self, scheme: str | int) -> Call:
         """Council call: pause a scheme's points (``all``: every scheme's)."""
-        return self.ledger.schemes.pause_call(self._target(scheme))
+        return self.parts.schemes.pause_call(self._target(scheme))
 
     def resume_call(self, scheme: str | int) -> Call:
         """Council call: resume a paused scheme (``all``: lift the pause of every scheme)."""
-        return self.ledger.schemes.unpause_call(self._target(scheme))
+        return self.parts.schemes.unpause_call(self._target(scheme))
 
     # --- direct actions ------------------------------------------------------------------------
 
     def pause(self, pauser: Signer, scheme: str | int) -> TxResult:
         """Pause at once, as a holder of the pauser role (or through the council)."""
-        return self.ledger.schemes.pause(pauser, self._target(scheme))
+        return self.parts.schemes.pause(pauser, self._target(scheme))
 
     def freeze(
         self, *, issuer: Signer, member: str, scheme: str | int, amount: int | str, case: str
@@ -173,7 +170,7 @@ class Controls:
 
         Only accounts with an expired lot are sent; safe to run again (nothing is due twice).
         """
-        s = self.ledger.scheme(scheme)
+        s = self.parts.scheme(scheme)
         accounts = (
             [parse_address(m, what="member") for m in members]
             if members is not None
@@ -184,11 +181,10 @@ class Controls:
         total = 0
         for first in range(0, len(due), EXPIRE_CHUNK):
             chunk = due[first : first + EXPIRE_CHUNK]
-            result = self.ledger.points.expire(sender, s.id, chunk)
+            result = self.parts.points.expire(sender, s.id, chunk)
             transactions.append(result.tx_hash)
             total += sum(
-                int(e["args"]["amount"])
-                for e in self.ledger.points._events(result, "PointsExpired")
+                int(e["args"]["amount"]) for e in self.parts.points._events(result, "PointsExpired")
             )
         log.info("expired %d points of %s in %d accounts", total, s.code, len(due))
         return ExpirySweep(scheme=s, accounts=len(due), expired=total, transactions=transactions)
@@ -200,8 +196,8 @@ class Controls:
         expires when. One batch read finds the schemes with a balance; only those are read in
         detail."""
         address = parse_address(member, what="member address")
-        schemes = self.ledger.schemes.schemes() if schemes is None else schemes
-        points = self.ledger.points
+        schemes = self.parts.schemes.schemes() if schemes is None else schemes
+        points = self.parts.points
         held = points.balances(address, [s.id for s in schemes]) if schemes else {}
         month = points.current_month() if any(held.values()) else 0
         out = []
@@ -226,7 +222,7 @@ class Controls:
     def _target(self, scheme: str | int) -> int:
         if isinstance(scheme, str) and scheme.strip().lower() == "all":
             return 0
-        return self.ledger.scheme(scheme).id
+        return self.parts.scheme(scheme).id
 
     def _set_frozen(
         self,
@@ -238,8 +234,8 @@ class Controls:
         *,
         increase: bool,
     ) -> TxResult:
-        s = self.ledger.scheme(scheme)
-        return self.ledger.points.set_frozen(
+        s = self.parts.scheme(scheme)
+        return self.parts.points.set_frozen(
             issuer,
             s.id,
             parse_address(member, what="member"),
@@ -249,14 +245,14 @@ class Controls:
         )
 
     def _known_members(self) -> list[str]:
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             rows = db.exec(
                 select(MemberIdentity.address).where(MemberIdentity.successor == None)  # noqa: E711
             ).all()
         return list(rows)
 
     def _with_expired_lots(self, scheme_id: int, accounts: list[str]) -> list[str]:
-        points = self.ledger.points
+        points = self.parts.points
         month = points.current_month()
         fn = points.contract.functions
         calls: list[tuple[str, bytes]] = [
@@ -267,7 +263,7 @@ class Controls:
             for a in accounts
         ]
         due = []
-        for account, answer in zip(accounts, batch_calls(self.ledger.w3, calls), strict=True):
+        for account, answer in zip(accounts, batch_calls(self.parts.w3, calls), strict=True):
             expiries, _ = abi_decode(["uint256[]", "uint256[]"], answer)
             if expiries and int(expiries[0]) <= month:
                 due.append(account)

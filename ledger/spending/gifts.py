@@ -10,31 +10,32 @@ and makes every request idempotent: a request id sent again returns the first ou
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import col, select
 
-from ledger.chain.contracts import Fund, FundEntry
+from ledger.chain.contracts import Fund, FundEntry, GiftsClient
 from ledger.chain.tx import Signer, TxResult
-from ledger.errors import ContractRevert, InputError, LedgerError, RecordNotFound
+from ledger.errors import InputError, RecordNotFound
+from ledger.spending.parts import GiftsParts
 from ledger.store import session, utcnow
 from ledger.store.gifts import FundDetails, GiftEntry
+from ledger.store.pending import dropped_if_refused, insert, link
 from ledger.store.records import canonical_json, details_hash
+from ledger.store.refusals import refusals_noted
 from ledger.values import parse_address, parse_amount, timestamp
 
-if TYPE_CHECKING:
-    from ledger.ledger import Ledger
-
-log = logging.getLogger(__name__)
 #: The largest amount the points ledger moves at once (its balances are 88 bits).
 MAX_POINTS = 2**88 - 1
 MAX_TEXT = 500
+#: Sends a request's transaction with the hash of its text; finds the transaction of a request
+#: that an interrupted run sent (by that hash), or None.
+Send = Callable[[bytes], TxResult]
+Find = Callable[[bytes], str | None]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,26 @@ class HistoryLine:
     text: str | None
 
 
+@dataclass(frozen=True)
+class _Request:
+    """A gift, donation or grant as asked: a request id asked again must ask the same."""
+
+    kind: str
+    key: str
+    scheme_id: int
+    fund_id: int | None
+    #: The giver, the donating member, or the fund's manager for a grant.
+    account: str
+    recipient: str | None
+    amount: int
+
+    def asks_as(self, row: GiftEntry) -> bool:
+        """Whether the stored request `row` asked for exactly this."""
+        asked = (row.kind, row.scheme_id, row.fund_id, row.account, row.recipient, row.amount)
+        mine = (self.kind, self.scheme_id, self.fund_id, self.account, self.recipient)
+        return asked == (*mine, str(self.amount))
+
+
 def _salted(fields: dict[str, str]) -> tuple[bytes, str]:
     """The on-chain hash and the stored JSON of `fields` with a fresh random salt."""
     data = {**fields, "salt": secrets.token_hex(16)}
@@ -97,29 +118,14 @@ def _request_id(value: str | None) -> str:
 
 
 class Gifts:
-    """Gift and community-fund operations of one ``Ledger``."""
+    """Gifts between members and community funds, over the Gifts contract."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, parts: GiftsParts) -> None:
+        self.parts = parts
 
     @property
-    def contract(self) -> Any:
-        return self.ledger.gifts_contract
-
-    @contextmanager
-    def _attempt(self, actor: str, action: str, subject: str) -> Iterator[None]:
-        """A contract refusal inside is written down for auditors (as earning does)."""
-        try:
-            yield
-        except LedgerError as exc:
-            if not isinstance(exc, InputError):
-                try:
-                    self.ledger.earning.refused(
-                        actor=actor, action=action, subject=subject, exc=exc
-                    )
-                except Exception:  # never hide the refusal behind a store failure
-                    log.exception("could not write down a refused %s", action)
-            raise
+    def contract(self) -> GiftsClient:
+        return self.parts.gifts_contract
 
     # --- gifts ---------------------------------------------------------------------------------
 
@@ -135,33 +141,23 @@ class Gifts:
         request_id: str | None = None,
     ) -> GiftReceipt:
         """Give `amount` of `giver`'s points to `recipient`; signed by the giver or their proxy."""
-        s = self.ledger.scheme(scheme)
+        s = self.parts.scheme(scheme)
         giver = parse_address(giver, what="giver address")
         recipient = parse_address(recipient, what="recipient address")
         value = parse_amount(amount, what="amount", maximum=MAX_POINTS)
         text = _text(memo, what="the memo")
         key = _request_id(request_id)
-
-        def send(text_hash: bytes) -> TxResult:
-            return self.contract.give(operator, s.id, giver, recipient, value, text_hash)
+        request = _Request("gift", key, s.id, None, giver, recipient, value)
 
         def find(text_hash: bytes) -> str | None:
-            for g in self.contract.gifts_of(giver=giver):
-                if g.memo_hash == text_hash:
-                    return g.tx_hash
-            return None
+            gifts = self.contract.gifts_of(giver=giver)
+            return next((g.tx_hash for g in gifts if g.memo_hash == text_hash), None)
 
         return self._run(
-            kind="gift",
-            key=key,
-            scheme_id=s.id,
-            fund_id=None,
-            account=giver,
-            recipient=recipient,
-            amount=value,
-            text=text,
-            actor=operator.address,
-            send=send,
+            request,
+            text,
+            operator.address,
+            send=lambda h: self.contract.give(operator, s.id, giver, recipient, value, h),
             find=find,
         )
 
@@ -180,50 +176,42 @@ class Gifts:
 
         Creating a fund of the same name again returns it (also after an interruption).
         """
-        s = self.ledger.scheme(scheme)
+        s = self.parts.scheme(scheme)
         manager = parse_address(manager, what="manager address")
         name = _text(name, what="the fund's name", required=True)
         description = _text(description, what="the fund's description")
-        with session(self.ledger.engine) as db:
+        engine = self.parts.engine
+        with session(engine) as db:
             row = db.exec(
                 select(FundDetails).where(FundDetails.scheme_id == s.id, FundDetails.name == name)
             ).first()
         if row is not None and row.fund_id is not None:
             return self.fund(row.fund_id)
         if row is not None:
-            digest = bytes.fromhex(row.details_hash[2:])
+            row_id, digest = row.id, bytes.fromhex(row.details_hash[2:])
             found = self._find_fund(digest)
             if found is not None:
-                self._set_fund_id(digest, found)
+                link(engine, FundDetails, row_id, fund_id=found)
                 return self.fund(found)
         else:
             digest, stored = _salted({"scheme": s.code, "name": name, "description": description})
-            with session(self.ledger.engine) as db:
-                db.add(
-                    FundDetails(
-                        scheme_id=s.id,
-                        name=name,
-                        details_hash="0x" + digest.hex(),
-                        details_json=stored,
-                        created_at=utcnow(),
-                    )
-                )
-        try:
-            with self._attempt(issuer.address, "create-fund", s.code):
-                result = self.contract.create_fund(issuer, s.id, manager, digest)
-        except ContractRevert:
-            with session(self.ledger.engine) as db:
-                pending = db.exec(
-                    select(FundDetails).where(
-                        FundDetails.details_hash == "0x" + digest.hex(),
-                        col(FundDetails.fund_id).is_(None),
-                    )
-                ).first()
-                if pending is not None:
-                    db.delete(pending)
-            raise
+            row_id = insert(
+                engine,
+                FundDetails(
+                    scheme_id=s.id,
+                    name=name,
+                    details_hash="0x" + digest.hex(),
+                    details_json=stored,
+                    created_at=utcnow(),
+                ),
+            )
+        with (
+            dropped_if_refused(engine, FundDetails, row_id, "fund_id"),
+            refusals_noted(engine, issuer.address, "create-fund", s.code),
+        ):
+            result = self.contract.create_fund(issuer, s.id, manager, digest)
         fund_id = self.contract.created_fund_id(result)
-        self._set_fund_id(digest, fund_id)
+        link(engine, FundDetails, row_id, fund_id=fund_id)
         return self.fund(fund_id)
 
     def _find_fund(self, digest: bytes) -> int | None:
@@ -233,21 +221,14 @@ class Gifts:
                 return int(entry["args"]["fundId"])
         return None
 
-    def _set_fund_id(self, digest: bytes, fund_id: int) -> None:
-        with session(self.ledger.engine) as db:
-            row = db.exec(
-                select(FundDetails).where(FundDetails.details_hash == "0x" + digest.hex())
-            ).one()
-            row.fund_id = fund_id
-            db.add(row)
-
     def set_manager(self, *, issuer: Signer, fund_id: int, manager: str) -> FundView:
         """Name a fund's new manager (by the scheme's issuer); naming the current one is a no-op."""
         manager = parse_address(manager, what="manager address")
         current = self._chain_fund(fund_id)
         if current.manager == manager:
             return self.fund(fund_id)
-        with self._attempt(issuer.address, "set-fund-manager", f"fund {fund_id}"):
+        subject = f"fund {fund_id}"
+        with refusals_noted(self.parts.engine, issuer.address, "set-fund-manager", subject):
             self.contract.set_manager(issuer, fund_id, manager)
         return self.fund(fund_id)
 
@@ -266,28 +247,14 @@ class Gifts:
         member = parse_address(member, what="member address")
         value = parse_amount(amount, what="amount", maximum=MAX_POINTS)
         text = _text(note, what="the note")
-
-        def send(text_hash: bytes) -> TxResult:
-            return self.contract.donate(operator, fund_id, member, value, text_hash)
-
-        def find(text_hash: bytes) -> str | None:
-            for e in self.contract.fund_history(fund_id):
-                if e.kind == "donation" and e.ref == text_hash:
-                    return e.tx_hash
-            return None
-
+        key = _request_id(request_id)
+        request = _Request("donation", key, f.scheme_id, fund_id, member, None, value)
         return self._run(
-            kind="donation",
-            key=_request_id(request_id),
-            scheme_id=f.scheme_id,
-            fund_id=fund_id,
-            account=member,
-            recipient=None,
-            amount=value,
-            text=text,
-            actor=operator.address,
-            send=send,
-            find=find,
+            request,
+            text,
+            operator.address,
+            send=lambda h: self.contract.donate(operator, fund_id, member, value, h),
+            find=self._in_history(fund_id, "donation"),
         )
 
     def grant(
@@ -305,53 +272,48 @@ class Gifts:
         recipient = parse_address(recipient, what="recipient address")
         value = parse_amount(amount, what="amount", maximum=MAX_POINTS)
         text = _text(purpose, what="the purpose of a grant", required=True)
+        key = _request_id(request_id)
+        request = _Request("grant", key, f.scheme_id, fund_id, manager.address, recipient, value)
+        return self._run(
+            request,
+            text,
+            manager.address,
+            send=lambda h: self.contract.grant(manager, fund_id, recipient, value, h),
+            find=self._in_history(fund_id, "grant"),
+        )
 
-        def send(text_hash: bytes) -> TxResult:
-            return self.contract.grant(manager, fund_id, recipient, value, text_hash)
+    def _in_history(self, fund_id: int, kind: str) -> Find:
+        """Finds the transaction of a fund's donation or grant by the hash of its text."""
 
         def find(text_hash: bytes) -> str | None:
-            for e in self.contract.fund_history(fund_id):
-                if e.kind == "grant" and e.ref == text_hash:
-                    return e.tx_hash
-            return None
+            entries = self.contract.fund_history(fund_id)
+            return next((e.tx_hash for e in entries if e.kind == kind and e.ref == text_hash), None)
 
-        return self._run(
-            kind="grant",
-            key=_request_id(request_id),
-            scheme_id=f.scheme_id,
-            fund_id=fund_id,
-            account=manager.address,
-            recipient=recipient,
-            amount=value,
-            text=text,
-            actor=manager.address,
-            send=send,
-            find=find,
-        )
+        return find
 
     # --- reading -------------------------------------------------------------------------------
 
     def _chain_fund(self, fund_id: int) -> Fund:
         if isinstance(fund_id, bool) or not isinstance(fund_id, int) or fund_id <= 0:
             raise InputError(f"a fund id is a positive whole number (got {fund_id!r})")
-        return self.contract.fund(fund_id)  # type: ignore[no-any-return]
+        return self.contract.fund(fund_id)
 
     def fund(self, fund_id: int) -> FundView:
         """A fund: its balance, donated and granted totals, manager, and details from the store."""
         f = self._chain_fund(fund_id)
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             row = db.exec(select(FundDetails).where(FundDetails.fund_id == fund_id)).first()
         details = json.loads(row.details_json) if row is not None else None
         return FundView(
             fund=f,
-            scheme_code=self.ledger.schemes.scheme(f.scheme_id).code,
+            scheme_code=self.parts.schemes.scheme(f.scheme_id).code,
             name=details["name"] if details else None,
             description=(details.get("description") or None) if details else None,
         )
 
     def funds(self, *, scheme: str | int | None = None) -> list[FundView]:
         """Every fund (of one scheme if given), oldest first."""
-        scheme_id = self.ledger.scheme(scheme).id if scheme is not None else None
+        scheme_id = self.parts.scheme(scheme).id if scheme is not None else None
         out = []
         for fund_id in range(1, self.contract.fund_count() + 1):
             view = self.fund(fund_id)
@@ -364,7 +326,7 @@ class Gifts:
         self._chain_fund(fund_id)
         entries = self.contract.fund_history(fund_id)
         hashes = ["0x" + e.ref.hex() for e in entries if e.ref]
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             texts = {
                 r.text_hash: json.loads(r.text_json).get("text", "")
                 for r in db.exec(select(GiftEntry).where(col(GiftEntry.text_hash).in_(hashes)))
@@ -380,94 +342,73 @@ class Gifts:
         return lines
 
     def entry(self, request_id: str) -> GiftEntry:
-        with session(self.ledger.engine) as db:
-            row = db.exec(select(GiftEntry).where(GiftEntry.request_id == request_id)).first()
+        row = self._entry(request_id)
         if row is None:
             raise RecordNotFound(f"no gift, donation or grant with request id {request_id!r}")
         return row
 
+    def _entry(self, request_id: str) -> GiftEntry | None:
+        with session(self.parts.engine) as db:
+            return db.exec(select(GiftEntry).where(GiftEntry.request_id == request_id)).first()
+
     # --- one idempotent request ----------------------------------------------------------------
 
     def _run(
-        self,
-        *,
-        kind: str,
-        key: str,
-        scheme_id: int,
-        fund_id: int | None,
-        account: str,
-        recipient: str | None,
-        amount: int,
-        text: str,
-        actor: str,
-        send: Any,
-        find: Any,
+        self, request: _Request, text: str, actor: str, *, send: Send, find: Find
     ) -> GiftReceipt:
         """Store the request first, then send it once; a request id seen before is resumed."""
-        with session(self.ledger.engine) as db:
-            row = db.exec(select(GiftEntry).where(GiftEntry.request_id == key)).first()
+        engine = self.parts.engine
+        row = self._entry(request.key)
         if row is not None:
-            same = (row.kind, row.scheme_id, row.fund_id, row.account, row.recipient, row.amount)
-            if same != (kind, scheme_id, fund_id, account, recipient, str(amount)):
+            if not request.asks_as(row):
                 raise InputError(
-                    f"request id {key!r} was already used for another request; use a new one"
+                    f"request id {request.key!r} was already used for another request; use a new one"
                 )
             digest = bytes.fromhex(row.text_hash[2:])
             tx_hash = row.tx_hash or find(digest)
             if tx_hash is not None:
-                self._done(key, tx_hash)
-                return self._receipt(row, tx_hash, repeated=True)
+                link(engine, GiftEntry, row.id, tx_hash=tx_hash)
+                return _receipt(row, tx_hash, repeated=True)
         else:
-            digest, stored = _salted({"kind": kind, "text": text})
+            digest, stored = _salted({"kind": request.kind, "text": text})
             row = GiftEntry(
-                request_id=key,
-                kind=kind,
-                scheme_id=scheme_id,
-                fund_id=fund_id,
-                account=account,
-                recipient=recipient,
-                amount=str(amount),
+                request_id=request.key,
+                kind=request.kind,
+                scheme_id=request.scheme_id,
+                fund_id=request.fund_id,
+                account=request.account,
+                recipient=request.recipient,
+                amount=str(request.amount),
                 text_hash="0x" + digest.hex(),
                 text_json=stored,
                 created_at=utcnow(),
             )
-            with session(self.ledger.engine) as db:
-                db.add(row)
+            insert(engine, row)
+        fund_id, scheme_id = request.fund_id, request.scheme_id
         subject = f"fund {fund_id}" if fund_id is not None else f"scheme {scheme_id}"
-        try:
-            with self._attempt(actor, kind, subject):
-                result = send(digest)
-        except ContractRevert:
-            with session(self.ledger.engine) as db:
-                pending = db.exec(select(GiftEntry).where(GiftEntry.request_id == key)).first()
-                if pending is not None and pending.tx_hash is None:
-                    db.delete(pending)
-            raise
-        self._done(key, result.tx_hash)
-        return self._receipt(row, result.tx_hash, repeated=False)
+        with (
+            dropped_if_refused(engine, GiftEntry, row.id, "tx_hash"),
+            refusals_noted(engine, actor, request.kind, subject),
+        ):
+            result = send(digest)
+        link(engine, GiftEntry, row.id, tx_hash=result.tx_hash)
+        return _receipt(row, result.tx_hash, repeated=False)
 
-    def _done(self, key: str, tx_hash: str) -> None:
-        with session(self.ledger.engine) as db:
-            row = db.exec(select(GiftEntry).where(GiftEntry.request_id == key)).one()
-            if row.tx_hash != tx_hash:
-                row.tx_hash = tx_hash
-                db.add(row)
 
-    @staticmethod
-    def _receipt(row: GiftEntry, tx_hash: str, *, repeated: bool) -> GiftReceipt:
-        return GiftReceipt(
-            kind=row.kind,
-            request_id=row.request_id,
-            scheme_id=row.scheme_id,
-            fund_id=row.fund_id,
-            account=row.account,
-            recipient=row.recipient,
-            amount=int(row.amount),
-            text=json.loads(row.text_json).get("text", ""),
-            text_hash=row.text_hash,
-            tx_hash=tx_hash,
-            repeated=repeated,
-        )
+def _receipt(row: GiftEntry, tx_hash: str, *, repeated: bool) -> GiftReceipt:
+    return GiftReceipt(
+        kind=row.kind,
+        request_id=row.request_id,
+        scheme_id=row.scheme_id,
+        fund_id=row.fund_id,
+        account=row.account,
+        recipient=row.recipient,
+        amount=int(row.amount),
+        text=json.loads(row.text_json).get("text", ""),
+        text_hash=row.text_hash,
+        tx_hash=tx_hash,
+        repeated=repeated,
+    )
 
 
 def receipt_data(r: GiftReceipt) -> dict[str, Any]:

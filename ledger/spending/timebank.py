@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import difflib
 import json
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from ledger.chain.contracts.schemes import SchemeFlag
 from ledger.chain.contracts.timebank import (
@@ -35,23 +33,14 @@ from ledger.chain.contracts.timebank import (
     kind_by_code,
 )
 from ledger.chain.tx import Signer
-from ledger.errors import (
-    ContractRevert,
-    InputError,
-    InvalidAmount,
-    LedgerError,
-    RecordNotFound,
-    UnknownName,
-)
+from ledger.errors import InputError, InvalidAmount, RecordNotFound, UnknownName
+from ledger.spending.parts import TimeBankParts
 from ledger.store import session, utcnow
+from ledger.store.pending import dropped_if_refused, insert, link, linked
 from ledger.store.records import canonical_json, details_hash
+from ledger.store.refusals import refusals_noted
 from ledger.store.timebank import TimeBankDetails
 from ledger.values import check_text_fields, parse_address, parse_time, show_time
-
-if TYPE_CHECKING:
-    from ledger.ledger import Ledger
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,29 +112,18 @@ def _reasons() -> str:
 
 
 class TimeBank:
-    """Time-bank operations of one ``Ledger``."""
+    """The time bank's requests, over the TimeBank contract."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, parts: TimeBankParts) -> None:
+        self.parts = parts
 
     @property
     def contract(self) -> TimeBankClient:
-        return self.ledger.timebank_contract
+        return self.parts.timebank_contract
 
-    @contextmanager
-    def _attempt(self, actor: str, action: str, subject: str) -> Iterator[None]:
+    def _attempt(self, actor: str, action: str, subject: str) -> AbstractContextManager[None]:
         """A LedgerError raised inside (not a typing mistake) is written down as refused."""
-        try:
-            yield
-        except LedgerError as exc:
-            if not isinstance(exc, InputError):
-                try:
-                    self.ledger.earning.refused(
-                        actor=actor, action=f"timebank-{action}", subject=subject, exc=exc
-                    )
-                except Exception:  # never hide the refusal behind a store failure
-                    log.exception("could not write down a refused time-bank %s", action)
-            raise
+        return refusals_noted(self.parts.engine, actor, f"timebank-{action}", subject)
 
     # --- posting -------------------------------------------------------------------------------
 
@@ -167,7 +145,7 @@ class TimeBank:
         request again while the first is still open returns it (also after an interruption).
         """
         member = parse_address(member, what="member address")
-        s = self.ledger.scheme(scheme)
+        s = self.parts.scheme(scheme)
         if SchemeFlag.TIME_BANK not in s.flags:
             raise InputError(f"scheme {s.code} is not a time-bank scheme; its points are not hours")
         service = parse_kind(kind)
@@ -192,36 +170,32 @@ class TimeBank:
         repeat = self._repeat(member, digest_hex)
         if repeat is not None:
             return self.request(repeat, viewer=actor.address)
-        with session(self.ledger.engine) as db:
-            row = TimeBankDetails(
+        engine = self.parts.engine
+        row_id = insert(
+            engine,
+            TimeBankDetails(
                 scheme_id=s.id,
                 requester=member,
                 details_hash=digest_hex,
                 details_json=canonical_json(details).decode(),
                 posted_by=actor.address,
                 created_at=utcnow(),
+            ),
+        )
+        with (
+            dropped_if_refused(engine, TimeBankDetails, row_id, "request_id"),
+            self._attempt(actor.address, "post", member),
+        ):
+            result = self.contract.post(
+                actor, member, s.id, service.code, amount, digest, deadline_ts
             )
-            db.add(row)
-            db.flush()
-            row_id = row.id
-        try:
-            with self._attempt(actor.address, "post", member):
-                result = self.contract.post(
-                    actor, member, s.id, service.code, amount, digest, deadline_ts
-                )
-        except ContractRevert:
-            with session(self.ledger.engine) as db:
-                pending = db.get(TimeBankDetails, row_id)
-                if pending is not None and pending.request_id is None:
-                    db.delete(pending)
-            raise
         request_id = self.contract.posted_id(result)
-        self._set_request_id(row_id, request_id)
+        link(engine, TimeBankDetails, row_id, request_id=request_id)
         return self.request(request_id, viewer=actor.address)
 
     def _repeat(self, member: str, digest_hex: str) -> int | None:
         """The open request these details already made (a repeated or interrupted post)."""
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             rows = db.exec(
                 select(TimeBankDetails).where(
                     TimeBankDetails.requester == member, TimeBankDetails.details_hash == digest_hex
@@ -229,44 +203,29 @@ class TimeBank:
             ).all()
         for row in rows:
             if row.request_id is None:
-                found = self._find_posted(member, digest_hex, exclude=self._known_ids())
+                found = self._find_posted(member, digest_hex)
                 if found is None:
-                    with session(self.ledger.engine) as db:
+                    with session(self.parts.engine) as db:
                         stale = db.get(TimeBankDetails, row.id)
                         if stale is not None:
                             db.delete(stale)
                     continue
-                assert row.id is not None
-                self._set_request_id(row.id, found)
+                link(self.parts.engine, TimeBankDetails, row.id, request_id=found)
                 row.request_id = found
             if self.contract.request(row.request_id).status is RequestStatus.OPEN:
                 return row.request_id
         return None
 
-    def _known_ids(self) -> set[int]:
-        with session(self.ledger.engine) as db:
-            ids = db.exec(
-                select(TimeBankDetails.request_id).where(
-                    col(TimeBankDetails.request_id).isnot(None)
-                )
-            ).all()
-        return {int(i) for i in ids if i is not None}
-
-    def _find_posted(self, member: str, digest_hex: str, *, exclude: set[int]) -> int | None:
+    def _find_posted(self, member: str, digest_hex: str) -> int | None:
+        """A request these details posted that no row of the store is linked to yet."""
+        known = linked(self.parts.engine, TimeBankDetails.request_id)
         for entry in self.contract.logs("RequestPosted", requester=member):
             request_id = int(entry["args"]["requestId"])
             if "0x" + bytes(entry["args"]["detailsHash"]).hex() == digest_hex and (
-                request_id not in exclude
+                request_id not in known
             ):
                 return request_id
         return None
-
-    def _set_request_id(self, row_id: int | None, request_id: int) -> None:
-        with session(self.ledger.engine) as db:
-            row = db.get(TimeBankDetails, row_id)
-            assert row is not None
-            row.request_id = request_id
-            db.add(row)
 
     # --- the steps of a request ----------------------------------------------------------------
 
@@ -325,10 +284,10 @@ class TimeBank:
             raise RecordNotFound(
                 f"there is no time-bank request {request_id}; list them with `vpl timebank list`"
             )
-        return self._view(r, viewer, self.ledger.scheme(r.scheme_id).code)
+        return self._view(r, viewer, self.parts.scheme(r.scheme_id).code)
 
     def _view(self, r: TimeBankRequest, viewer: str | None, code: str) -> RequestView:
-        with session(self.ledger.engine) as db:
+        with session(self.parts.engine) as db:
             row = db.exec(select(TimeBankDetails).where(TimeBankDetails.request_id == r.id)).first()
         details: dict[str, Any] = {}
         if row is not None and row.details_hash == r.details_hash:
@@ -347,13 +306,13 @@ class TimeBank:
     def may_see_address(self, r: TimeBankRequest, viewer: str) -> bool:
         """The parties, their proxies, and the scheme's issuer and reviewers see the address."""
         viewer = parse_address(viewer, what="viewer address")
-        members = self.ledger.members
+        members = self.parts.members
         for party in (r.requester, r.helper):
             if party is not None and (viewer == party or members.is_proxy(party, viewer)):
                 return True
-        if viewer == self.ledger.scheme(r.scheme_id).issuer:
+        if viewer == self.parts.scheme(r.scheme_id).issuer:
             return True
-        return self.ledger.has_role(role_name="reviewer", account=viewer, scheme=r.scheme_id)
+        return self.parts.has_role(role_name="reviewer", account=viewer, scheme=r.scheme_id)
 
     def requests(
         self,
@@ -366,7 +325,7 @@ class TimeBank:
     ) -> list[RequestView]:
         """Requests, newest first: of a member (as requester or helper), a status, a scheme."""
         wanted = _status(status) if status is not None else None
-        scheme_id = self.ledger.scheme(scheme).id if scheme is not None else None
+        scheme_id = self.parts.scheme(scheme).id if scheme is not None else None
         who = parse_address(member, what="member address") if member is not None else None
         codes: dict[int, str] = {}
         out: list[RequestView] = []
@@ -379,7 +338,7 @@ class TimeBank:
             if who is not None and who not in (r.requester, r.helper):
                 continue
             if r.scheme_id not in codes:
-                codes[r.scheme_id] = self.ledger.scheme(r.scheme_id).code
+                codes[r.scheme_id] = self.parts.scheme(r.scheme_id).code
             out.append(self._view(r, viewer, codes[r.scheme_id]))
             if len(out) >= last:
                 break
@@ -421,7 +380,7 @@ class TimeBank:
     ) -> list[TimeBankServiceRecord]:
         """The member's service records of time-bank schemes: hours of help given, as paid."""
         helper = parse_address(member, what="member address")
-        scheme_id = self.ledger.scheme(scheme).id if scheme is not None else None
+        scheme_id = self.parts.scheme(scheme).id if scheme is not None else None
         return self.contract.service_records(helper=helper, scheme_id=scheme_id)
 
 

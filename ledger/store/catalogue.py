@@ -9,23 +9,19 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from ledger.store.db import UtcDateTime
+from ledger.store.pending import HashedDetails
 
 
-class CatalogueItemDetails(SQLModel, table=True):
+class CatalogueItemDetails(HashedDetails, table=True):
     """An item's name, description, merchant name and place (兑换物品/服务), hashed on chain."""
 
     __tablename__ = "catalogue_item_details"
 
-    id: int | None = Field(default=None, primary_key=True)
     #: The on-chain id once the item is listed (None while the transaction is under way).
     item_id: int | None = Field(default=None, unique=True, index=True)
-    scheme_id: int = Field(index=True)
     merchant: str = Field(index=True)
-    details_hash: str = Field(index=True)
-    details_json: str
     #: The chain head when the listing was first tried: an interrupted run looks for it from here.
     from_block: int
-    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class RedemptionRequest(SQLModel, table=True):

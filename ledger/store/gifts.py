@@ -14,22 +14,19 @@ from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ledger.store.db import UtcDateTime
+from ledger.store.pending import HashedDetails
 
 
-class FundDetails(SQLModel, table=True):
+class FundDetails(HashedDetails, table=True):
     """A community fund's name and description (unique per scheme), whose hash is on chain."""
 
     __tablename__ = "fund_details"
     __table_args__ = (UniqueConstraint("scheme_id", "name"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     #: The on-chain id once the fund is created (None while the transaction is under way).
     fund_id: int | None = Field(default=None, unique=True, index=True)
-    scheme_id: int = Field(index=True)
     name: str
     details_hash: str = Field(unique=True, index=True)
-    details_json: str
-    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class GiftEntry(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""The event index's tables (written by ``ledger.audit.indexer``, read by ``ledger.audit.queries``).
+"""The event index's tables (``ledger.audit.index``: written by its ``follow``, read by its ``queries``).
 
 Every row carries the number of the block it came from, so a reorg is undone by deleting the rows
 after the fork block. Rows are keyed by their place on chain (block number, log index and, for an

@@ -1,8 +1,8 @@
-"""Off-chain halves of activities and service records, batch jobs, and the log of refused attempts.
+"""Off-chain halves of activities and service records, batch jobs and certificates.
 
 The chain holds hashes and figures; these tables hold what the hashes commit to (the details the
 2021 rules on volunteer service records require), the link from an issuer's own record ids to the
-chain, and evidence of every refused attempt for auditors.
+chain, and who read the details. Refused attempts are logged in ``ledger.store.refusals``.
 """
 
 from __future__ import annotations
@@ -109,21 +109,6 @@ class BatchChunk(SQLModel, table=True):
     batch_id: int | None = None
     status: str = "planned"
     points: int | None = None
-
-
-class RefusedAttempt(SQLModel, table=True):
-    """A write the ledger refused: who tried what, on what, and why (for auditors)."""
-
-    __tablename__ = "refused_attempt"
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
-    actor: str = Field(index=True)
-    action: str = Field(index=True)
-    subject: str
-    code: str = Field(index=True)
-    error: str | None = None
-    message: str
 
 
 class DetailsAccess(SQLModel, table=True):

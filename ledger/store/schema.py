@@ -1,7 +1,8 @@
 """The whole store's tables: every table module, so that creating the schema creates them all.
 
 The top of the store package: the table modules build on ``ledger.store.db`` (engine, sessions,
-column types), and this module on all of them."""
+column types) and ``ledger.store.pending`` (rows written before their transaction), and this
+module on all of them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import ledger.store.catalogue
 import ledger.store.clearing
 import ledger.store.gifts
 import ledger.store.index
+import ledger.store.proxies
 import ledger.store.records
+import ledger.store.refusals
 import ledger.store.sessions
 import ledger.store.timebank
 import ledger.store.uploads

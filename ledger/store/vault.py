@@ -246,19 +246,7 @@ class Vault:
         with session(self._engine) as db:
             self._check_key(db)
             self._refuse_duplicate(db, address, hex_commitment)
-            nonce, ciphertext = self._seal(address, bytes(commitment), data)
-            now = utcnow()
-            row = MemberIdentity(
-                address=address,
-                commitment=hex_commitment,
-                ciphertext=ciphertext,
-                nonce=nonce,
-                key_id=self.key_id,
-                status=status,
-                successor=None,
-                created_at=now,
-                updated_at=now,
-            )
+            row = self._sealed_row(address, hex_commitment, data, status, utcnow())
             db.add(row)
             try:
                 db.flush()
@@ -350,7 +338,6 @@ class Vault:
                 raise AlreadyInVault(f"address {new} is already in the vault", field="address")
             data = self._open(old_row)
             hex_commitment = cast(str, old_row.commitment)
-            commitment = bytes.fromhex(hex_commitment)
             now = utcnow()
             db.expunge(old_row)
             # 1. the old row becomes a tombstone, freeing the commitment (only if nothing moved it)
@@ -374,18 +361,7 @@ class Vault:
                     f"{old} changed while recovering; try again", status="registered"
                 )
             # 2. the new row takes the commitment, sealed again for its own address
-            nonce, ciphertext = self._seal(new, commitment, data)
-            new_row = MemberIdentity(
-                address=new,
-                commitment=hex_commitment,
-                ciphertext=ciphertext,
-                nonce=nonce,
-                key_id=self.key_id,
-                status="registered",
-                successor=None,
-                created_at=now,
-                updated_at=now,
-            )
+            new_row = self._sealed_row(new, hex_commitment, data, "registered", now)
             db.add(new_row)
             try:
                 db.flush()
@@ -433,10 +409,24 @@ class Vault:
                 field="commitment",
             )
 
-    def _seal(self, address: str, commitment: bytes, data: PersonalData) -> tuple[bytes, bytes]:
-        """Encrypt ``data`` for one row: a fresh nonce and the AES-GCM ciphertext."""
+    def _sealed_row(
+        self, address: str, hex_commitment: str, data: PersonalData, status: str, now: datetime
+    ) -> MemberIdentity:
+        """A live row of ``address`` with ``data`` encrypted for it: a fresh nonce and the
+        AES-GCM ciphertext, bound to the address and the commitment."""
         nonce = os.urandom(NONCE_SIZE)
-        return nonce, self._aead.encrypt(nonce, data.to_json(), _aad(address, commitment))
+        aad = _aad(address, bytes.fromhex(hex_commitment))
+        return MemberIdentity(
+            address=address,
+            commitment=hex_commitment,
+            ciphertext=self._aead.encrypt(nonce, data.to_json(), aad),
+            nonce=nonce,
+            key_id=self.key_id,
+            status=status,
+            successor=None,
+            created_at=now,
+            updated_at=now,
+        )
 
     def _open(self, row: MemberIdentity) -> PersonalData:
         """Decrypt a live row; VaultKeyError for another key, VaultCorrupt if it fails to verify."""

@@ -1,4 +1,5 @@
-"""The API against the session's real chain: a TestClient, signing in, and signed writes."""
+"""The API against the session's real chain: a TestClient, signing in (with a key, or a custodial
+wallet's PIN), signed writes, and members holding points and shops to redeem them in."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ from httpx import Response
 
 from api.app import create_app
 from ledger.ledger import Ledger
+from ledger.spending.items import ItemView
+from tests.catalogue_helpers import Shop, list_item, new_shop
+from tests.contracts.helpers import source
+from tests.factories import new_holder, person
+from tests.probes import issue_points
+
+#: The PIN of the custodial wallets these tests create.
+PIN = "258147"
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +115,47 @@ def pin_sign_in(client: TestClient, address: str, pin: str) -> Session:
     answer = client.post("/v1/auth/pin-sign-in", json={"address": address, "pin": pin})
     assert answer.status_code == 200, answer.text
     return Session(client, address, answer.json()["token"], pin=pin)
+
+
+def custodial_member(client: TestClient, ledger: Ledger, pin: str = PIN) -> str:
+    """A registrar creates a custodial wallet and registers its owner as a member."""
+    registrar = sign_in(client, ledger.operator("registrar"))
+    created = registrar.write("POST", "/v1/wallets", {"pin": pin})
+    assert created.status_code == 201, created.text
+    address: str = created.json()["address"]
+    ledger.register_member(
+        registrar=ledger.operator("registrar"), address=address, personal=person()
+    )
+    return address
+
+
+def member_holding(ledger: Ledger, client: TestClient, scheme_id: int, points: int = 0) -> Session:
+    """A fresh member holding `points` of scheme `scheme_id`, signed in with their own key."""
+    return sign_in(client, new_holder(ledger, scheme_id, points).account)
+
+
+def custodial_holder(ledger: Ledger, client: TestClient, scheme_id: int, points: int) -> Session:
+    """A fresh member with a custodial wallet holding `points` of `scheme_id`, signed in with
+    its PIN."""
+    address = custodial_member(client, ledger)
+    issue_points(ledger, address, scheme_id, points, source())
+    return pin_sign_in(client, address, PIN)
+
+
+def orders_url(member: str) -> str:
+    return f"/v1/members/{member}/orders"
+
+
+def shopper(
+    ledger: Ledger, client: TestClient, shop: Shop, points: int, **item: Any
+) -> tuple[Session, ItemView, str]:
+    """A member holding `points` of `shop`'s scheme, signed in with their own key; an item of the
+    shop listed with `item` (price, stock...); and the URL of the member's orders."""
+    me = member_holding(ledger, client, shop.id, points)
+    return me, list_item(ledger, shop, **item), orders_url(me.address)
+
+
+@pytest.fixture(scope="module")
+def shop(ledger: Ledger) -> Shop:
+    """A scheme allowing redemption with its merchant, shared by the module's tests."""
+    return new_shop(ledger)

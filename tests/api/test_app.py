@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from ledger.ledger import Ledger
 from tests.api.conftest import sign_in
-from tests.conftest import issue_points
 from tests.factories import new_member, new_scheme
+from tests.probes import issue_points
 
 
 def test_health_reports_the_deployed_chain(client: TestClient, ledger: Ledger) -> None:

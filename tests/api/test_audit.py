@@ -11,15 +11,14 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from ledger.audit.anchors import Anchors
-from ledger.chain.contracts import Scheme
+from ledger.audit.anchors.anchoring import Anchors
 from ledger.ledger import Ledger
 from tests.api.conftest import Session, sign_in
 from tests.catalogue_helpers import holder as shop_holder
 from tests.catalogue_helpers import list_item, new_shop
 from tests.earning_helpers import earn, earning_scheme, two_hours_ago
-from tests.exchange_helpers import exchange_scheme, grant_proxy, holder
-from tests.factories import Member, new_member
+from tests.exchange_helpers import exchange_scheme, exchanged, holder
+from tests.factories import new_member
 
 
 @pytest.fixture(scope="module")
@@ -32,24 +31,10 @@ def stranger(client: TestClient) -> Session:
     return sign_in(client, Account.create())
 
 
-def exchanged(ledger: Ledger) -> tuple[Scheme, Scheme, Member]:
-    """A member paid 300 points of scheme a who exchanged 100 of them into scheme b (at half the
-    value: 200 points of b)."""
-    a = exchange_scheme(ledger, value=1000)
-    b = exchange_scheme(ledger, value=500)
-    member = holder(ledger, a, 300)
-    grant_proxy(ledger, member.address)
-    ledger.exchange.execute(
-        actor=ledger.operator("issuer-vol"), member=member.address, from_scheme=a.id,
-        to_scheme=b.id, amount=100, values=(1000, 500),
-    )  # fmt: skip
-    return a, b, member
-
-
 def test_supply_reconciles_issued_minted_and_burned_after_an_exchange(
     ledger: Ledger, auditor: Session, stranger: Session
 ) -> None:
-    a, b, _ = exchanged(ledger)
+    a, b, _, _ = exchanged(ledger)
     got_a = auditor.get(f"/v1/audit/schemes/{a.code}/supply").json()
     got_b = auditor.get(f"/v1/audit/schemes/{b.code}/supply").json()
     assert (got_a["issued"], got_a["burned"], got_a["total_supply"]) == (300, 100, 200)
@@ -305,7 +290,7 @@ def test_quota_takes_the_dates_the_cli_takes_and_agrees_with_the_chain(
 def test_supply_series_and_search_for_the_explorer(
     client: TestClient, ledger: Ledger, auditor: Session
 ) -> None:
-    a, _, member = exchanged(ledger)
+    a, _, member, _ = exchanged(ledger)
     client.app.state.services.indexer.sync()  # type: ignore[attr-defined]
     series = auditor.get(f"/v1/audit/supply-series?scheme={a.code}&bucket=hour").json()
     assert sum(p["created"] for p in series["points"]) == 300

@@ -21,12 +21,9 @@ from api.app import create_app
 from ledger.ledger import Ledger
 from ledger.store import session, utcnow
 from ledger.store.sessions import ApiSession, CustodialWallet, SignInChallenge
-from tests.api.conftest import pin_sign_in, sign_in
+from tests.api.conftest import PIN, custodial_member, pin_sign_in, sign_in
 from tests.conftest import fresh_database
-from tests.factories import person
 from tests.wallet_helpers import GUESSES, race
-
-PIN = "258147"
 
 
 def signed(account: LocalAccount, message: str) -> str:
@@ -157,18 +154,6 @@ def test_expired_and_signed_out_tokens_are_refused(client: TestClient, ledger: L
     refused(
         client.get("/v1/auth/me", headers={"Authorization": "Bearer nonsense"}), "not_signed_in"
     )
-
-
-def custodial_member(client: TestClient, ledger: Ledger, pin: str = PIN) -> str:
-    """A registrar creates a custodial wallet and registers its owner as a member."""
-    registrar = sign_in(client, ledger.operator("registrar"))
-    created = registrar.write("POST", "/v1/wallets", {"pin": pin})
-    assert created.status_code == 201, created.text
-    address: str = created.json()["address"]
-    ledger.register_member(
-        registrar=ledger.operator("registrar"), address=address, personal=person()
-    )
-    return address
 
 
 def test_a_custodial_wallet_signs_in_with_its_pin_and_keeps_no_key_in_clear(

@@ -18,20 +18,19 @@ from httpx import Response
 
 from ledger.chain.relay import Relay
 from ledger.ledger import Ledger
-from tests.api.conftest import Session, authorize, pin_sign_in, sign_in
-from tests.api.test_auth import PIN, custodial_member
-from tests.api.test_orders import member_with
-from tests.catalogue_helpers import Shop, list_item, new_shop
-from tests.conftest import issue_points
-from tests.contracts.helpers import source
+from tests.api.conftest import (
+    Session,
+    authorize,
+    custodial_holder,
+    member_holding,
+    orders_url,
+    shopper,
+    sign_in,
+)
+from tests.catalogue_helpers import Shop, list_item
 from tests.factories import person as someone
 
 THREADS = 8
-
-
-@pytest.fixture(scope="module")
-def shop(ledger: Ledger) -> Shop:
-    return new_shop(ledger)
 
 
 def at_once(calls: list[Callable[[], Response]]) -> list[Response]:
@@ -56,9 +55,7 @@ def prepare(me: Session, url: str, body: dict[str, Any]) -> dict[str, Any]:
 def test_two_orders_prepared_together_one_runs_and_the_other_is_asked_to_sign_again(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    me = member_with(ledger, client, shop, 100)
-    item = list_item(ledger, shop, price=10)
-    url = f"/v1/members/{me.address}/orders"
+    me, item, url = shopper(ledger, client, shop, 100, price=10)
     a = prepare(me, url, {"item_id": item.item.id, "quantity": 1, "unit_price": 10})
     b = prepare(me, url, {"item_id": item.item.id, "quantity": 2, "unit_price": 10})
     assert a["authorization"]["nonce"] == b["authorization"]["nonce"]
@@ -96,9 +93,7 @@ def test_two_orders_prepared_together_one_runs_and_the_other_is_asked_to_sign_ag
 def test_one_signers_requests_at_once_each_answer_is_its_own_write_or_a_409(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    me = member_with(ledger, client, shop, 1_000)
-    item = list_item(ledger, shop, price=1, stock=1_000, per_member=1_000)
-    url = f"/v1/members/{me.address}/orders"
+    me, item, url = shopper(ledger, client, shop, 1_000, price=1, stock=1_000, per_member=1_000)
     bodies = at_once(
         [
             lambda q=q: _prepared(
@@ -131,11 +126,9 @@ def _prepared(me: Session, url: str, body: dict[str, Any]) -> Response:
 def test_a_custodial_wallets_writes_at_once_all_run_in_nonce_order_each_with_its_result(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    address = custodial_member(client, ledger)
-    issue_points(ledger, address, shop.id, 1_000, source())
-    me = pin_sign_in(client, address, PIN)
+    me = custodial_holder(ledger, client, shop.id, 1_000)
+    address, url = me.address, orders_url(me.address)
     item = list_item(ledger, shop, price=1, stock=1_000, per_member=1_000)
-    url = f"/v1/members/{address}/orders"
 
     answers = at_once(
         [
@@ -189,7 +182,7 @@ def racers(
     client: TestClient, ledger: Ledger, shop: Shop, item_id: int, n: int
 ) -> tuple[list[Session], list[dict[str, Any]]]:
     """`n` members holding 100 points, signed in, each with a signed redeem of one unit at 20."""
-    sessions = [member_with(ledger, client, shop, 100) for _ in range(n)]
+    sessions = [member_holding(ledger, client, shop.id, 100) for _ in range(n)]
     body = {"item_id": item_id, "quantity": 1, "unit_price": 20}
     return sessions, [prepare(s, f"/v1/members/{s.address}/orders", body) for s in sessions]
 

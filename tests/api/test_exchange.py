@@ -12,7 +12,7 @@ from httpx import Response
 
 from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
-from tests.api.conftest import Session, sign_in
+from tests.api.conftest import Session, member_holding, sign_in
 from tests.exchange_helpers import change_value, exchange_scheme, exchange_state, holder
 
 
@@ -33,16 +33,21 @@ def run_unsigned(caller: Session, member: str, body: dict[str, Any]) -> Response
     return caller.client.post(f"/v1/members/{member}/exchanges", json=body, headers=caller.headers)
 
 
-def member_of(ledger: Ledger, client: TestClient, scheme: Scheme, points: int) -> Session:
-    return sign_in(client, holder(ledger, scheme, points).account)
+def asking(
+    ledger: Ledger, client: TestClient, pair: tuple[Scheme, Scheme], points: int, amount: int
+) -> tuple[Session, dict[str, Any]]:
+    """A member holding `points` of the pair's first scheme, signed in, and what they ask:
+    `amount` of those points into the second."""
+    a, b = pair
+    me = member_holding(ledger, client, a.id, points)
+    return me, {"from_scheme": a.code, "to_scheme": b.code, "amount": amount}
 
 
 def test_a_member_quotes_then_exchanges_at_the_quoted_values_and_a_retry_exchanges_once(
     client: TestClient, ledger: Ledger, pair: tuple[Scheme, Scheme]
 ) -> None:
     a, b = pair
-    me = member_of(ledger, client, a, 100)
-    ask = {"from_scheme": a.code, "to_scheme": b.code, "amount": 12}
+    me, ask = asking(ledger, client, pair, 100, 12)
     before_quote = exchange_state(ledger, pair, [me.address])
     quoted = quote(me, me.address, ask)
     assert quoted.status_code == 200, quoted.text
@@ -76,8 +81,7 @@ def test_a_value_changed_since_the_quote_is_refused_as_stale_and_nothing_moves(
     client: TestClient, ledger: Ledger
 ) -> None:
     a, b = exchange_scheme(ledger, value=1000), exchange_scheme(ledger, value=1000)
-    me = member_of(ledger, client, a, 50)
-    ask = {"from_scheme": a.code, "to_scheme": b.code, "amount": 10}
+    me, ask = asking(ledger, client, (a, b), 50, 10)
     q = quote(me, me.address, ask).json()
     change_value(ledger, b, 2000, lead=1)
     before = exchange_state(ledger, (a, b), [me.address])
@@ -93,9 +97,7 @@ def test_a_value_changed_since_the_quote_is_refused_as_stale_and_nothing_moves(
 def test_a_quote_says_why_it_would_be_refused_and_execute_refuses_before_signing(
     client: TestClient, ledger: Ledger, pair: tuple[Scheme, Scheme]
 ) -> None:
-    a, b = pair
-    me = member_of(ledger, client, a, 5)
-    ask = {"from_scheme": a.code, "to_scheme": b.code, "amount": 50}
+    me, ask = asking(ledger, client, pair, 5, 50)
     q = quote(me, me.address, ask).json()
     assert q["ok"] is False and q["problem"]["error"]
     before = exchange_state(ledger, pair, [me.address])
@@ -128,10 +130,8 @@ def test_bad_exchange_input_lists_the_field(
 def test_another_member_may_neither_quote_nor_exchange_for_a_member(
     client: TestClient, ledger: Ledger, pair: tuple[Scheme, Scheme]
 ) -> None:
-    a, b = pair
-    owner = holder(ledger, a, 10)
-    other = member_of(ledger, client, a, 0)
-    ask = {"from_scheme": a.code, "to_scheme": b.code, "amount": 10}
+    owner = holder(ledger, pair[0], 10)
+    other, ask = asking(ledger, client, pair, 0, 10)
     asked = quote(other, owner.address, ask)
     assert asked.status_code == 403
     assert asked.json()["error"]["code"] == "access_denied"

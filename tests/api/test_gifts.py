@@ -15,9 +15,7 @@ from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
 from ledger.store import session
 from ledger.store.gifts import GiftEntry
-from tests.api.conftest import Session, sign_in
-from tests.conftest import issue_points
-from tests.contracts.helpers import source
+from tests.api.conftest import member_holding
 from tests.factories import new_member, new_scheme
 
 
@@ -38,13 +36,6 @@ def fund_id(ledger: Ledger, scheme: Scheme) -> int:
     return view.fund.id
 
 
-def member(ledger: Ledger, client: TestClient, scheme: Scheme, points: int = 0) -> Session:
-    m = new_member(ledger)
-    if points:
-        issue_points(ledger, m.address, scheme.id, points, source())
-    return sign_in(client, m.account)
-
-
 def state(ledger: Ledger, scheme: Scheme, *addresses: str) -> Any:
     with session(ledger.engine) as db:
         rows = db.exec(select(func.count()).select_from(GiftEntry)).one()
@@ -59,7 +50,7 @@ def state(ledger: Ledger, scheme: Scheme, *addresses: str) -> Any:
 def test_a_member_gives_points_once_per_idempotency_key(
     client: TestClient, ledger: Ledger, scheme: Scheme
 ) -> None:
-    giver = member(ledger, client, scheme, 100)
+    giver = member_holding(ledger, client, scheme.id, 100)
     friend = new_member(ledger)
     url = f"/v1/members/{giver.address}/gifts"
     body = {"scheme": scheme.code, "recipient": friend.address, "amount": 25, "memo": "谢谢您"}
@@ -82,7 +73,7 @@ def test_a_member_gives_points_once_per_idempotency_key(
 def test_a_refused_gift_says_why_and_changes_nothing(
     client: TestClient, ledger: Ledger, scheme: Scheme
 ) -> None:
-    giver = member(ledger, client, scheme, 10)
+    giver = member_holding(ledger, client, scheme.id, 10)
     friend = new_member(ledger)
     before = state(ledger, scheme, giver.address, friend.address)
     url = f"/v1/members/{giver.address}/gifts"
@@ -105,10 +96,10 @@ def test_a_refused_gift_says_why_and_changes_nothing(
         url, json={"scheme": scheme.code, "recipient": "0x12", "amount": 1}, headers=giver.headers
     )
     assert bad_recipient.json()["error"]["code"] == "invalid_address"
-    not_mine = member(ledger, client, scheme).client.post(
+    not_mine = member_holding(ledger, client, scheme.id).client.post(
         url,
         json={"scheme": scheme.code, "recipient": friend.address, "amount": 1},
-        headers=member(ledger, client, scheme).headers,
+        headers=member_holding(ledger, client, scheme.id).headers,
     )
     assert not_mine.status_code == 403
     assert state(ledger, scheme, giver.address, friend.address) == before
@@ -117,7 +108,7 @@ def test_a_refused_gift_says_why_and_changes_nothing(
 def test_a_member_donates_to_a_fund_and_sees_it_in_the_funds_history(
     client: TestClient, ledger: Ledger, scheme: Scheme, fund_id: int
 ) -> None:
-    donor = member(ledger, client, scheme, 40)
+    donor = member_holding(ledger, client, scheme.id, 40)
     listed = donor.get("/v1/funds", params={"scheme": scheme.code})
     assert listed.status_code == 200, listed.text
     assert [f["id"] for f in listed.json()] == [fund_id]
@@ -145,7 +136,7 @@ def test_fund_reads_need_a_signed_in_caller_and_a_fund_that_exists(
     client: TestClient, ledger: Ledger, scheme: Scheme, fund_id: int
 ) -> None:
     assert client.get("/v1/funds").status_code == 401
-    me = member(ledger, client, scheme, 5)
+    me = member_holding(ledger, client, scheme.id, 5)
     missing = me.get("/v1/funds/99999999")
     assert missing.status_code == 409, missing.text  # the contract's GiftsUnknownFund
     assert missing.json()["error"]["details"]["error"] == "GiftsUnknownFund"

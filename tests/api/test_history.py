@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 
-import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
 
@@ -13,15 +12,10 @@ from api.errors import MESSAGES_ZH
 from ledger import errors
 from ledger.ledger import Ledger
 from tests.api.conftest import Session, sign_in
-from tests.catalogue_helpers import Shop, list_item, new_shop
-from tests.conftest import issue_points
+from tests.catalogue_helpers import Shop, list_item
 from tests.contracts.helpers import source
 from tests.factories import new_member
-
-
-@pytest.fixture(scope="module")
-def shop(ledger: Ledger) -> Shop:
-    return new_shop(ledger)
+from tests.probes import issue_points
 
 
 def caught_up(client: TestClient) -> None:

@@ -5,11 +5,8 @@ happy path, and bad input or a wrong role answered with a clear code and nothing
 from __future__ import annotations
 
 import base64
-import csv
-import io
-import os
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,20 +18,19 @@ from ledger.earning.uploads import Uploads
 from ledger.ledger import Ledger
 from ledger.store import session, utcnow
 from ledger.store.uploads import BatchUpload
-from ledger.values import CST
 from tests.api.conftest import Session, pin_sign_in, sign_in
-from tests.api.test_auth import person
-from tests.catalogue_helpers import Shop, holder, list_item, new_shop
+from tests.batch_helpers import batch_row, csv_text
+from tests.catalogue_helpers import Shop, holder, list_item
 from tests.earning_helpers import (
     Earning,
+    as_typed,
     earning_scheme,
     evidence,
     funded_member,
     grant,
     now,
 )
-from tests.factories import new_member
-from tests.ledger.test_batch import HEADER
+from tests.factories import new_member, person
 
 PIN = "736251"
 HOUR = 3600
@@ -62,10 +58,6 @@ def stranger(client: TestClient, ledger: Ledger) -> Session:
 def error(answer: Any) -> dict[str, Any]:
     body: dict[str, Any] = answer.json()["error"]
     return body
-
-
-def cst(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, CST).strftime("%Y-%m-%d %H:%M")
 
 
 # --- activities ----------------------------------------------------------------------------------
@@ -140,8 +132,8 @@ def record_body(e: Earning, ledger: Ledger, volunteer: str, **changes: Any) -> d
     return {
         "scheme": e.scheme.code,
         "volunteer": volunteer,
-        "start": cst(t - 3 * HOUR),
-        "end": cst(t - HOUR),
+        "start": as_typed(t - 3 * HOUR),
+        "end": as_typed(t - HOUR),
         "content": "为独居老人送午餐",
         "evidence_hash": evidence(),
         "activity_name": "助老送餐",
@@ -233,28 +225,9 @@ def test_a_stranger_may_not_list_a_schemes_records(
 # --- batch uploads -------------------------------------------------------------------------------
 
 
-def csv_text(rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def batch_row(key: str, member: str, start: int) -> list[str]:
-    return [
-        key,
-        member,
-        cst(start),
-        cst(start + HOUR),
-        "B",
-        "助老送餐",
-        "百瑞景社区",
-        "为独居老人送午餐",
-        "百瑞景社区居委会",
-        "王主任",
-        "0x" + os.urandom(32).hex(),
-    ]
+def hour_row(key: str, member: str, start: int) -> list[str]:
+    """An upload row of an hour's service from `start`, times written as people type them."""
+    return batch_row(key, member, as_typed(start), as_typed(start + HOUR))
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +253,7 @@ def test_a_batch_upload_is_planned_submitted_then_paid_by_a_reviewer_with_a_repo
     organiser, reviewer = console
     members = [new_member(ledger).address for _ in range(3)]
     start = now(ledger) - 2 * 86400
-    rows = [batch_row(f"API-{secrets.token_hex(4)}", m, start) for m in members]
+    rows = [hour_row(f"API-{secrets.token_hex(4)}", m, start) for m in members]
     body = {
         "scheme": e.scheme.code,
         "reviewer": reviewer.address,
@@ -320,9 +293,9 @@ def test_a_batch_with_bad_rows_ends_invalid_listing_every_line_and_pays_nothing(
     member = new_member(ledger).address
     start = now(ledger) - 2 * 86400
     rows = [
-        batch_row("API-ok-" + secrets.token_hex(4), member, start),
-        batch_row("API-bad-" + secrets.token_hex(4), "0x1234", start),
-        batch_row("API-bad2-" + secrets.token_hex(4), member, start + 10 * 86400),
+        hour_row("API-ok-" + secrets.token_hex(4), member, start),
+        hour_row("API-bad-" + secrets.token_hex(4), "0x1234", start),
+        hour_row("API-bad2-" + secrets.token_hex(4), member, start + 10 * 86400),
     ]
     body = {"scheme": e.scheme.code, "reviewer": reviewer.address, "csv": csv_text(rows)}
     created = organiser.write("POST", "/v1/issuer/batches", body)
@@ -363,7 +336,7 @@ def test_a_job_cut_off_by_a_restart_is_interrupted_and_resumes_without_paying_tw
 ) -> None:
     organiser, reviewer = console
     member = new_member(ledger).address
-    rows = [batch_row("API-r-" + secrets.token_hex(4), member, now(ledger) - 2 * 86400)]
+    rows = [hour_row("API-r-" + secrets.token_hex(4), member, now(ledger) - 2 * 86400)]
     job = uploads(client).create(
         scheme=e.id,
         organiser=organiser.address,
@@ -390,11 +363,6 @@ def test_a_job_cut_off_by_a_restart_is_interrupted_and_resumes_without_paying_tw
 
 
 # --- catalogue (merchants) -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def shop(ledger: Ledger) -> Shop:
-    return new_shop(ledger)
 
 
 def test_a_merchant_lists_updates_fulfils_and_delists(

@@ -11,31 +11,17 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from ledger.ledger import Ledger
-from tests.api.conftest import Session, authorize, pin_sign_in, sign_in
-from tests.api.test_auth import PIN, custodial_member
-from tests.catalogue_helpers import Shop, catalogue_state, community_worker, list_item, new_shop
-from tests.conftest import issue_points
+from tests.api.conftest import authorize, custodial_holder, shopper, sign_in
+from tests.catalogue_helpers import Shop, catalogue_state, community_worker, list_item
 from tests.contracts.helpers import source
 from tests.factories import new_member
-
-
-@pytest.fixture(scope="module")
-def shop(ledger: Ledger) -> Shop:
-    return new_shop(ledger)
-
-
-def member_with(ledger: Ledger, client: TestClient, shop: Shop, points: int) -> Session:
-    member = new_member(ledger)
-    issue_points(ledger, member.address, shop.id, points, source())
-    return sign_in(client, member.account)
+from tests.probes import issue_points
 
 
 def test_a_member_redeems_by_signing_the_relayed_request_without_any_native_coin(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    me = member_with(ledger, client, shop, 200)
-    item = list_item(ledger, shop, price=50)
-    url = f"/v1/members/{me.address}/orders"
+    me, item, url = shopper(ledger, client, shop, 200, price=50)
     body = {"item_id": item.item.id, "quantity": 2, "unit_price": 50}
     first = me.client.post(url, json=body, headers=me.headers)
     assert first.status_code == 428
@@ -59,9 +45,7 @@ def test_a_member_redeems_by_signing_the_relayed_request_without_any_native_coin
 def test_a_signature_authorizes_only_the_request_it_was_given_for(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    me = member_with(ledger, client, shop, 200)
-    item = list_item(ledger, shop, price=50)
-    url = f"/v1/members/{me.address}/orders"
+    me, item, url = shopper(ledger, client, shop, 200, price=50)
     first = me.client.post(
         url, json={"item_id": item.item.id, "quantity": 1, "unit_price": 50}, headers=me.headers
     )
@@ -89,8 +73,7 @@ def test_a_signature_authorizes_only_the_request_it_was_given_for(
 def test_a_refused_redeem_says_why_before_anything_is_signed(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    me = member_with(ledger, client, shop, 20)
-    item = list_item(ledger, shop, price=50)
+    me, item, _ = shopper(ledger, client, shop, 20, price=50)
     before = catalogue_state(ledger, shop.id, [me.address], items=[item.item.id])
     answer = me.client.post(
         f"/v1/members/{me.address}/orders",
@@ -136,10 +119,8 @@ def test_malformed_redeem_bodies_list_every_bad_field(
 def test_a_custodial_member_redeems_with_the_pin(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    address = custodial_member(client, ledger)
-    issue_points(ledger, address, shop.id, 120, source())
-    item = list_item(ledger, shop, price=40)
-    s = pin_sign_in(client, address, PIN)
+    s = custodial_holder(ledger, client, shop.id, 120)
+    address, item = s.address, list_item(ledger, shop, price=40)
     body = {"item_id": item.item.id, "quantity": 3, "unit_price": 40}
     no_pin = client.post(f"/v1/members/{address}/orders", json=body, headers=s.headers)
     assert no_pin.status_code == 422
@@ -159,10 +140,8 @@ def test_a_custodial_member_redeems_with_the_pin(
 def test_a_retry_with_the_same_idempotency_key_returns_the_first_order_and_redeems_once(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    address = custodial_member(client, ledger)
-    issue_points(ledger, address, shop.id, 300, source())
-    item = list_item(ledger, shop, price=30)
-    s = pin_sign_in(client, address, PIN)
+    s = custodial_holder(ledger, client, shop.id, 300)
+    address, item = s.address, list_item(ledger, shop, price=30)
     key = secrets.token_hex(8)
     body = {"item_id": item.item.id, "quantity": 1, "unit_price": 30}
     first = s.write("POST", f"/v1/members/{address}/orders", body, key=key)
@@ -180,11 +159,9 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_order_and_redee
 def test_a_self_signed_retry_with_the_same_key_and_signature_never_redeems_twice(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    me = member_with(ledger, client, shop, 100)
-    item = list_item(ledger, shop, price=10)
+    me, item, url = shopper(ledger, client, shop, 100, price=10)
     key = secrets.token_hex(8)
     headers = {**me.headers, "Idempotency-Key": key}
-    url = f"/v1/members/{me.address}/orders"
     body = {"item_id": item.item.id, "quantity": 1, "unit_price": 10}
     first = client.post(url, json=body, headers=headers)
     assert first.status_code == 428

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from api.app import create_app
-from ledger.chain.node import free_port
+from ledger.chain.node.host import free_port
 
 
 class Server:

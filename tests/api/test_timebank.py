@@ -11,10 +11,8 @@ from fastapi.testclient import TestClient
 
 from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
-from tests.api.conftest import Session, sign_in
-from tests.conftest import issue_points
-from tests.contracts.helpers import source
-from tests.factories import new_member, timebank_scheme
+from tests.api.conftest import Session, member_holding
+from tests.factories import timebank_scheme
 
 ADDRESS = "祖庙街道 12 号 3 楼"
 
@@ -22,13 +20,6 @@ ADDRESS = "祖庙街道 12 号 3 楼"
 @pytest.fixture(scope="module")
 def scheme(ledger: Ledger) -> Scheme:
     return timebank_scheme(ledger)
-
-
-def member(ledger: Ledger, client: TestClient, scheme: Scheme, hours: int = 0) -> Session:
-    m = new_member(ledger)
-    if hours:
-        issue_points(ledger, m.address, scheme.id, hours, source())
-    return sign_in(client, m.account)
 
 
 def post(me: Session, scheme: Scheme, **changes: Any) -> dict[str, Any]:
@@ -60,8 +51,8 @@ def state(ledger: Ledger, scheme: Scheme, *members: str) -> Any:
 def test_a_request_is_posted_accepted_and_confirmed_and_the_address_shown_only_to_those_involved(
     client: TestClient, ledger: Ledger, scheme: Scheme
 ) -> None:
-    asker = member(ledger, client, scheme, hours=5)
-    helper = member(ledger, client, scheme)
+    asker = member_holding(ledger, client, scheme.id, 5)
+    helper = member_holding(ledger, client, scheme.id)
     posted = post(asker, scheme)
     assert (posted["status"], posted["hours"], posted["requester"]) == ("open", 2, asker.address)
     assert posted["address"] == ADDRESS
@@ -96,8 +87,8 @@ def test_a_request_is_posted_accepted_and_confirmed_and_the_address_shown_only_t
 
 
 def test_withdraw_cancel_and_dispute(client: TestClient, ledger: Ledger, scheme: Scheme) -> None:
-    asker = member(ledger, client, scheme, hours=10)
-    helper = member(ledger, client, scheme)
+    asker = member_holding(ledger, client, scheme.id, 10)
+    helper = member_holding(ledger, client, scheme.id)
     first, second = post(asker, scheme, needs="买菜"), post(asker, scheme, needs="陪同就医")
     base = f"/v1/members/{helper.address}/timebank/requests"
     assert helper.write("POST", f"{base}/{first['id']}/accept", {}).status_code == 200
@@ -119,8 +110,8 @@ def test_withdraw_cancel_and_dispute(client: TestClient, ledger: Ledger, scheme:
 def test_refused_steps_say_why_and_change_nothing(
     client: TestClient, ledger: Ledger, scheme: Scheme
 ) -> None:
-    asker = member(ledger, client, scheme, hours=3)
-    other = member(ledger, client, scheme)
+    asker = member_holding(ledger, client, scheme.id, 3)
+    other = member_holding(ledger, client, scheme.id)
     rid = post(asker, scheme, hours=3)["id"]
     before = state(ledger, scheme, asker.address, other.address)
 
@@ -165,7 +156,7 @@ def test_refused_steps_say_why_and_change_nothing(
 def test_bad_posts_are_refused_before_anything_is_sent(
     client: TestClient, ledger: Ledger, scheme: Scheme, change: dict[str, Any], code: str
 ) -> None:
-    asker = member(ledger, client, scheme)
+    asker = member_holding(ledger, client, scheme.id)
     before = ledger.timebank_contract.request_count()
     body = {"scheme": scheme.code, "kind": "cleaning", "hours": 1, "needs": "打扫", **change}
     answer = asker.client.post(

@@ -15,21 +15,16 @@ from api.app import create_app
 from ledger.errors import RetryableChainError
 from ledger.ledger import Ledger
 from ledger.spending.catalogue import Catalogue
-from tests.api.conftest import pin_sign_in, sign_in
-from tests.api.test_auth import PIN, custodial_member
+from tests.api.conftest import custodial_holder, sign_in
 from tests.catalogue_helpers import list_item, new_shop
-from tests.conftest import issue_points
-from tests.contracts.helpers import source
 
 
 def test_a_retry_after_the_answer_was_lost_once_the_transaction_was_sent_redeems_once(
     client: TestClient, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = new_shop(ledger)
-    address = custodial_member(client, ledger)
-    issue_points(ledger, address, shop.id, 100, source())
-    item = list_item(ledger, shop, price=40)
-    s = pin_sign_in(client, address, PIN)
+    s = custodial_holder(ledger, client, shop.id, 100)
+    address, item = s.address, list_item(ledger, shop, price=40)
     orders_before = ledger.catalogue_contract.order_count()
     real_order = Catalogue.order
     lost: list[int] = []

@@ -27,11 +27,11 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.app import create_app
-from ledger.chain.node import free_port
+from ledger.chain.node.host import free_port
 from ledger.ledger import Ledger
-from tests.conftest import issue_points
 from tests.earning_helpers import earn, earning_scheme, funded_member, two_hours_ago
 from tests.factories import new_member, new_scheme
+from tests.probes import issue_points
 
 pytestmark = pytest.mark.browser
 

@@ -1,23 +1,21 @@
-"""Shared by the contract specifications: asserting a refusal, driving the council, events."""
+"""Shared by the contract specifications: values as decoded errors carry them, spare accounts,
+sending transactions directly and reading their events (asserting refusals: ``refusals``; driving
+the council: ``governance``)."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3.logs import DISCARD
 
 from ledger.chain.accounts import from_mnemonic
-from ledger.chain.contracts import Call, ContractClient
+from ledger.chain.contracts import Call, ContractClient, Standing
 from ledger.chain.roles import role
 from ledger.chain.tx import TxResult
 from ledger.config import DEV_MNEMONIC
-from ledger.errors import ContractRevert
 from ledger.ledger import Ledger
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -25,8 +23,13 @@ ZERO_BYTES32 = "0x" + "00" * 32
 #: OpenZeppelin's DEFAULT_ADMIN_ROLE, as a decoded error argument: the council's role.
 COUNCIL_ROLE = ZERO_BYTES32
 MAX_UINT128 = 2**128 - 1
+#: The largest balance a member's account word holds (PointsLedger.MAX_BALANCE): the most points
+#: one amount may carry.
+MAX_BALANCE = 2**88 - 1
 #: Indexes of the dev mnemonic that the network file leaves unnamed: funded, holding no role.
 SPARE_INDEXES = (16, 17, 18)
+#: An account word never written: no balance, no earning standing (every field zero).
+NO_STANDING = Standing(0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def hex32(value: bytes) -> str:
@@ -47,51 +50,6 @@ def source() -> bytes:
 def spare(n: int) -> LocalAccount:
     """The `n`-th funded dev account that no operator uses (a would-be council seat, a stranger)."""
     return from_mnemonic(DEV_MNEMONIC, SPARE_INDEXES[n])
-
-
-@contextmanager
-def reverts(
-    kind: type[ContractRevert], error: str, args: dict[str, Any]
-) -> Iterator[pytest.ExceptionInfo[ContractRevert]]:
-    """Expect the contract to refuse with exactly the custom error `error` carrying `args`."""
-    with pytest.raises(kind) as info:
-        yield info
-    assert info.value.error == error, str(info.value)
-    assert info.value.args_by_name == args
-
-
-# --- the council ----------------------------------------------------------------------------------
-
-
-def council(ledger: Ledger) -> list[LocalAccount]:
-    """The council members of the network file, in order."""
-    return [ledger.operator(name) for name in ledger.network.council.members]
-
-
-def open_proposal(ledger: Ledger, calls: Sequence[Call], description: str = "") -> int:
-    """A proposal approved by just enough council members to run, but not executed yet.
-
-    The Ledger's pre-check is off: these tests put calls to the contracts' own checks at execution.
-    """
-    members = council(ledger)
-    proposal_id = ledger.propose(
-        proposer=members[0], calls=calls, description=description, check=False
-    ).proposal.id
-    for member in members[1 : ledger.council.threshold()]:
-        ledger.approve(member=member, proposal_id=proposal_id)
-    return proposal_id
-
-
-def execute(ledger: Ledger, proposal_id: int) -> TxResult:
-    """Execute an approved proposal as the first council member; the receipt of the execution."""
-    tx_hash = ledger.execute(member=council(ledger)[0], proposal_id=proposal_id).tx_hash
-    assert tx_hash is not None
-    return receipt(ledger, tx_hash)
-
-
-def govern(ledger: Ledger, calls: Sequence[Call], description: str = "") -> TxResult:
-    """Propose, approve and execute `calls` (three transactions); the receipt of the execution."""
-    return execute(ledger, open_proposal(ledger, calls, description))
 
 
 # --- transactions and events ---------------------------------------------------------------------

@@ -11,10 +11,14 @@ import pytest
 from eth_account import Account
 
 from ledger.chain.contracts import Participation, RecordStatus
-from ledger.errors import InputError, InvalidRequest, NotAMember, NotAuthorized, StateConflict
+from ledger.chain.contracts.activities import Activity
+from ledger.earning.reading import RecordView
+from ledger.errors import InputError, InvalidRequest, NotAMember, StateConflict
 from ledger.ledger import Ledger
 from ledger.store.records import details_hash
-from tests.contracts.helpers import events, reverts
+from tests.contracts.earning import refused_to, unauthorized
+from tests.contracts.helpers import events
+from tests.contracts.refusals import reverts
 from tests.earning_helpers import (
     DAY,
     HOUR,
@@ -27,27 +31,29 @@ from tests.earning_helpers import (
     open_activity,
     refused,
     refused_off_chain,
-    shared_scheme,
     snapshot,
     state,
     submit,
 )
 from tests.factories import Member, new_member
 
-
-@pytest.fixture(scope="module")
-def vol(ledger: Ledger) -> Earning:
-    return shared_scheme(ledger, "duration")
-
-
-@pytest.fixture
-def member(ledger: Ledger) -> Member:
-    return new_member(ledger)
+#: The Activities contract's errors for an account that holds no role in the activity's scheme,
+#: for an account that is no active member, for an activity cancelled already or unknown, for a
+#: requester who would serve their own task, and for a member whose service is recorded already.
+ACTIVITY, INACTIVE, CANCELLED, UNKNOWN, REQUESTER, RECORDED = (
+    "ActivityUnauthorized",
+    "ActivityMemberNotActive",
+    "ActivityCancelledAlready",
+    "ActivityUnknown",
+    "ActivityRequesterCannotServe",
+    "ActivityAlreadyRecorded",
+)
 
 
 def publication_state(ledger: Ledger, e: Earning) -> Any:
     """What a refused publication must leave as it was, except the store's activity rows: the
-    ledger leaves one behind (see test_a_refused_publication_leaves_no_row_in_the_store)."""
+    ledger leaves one behind (see test_an_activity_that_has_ended_cannot_be_published, which
+    checks that a refusal on chain leaves no row)."""
 
     def read() -> Any:
         s = snapshot(ledger, e.id, ())
@@ -61,6 +67,41 @@ def tomorrow(ledger: Ledger) -> tuple[int, int]:
     """A window from an hour ahead to a day ahead."""
     t = now(ledger)
     return t + HOUR, t + DAY
+
+
+def joining_refused(
+    ledger: Ledger,
+    e: Earning,
+    volunteer: Member,
+    activity_id: int,
+    error: str,
+    args: dict[str, Any],
+    *others: str,
+) -> None:
+    """Neither may `volunteer` sign up for the activity nor may `e`'s organiser assign them: both
+    are refused with the StateConflict `error` and `args`, change nothing of the activity, the
+    volunteer and `others`, and leave evidence."""
+    unchanged = state(ledger, e, volunteer.address, *others, activities=[activity_id])
+    with refused(
+        ledger,
+        StateConflict,
+        error,
+        args,
+        actor=volunteer.address,
+        action="sign-up",
+        state=unchanged,
+    ):
+        ledger.earning.sign_up(member=volunteer.account, activity_id=activity_id)
+    with refused_to(ledger, e.organiser, "assign", unchanged, StateConflict, error, args):
+        ledger.earning.assign(
+            organiser=e.organiser, activity_id=activity_id, member=volunteer.address
+        )
+
+
+def record_in(ledger: Ledger, e: Earning, volunteer: str, activity_id: int) -> RecordView:
+    """The organiser records `volunteer`'s service in the activity, two hours to an hour ago."""
+    t = now(ledger)
+    return submit(ledger, e, volunteer, t - 2 * HOUR, t - HOUR, activity_id=activity_id)
 
 
 # --- publishing -----------------------------------------------------------------------------------
@@ -112,19 +153,16 @@ class TestPublishing:
         account = vol.reviewer if who == "reviewer" else funded_member(ledger).account
         start, end = tomorrow(ledger)
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "ActivityUnauthorized",
-            {"schemeId": vol.id, "account": account.address},
-            actor=account.address,
-            action="create-activity",
-            state=publication_state(ledger, vol),
+        with unauthorized(
+            ledger, vol, account, "create-activity", publication_state(ledger, vol), error=ACTIVITY
         ):
             create_activity(ledger, vol, start=start, end=end, organiser=account)
 
+    @pytest.mark.parametrize(
+        "store_rows", [False, True], ids=["refused", "a refused publication leaves no row"]
+    )
     def test_an_activity_that_has_ended_cannot_be_published(
-        self, ledger: Ledger, vol: Earning
+        self, ledger: Ledger, vol: Earning, store_rows: bool
     ) -> None:
         t = now(ledger)
 
@@ -135,23 +173,7 @@ class TestPublishing:
             {"start": t - 2 * HOUR, "end": t - HOUR},
             actor=vol.organiser.address,
             action="create-activity",
-            state=publication_state(ledger, vol),
-        ):
-            create_activity(ledger, vol, start=t - 2 * HOUR, end=t - HOUR)
-
-    def test_a_refused_publication_leaves_no_row_in_the_store(
-        self, ledger: Ledger, vol: Earning
-    ) -> None:
-        t = now(ledger)
-
-        with refused(
-            ledger,
-            InvalidRequest,
-            "ActivityInvalidWindow",
-            {"start": t - 2 * HOUR, "end": t - HOUR},
-            actor=vol.organiser.address,
-            action="create-activity",
-            state=state(ledger, vol),
+            state=state(ledger, vol) if store_rows else publication_state(ledger, vol),
         ):
             create_activity(ledger, vol, start=t - 2 * HOUR, end=t - HOUR)
 
@@ -237,14 +259,10 @@ class TestTasks:
         assert (task.capacity, task.requester, task.is_task) == (1, resident.address, True)
         assert view.details["kind"] == "task"
         assert view.details["capacity"] == "1"
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityFull",
-            {"activityId": task.id, "capacity": 1},
-            actor=vol.organiser.address,
-            action="assign",
-            state=state(ledger, vol, other.address, activities=[task.id]),
+        args = {"activityId": task.id, "capacity": 1}
+        unchanged = state(ledger, vol, other.address, activities=[task.id])
+        with refused_to(
+            ledger, vol.organiser, "assign", unchanged, StateConflict, "ActivityFull", args
         ):
             ledger.earning.assign(
                 organiser=vol.organiser, activity_id=task.id, member=other.address
@@ -257,30 +275,8 @@ class TestTasks:
             ledger, vol, start=start, end=end, requester=resident.address
         ).activity
         args = {"activityId": task.id, "member": resident.address}
-        unchanged = state(ledger, vol, resident.address, activities=[task.id])
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityRequesterCannotServe",
-            args,
-            actor=vol.organiser.address,
-            action="assign",
-            state=unchanged,
-        ):
-            ledger.earning.assign(
-                organiser=vol.organiser, activity_id=task.id, member=resident.address
-            )
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityRequesterCannotServe",
-            args,
-            actor=resident.address,
-            action="sign-up",
-            state=unchanged,
-        ):
-            ledger.earning.sign_up(member=resident.account, activity_id=task.id)
+        joining_refused(ledger, vol, resident, task.id, REQUESTER, args)
 
     def test_the_requester_cannot_be_recorded_as_the_helper(
         self, ledger: Ledger, vol: Earning
@@ -291,29 +287,20 @@ class TestTasks:
             ledger, vol, start=t - DAY, end=t + DAY, requester=resident.address
         ).activity
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityRequesterCannotServe",
-            {"activityId": task.id, "member": resident.address},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, resident.address, activities=[task.id]),
+        args = {"activityId": task.id, "member": resident.address}
+        unchanged = state(ledger, vol, resident.address, activities=[task.id])
+        with refused_to(
+            ledger, vol.organiser, "submit-record", unchanged, StateConflict, REQUESTER, args
         ):
-            submit(ledger, vol, resident.address, t - 2 * HOUR, t - HOUR, activity_id=task.id)
+            record_in(ledger, vol, resident.address, task.id)
 
     def test_a_task_answers_a_member_only(self, ledger: Ledger, vol: Earning) -> None:
         nobody = Account.create().address
         start, end = tomorrow(ledger)
 
-        with refused(
-            ledger,
-            NotAMember,
-            "ActivityMemberNotActive",
-            {"member": nobody},
-            actor=vol.organiser.address,
-            action="create-activity",
-            state=publication_state(ledger, vol),
+        unchanged, args = publication_state(ledger, vol), {"member": nobody}
+        with refused_to(
+            ledger, vol.organiser, "create-activity", unchanged, NotAMember, INACTIVE, args
         ):
             create_activity(ledger, vol, start=start, end=end, requester=nobody)
 
@@ -322,8 +309,7 @@ class TestTasks:
 
 
 class TestJoining:
-    def test_a_member_signs_up(self, ledger: Ledger, vol: Earning) -> None:
-        volunteer = funded_member(ledger)
+    def test_a_member_signs_up(self, ledger: Ledger, vol: Earning, volunteer: Member) -> None:
         activity = create_activity(ledger, vol, start=now(ledger) + HOUR, end=now(ledger) + DAY)
 
         result = ledger.earning.sign_up(member=volunteer.account, activity_id=activity.activity.id)
@@ -355,51 +341,23 @@ class TestJoining:
             Participation.ENROLLED
         )
 
-    def test_nobody_else_assigns(self, ledger: Ledger, vol: Earning, member: Member) -> None:
-        activity = open_activity(ledger, vol).activity
+    def test_nobody_else_assigns(
+        self, ledger: Ledger, vol: Earning, member: Member, activity: Activity
+    ) -> None:
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "ActivityUnauthorized",
-            {"schemeId": vol.id, "account": vol.reviewer.address},
-            actor=vol.reviewer.address,
-            action="assign",
-            state=state(ledger, vol, member.address, activities=[activity.id]),
-        ):
+        unchanged = state(ledger, vol, member.address, activities=[activity.id])
+        with unauthorized(ledger, vol, vol.reviewer, "assign", unchanged, error=ACTIVITY):
             ledger.earning.assign(
                 organiser=vol.reviewer, activity_id=activity.id, member=member.address
             )
 
-    def test_a_member_joins_once(self, ledger: Ledger, vol: Earning) -> None:
-        volunteer = funded_member(ledger)
-        activity = open_activity(ledger, vol).activity
+    def test_a_member_joins_once(
+        self, ledger: Ledger, vol: Earning, volunteer: Member, activity: Activity
+    ) -> None:
         ledger.earning.sign_up(member=volunteer.account, activity_id=activity.id)
         args = {"activityId": activity.id, "member": volunteer.address}
-        unchanged = state(ledger, vol, volunteer.address, activities=[activity.id])
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityAlreadyJoined",
-            args,
-            actor=volunteer.address,
-            action="sign-up",
-            state=unchanged,
-        ):
-            ledger.earning.sign_up(member=volunteer.account, activity_id=activity.id)
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityAlreadyJoined",
-            args,
-            actor=vol.organiser.address,
-            action="assign",
-            state=unchanged,
-        ):
-            ledger.earning.assign(
-                organiser=vol.organiser, activity_id=activity.id, member=volunteer.address
-            )
+        joining_refused(ledger, vol, volunteer, activity.id, "ActivityAlreadyJoined", args)
 
     def test_a_full_activity_takes_nobody_more(self, ledger: Ledger, vol: Earning) -> None:
         first, late = new_member(ledger), funded_member(ledger)
@@ -408,45 +366,20 @@ class TestJoining:
             organiser=vol.organiser, activity_id=activity.id, member=first.address
         )
         args = {"activityId": activity.id, "capacity": 1}
-        unchanged = state(ledger, vol, first.address, late.address, activities=[activity.id])
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityFull",
-            args,
-            actor=late.address,
-            action="sign-up",
-            state=unchanged,
-        ):
-            ledger.earning.sign_up(member=late.account, activity_id=activity.id)
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityFull",
-            args,
-            actor=vol.organiser.address,
-            action="assign",
-            state=unchanged,
-        ):
-            ledger.earning.assign(
-                organiser=vol.organiser, activity_id=activity.id, member=late.address
-            )
+        joining_refused(ledger, vol, late, activity.id, "ActivityFull", args, first.address)
 
-    def test_nobody_joins_an_activity_that_has_ended(self, ledger: Ledger, vol: Earning) -> None:
-        volunteer = funded_member(ledger)
+    def test_nobody_joins_an_activity_that_has_ended(
+        self, ledger: Ledger, vol: Earning, volunteer: Member
+    ) -> None:
         t = now(ledger)
         activity = create_activity(ledger, vol, start=t - HOUR, end=t + 90).activity
         advance(ledger, max(1, activity.end + 60 - now(ledger)))
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityEnded",
-            {"activityId": activity.id, "end": activity.end},
-            actor=volunteer.address,
-            action="sign-up",
-            state=state(ledger, vol, volunteer.address, activities=[activity.id]),
+        args = {"activityId": activity.id, "end": activity.end}
+        unchanged = state(ledger, vol, volunteer.address, activities=[activity.id])
+        with refused_to(
+            ledger, volunteer, "sign-up", unchanged, StateConflict, "ActivityEnded", args
         ):
             ledger.earning.sign_up(member=volunteer.account, activity_id=activity.id)
 
@@ -458,41 +391,27 @@ class TestJoining:
         activity = open_activity(ledger, vol).activity
 
         for account in (Account.create().address, frozen.address):
-            with refused(
-                ledger,
-                NotAMember,
-                "ActivityMemberNotActive",
+            unchanged, args = (
+                state(ledger, vol, account, activities=[activity.id]),
                 {"member": account},
-                actor=vol.organiser.address,
-                action="assign",
-                state=state(ledger, vol, account, activities=[activity.id]),
-            ):
+            )
+            with refused_to(ledger, vol.organiser, "assign", unchanged, NotAMember, INACTIVE, args):
                 ledger.earning.assign(
                     organiser=vol.organiser, activity_id=activity.id, member=account
                 )
 
-    def test_an_unknown_activity_cannot_be_joined(self, ledger: Ledger, vol: Earning) -> None:
-        volunteer = funded_member(ledger)
+    def test_an_unknown_activity_cannot_be_joined(
+        self, ledger: Ledger, vol: Earning, volunteer: Member
+    ) -> None:
         unknown = ledger.activities.count() + 1000
 
-        with refused(
-            ledger,
-            InvalidRequest,
-            "ActivityUnknown",
-            {"activityId": unknown},
-            actor=volunteer.address,
-            action="sign-up",
-            state=state(ledger, vol, volunteer.address),
-        ):
+        unchanged = state(ledger, vol, volunteer.address)
+        args = {"activityId": unknown}
+        with refused_to(ledger, volunteer, "sign-up", unchanged, InvalidRequest, UNKNOWN, args):
             ledger.earning.sign_up(member=volunteer.account, activity_id=unknown)
-        with refused(
-            ledger,
-            InvalidRequest,
-            "ActivityUnknown",
-            {"activityId": 0},
-            actor=vol.organiser.address,
-            action="assign",
-            state=state(ledger, vol),
+        args = {"activityId": 0}
+        with refused_to(
+            ledger, vol.organiser, "assign", state(ledger, vol), InvalidRequest, UNKNOWN, args
         ):
             ledger.earning.assign(organiser=vol.organiser, activity_id=0, member=volunteer.address)
 
@@ -520,9 +439,8 @@ class TestLeaving:
         assert taken.enrolled == 1
 
     def test_an_organiser_removes_a_participant(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, activity: Activity
     ) -> None:
-        activity = open_activity(ledger, vol).activity
         ledger.earning.assign(
             organiser=vol.organiser, activity_id=activity.id, member=member.address
         )
@@ -548,53 +466,35 @@ class TestLeaving:
             organiser=vol.organiser, activity_id=activity.id, member=member.address
         )
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "ActivityUnauthorized",
-            {"schemeId": vol.id, "account": stranger.address},
-            actor=stranger.address,
-            action="leave",
-            state=state(ledger, vol, member.address, activities=[activity.id]),
-        ):
+        unchanged = state(ledger, vol, member.address, activities=[activity.id])
+        with unauthorized(ledger, vol, stranger.account, "leave", unchanged, error=ACTIVITY):
             ledger.earning.leave(
                 account=stranger.account, activity_id=activity.id, member=member.address
             )
 
-    def test_only_a_participant_leaves(self, ledger: Ledger, vol: Earning, member: Member) -> None:
-        activity = open_activity(ledger, vol).activity
+    def test_only_a_participant_leaves(
+        self, ledger: Ledger, vol: Earning, member: Member, activity: Activity
+    ) -> None:
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityNotJoined",
-            {"activityId": activity.id, "member": member.address},
-            actor=vol.organiser.address,
-            action="leave",
-            state=state(ledger, vol, member.address, activities=[activity.id]),
+        args = {"activityId": activity.id, "member": member.address}
+        unchanged = state(ledger, vol, member.address, activities=[activity.id])
+        with refused_to(
+            ledger, vol.organiser, "leave", unchanged, StateConflict, "ActivityNotJoined", args
         ):
             ledger.earning.leave(
                 account=vol.organiser, activity_id=activity.id, member=member.address
             )
 
     def test_a_volunteer_with_a_record_cannot_leave(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, activity: Activity
     ) -> None:
-        activity = open_activity(ledger, vol).activity
-        t = now(ledger)
-        record = submit(
-            ledger, vol, member.address, t - 2 * HOUR, t - HOUR, activity_id=activity.id
-        ).record
+        record = record_in(ledger, vol, member.address, activity.id).record
+        args = {"activityId": activity.id, "member": member.address}
+        unchanged = state(
+            ledger, vol, member.address, activities=[activity.id], records=[record.id]
+        )
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityAlreadyRecorded",
-            {"activityId": activity.id, "member": member.address},
-            actor=vol.organiser.address,
-            action="leave",
-            state=state(ledger, vol, member.address, activities=[activity.id], records=[record.id]),
-        ):
+        with refused_to(ledger, vol.organiser, "leave", unchanged, StateConflict, RECORDED, args):
             ledger.earning.leave(
                 account=vol.organiser, activity_id=activity.id, member=member.address
             )
@@ -605,9 +505,8 @@ class TestLeaving:
 
 class TestCancelling:
     def test_an_organiser_cancels_with_a_reason_and_nobody_joins_after(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, activity: Activity
     ) -> None:
-        activity = open_activity(ledger, vol).activity
 
         cancelled = ledger.earning.cancel_activity(
             organiser=vol.organiser, activity_id=activity.id, reason=2
@@ -620,23 +519,17 @@ class TestCancelling:
         assert [(e["args"]["by"], e["args"]["reason"]) for e in logs] == [
             (vol.organiser.address, 2)
         ]
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityCancelledAlready",
-            {"activityId": activity.id},
-            actor=vol.organiser.address,
-            action="assign",
-            state=state(ledger, vol, member.address, activities=[activity.id]),
-        ):
+        args = {"activityId": activity.id}
+        unchanged = state(ledger, vol, member.address, activities=[activity.id])
+        with refused_to(ledger, vol.organiser, "assign", unchanged, StateConflict, CANCELLED, args):
             ledger.earning.assign(
                 organiser=vol.organiser, activity_id=activity.id, member=member.address
             )
         with refused(
             ledger,
             StateConflict,
-            "ActivityCancelledAlready",
-            {"activityId": activity.id},
+            CANCELLED,
+            args,
             actor=vol.issuer.address,
             action="cancel-activity",
             state=state(ledger, vol, activities=[activity.id]),
@@ -644,13 +537,9 @@ class TestCancelling:
             ledger.earning.cancel_activity(organiser=vol.issuer, activity_id=activity.id, reason=1)
 
     def test_records_submitted_before_cancellation_stay_reviewable(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, activity: Activity
     ) -> None:
-        activity = open_activity(ledger, vol).activity
-        t = now(ledger)
-        record_id = submit(
-            ledger, vol, member.address, t - 2 * HOUR, t - HOUR, activity_id=activity.id
-        ).record.id
+        record_id = record_in(ledger, vol, member.address, activity.id).record.id
         ledger.earning.cancel_activity(organiser=vol.organiser, activity_id=activity.id, reason=3)
 
         record = ledger.earning.approve(reviewer=vol.reviewer, record_id=record_id, grade="B")
@@ -658,24 +547,19 @@ class TestCancelling:
         assert (record.status, record.points) == (RecordStatus.APPROVED, 10)
         assert ledger.points.balance_of(member.address, vol.id) == 10
 
-    def test_only_an_organiser_cancels(self, ledger: Ledger, vol: Earning) -> None:
-        activity = open_activity(ledger, vol).activity
+    def test_only_an_organiser_cancels(
+        self, ledger: Ledger, vol: Earning, activity: Activity
+    ) -> None:
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "ActivityUnauthorized",
-            {"schemeId": vol.id, "account": vol.reviewer.address},
-            actor=vol.reviewer.address,
-            action="cancel-activity",
-            state=state(ledger, vol, activities=[activity.id]),
-        ):
+        unchanged = state(ledger, vol, activities=[activity.id])
+        with unauthorized(ledger, vol, vol.reviewer, "cancel-activity", unchanged, error=ACTIVITY):
             ledger.earning.cancel_activity(
                 organiser=vol.reviewer, activity_id=activity.id, reason=1
             )
 
-    def test_a_cancellation_states_a_known_reason(self, ledger: Ledger, vol: Earning) -> None:
-        activity = open_activity(ledger, vol).activity
+    def test_a_cancellation_states_a_known_reason(
+        self, ledger: Ledger, vol: Earning, activity: Activity
+    ) -> None:
 
         with refused_off_chain(
             ledger,
@@ -700,36 +584,28 @@ class TestPlacesAndRecords:
     ) -> None:
         first, second = new_member(ledger), new_member(ledger)
         activity = open_activity(ledger, vol, capacity=1).activity
-        t = now(ledger)
-        submit(ledger, vol, first.address, t - 2 * HOUR, t - HOUR, activity_id=activity.id)
+        record_in(ledger, vol, first.address, activity.id)
 
         assert ledger.activities.activity(activity.id).places_left == 0
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityFull",
-            {"activityId": activity.id, "capacity": 1},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, first.address, second.address, activities=[activity.id]),
+        args = {"activityId": activity.id, "capacity": 1}
+        unchanged = state(ledger, vol, first.address, second.address, activities=[activity.id])
+        with refused_to(
+            ledger, vol.organiser, "submit-record", unchanged, StateConflict, "ActivityFull", args
         ):
-            submit(ledger, vol, second.address, t - 2 * HOUR, t - HOUR, activity_id=activity.id)
+            record_in(ledger, vol, second.address, activity.id)
 
     def test_after_a_rejection_the_volunteer_may_leave_and_free_the_place(
         self, ledger: Ledger, vol: Earning, member: Member
     ) -> None:
         other = new_member(ledger)
         activity = open_activity(ledger, vol, capacity=1).activity
-        t = now(ledger)
-        record_id = submit(
-            ledger, vol, member.address, t - 2 * HOUR, t - HOUR, activity_id=activity.id
-        ).record.id
+        record_id = record_in(ledger, vol, member.address, activity.id).record.id
 
         ledger.earning.reject(reviewer=vol.reviewer, record_id=record_id, reason=3)
         ledger.earning.leave(account=vol.organiser, activity_id=activity.id, member=member.address)
 
         assert ledger.activities.activity(activity.id).places_left == 1
-        submit(ledger, vol, other.address, t - 2 * HOUR, t - HOUR, activity_id=activity.id)
+        record_in(ledger, vol, other.address, activity.id)
         assert ledger.activities.participation(activity.id, other.address) is (
             Participation.RECORDED
         )

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from eth_account.signers.local import LocalAccount
 
 from ledger.chain.contracts import Limits, RecordStatus
 from ledger.errors import (
@@ -20,7 +21,8 @@ from ledger.errors import (
     QuotaExceeded,
 )
 from ledger.ledger import Ledger
-from tests.contracts.helpers import reverts
+from tests.contracts.earning import correct, decide, refused_approval, unauthorized
+from tests.contracts.refusals import reverts
 from tests.earning_helpers import (
     HOUR,
     LOOSE,
@@ -38,7 +40,6 @@ from tests.earning_helpers import (
     past_monday,
     refused,
     refused_off_chain,
-    shared_scheme,
     state,
     submit,
 )
@@ -57,37 +58,64 @@ CAPS = Limits(
 
 
 @pytest.fixture(scope="module")
-def vol(ledger: Ledger) -> Earning:
-    """10 points an hour (A 1.2, B 1.0, C 0.8, D 0.5), loose limits."""
-    return shared_scheme(ledger, "duration")
-
-
-@pytest.fixture(scope="module")
-def bee(ledger: Ledger) -> Earning:
-    """Fixed-point actions: security_tip_major 100, safety_hazard 50, ..."""
-    return shared_scheme(ledger, "fixed")
-
-
-@pytest.fixture(scope="module")
 def capped(ledger: Ledger) -> Earning:
     """3 records, 600 minutes and 60 points a day; 100 points a week."""
     return earning_scheme(ledger, limits=CAPS)
 
 
-@pytest.fixture(scope="module")
-def strict(ledger: Ledger) -> Earning:
-    """Records are on time for two working days after the service; later ones need two reviewers."""
-    return shared_scheme(ledger, "late")
-
-
-@pytest.fixture
-def member(ledger: Ledger) -> Member:
-    return new_member(ledger)
-
-
 def at(day_start: int, hours: float) -> int:
     """A time `hours` after 00:00 CST of a day."""
     return day_start + int(hours * HOUR)
+
+
+def refused_self_review(
+    ledger: Ledger,
+    e: Earning,
+    member: str,
+    record_id: int,
+    reviewer: LocalAccount,
+    action: str = "approve",
+    grade: str = "A",
+) -> None:
+    """`reviewer` may not `action` a record of their own service, or one they submitted: refused
+    with RecordsSelfReview, nothing of `member` and the record changed, evidence left."""
+    args = {"recordId": record_id, "reviewer": reviewer.address}
+    unchanged = state(ledger, e, member, records=[record_id])
+    with refused(
+        ledger,
+        NotAuthorized,
+        "RecordsSelfReview",
+        args,
+        actor=reviewer.address,
+        action=action,
+        state=unchanged,
+    ):
+        decide(ledger, reviewer, record_id, action, grade)
+
+
+def refused_as_overlap(
+    ledger: Ledger, e: Earning, member: str, record_id: int, start: int, last_end: int
+) -> None:
+    """Approving the record starting at `start` is refused: `member`'s last paid record ended at
+    `last_end`, after it."""
+    args = {"member": member, "start": start, "lastEnd": last_end}
+    refused_approval(ledger, e, record_id, EarningRefused, "PointsOverlap", args)
+
+
+def refused_over_cap(
+    ledger: Ledger, e: Earning, member: str, record_id: int, problem: int, cap: int, **kwargs: Any
+) -> None:
+    """Approving the record is refused: it would take `member` past the scheme's `problem` cap."""
+    args = {"member": member, "problem": problem, "cap": cap}
+    refused_approval(ledger, e, record_id, EarningRefused, "PointsCap", args, **kwargs)
+
+
+def overlapping(ledger: Ledger, e: Earning, member: str) -> tuple[int, int]:
+    """A record of 10:00 to 12:00 on a past Monday, submitted after one of 9:00 to 11:00 was paid;
+    the Monday and the record."""
+    day = past_monday(ledger, 2)
+    earn(ledger, e, member, at(day, 9), at(day, 11))
+    return day, submit(ledger, e, member, at(day, 10), at(day, 12)).record.id
 
 
 # --- time order -----------------------------------------------------------------------------------
@@ -97,20 +125,9 @@ class TestTimeOrder:
     def test_a_record_overlapping_a_paid_one_is_refused(
         self, ledger: Ledger, vol: Earning, member: Member
     ) -> None:
-        day = past_monday(ledger, 2)
-        earn(ledger, vol, member.address, at(day, 9), at(day, 11))
-        overlapping = submit(ledger, vol, member.address, at(day, 10), at(day, 12)).record.id
+        day, record_id = overlapping(ledger, vol, member.address)
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsOverlap",
-            {"member": member.address, "start": at(day, 10), "lastEnd": at(day, 11)},
-            actor=vol.reviewer.address,
-            action="approve",
-            state=state(ledger, vol, member.address, records=[overlapping]),
-        ):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=overlapping, grade="A")
+        refused_as_overlap(ledger, vol, member.address, record_id, at(day, 10), at(day, 11))
         assert ledger.points.balance_of(member.address, vol.id) == 24
 
     def test_records_are_paid_in_time_order(
@@ -120,16 +137,7 @@ class TestTimeOrder:
         earlier = submit(ledger, vol, member.address, at(day, 9), at(day, 10)).record.id
         earn(ledger, vol, member.address, at(day, 14), at(day, 15))
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsOverlap",
-            {"member": member.address, "start": at(day, 9), "lastEnd": at(day, 15)},
-            actor=vol.reviewer.address,
-            action="approve",
-            state=state(ledger, vol, member.address, records=[earlier]),
-        ):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=earlier, grade="A")
+        refused_as_overlap(ledger, vol, member.address, earlier, at(day, 9), at(day, 15))
 
     def test_a_record_may_start_when_the_last_one_ended(
         self, ledger: Ledger, vol: Earning, member: Member
@@ -148,29 +156,18 @@ class TestTimeOrder:
         earn(ledger, bee, member.address, t, t, action="safety_hazard")
         again = submit(ledger, bee, member.address, t, t, action="safety_hazard").record.id
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsOverlap",
-            {"member": member.address, "start": t, "lastEnd": t},
-            actor=bee.reviewer.address,
-            action="approve",
-            state=state(ledger, bee, member.address, records=[again]),
-        ):
-            ledger.earning.approve(reviewer=bee.reviewer, record_id=again, grade="A")
+        refused_as_overlap(ledger, bee, member.address, again, t, t)
         earn(ledger, bee, member.address, t + 1, t + 1, action="safety_hazard")
         assert ledger.points.balance_of(member.address, bee.id) == 100
 
     def test_a_refused_record_can_still_be_rejected(
         self, ledger: Ledger, vol: Earning, member: Member
     ) -> None:
-        day = past_monday(ledger, 2)
-        earn(ledger, vol, member.address, at(day, 9), at(day, 11))
-        overlapping = submit(ledger, vol, member.address, at(day, 10), at(day, 12)).record.id
+        _, record_id = overlapping(ledger, vol, member.address)
         with pytest.raises(EarningRefused):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=overlapping, grade="A")
+            ledger.earning.approve(reviewer=vol.reviewer, record_id=record_id, grade="A")
 
-        record = ledger.earning.reject(reviewer=vol.reviewer, record_id=overlapping, reason=2)
+        record = ledger.earning.reject(reviewer=vol.reviewer, record_id=record_id, reason=2)
 
         assert record.status is RecordStatus.REJECTED
 
@@ -185,32 +182,14 @@ class TestDailyCaps:
             earn(ledger, capped, member.address, at(day, hour), at(day, hour + 1 / 6))
         fourth = submit(ledger, capped, member.address, at(day, 12), at(day, 12.5)).record.id
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsCap",
-            {"member": member.address, "problem": RECORDS_PER_DAY, "cap": 3},
-            actor=capped.reviewer.address,
-            action="approve",
-            state=state(ledger, capped, member.address, records=[fourth]),
-        ):
-            ledger.earning.approve(reviewer=capped.reviewer, record_id=fourth, grade="A")
+        refused_over_cap(ledger, capped, member.address, fourth, RECORDS_PER_DAY, 3)
 
     def test_minutes_per_day(self, ledger: Ledger, capped: Earning, member: Member) -> None:
         day = past_monday(ledger, 3)
         earn(ledger, capped, member.address, at(day, 6), at(day, 12), grade="D")  # 360 min, 30
         second = submit(ledger, capped, member.address, at(day, 13), at(day, 18)).record.id
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsCap",
-            {"member": member.address, "problem": MINUTES_PER_DAY, "cap": 600},
-            actor=capped.reviewer.address,
-            action="approve",
-            state=state(ledger, capped, member.address, records=[second]),
-        ):
-            ledger.earning.approve(reviewer=capped.reviewer, record_id=second, grade="D")
+        refused_over_cap(ledger, capped, member.address, second, MINUTES_PER_DAY, 600, grade="D")
         standing = ledger.points.standing(member.address, capped.id)
         assert (standing.day_minutes, standing.day_points, standing.day_records) == (360, 30, 1)
 
@@ -222,16 +201,7 @@ class TestDailyCaps:
         earn(ledger, capped, member.address, at(day, 12), at(day, 14))  # 24: exactly 60
         third = submit(ledger, capped, member.address, at(day, 15), at(day, 15 + 1 / 6)).record.id
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsCap",
-            {"member": member.address, "problem": POINTS_PER_DAY, "cap": 60},
-            actor=capped.reviewer.address,
-            action="approve",
-            state=state(ledger, capped, member.address, records=[third]),
-        ):
-            ledger.earning.approve(reviewer=capped.reviewer, record_id=third, grade="A")
+        refused_over_cap(ledger, capped, member.address, third, POINTS_PER_DAY, 60)
         assert ledger.points.balance_of(member.address, capped.id) == 60
 
     def test_a_day_is_a_day_of_china_standard_time_by_the_service_start(
@@ -263,16 +233,7 @@ class TestDailyCaps:
             ledger, capped, member.address, at(sunday, 23), at(sunday, 24)
         ).record.id
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsCap",
-            {"member": member.address, "problem": POINTS_PER_WEEK, "cap": 100},
-            actor=capped.reviewer.address,
-            action="approve",
-            state=state(ledger, capped, member.address, records=[late_sunday]),
-        ):
-            ledger.earning.approve(reviewer=capped.reviewer, record_id=late_sunday, grade="A")
+        refused_over_cap(ledger, capped, member.address, late_sunday, POINTS_PER_WEEK, 100)
 
         # Monday 00:00 CST is Sunday 16:00 UTC: a new week here, still the old one in UTC
         next_monday = monday + 7 * day
@@ -287,26 +248,19 @@ class TestDailyCaps:
         day = past_monday(ledger, 3)
         earn(ledger, capped, member.address, at(day, 8), at(day, 11))  # 36
         latest = earn(ledger, capped, member.address, at(day, 12), at(day, 14))  # 24: 60
-        correction = ledger.earning.correct(
-            submitter=capped.organiser,
-            record_id=latest,
-            start=at(day, 12),
-            end=at(day, 15),
-            evidence_hash=evidence(),
-            content="多服务一小时",
-            reason="漏记",
+        correction = correct(
+            ledger, capped, latest, at(day, 12), at(day, 15), content="多服务一小时", reason="漏记"
         ).record.id
 
-        with refused(
+        refused_over_cap(
             ledger,
-            EarningRefused,
-            "PointsCap",
-            {"member": member.address, "problem": POINTS_PER_DAY, "cap": 60},
-            actor=capped.reviewer.address,
-            action="approve",
-            state=state(ledger, capped, member.address, records=[latest, correction]),
-        ):
-            ledger.earning.approve(reviewer=capped.reviewer, record_id=correction, grade="A")
+            capped,
+            member.address,
+            correction,
+            POINTS_PER_DAY,
+            60,
+            records=[latest, correction],
+        )
 
 
 # --- the scheme's quota ---------------------------------------------------------------------------
@@ -319,17 +273,9 @@ class TestQuota:
         earn(ledger, small, member.address, at(day, 9), at(day, 11))  # 24 of 30
         over = submit(ledger, small, member.address, at(day, 12), at(day, 13)).record.id  # 12
         period = ledger.points.current_period(small.id)
+        args = {"schemeId": small.id, "period": period, "requested": 12, "remaining": 6}
 
-        with refused(
-            ledger,
-            QuotaExceeded,
-            "PointsQuotaExceeded",
-            {"schemeId": small.id, "period": period, "requested": 12, "remaining": 6},
-            actor=small.reviewer.address,
-            action="approve",
-            state=state(ledger, small, member.address, records=[over]),
-        ):
-            ledger.earning.approve(reviewer=small.reviewer, record_id=over, grade="A")
+        refused_approval(ledger, small, over, QuotaExceeded, "PointsQuotaExceeded", args)
         assert ledger.points.remaining_quota(small.id) == 6
         # what fits is still paid: half an hour at A is 6
         fits = earn(ledger, small, member.address, at(day, 14), at(day, 14.5))
@@ -341,34 +287,17 @@ class TestQuota:
 
 
 class TestFourEyes:
-    def test_a_reviewer_cannot_review_their_own_service(self, ledger: Ledger, vol: Earning) -> None:
-        volunteer = funded_member(ledger)
+    def test_a_reviewer_cannot_review_their_own_service(
+        self, ledger: Ledger, vol: Earning, volunteer: Member
+    ) -> None:
         grant(ledger, vol.scheme, "reviewer", volunteer.address, issuer=vol.issuer)
         day = past_monday(ledger, 2)
         record_id = submit(ledger, vol, volunteer.address, at(day, 9), at(day, 11)).record.id
-        args = {"recordId": record_id, "reviewer": volunteer.address}
-        unchanged = state(ledger, vol, volunteer.address, records=[record_id])
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "RecordsSelfReview",
-            args,
-            actor=volunteer.address,
-            action="approve",
-            state=unchanged,
-        ):
-            ledger.earning.approve(reviewer=volunteer.account, record_id=record_id, grade="A")
-        with refused(
-            ledger,
-            NotAuthorized,
-            "RecordsSelfReview",
-            args,
-            actor=volunteer.address,
-            action="reject",
-            state=unchanged,
-        ):
-            ledger.earning.reject(reviewer=volunteer.account, record_id=record_id, reason=1)
+        for action in ("approve", "reject"):
+            refused_self_review(
+                ledger, vol, volunteer.address, record_id, volunteer.account, action
+            )
 
     def test_a_reviewer_cannot_review_a_record_they_submitted(
         self, ledger: Ledger, vol: Earning, member: Member
@@ -381,16 +310,7 @@ class TestFourEyes:
             ledger, vol, member.address, at(day, 9), at(day, 11), submitter=staff.account
         ).record.id
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "RecordsSelfReview",
-            {"recordId": record_id, "reviewer": staff.address},
-            actor=staff.address,
-            action="approve",
-            state=state(ledger, vol, member.address, records=[record_id]),
-        ):
-            ledger.earning.approve(reviewer=staff.account, record_id=record_id, grade="A")
+        refused_self_review(ledger, vol, member.address, record_id, staff.account)
         # another reviewer may
         record = ledger.earning.approve(reviewer=vol.reviewer, record_id=record_id, grade="A")
         assert record.status is RecordStatus.APPROVED
@@ -405,18 +325,18 @@ class TestFourEyes:
         unchanged = state(ledger, strict, member.address, records=[record_id])
         clear_of_boundary(ledger, HOUR)
 
-        with refused(
+        args = {"recordId": record_id, "reviewer": first.address}
+        refused_approval(
             ledger,
+            strict,
+            record_id,
             NotAuthorized,
             "RecordsSecondReviewerSame",
-            {"recordId": record_id, "reviewer": first.address},
-            actor=first.address,
-            action="approve",
-            state=state(
-                ledger, strict, member.address, records=[record_id], reviewers=[first.address]
-            ),
-        ):
-            ledger.earning.approve(reviewer=first, record_id=record_id, grade="C")
+            args,
+            reviewer=first,
+            grade="C",
+            reviewers=[first.address],
+        )
 
         # the same approval again is a repeated request: nothing is sent, nothing is refused
         before = unchanged()
@@ -433,24 +353,16 @@ class TestFourEyes:
         assert unchanged() == before
 
     def test_the_volunteer_cannot_give_the_second_approval(
-        self, ledger: Ledger, strict: Earning
+        self, ledger: Ledger, strict: Earning, volunteer: Member
     ) -> None:
-        volunteer = funded_member(ledger)
         grant(ledger, strict.scheme, "reviewer", volunteer.address, issuer=strict.issuer)
         start = midnight(day_of(now(ledger)) - 10) + 9 * HOUR
         record_id = submit(ledger, strict, volunteer.address, start, start + HOUR).record.id
         ledger.earning.approve(reviewer=strict.reviewer, record_id=record_id, grade="B")
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "RecordsSelfReview",
-            {"recordId": record_id, "reviewer": volunteer.address},
-            actor=volunteer.address,
-            action="approve",
-            state=state(ledger, strict, volunteer.address, records=[record_id]),
-        ):
-            ledger.earning.approve(reviewer=volunteer.account, record_id=record_id, grade="B")
+        refused_self_review(
+            ledger, strict, volunteer.address, record_id, volunteer.account, grade="B"
+        )
 
 
 # --- reviewers' pace ------------------------------------------------------------------------------
@@ -466,6 +378,23 @@ def new_reviewer(ledger: Ledger, e: Earning) -> Any:
     reviewer = funded_member(ledger).account
     grant(ledger, e.scheme, "reviewer", reviewer.address, issuer=e.issuer)
     return reviewer
+
+
+def refused_past_pace(
+    ledger: Ledger, e: Earning, member: str, record_id: int, reviewer: LocalAccount, cap: int
+) -> None:
+    """`reviewer` approved `cap` records this hour: approving another is refused."""
+    args = {"reviewer": reviewer.address, "cap": cap}
+    refused_approval(
+        ledger,
+        e,
+        record_id,
+        EarningRefused,
+        "RecordsApprovalsPerHour",
+        args,
+        reviewer=reviewer,
+        reviewers=[reviewer.address],
+    )
 
 
 def pending(ledger: Ledger, e: Earning, volunteer: str, count: int) -> list[int]:
@@ -488,18 +417,7 @@ class TestReviewerPace:
             ledger.earning.approve(reviewer=reviewer, record_id=record_id, grade="A")
         assert ledger.records.reviewer_load(paced.id, reviewer.address) == (2, 2)
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "RecordsApprovalsPerHour",
-            {"reviewer": reviewer.address, "cap": 2},
-            actor=reviewer.address,
-            action="approve",
-            state=state(
-                ledger, paced, member.address, records=[records[2]], reviewers=[reviewer.address]
-            ),
-        ):
-            ledger.earning.approve(reviewer=reviewer, record_id=records[2], grade="A")
+        refused_past_pace(ledger, paced, member.address, records[2], reviewer, 2)
 
         # another reviewer is not held back, and the next hour starts afresh
         ledger.earning.approve(reviewer=other, record_id=records[2], grade="A")
@@ -523,22 +441,7 @@ class TestReviewerPace:
         ledger.earning.approve(reviewer=slow, record_id=records[3], grade="A")
 
         for reviewer, cap in ((busy, 3), (slow, 1)):
-            with refused(
-                ledger,
-                EarningRefused,
-                "RecordsApprovalsPerHour",
-                {"reviewer": reviewer.address, "cap": cap},
-                actor=reviewer.address,
-                action="approve",
-                state=state(
-                    ledger,
-                    paced,
-                    member.address,
-                    records=[records[4]],
-                    reviewers=[reviewer.address],
-                ),
-            ):
-                ledger.earning.approve(reviewer=reviewer, record_id=records[4], grade="A")
+            refused_past_pace(ledger, paced, member.address, records[4], reviewer, cap)
 
         # 0 gives the reviewer the scheme's cap again
         ledger.earning.set_reviewer_cap(
@@ -549,15 +452,8 @@ class TestReviewerPace:
     def test_only_the_issuer_sets_a_reviewers_cap(self, ledger: Ledger, paced: Earning) -> None:
         reviewer = new_reviewer(ledger, paced)
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "RecordsUnauthorized",
-            {"schemeId": paced.id, "account": paced.organiser.address},
-            actor=paced.organiser.address,
-            action="set-reviewer-cap",
-            state=state(ledger, paced, reviewers=[reviewer.address]),
-        ):
+        unchanged = state(ledger, paced, reviewers=[reviewer.address])
+        with unauthorized(ledger, paced, paced.organiser, "set-reviewer-cap", unchanged):
             ledger.earning.set_reviewer_cap(
                 issuer=paced.organiser, scheme=paced.id, reviewer=reviewer.address, per_hour=100
             )
@@ -608,12 +504,4 @@ class TestEvidence:
             actor=vol.organiser.address,
             action="correct",
         ):
-            ledger.earning.correct(
-                submitter=vol.organiser,
-                record_id=record_id,
-                start=at(day, 9),
-                end=at(day, 10),
-                evidence_hash=proof,
-                content="x",
-                reason="r",
-            )
+            correct(ledger, vol, record_id, at(day, 9), at(day, 10), evidence_hash=proof)

@@ -5,6 +5,8 @@ cancelled or expires (the points return). Every refusal names its reason and cha
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -13,17 +15,14 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from ledger.chain.contracts import OrderStatus, SchemeFlag
-from ledger.chain.revert import MESSAGES
+from ledger.chain.revert_messages import MESSAGES
 from ledger.chain.tx import TxResult
 from ledger.errors import (
     CatalogueInvalid,
     CatalogueUnauthorized,
     ContractRevert,
-    InsufficientBalance,
-    MemberFrozen,
     MemberLimitReached,
     OrderConflict,
-    Paused,
     PriceChanged,
     SoldOut,
 )
@@ -38,10 +37,18 @@ from tests.catalogue_helpers import (
     list_item,
     new_shop,
 )
-from tests.contracts.helpers import events, govern, reverts, send, spare
-from tests.earning_helpers import DAY, HOUR, advance, assert_unchanged, now
+from tests.contracts.governance import govern
+from tests.contracts.helpers import MAX_BALANCE, events, send, spare
+from tests.contracts.refusals import (
+    points_frozen,
+    points_paused,
+    points_short,
+    reverts,
+    reverts_unchanged,
+)
+from tests.earning_helpers import DAY, HOUR, advance, now
+from tests.factories import Member
 
-MAX_POINTS = 2**88 - 1
 CODE = bytes.fromhex("c0de" * 16)
 
 
@@ -56,17 +63,88 @@ def redeem(
     return ledger.catalogue_contract.redeem(signer, member, item_id, quantity, price)
 
 
-class Unchanged:
-    """`with Unchanged(ledger, shop, ...)`: the catalogue state is the same after the block."""
+def refused(
+    ledger: Ledger,
+    shop: Shop,
+    kind: type[ContractRevert],
+    error: str,
+    args: dict[str, Any],
+    *members: str,
+    items: Sequence[int] = (),
+    orders: Sequence[int] = (),
+) -> AbstractContextManager[Any]:
+    """`reverts`, and nothing of the catalogue, the `members`, `items` and `orders` changed."""
+    return reverts_unchanged(
+        kind,
+        error,
+        args,
+        lambda: catalogue_state(ledger, shop.id, members, items=items, orders=orders),
+    )
 
-    def __init__(self, ledger: Ledger, shop: Shop, members: list[str], **kwargs: Any) -> None:
-        self.read = lambda: catalogue_state(ledger, shop.id, members, **kwargs)
 
-    def __enter__(self) -> None:
-        self.before = self.read()
+def refused_redeem(
+    ledger: Ledger,
+    shop: Shop,
+    member: Member,
+    item_id: int,
+    kind: type[ContractRevert],
+    error: str,
+    args: dict[str, Any],
+    *,
+    quantity: int = 1,
+    price: int | None = None,
+    signer: LocalAccount | None = None,
+) -> None:
+    """Redeeming `quantity` of the item (at its price unless another `price` is given, by the
+    member unless `signer` is given) is refused with exactly `error` and `args`, changing
+    nothing."""
+    if price is None:
+        price = ledger.catalogue_contract.item(item_id).price
+    with refused(ledger, shop, kind, error, args, member.address, items=[item_id]):
+        redeem(ledger, signer or member.account, member.address, item_id, quantity, price)
 
-    def __exit__(self, *exc: object) -> None:
-        assert_unchanged(self.before, self.read())
+
+def order_refused(
+    ledger: Ledger,
+    shop: Shop,
+    order_id: int,
+    kind: type[ContractRevert],
+    error: str,
+    args: dict[str, Any],
+) -> AbstractContextManager[Any]:
+    """`refused`, and nothing of the order, its item and its member changed either."""
+    order = ledger.catalogue_contract.order(order_id)
+    return refused(
+        ledger, shop, kind, error, args, order.member, items=[order.item_id], orders=[order_id]
+    )
+
+
+def list_directly(
+    ledger: Ledger, merchant: LocalAccount, scheme_id: int, start: int, end: int, **terms: Any
+) -> TxResult:
+    """List an item straight through the contract client, open from `start` to `end`: one unit
+    at one point, one a member, unless `terms` say otherwise."""
+    fields = {
+        "price": 1,
+        "stock": 1,
+        "per_member": 1,
+        "collection_period": HOUR,
+        "details_hash": CODE,
+    }
+    return ledger.catalogue_contract.list_item(
+        merchant, scheme_id, available_from=start, available_until=end, **{**fields, **terms}
+    )
+
+
+def update_directly(
+    ledger: Ledger, signer: LocalAccount, item_id: int, start: int, end: int, **terms: Any
+) -> TxResult:
+    """Change an item straight through the contract client: one unit at one point, one a member,
+    open from `start` to `end`, unless `terms` say otherwise."""
+    fields = {"price": 1, "stock": 1, "per_member": 1, **terms}
+    return ledger.catalogue_contract.update_item(
+        signer, item_id, available_from=start, available_until=end, **fields
+    )
 
 
 # --- listing -------------------------------------------------------------------------------------
@@ -77,16 +155,8 @@ def test_a_merchant_lists_an_item_of_a_scheme_that_allows_redemption(
 ) -> None:
     t = now(ledger)
     c = ledger.catalogue_contract
-    result = c.list_item(
-        shop.merchant,
-        shop.id,
-        price=200,
-        stock=50,
-        per_member=2,
-        available_from=t,
-        available_until=t + DAY,
-        collection_period=HOUR,
-        details_hash=CODE,
+    result = list_directly(
+        ledger, shop.merchant, shop.id, t, t + DAY, price=200, stock=50, per_member=2
     )
     item_id = c.listed_id(result)
     item = c.item(item_id)
@@ -110,49 +180,23 @@ def test_a_merchant_lists_an_item_of_a_scheme_that_allows_redemption(
 def test_only_a_merchant_of_the_scheme_lists(ledger: Ledger, shop: Shop) -> None:
     t = now(ledger)
     for stranger in (shop.issuer, ledger.operator("issuer-bee")):
-        with (
-            Unchanged(ledger, shop, []),
-            reverts(
-                CatalogueUnauthorized,
-                "CatalogueNotMerchant",
-                {"schemeId": shop.id, "account": stranger.address},
-            ),
-        ):
-            ledger.catalogue_contract.list_item(
-                stranger,
-                shop.id,
-                price=1,
-                stock=1,
-                per_member=1,
-                available_from=t,
-                available_until=t + DAY,
-                collection_period=HOUR,
-                details_hash=CODE,
-            )
+        args = {"schemeId": shop.id, "account": stranger.address}
+        with refused(ledger, shop, CatalogueUnauthorized, "CatalogueNotMerchant", args):
+            list_directly(ledger, stranger, shop.id, t, t + DAY)
 
 
 def test_a_scheme_without_redemption_has_no_catalogue(ledger: Ledger) -> None:
     closed = new_shop(ledger, flags=SchemeFlag.GIFTS)
     t = now(ledger)
     with reverts(OrderConflict, "CatalogueRedemptionClosed", {"schemeId": closed.id}):
-        ledger.catalogue_contract.list_item(
-            closed.merchant,
-            closed.id,
-            price=1,
-            stock=1,
-            per_member=1,
-            available_from=t,
-            available_until=t + DAY,
-            collection_period=HOUR,
-            details_hash=CODE,
-        )
+        list_directly(ledger, closed.merchant, closed.id, t, t + DAY)
 
 
 @pytest.mark.parametrize(
     ("change", "error", "args"),
     [
         ({"price": 0}, "CatalogueInvalidPrice", {"price": 0}),
-        ({"price": MAX_POINTS + 1}, "CatalogueInvalidPrice", {"price": MAX_POINTS + 1}),
+        ({"price": MAX_BALANCE + 1}, "CatalogueInvalidPrice", {"price": MAX_BALANCE + 1}),
         ({"stock": 0}, "CatalogueInvalidStock", {"stock": 0}),
         ({"stock": 1_000_001}, "CatalogueInvalidStock", {"stock": 1_000_001}),
         ({"stock": 2**256 - 1}, "CatalogueInvalidStock", {"stock": 2**256 - 1}),
@@ -165,74 +209,32 @@ def test_listing_refuses_figures_out_of_range(
     ledger: Ledger, shop: Shop, change: dict[str, Any], error: str, args: dict[str, Any]
 ) -> None:
     t = now(ledger)
-    terms: dict[str, Any] = {
-        "price": 10,
-        "stock": 10,
-        "per_member": 1,
-        "available_from": t,
-        "available_until": t + DAY,
-        "collection_period": HOUR,
-        "details_hash": CODE,
-        **change,
-    }
-    with Unchanged(ledger, shop, []), reverts(CatalogueInvalid, error, args):
-        ledger.catalogue_contract.list_item(shop.merchant, shop.id, **terms)
+    terms = {"price": 10, "stock": 10, **change}
+    with refused(ledger, shop, CatalogueInvalid, error, args):
+        list_directly(ledger, shop.merchant, shop.id, t, t + DAY, **terms)
 
 
 def test_listing_refuses_a_window_that_is_inverted_or_over(ledger: Ledger, shop: Shop) -> None:
     t = now(ledger)
     for start, end in ((t + DAY, t + HOUR), (t - DAY, t - HOUR)):
-        with reverts(
-            CatalogueInvalid,
-            "CatalogueInvalidWindow",
-            {"availableFrom": start, "availableUntil": end},
-        ):
-            ledger.catalogue_contract.list_item(
-                shop.merchant,
-                shop.id,
-                price=1,
-                stock=1,
-                per_member=1,
-                available_from=start,
-                available_until=end,
-                collection_period=HOUR,
-                details_hash=CODE,
-            )
+        args = {"availableFrom": start, "availableUntil": end}
+        with reverts(CatalogueInvalid, "CatalogueInvalidWindow", args):
+            list_directly(ledger, shop.merchant, shop.id, start, end)
 
 
 def test_the_merchant_updates_an_item_and_no_one_else(ledger: Ledger, shop: Shop) -> None:
     item = list_item(ledger, shop).item
     c = ledger.catalogue_contract
     t = now(ledger)
-    c.update_item(
-        shop.merchant,
-        item.id,
-        price=60,
-        stock=0,
-        per_member=3,
-        available_from=t,
-        available_until=t + DAY,
-    )
+    update_directly(ledger, shop.merchant, item.id, t, t + DAY, price=60, stock=0, per_member=3)
     updated = c.item(item.id)
     assert (updated.price, updated.stock, updated.per_member) == (60, 0, 3)
     for stranger in (shop.issuer, spare(1)):
-        with (
-            Unchanged(ledger, shop, [], items=[item.id]),
-            reverts(
-                CatalogueUnauthorized,
-                "CatalogueUnauthorized",
-                {"itemId": item.id, "account": stranger.address},
-            ),
+        args = {"itemId": item.id, "account": stranger.address}
+        with refused(
+            ledger, shop, CatalogueUnauthorized, "CatalogueUnauthorized", args, items=[item.id]
         ):
-            c.update_item(
-                stranger,
-                item.id,
-                price=1,
-                stock=1,
-                per_member=1,
-                available_from=t,
-                available_until=t + DAY,
-            )
+            update_directly(ledger, stranger, item.id, t, t + DAY)
 
 
 def test_a_merchant_whose_role_was_revoked_can_no_longer_update(ledger: Ledger, shop: Shop) -> None:
@@ -249,15 +251,7 @@ def test_a_merchant_whose_role_was_revoked_can_no_longer_update(ledger: Ledger, 
         "CatalogueNotMerchant",
         {"schemeId": shop.id, "account": shop.merchant.address},
     ):
-        ledger.catalogue_contract.update_item(
-            shop.merchant,
-            item.id,
-            price=1,
-            stock=1,
-            per_member=1,
-            available_from=item.available_from,
-            available_until=item.available_until,
-        )
+        update_directly(ledger, shop.merchant, item.id, item.available_from, item.available_until)
 
 
 def test_the_merchant_the_issuer_or_the_council_delists(ledger: Ledger, shop: Shop) -> None:
@@ -329,15 +323,13 @@ def test_a_proxy_redeems_for_the_member_and_a_stranger_cannot(ledger: Ledger, sh
     member = holder(ledger, shop, 100, funded=False)
     item = list_item(ledger, shop, price=10).item
     worker = community_worker()
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(
-            CatalogueUnauthorized,
-            "CatalogueNotMemberOrProxy",
-            {"member": member.address, "account": worker.address},
-        ),
-    ):
-        redeem(ledger, worker, member.address, item.id, 1, 10)
+    args = {"member": member.address, "account": worker.address}
+
+    def refused_to_the_worker() -> None:
+        kind, error = CatalogueUnauthorized, "CatalogueNotMemberOrProxy"
+        refused_redeem(ledger, shop, member, item.id, kind, error, args, signer=worker)
+
+    refused_to_the_worker()
 
     grant_proxy(ledger, member.address, worker.address)
     order_id = ledger.catalogue_contract.placed_id(
@@ -347,91 +339,54 @@ def test_a_proxy_redeems_for_the_member_and_a_stranger_cannot(ledger: Ledger, sh
     assert ledger.points.balance_of(member.address, shop.id) == 90
 
     ledger.members.revoke_proxy(ledger.operator("registrar"), member.address, worker.address)
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(
-            CatalogueUnauthorized,
-            "CatalogueNotMemberOrProxy",
-            {"member": member.address, "account": worker.address},
-        ),
-    ):
-        redeem(ledger, worker, member.address, item.id, 1, 10)
+    refused_to_the_worker()
 
 
 def test_redeeming_more_than_the_balance_is_refused(ledger: Ledger, shop: Shop) -> None:
     member = holder(ledger, shop, 40)
     item = list_item(ledger, shop, price=50).item
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(
-            InsufficientBalance,
-            "PointsInsufficientBalance",
-            {"member": member.address, "schemeId": shop.id, "balance": 40, "needed": 50},
-        ),
-    ):
-        redeem(ledger, member.account, member.address, item.id, 1, 50)
+    refused_redeem(ledger, shop, member, item.id, *points_short(member.address, shop.id, 40, 50))
 
 
 def test_a_changed_price_is_refused(ledger: Ledger, shop: Shop) -> None:
     member = holder(ledger, shop, 500)
     item = list_item(ledger, shop, price=50).item
     t = now(ledger)
-    ledger.catalogue_contract.update_item(
+    update_directly(
+        ledger,
         shop.merchant,
         item.id,
+        item.available_from,
+        t + DAY,
         price=80,
         stock=item.stock,
         per_member=item.per_member,
-        available_from=item.available_from,
-        available_until=t + DAY,
     )
     for seen in (50, 2**256 - 1):
-        with (
-            Unchanged(ledger, shop, [member.address], items=[item.id]),
-            reverts(
-                PriceChanged,
-                "CataloguePriceChanged",
-                {"itemId": item.id, "price": 80, "expected": seen},
-            ),
-        ):
-            redeem(ledger, member.account, member.address, item.id, 1, seen)
+        args = {"itemId": item.id, "price": 80, "expected": seen}
+        refused_redeem(
+            ledger, shop, member, item.id, PriceChanged, "CataloguePriceChanged", args, price=seen
+        )
 
 
 def test_sold_out_stock_is_refused(ledger: Ledger, shop: Shop) -> None:
     member = holder(ledger, shop, 1000)
     item = list_item(ledger, shop, price=10, stock=2, per_member=5).item
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(SoldOut, "CatalogueSoldOut", {"itemId": item.id, "stock": 2, "requested": 3}),
-    ):
-        redeem(ledger, member.account, member.address, item.id, 3, 10)
+    args = {"itemId": item.id, "stock": 2, "requested": 3}
+    refused_redeem(ledger, shop, member, item.id, SoldOut, "CatalogueSoldOut", args, quantity=3)
     redeem(ledger, member.account, member.address, item.id, 2, 10)
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(SoldOut, "CatalogueSoldOut", {"itemId": item.id, "stock": 0, "requested": 1}),
-    ):
-        redeem(ledger, member.account, member.address, item.id, 1, 10)
+    args = {"itemId": item.id, "stock": 0, "requested": 1}
+    refused_redeem(ledger, shop, member, item.id, SoldOut, "CatalogueSoldOut", args)
 
 
 def test_the_per_member_limit_counts_every_order(ledger: Ledger, shop: Shop) -> None:
     member = holder(ledger, shop, 1000)
     item = list_item(ledger, shop, price=10, per_member=2).item
     redeem(ledger, member.account, member.address, item.id, 1, 10)
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(
-            MemberLimitReached,
-            "CatalogueMemberLimit",
-            {
-                "itemId": item.id,
-                "member": member.address,
-                "taken": 1,
-                "requested": 2,
-                "perMember": 2,
-            },
-        ),
-    ):
-        redeem(ledger, member.account, member.address, item.id, 2, 10)
+    args = {"itemId": item.id, "member": member.address, "taken": 1, "requested": 2, "perMember": 2}
+    refused_redeem(
+        ledger, shop, member, item.id, MemberLimitReached, "CatalogueMemberLimit", args, quantity=2
+    )
 
 
 @pytest.mark.parametrize("quantity", [0, 1_000_001, 2**256 - 1])
@@ -440,22 +395,27 @@ def test_a_quantity_of_zero_or_out_of_range_is_refused(
 ) -> None:
     member = holder(ledger, shop, 100)
     item = list_item(ledger, shop, price=10).item
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(CatalogueInvalid, "CatalogueInvalidQuantity", {"quantity": quantity}),
-    ):
-        redeem(ledger, member.account, member.address, item.id, quantity, 10)
+    args = {"quantity": quantity}
+    refused_redeem(
+        ledger,
+        shop,
+        member,
+        item.id,
+        CatalogueInvalid,
+        "CatalogueInvalidQuantity",
+        args,
+        quantity=quantity,
+    )
 
 
 def test_an_order_whose_points_overflow_is_refused(ledger: Ledger, shop: Shop) -> None:
     member = holder(ledger, shop, 100)
     price = 2**87
     item = list_item(ledger, shop, price=price, per_member=5).item
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(CatalogueInvalid, "CatalogueInvalidPoints", {"points": 2 * price}),
-    ):
-        redeem(ledger, member.account, member.address, item.id, 2, price)
+    args = {"points": 2 * price}
+    refused_redeem(
+        ledger, shop, member, item.id, CatalogueInvalid, "CatalogueInvalidPoints", args, quantity=2
+    )
 
 
 def test_redeeming_outside_the_window_is_refused(ledger: Ledger, shop: Shop) -> None:
@@ -463,36 +423,21 @@ def test_redeeming_outside_the_window_is_refused(ledger: Ledger, shop: Shop) -> 
     t = now(ledger)
     later = list_item(ledger, shop, price=10, start=t + DAY, end=t + 2 * DAY).item
     soon_over = list_item(ledger, shop, price=10, start=t - 60, end=t + 300).item
-    with (
-        Unchanged(ledger, shop, [member.address], items=[later.id]),
-        reverts(
-            OrderConflict,
-            "CatalogueOutsideWindow",
-            {"itemId": later.id, "availableFrom": t + DAY, "availableUntil": t + 2 * DAY},
-        ),
-    ):
-        redeem(ledger, member.account, member.address, later.id, 1, 10)
+    args = {"itemId": later.id, "availableFrom": t + DAY, "availableUntil": t + 2 * DAY}
+    refused_redeem(ledger, shop, member, later.id, OrderConflict, "CatalogueOutsideWindow", args)
     advance(ledger, 301)
-    with (
-        Unchanged(ledger, shop, [member.address], items=[soon_over.id]),
-        reverts(
-            OrderConflict,
-            "CatalogueOutsideWindow",
-            {"itemId": soon_over.id, "availableFrom": t - 60, "availableUntil": t + 300},
-        ),
-    ):
-        redeem(ledger, member.account, member.address, soon_over.id, 1, 10)
+    args = {"itemId": soon_over.id, "availableFrom": t - 60, "availableUntil": t + 300}
+    refused_redeem(
+        ledger, shop, member, soon_over.id, OrderConflict, "CatalogueOutsideWindow", args
+    )
 
 
 def test_a_delisted_or_unknown_item_cannot_be_redeemed(ledger: Ledger, shop: Shop) -> None:
     member = holder(ledger, shop, 100)
     item = list_item(ledger, shop, price=10).item
     ledger.catalogue_contract.delist_item(shop.merchant, item.id)
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id]),
-        reverts(OrderConflict, "CatalogueDelisted", {"itemId": item.id}),
-    ):
-        redeem(ledger, member.account, member.address, item.id, 1, 10)
+    args = {"itemId": item.id}
+    refused_redeem(ledger, shop, member, item.id, OrderConflict, "CatalogueDelisted", args)
     missing = ledger.catalogue_contract.item_count() + 1
     with reverts(CatalogueInvalid, "CatalogueUnknownItem", {"itemId": missing}):
         redeem(ledger, member.account, member.address, missing, 1, 10)
@@ -502,25 +447,14 @@ def test_a_frozen_member_or_frozen_points_cannot_be_redeemed(ledger: Ledger, sho
     item = list_item(ledger, shop, price=10).item
     frozen = holder(ledger, shop, 100)
     ledger.members.freeze(ledger.operator("registrar"), frozen.address, 7)
-    with (
-        Unchanged(ledger, shop, [frozen.address], items=[item.id]),
-        reverts(MemberFrozen, "PointsMemberFrozen", {"account": frozen.address}),
-    ):
-        redeem(ledger, frozen.account, frozen.address, item.id, 1, 10)
+    refused_redeem(ledger, shop, frozen, item.id, *points_frozen(frozen.address))
 
     investigated = holder(ledger, shop, 100)
     ledger.points.set_frozen(
         shop.issuer, shop.id, investigated.address, 95, increase=True, case_ref=CODE
     )
-    with (
-        Unchanged(ledger, shop, [investigated.address], items=[item.id]),
-        reverts(
-            InsufficientBalance,
-            "PointsInsufficientBalance",
-            {"member": investigated.address, "schemeId": shop.id, "balance": 5, "needed": 10},
-        ),
-    ):
-        redeem(ledger, investigated.account, investigated.address, item.id, 1, 10)
+    short = points_short(investigated.address, shop.id, 5, 10)
+    refused_redeem(ledger, shop, investigated, item.id, *short)
 
 
 def test_a_paused_scheme_cannot_be_redeemed(ledger: Ledger, shop: Shop) -> None:
@@ -528,11 +462,7 @@ def test_a_paused_scheme_cannot_be_redeemed(ledger: Ledger, shop: Shop) -> None:
     item = list_item(ledger, shop, price=10).item
     govern(ledger, [ledger.schemes.pause_call(shop.id)])
     try:
-        with (
-            Unchanged(ledger, shop, [member.address], items=[item.id]),
-            reverts(Paused, "PointsPaused", {"schemeId": shop.id}),
-        ):
-            redeem(ledger, member.account, member.address, item.id, 1, 10)
+        refused_redeem(ledger, shop, member, item.id, *points_paused(shop.id))
     finally:
         govern(ledger, [ledger.schemes.unpause_call(shop.id)])
 
@@ -619,54 +549,39 @@ def test_fulfilling_burns_the_points_and_records_the_code(ledger: Ledger, shop: 
 
 
 def test_fulfilling_twice_is_refused(ledger: Ledger, shop: Shop) -> None:
-    member, item, order_id = placed(ledger, shop)
+    _, _, order_id = placed(ledger, shop)
     ledger.catalogue_contract.fulfil(shop.merchant, order_id, CODE)
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id], orders=[order_id]),
-        reverts(
-            OrderConflict,
-            "CatalogueOrderNotHeld",
-            {"orderId": order_id, "status": OrderStatus.FULFILLED},
-        ) as info,
-    ):
+    args = {"orderId": order_id, "status": OrderStatus.FULFILLED}
+    with order_refused(
+        ledger, shop, order_id, OrderConflict, "CatalogueOrderNotHeld", args
+    ) as info:
         ledger.catalogue_contract.fulfil(shop.merchant, order_id, CODE)
     assert "already fulfilled" in str(info.value)
 
 
 def test_only_the_items_merchant_fulfils(ledger: Ledger, shop: Shop) -> None:
-    member, item, order_id = placed(ledger, shop)
+    member, _, order_id = placed(ledger, shop)
     other = ledger.operator("issuer-bee")  # made a merchant of the scheme, not of this item
     ledger.set_scheme_role(
         issuer=shop.issuer, scheme=shop.id, role_name="merchant", account=other.address, grant=True
     )
     for stranger in (other, shop.issuer, member.account):
-        with (
-            Unchanged(ledger, shop, [member.address], items=[item.id], orders=[order_id]),
-            reverts(
-                CatalogueUnauthorized,
-                "CatalogueNotMerchant",
-                {"schemeId": shop.id, "account": stranger.address},
-            ),
+        args = {"schemeId": shop.id, "account": stranger.address}
+        with order_refused(
+            ledger, shop, order_id, CatalogueUnauthorized, "CatalogueNotMerchant", args
         ):
             ledger.catalogue_contract.fulfil(stranger, order_id, CODE)
 
 
 def test_fulfilling_needs_a_code_and_a_live_order(ledger: Ledger, shop: Shop) -> None:
-    member, item, order_id = placed(ledger, shop, collection_period=120)
+    _, _, order_id = placed(ledger, shop, collection_period=120)
     c = ledger.catalogue_contract
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id], orders=[order_id]),
-        reverts(CatalogueInvalid, "CatalogueInvalidFulfilment", {}),
-    ):
+    with order_refused(ledger, shop, order_id, CatalogueInvalid, "CatalogueInvalidFulfilment", {}):
         c.fulfil(shop.merchant, order_id, bytes(32))
     advance(ledger, 121)
     expires_at = c.order(order_id).expires_at
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id], orders=[order_id]),
-        reverts(
-            OrderConflict, "CatalogueOrderExpired", {"orderId": order_id, "expiresAt": expires_at}
-        ),
-    ):
+    args = {"orderId": order_id, "expiresAt": expires_at}
+    with order_refused(ledger, shop, order_id, OrderConflict, "CatalogueOrderExpired", args):
         c.fulfil(shop.merchant, order_id, CODE)
     missing = c.order_count() + 1
     with reverts(CatalogueInvalid, "CatalogueUnknownOrder", {"orderId": missing}):
@@ -710,25 +625,17 @@ def test_cancelling_a_fulfilled_or_cancelled_order_is_refused(ledger: Ledger, sh
         (fulfilled, OrderStatus.FULFILLED),
         (cancelled, OrderStatus.CANCELLED),
     ):
-        with (
-            Unchanged(ledger, shop, [member.address], items=[item.id], orders=[order_id]),
-            reverts(
-                OrderConflict, "CatalogueOrderNotHeld", {"orderId": order_id, "status": status}
-            ),
-        ):
+        args = {"orderId": order_id, "status": status}
+        with order_refused(ledger, shop, order_id, OrderConflict, "CatalogueOrderNotHeld", args):
             c.cancel(member.account, order_id)
 
 
 def test_a_stranger_cannot_cancel(ledger: Ledger, shop: Shop) -> None:
-    member, item, order_id = placed(ledger, shop)
+    member, _, order_id = placed(ledger, shop)
     stranger = spare(1)
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id], orders=[order_id]),
-        reverts(
-            CatalogueUnauthorized,
-            "CatalogueNotMemberOrProxy",
-            {"member": member.address, "account": stranger.address},
-        ),
+    args = {"member": member.address, "account": stranger.address}
+    with order_refused(
+        ledger, shop, order_id, CatalogueUnauthorized, "CatalogueNotMemberOrProxy", args
     ):
         ledger.catalogue_contract.cancel(stranger, order_id)
 
@@ -738,12 +645,8 @@ def test_an_order_expires_after_its_collection_period(ledger: Ledger, shop: Shop
     c, p = ledger.catalogue_contract, ledger.points
     expires_at = c.order(order_id).expires_at
     anyone = spare(1)
-    with (
-        Unchanged(ledger, shop, [member.address], items=[item.id], orders=[order_id]),
-        reverts(
-            OrderConflict, "CatalogueOrderNotDue", {"orderId": order_id, "expiresAt": expires_at}
-        ),
-    ):
+    args = {"orderId": order_id, "expiresAt": expires_at}
+    with order_refused(ledger, shop, order_id, OrderConflict, "CatalogueOrderNotDue", args):
         c.expire_order(anyone, order_id)
     advance(ledger, 121)
 

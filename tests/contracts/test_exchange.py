@@ -6,28 +6,29 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from eth_abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
 
-from ledger.chain.contracts import SchemeFlag
+from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.chain.contracts.exchange import MAX_AMOUNT, SettlementStatus, exchange_ref
 from ledger.chain.tx import TxResult
 from ledger.errors import (
     ContractRevert,
     ExchangeDeclined,
-    InsufficientBalance,
     InvalidRequest,
     LimitExceeded,
-    MemberFrozen,
     NotAuthorized,
     StaleQuote,
     StateConflict,
 )
 from ledger.ledger import Ledger
-from tests.contracts.helpers import COUNCIL_ROLE, events, raw_call, reverts, send
-from tests.earning_helpers import assert_unchanged, fund
+from tests.contracts.helpers import COUNCIL_ROLE, events, raw_call, send
+from tests.contracts.refusals import points_frozen, points_short, reverts, reverts_unchanged
+from tests.earning_helpers import fund
 from tests.exchange_helpers import (
     change_value,
     exchange_scheme,
@@ -36,6 +37,7 @@ from tests.exchange_helpers import (
     holder,
     set_limits,
 )
+from tests.factories import Member
 
 LIMIT_MEMBER_DAILY, LIMIT_MEMBER_MONTHLY, LIMIT_SCHEME_OUT, LIMIT_SCHEME_IN = range(4)
 
@@ -59,6 +61,19 @@ def run(
     )
 
 
+def valued_pair(
+    ledger: Ledger, from_value: int, to_value: int, points: int
+) -> tuple[Scheme, Scheme, Member]:
+    """Two fresh schemes worth `from_value` and `to_value` thousandths of the standard unit (of
+    issuer-green and issuer-culture), and a member holding `points` of the first whose proxy is
+    issuer-vol."""
+    a = exchange_scheme(ledger, value=from_value)
+    b = exchange_scheme(ledger, value=to_value, issuer="issuer-culture")
+    member = holder(ledger, a, points)
+    grant_proxy(ledger, member.address)
+    return a, b, member
+
+
 def refused_exchange(
     ledger: Ledger,
     kind: type[ContractRevert],
@@ -76,10 +91,35 @@ def refused_exchange(
         decoded = ledger.decoder.decode(raw.problem)
         assert isinstance(decoded, ContractRevert), decoded
         assert (decoded.error, decoded.args_by_name) == (error, args)
-    before = state()
-    with reverts(kind, error, args):
+    with reverts_unchanged(kind, error, args, state):
         act()
-    assert_unchanged(before, state())
+
+
+def refused_in_pair(
+    ledger: Ledger,
+    pair: dict[str, Any],
+    amount: int,
+    kind: type[ContractRevert],
+    error: str,
+    args: dict[str, Any],
+    *,
+    into: Scheme | None = None,
+    quoted: bool = True,
+    **run_options: Any,
+) -> None:
+    """Exchanging `amount` of the pair's A into B (or `into`) for its member is refused as
+    `refused_exchange` says; with `quoted`, the quote reports the refusal first."""
+    a, m = pair["a"], pair["member"].address
+    b = into or pair["b"]
+    refused_exchange(
+        ledger,
+        kind,
+        error,
+        args,
+        pair["state"],
+        lambda: run(ledger, m, a.id, b.id, amount, **run_options),
+        quote=(m, a.id, b.id, amount) if quoted else None,
+    )
 
 
 # --- exchanging ----------------------------------------------------------------------------------
@@ -88,10 +128,8 @@ def refused_exchange(
 def test_exchange_converts_at_the_values_in_force_and_keeps_the_remainder_with_the_member(
     ledger: Ledger,
 ) -> None:
-    a = exchange_scheme(ledger, value=1000)
-    b = exchange_scheme(ledger, value=2500, issuer="issuer-culture")
-    member = holder(ledger, a, 100)
-    proxy = grant_proxy(ledger, member.address)
+    a, b, member = valued_pair(ledger, 1000, 2500, 100)
+    proxy = ledger.operator("issuer-vol").address  # the member's proxy
     q = ledger.exchange_contract.quote(member.address, a.id, b.id, 7)
     # 7 x 1.000 = 7.000 -> 2 points of 2.500 (5.000); 5 points of A suffice, 2 stay.
     assert (q.used, q.out, q.value, q.dust, q.from_value, q.to_value, q.problem) == (
@@ -136,10 +174,7 @@ def test_exchange_converts_at_the_values_in_force_and_keeps_the_remainder_with_t
 
 
 def test_dust_below_one_target_point_stays_with_the_source_issuer(ledger: Ledger) -> None:
-    a = exchange_scheme(ledger, value=3000)
-    b = exchange_scheme(ledger, value=2000, issuer="issuer-culture")
-    member = holder(ledger, a, 10)
-    grant_proxy(ledger, member.address)
+    a, b, member = valued_pair(ledger, 3000, 2000, 10)
     result = run(ledger, member.address, a.id, b.id, 3)
     (e,) = events(ledger.exchange_contract, result, "Exchanged")
     # 3 x 3.000 = 9.000 -> 4 points of 2.000 (8.000); all 3 points are needed; 1.000 is dust.
@@ -183,10 +218,7 @@ def test_rounding_never_creates_value_over_random_values_and_amounts(ledger: Led
 def test_a_quote_shows_a_scheduled_value_change_and_an_old_quote_is_then_stale(
     ledger: Ledger,
 ) -> None:
-    a = exchange_scheme(ledger, value=1000)
-    b = exchange_scheme(ledger, value=1000, issuer="issuer-culture")
-    member = holder(ledger, a, 50)
-    grant_proxy(ledger, member.address)
+    a, b, member = valued_pair(ledger, 1000, 1000, 50)
     old = ledger.exchange_contract.quote(member.address, a.id, b.id, 10)
     from_block = ledger.w3.eth.block_number + 30
     ledger.govern([ledger.unit_value_call(scheme=b.id, unit_value=2000, from_block=from_block)])
@@ -225,10 +257,7 @@ def test_a_quote_shows_a_scheduled_value_change_and_an_old_quote_is_then_stale(
 
 @pytest.fixture
 def pair(ledger: Ledger) -> dict[str, Any]:
-    a = exchange_scheme(ledger, value=1000)
-    b = exchange_scheme(ledger, value=500, issuer="issuer-culture")
-    member = holder(ledger, a, 20)
-    grant_proxy(ledger, member.address)
+    a, b, member = valued_pair(ledger, 1000, 500, 20)
     return {
         "a": a,
         "b": b,
@@ -238,20 +267,12 @@ def pair(ledger: Ledger) -> dict[str, Any]:
 
 
 def test_insufficient_balance_is_refused(ledger: Ledger, pair: dict[str, Any]) -> None:
-    a, b, m = pair["a"], pair["b"], pair["member"].address
-    refused_exchange(
-        ledger,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": m, "schemeId": a.id, "balance": 20, "needed": 21},
-        pair["state"],
-        lambda: run(ledger, m, a.id, b.id, 21),
-        quote=(m, a.id, b.id, 21),
-    )
+    a, m = pair["a"], pair["member"].address
+    refused_in_pair(ledger, pair, 21, *points_short(m, a.id, 20, 21))
 
 
 def test_frozen_points_are_not_available(ledger: Ledger, pair: dict[str, Any]) -> None:
-    a, b, m = pair["a"], pair["b"], pair["member"].address
+    a, m = pair["a"], pair["member"].address
     ledger.points.set_frozen(
         ledger.operator("issuer-green"),
         a.id,
@@ -260,53 +281,27 @@ def test_frozen_points_are_not_available(ledger: Ledger, pair: dict[str, Any]) -
         increase=True,
         case_ref=secrets.token_bytes(32),
     )
-    refused_exchange(
-        ledger,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": m, "schemeId": a.id, "balance": 5, "needed": 6},
-        pair["state"],
-        lambda: run(ledger, m, a.id, b.id, 6),
-        quote=(m, a.id, b.id, 6),
-    )
+    refused_in_pair(ledger, pair, 6, *points_short(m, a.id, 5, 6))
 
 
 def test_acting_from_a_frozen_account_is_refused(ledger: Ledger, pair: dict[str, Any]) -> None:
-    a, b, m = pair["a"], pair["b"], pair["member"].address
+    m = pair["member"].address
     ledger.freeze_member(registrar=ledger.operator("registrar"), address=m, reason=3)
-    refused_exchange(
-        ledger,
-        MemberFrozen,
-        "PointsMemberFrozen",
-        {"account": m},
-        pair["state"],
-        lambda: run(ledger, m, a.id, b.id, 5),
-        quote=(m, a.id, b.id, 5),
-    )
+    refused_in_pair(ledger, pair, 5, *points_frozen(m))
 
 
 def test_a_proxy_without_the_grant_is_refused(ledger: Ledger, pair: dict[str, Any]) -> None:
-    a, b, m = pair["a"], pair["b"], pair["member"].address
+    m = pair["member"].address
     stranger = ledger.operator("issuer-bee").address
-    refused_exchange(
-        ledger,
-        NotAuthorized,
-        "ExchangeUnauthorized",
-        {"member": m, "sender": stranger},
-        pair["state"],
-        lambda: run(ledger, m, a.id, b.id, 5, by="issuer-bee"),
+    args = {"member": m, "sender": stranger}
+    refused_in_pair(
+        ledger, pair, 5, NotAuthorized, "ExchangeUnauthorized", args, quoted=False, by="issuer-bee"
     )
     # a revoked proxy is refused the same way
     proxy = ledger.operator("issuer-vol").address
     ledger.members.revoke_proxy(ledger.operator("registrar"), m, proxy)
-    refused_exchange(
-        ledger,
-        NotAuthorized,
-        "ExchangeUnauthorized",
-        {"member": m, "sender": proxy},
-        pair["state"],
-        lambda: run(ledger, m, a.id, b.id, 5),
-    )
+    args = {"member": m, "sender": proxy}
+    refused_in_pair(ledger, pair, 5, NotAuthorized, "ExchangeUnauthorized", args, quoted=False)
 
 
 @pytest.mark.parametrize("declines", ["out", "in"])
@@ -340,23 +335,14 @@ def test_a_scheme_that_declines_is_refused_with_its_own_error(
 def test_zero_and_overflowing_amounts_are_refused(
     ledger: Ledger, pair: dict[str, Any], amount: int
 ) -> None:
-    a, b, m = pair["a"], pair["b"], pair["member"].address
-    refused_exchange(
-        ledger,
-        InvalidRequest,
-        "ExchangeInvalidAmount",
-        {"amount": amount},
-        pair["state"],
-        lambda: run(ledger, m, a.id, b.id, amount, values=(1000, 500)),
-        quote=(m, a.id, b.id, amount),
+    args = {"amount": amount}
+    refused_in_pair(
+        ledger, pair, amount, InvalidRequest, "ExchangeInvalidAmount", args, values=(1000, 500)
     )
 
 
 def test_a_result_too_large_for_a_balance_is_refused(ledger: Ledger) -> None:
-    a = exchange_scheme(ledger, value=10**9)
-    b = exchange_scheme(ledger, value=1, issuer="issuer-culture")
-    member = holder(ledger, a, 1)
-    grant_proxy(ledger, member.address)
+    a, b, member = valued_pair(ledger, 10**9, 1, 1)
     m, amount = member.address, MAX_AMOUNT
     refused_exchange(
         ledger,
@@ -370,23 +356,13 @@ def test_a_result_too_large_for_a_balance_is_refused(ledger: Ledger) -> None:
 
 
 def test_exchanging_into_the_same_scheme_is_refused(ledger: Ledger, pair: dict[str, Any]) -> None:
-    a, m = pair["a"], pair["member"].address
-    refused_exchange(
-        ledger,
-        InvalidRequest,
-        "ExchangeSameScheme",
-        {"schemeId": a.id},
-        pair["state"],
-        lambda: run(ledger, m, a.id, a.id, 5),
-        quote=(m, a.id, a.id, 5),
-    )
+    a = pair["a"]
+    args = {"schemeId": a.id}
+    refused_in_pair(ledger, pair, 5, InvalidRequest, "ExchangeSameScheme", args, into=a)
 
 
 def test_less_than_one_target_point_is_below_the_minimum(ledger: Ledger) -> None:
-    a = exchange_scheme(ledger, value=300)
-    b = exchange_scheme(ledger, value=1000, issuer="issuer-culture")
-    member = holder(ledger, a, 20)
-    grant_proxy(ledger, member.address)
+    a, b, member = valued_pair(ledger, 300, 1000, 20)
     m = member.address
     refused_exchange(
         ledger,
@@ -400,18 +376,10 @@ def test_less_than_one_target_point_is_below_the_minimum(ledger: Ledger) -> None
 
 
 def test_paused_schemes_refuse_exchanges(ledger: Ledger, pair: dict[str, Any]) -> None:
-    a, b, m = pair["a"], pair["b"], pair["member"].address
+    b = pair["b"]
     ledger.govern([ledger.schemes.pause_call(b.id)])
     try:
-        refused_exchange(
-            ledger,
-            ContractRevert,
-            "PointsPaused",
-            {"schemeId": b.id},
-            pair["state"],
-            lambda: run(ledger, m, a.id, b.id, 5),
-            quote=(m, a.id, b.id, 5),
-        )
+        refused_in_pair(ledger, pair, 5, ContractRevert, "PointsPaused", {"schemeId": b.id})
     finally:
         ledger.govern([ledger.schemes.unpause_call(b.id)])
 
@@ -436,84 +404,31 @@ def test_limits_minimum_member_daily_and_monthly_scheme_daily_out_and_in(
 ) -> None:
     a, b, m = pair["a"], pair["b"], pair["member"].address
     set_limits(ledger, a, min_value="2", member_daily="6", member_monthly="8")
-    state = pair["state"]
+
+    def over_limit(amount: int, scheme_id: int, limit_kind: int, used: int, limit: int) -> None:
+        args = {
+            "schemeId": scheme_id,
+            "limitKind": limit_kind,
+            "used": used,
+            "requested": amount * 1000,
+            "limit": limit,
+        }
+        refused_in_pair(ledger, pair, amount, LimitExceeded, "ExchangeLimit", args)
+
     # minimum: 1 point of A (1.000) is below 2.000
-    refused_exchange(
-        ledger,
-        LimitExceeded,
-        "ExchangeBelowMinimum",
-        {"schemeId": a.id, "value": 1000, "minValue": 2000},
-        state,
-        lambda: run(ledger, m, a.id, b.id, 1),
-        quote=(m, a.id, b.id, 1),
-    )
+    args = {"schemeId": a.id, "value": 1000, "minValue": 2000}
+    refused_in_pair(ledger, pair, 1, LimitExceeded, "ExchangeBelowMinimum", args)
     run(ledger, m, a.id, b.id, 4)
     assert ledger.exchange_contract.member_usage(a.id, m) == (4000, 4000)
-    refused_exchange(
-        ledger,
-        LimitExceeded,
-        "ExchangeLimit",
-        {
-            "schemeId": a.id,
-            "limitKind": LIMIT_MEMBER_DAILY,
-            "used": 4000,
-            "requested": 3000,
-            "limit": 6000,
-        },
-        state,
-        lambda: run(ledger, m, a.id, b.id, 3),
-        quote=(m, a.id, b.id, 3),
-    )
+    over_limit(3, a.id, LIMIT_MEMBER_DAILY, 4000, 6000)
     set_limits(ledger, a, member_daily="0")
-    refused_exchange(
-        ledger,
-        LimitExceeded,
-        "ExchangeLimit",
-        {
-            "schemeId": a.id,
-            "limitKind": LIMIT_MEMBER_MONTHLY,
-            "used": 4000,
-            "requested": 5000,
-            "limit": 8000,
-        },
-        state,
-        lambda: run(ledger, m, a.id, b.id, 5),
-        quote=(m, a.id, b.id, 5),
-    )
+    over_limit(5, a.id, LIMIT_MEMBER_MONTHLY, 4000, 8000)
     out_before, _ = ledger.exchange_contract.scheme_usage(a.id)
     set_limits(ledger, a, member_monthly="0", scheme_daily_out=f"{(out_before + 5000) / 1000}")
-    refused_exchange(
-        ledger,
-        LimitExceeded,
-        "ExchangeLimit",
-        {
-            "schemeId": a.id,
-            "limitKind": LIMIT_SCHEME_OUT,
-            "used": out_before,
-            "requested": 6000,
-            "limit": out_before + 5000,
-        },
-        state,
-        lambda: run(ledger, m, a.id, b.id, 6),
-        quote=(m, a.id, b.id, 6),
-    )
+    over_limit(6, a.id, LIMIT_SCHEME_OUT, out_before, out_before + 5000)
     _, in_before = ledger.exchange_contract.scheme_usage(b.id)
     set_limits(ledger, b, scheme_daily_in=f"{(in_before + 2000) / 1000}")
-    refused_exchange(
-        ledger,
-        LimitExceeded,
-        "ExchangeLimit",
-        {
-            "schemeId": b.id,
-            "limitKind": LIMIT_SCHEME_IN,
-            "used": in_before,
-            "requested": 3000,
-            "limit": in_before + 2000,
-        },
-        state,
-        lambda: run(ledger, m, a.id, b.id, 3),
-        quote=(m, a.id, b.id, 3),
-    )
+    over_limit(3, b.id, LIMIT_SCHEME_IN, in_before, in_before + 2000)
     run(ledger, m, a.id, b.id, 2)  # exactly the day's room into B is allowed
     assert ledger.exchange_contract.scheme_usage(b.id)[1] == in_before + 2000
 
@@ -521,35 +436,60 @@ def test_limits_minimum_member_daily_and_monthly_scheme_daily_out_and_in(
 # --- clearing ------------------------------------------------------------------------------------
 
 
-def _cleared(ledger: Ledger) -> dict[str, Any]:
-    """A (green) owes B (culture) 8.000 after two exchanges."""
+@dataclass(frozen=True)
+class Cleared:
+    """A (green) owes B (culture) 8.000 after two exchanges of the member's."""
+
+    a: Scheme
+    b: Scheme
+    member: Member
+    #: The issuers of A and B: A's pays what it owes, B's confirms.
+    payer: LocalAccount
+    payee: LocalAccount
+    state: Callable[[], Any]
+
+
+@pytest.fixture
+def cleared(ledger: Ledger) -> Cleared:
     a = exchange_scheme(ledger, value=1000, issuer="issuer-green")
     b = exchange_scheme(ledger, value=1000, issuer="issuer-culture")
     member = holder(ledger, a, 20, (b, 20))
     grant_proxy(ledger, member.address)
     run(ledger, member.address, a.id, b.id, 5)
     run(ledger, member.address, a.id, b.id, 3)
-    return {
-        "a": a,
-        "b": b,
-        "member": member,
-        "state": lambda: exchange_state(ledger, [a, b], [member.address]),
-    }
+    payer, payee = ledger.operator("issuer-green"), ledger.operator("issuer-culture")
+    state = lambda: exchange_state(ledger, [a, b], [member.address])  # noqa: E731
+    return Cleared(a, b, member, payer, payee, state)
 
 
-def test_obligations_are_netted_in_real_time(ledger: Ledger) -> None:
-    c = _cleared(ledger)
-    a, b, x = c["a"], c["b"], ledger.exchange_contract
+def refused_as_closed(
+    ledger: Ledger, c: Cleared, settlement_id: int, status: SettlementStatus
+) -> None:
+    """Confirming the settlement is refused: it is `status` already."""
+    args = {"settlementId": settlement_id, "status": int(status)}
+    refused_exchange(
+        ledger,
+        StateConflict,
+        "ExchangeSettlementClosed",
+        args,
+        c.state,
+        lambda: ledger.exchange_contract.confirm_settlement(c.payee, settlement_id),
+    )
+
+
+def test_obligations_are_netted_in_real_time(ledger: Ledger, cleared: Cleared) -> None:
+    a, b, x = cleared.a, cleared.b, ledger.exchange_contract
     assert x.owed(a.id, b.id) == (8000, 0) and x.owed(b.id, a.id) == (0, 0)
-    run(ledger, c["member"].address, b.id, a.id, 10)
+    run(ledger, cleared.member.address, b.id, a.id, 10)
     assert x.owed(a.id, b.id) == (0, 0) and x.owed(b.id, a.id) == (2000, 0)
     assert (x.position_of(a.id), x.position_of(b.id)) == (2000, -2000)
 
 
-def test_settlement_recorded_by_the_payer_confirmed_by_the_payee(ledger: Ledger) -> None:
-    c = _cleared(ledger)
-    a, b, x = c["a"], c["b"], ledger.exchange_contract
-    payer, payee = ledger.operator("issuer-green"), ledger.operator("issuer-culture")
+def test_settlement_recorded_by_the_payer_confirmed_by_the_payee(
+    ledger: Ledger, cleared: Cleared
+) -> None:
+    c, x = cleared, ledger.exchange_contract
+    a, b, payer, payee = c.a, c.b, c.payer, c.payee
     ref = secrets.token_bytes(32)
     result = x.record_settlement(payer, a.id, b.id, 5000, ref)
     sid = x.recorded_id(result)
@@ -571,7 +511,7 @@ def test_settlement_recorded_by_the_payer_confirmed_by_the_payee(ledger: Ledger)
         InvalidRequest,
         "ExchangeSettlementExceedsOwed",
         {"payerScheme": a.id, "payeeScheme": b.id, "amount": 3001, "owed": 3000},
-        c["state"],
+        c.state,
         lambda: x.record_settlement(payer, a.id, b.id, 3001, ref),
     )
     # the wrong issuer confirms: refused, nothing changed
@@ -580,7 +520,7 @@ def test_settlement_recorded_by_the_payer_confirmed_by_the_payee(ledger: Ledger)
         NotAuthorized,
         "ExchangeNotIssuer",
         {"schemeId": b.id, "account": payer.address},
-        c["state"],
+        c.state,
         lambda: x.confirm_settlement(payer, sid),
     )
     result = x.confirm_settlement(payee, sid)
@@ -596,20 +536,12 @@ def test_settlement_recorded_by_the_payer_confirmed_by_the_payee(ledger: Ledger)
     assert x.settlement(sid).status is SettlementStatus.CONFIRMED
     assert x.owed(a.id, b.id) == (3000, 0)
     assert (x.position_of(a.id), x.position_of(b.id)) == (-3000, 3000)
-    refused_exchange(
-        ledger,
-        StateConflict,
-        "ExchangeSettlementClosed",
-        {"settlementId": sid, "status": int(SettlementStatus.CONFIRMED)},
-        c["state"],
-        lambda: x.confirm_settlement(payee, sid),
-    )
+    refused_as_closed(ledger, c, sid, SettlementStatus.CONFIRMED)
 
 
-def test_settlement_refusals(ledger: Ledger) -> None:
-    c = _cleared(ledger)
-    a, b, x = c["a"], c["b"], ledger.exchange_contract
-    payer, payee = ledger.operator("issuer-green"), ledger.operator("issuer-culture")
+def test_settlement_refusals(ledger: Ledger, cleared: Cleared) -> None:
+    c, x = cleared, ledger.exchange_contract
+    a, b, payer, payee = c.a, c.b, c.payer, c.payee
     ref = secrets.token_bytes(32)
     cases: list[tuple[type[ContractRevert], str, dict[str, Any], Callable[[], Any]]] = [
         (
@@ -644,36 +576,30 @@ def test_settlement_refusals(ledger: Ledger) -> None:
         ),
     ]
     for kind, error, args, act in cases:
-        refused_exchange(ledger, kind, error, args, c["state"], act)
+        refused_exchange(ledger, kind, error, args, c.state, act)
     sid = x.recorded_id(x.record_settlement(payer, a.id, b.id, 8000, ref))
     refused_exchange(
         ledger,
         NotAuthorized,
         "ExchangeNotProposer",
         {"settlementId": sid, "account": payee.address, "proposer": payer.address},
-        c["state"],
+        c.state,
         lambda: x.cancel_settlement(payee, sid),
     )
     result = x.cancel_settlement(payer, sid)
     assert events(x, result, "SettlementCancelled")[0]["amount"] == 8000
     assert x.owed(a.id, b.id) == (8000, 0)
-    refused_exchange(
-        ledger,
-        StateConflict,
-        "ExchangeSettlementClosed",
-        {"settlementId": sid, "status": int(SettlementStatus.CANCELLED)},
-        c["state"],
-        lambda: x.confirm_settlement(payee, sid),
-    )
+    refused_as_closed(ledger, c, sid, SettlementStatus.CANCELLED)
 
 
-def test_a_payment_larger_than_the_debt_netted_since_reverses_the_debt(ledger: Ledger) -> None:
-    c = _cleared(ledger)
-    a, b, x = c["a"], c["b"], ledger.exchange_contract
-    payer, payee = ledger.operator("issuer-green"), ledger.operator("issuer-culture")
-    sid = x.recorded_id(x.record_settlement(payer, a.id, b.id, 8000, secrets.token_bytes(32)))
-    run(ledger, c["member"].address, b.id, a.id, 3)  # B now owes A 3.000 of it back
-    x.confirm_settlement(payee, sid)
+def test_a_payment_larger_than_the_debt_netted_since_reverses_the_debt(
+    ledger: Ledger, cleared: Cleared
+) -> None:
+    c, x = cleared, ledger.exchange_contract
+    a, b = c.a, c.b
+    sid = x.recorded_id(x.record_settlement(c.payer, a.id, b.id, 8000, secrets.token_bytes(32)))
+    run(ledger, c.member.address, b.id, a.id, 3)  # B now owes A 3.000 of it back
+    x.confirm_settlement(c.payee, sid)
     assert x.owed(a.id, b.id) == (0, 0) and x.owed(b.id, a.id) == (3000, 0)
     assert x.position_of(a.id) + x.position_of(b.id) == 0
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,21 +20,25 @@ from ledger.errors import (
     ContractRevert,
     InsufficientBalance,
     InvalidRequest,
-    LimitExceeded,
     MemberFrozen,
     NotAMember,
     NotAuthorized,
-    Paused,
     StateConflict,
     UnknownScheme,
 )
 from ledger.ledger import Ledger
-from tests.conftest import issue_points
-from tests.contracts.helpers import events, govern, raw_call, reverts, source, spare
-from tests.earning_helpers import assert_unchanged, fund
+from tests.contracts.governance import govern
+from tests.contracts.helpers import MAX_BALANCE, events, raw_call, source, spare
+from tests.contracts.refusals import (
+    points_over_max,
+    points_paused,
+    points_short,
+    refusals_leaving,
+    reverts,
+)
+from tests.earning_helpers import fund
 from tests.factories import Member, new_member, new_scheme
-
-MAX_POINTS = 2**88 - 1
+from tests.probes import issue_points
 
 
 def memo() -> bytes:
@@ -92,20 +94,41 @@ def state(ledger: Ledger, scheme_id: int, *addresses: str, funds: tuple[int, ...
     )
 
 
-@contextmanager
-def refused(
+#: `reverts`, and nothing in `state` changed.
+refused = refusals_leaving(state)
+
+
+def refused_giving(
     ledger: Ledger,
+    s: Setup,
+    giver: Member,
+    to: Member | int,
+    amount: int,
     kind: type[ContractRevert],
     error: str,
     args: dict[str, Any],
-    scheme_id: int,
-    *addresses: str,
-    funds: tuple[int, ...] = (),
-) -> Iterator[None]:
-    before = state(ledger, scheme_id, *addresses, funds=funds)
-    with reverts(kind, error, args):
-        yield
-    assert_unchanged(before, state(ledger, scheme_id, *addresses, funds=funds))
+    *,
+    sender: LocalAccount | None = None,
+    scheme_id: int | None = None,
+) -> None:
+    """A gift of `amount` to a member, or a donation to a fund (by id), is refused with exactly
+    `error` and `args` and changes nothing; sent by the giver unless `sender` is given, in `s`'s
+    scheme unless `scheme_id` is."""
+    g, sender = ledger.gifts_contract, sender or giver.account
+    scheme_id = scheme_id or s.scheme.id
+    if isinstance(to, int):
+        with refused(ledger, kind, error, args, scheme_id, giver.address, funds=(to,)):
+            g.donate(sender, to, giver.address, amount, memo())
+    else:
+        with refused(ledger, kind, error, args, scheme_id, giver.address, to.address):
+            g.give(sender, scheme_id, giver.address, to.address, amount, memo())
+
+
+def scheme_under(ledger: Ledger, policy: Policy) -> Scheme:
+    """A fresh scheme that the council put under `policy`."""
+    scheme = new_scheme(ledger)
+    govern(ledger, [ledger.schemes.set_policy_call(scheme.id, policy)])
+    return scheme
 
 
 def assert_funds_reconcile(ledger: Ledger, scheme_id: int) -> None:
@@ -161,18 +184,10 @@ def test_a_recorded_proxy_gives_for_the_member_and_not_after_the_grant_is_revoke
     assert events(ledger.gifts_contract, result, "PointsGiven")[0]["operator"] == s.proxy.address
     assert ledger.points.balance_of(recipient.address, s.scheme.id) == 20
     ledger.members.revoke_proxy(giver.account, giver.address, s.proxy.address)
-    with refused(
-        ledger,
-        NotAuthorized,
-        "GiftsUnauthorized",
-        {"member": giver.address, "sender": s.proxy.address},
-        s.scheme.id,
-        giver.address,
-        recipient.address,
-    ):
-        ledger.gifts_contract.give(
-            s.proxy, s.scheme.id, giver.address, recipient.address, 1, memo()
-        )
+    args = {"member": giver.address, "sender": s.proxy.address}
+    refused_giving(
+        ledger, s, giver, recipient, 1, NotAuthorized, "GiftsUnauthorized", args, sender=s.proxy
+    )
 
 
 def test_someone_without_a_proxy_grant_cannot_give_a_members_points(
@@ -180,18 +195,18 @@ def test_someone_without_a_proxy_grant_cannot_give_a_members_points(
 ) -> None:
     giver, recipient = member(ledger, s, 50), member(ledger, s)
     # the recipient is a member, but not the giver's proxy: a proxy of one is no proxy of another
-    with refused(
+    args = {"member": giver.address, "sender": recipient.address}
+    refused_giving(
         ledger,
+        s,
+        giver,
+        recipient,
+        10,
         NotAuthorized,
         "GiftsUnauthorized",
-        {"member": giver.address, "sender": recipient.address},
-        s.scheme.id,
-        giver.address,
-        recipient.address,
-    ):
-        ledger.gifts_contract.give(
-            recipient.account, s.scheme.id, giver.address, recipient.address, 10, memo()
-        )
+        args,
+        sender=recipient.account,
+    )
 
 
 def test_a_scheme_without_gifts_refuses_gifts_and_funds(ledger: Ledger, s: Setup) -> None:
@@ -199,12 +214,9 @@ def test_a_scheme_without_gifts_refuses_gifts_and_funds(ledger: Ledger, s: Setup
     giver, recipient = member(ledger, s), member(ledger, s)
     issue_points(ledger, giver.address, closed.id, 40, source())
     args = {"schemeId": closed.id}
-    with refused(
-        ledger, StateConflict, "GiftsNotAllowed", args, closed.id, giver.address, recipient.address
-    ):
-        ledger.gifts_contract.give(
-            giver.account, closed.id, giver.address, recipient.address, 10, memo()
-        )
+    refused_giving(
+        ledger, s, giver, recipient, 10, StateConflict, "GiftsNotAllowed", args, scheme_id=closed.id
+    )
     with refused(ledger, StateConflict, "GiftsNotAllowed", args, closed.id):
         ledger.gifts_contract.create_fund(s.issuer, closed.id, s.manager.address, memo())
 
@@ -219,18 +231,8 @@ def test_an_unknown_scheme_is_refused(ledger: Ledger, s: Setup) -> None:
 
 def test_a_gift_beyond_the_available_balance_is_refused(ledger: Ledger, s: Setup) -> None:
     giver, recipient = member(ledger, s, 30), member(ledger, s)
-    with refused(
-        ledger,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": giver.address, "schemeId": s.scheme.id, "balance": 30, "needed": 31},
-        s.scheme.id,
-        giver.address,
-        recipient.address,
-    ):
-        ledger.gifts_contract.give(
-            giver.account, s.scheme.id, giver.address, recipient.address, 31, memo()
-        )
+    short = points_short(giver.address, s.scheme.id, 30, 31)
+    refused_giving(ledger, s, giver, recipient, 31, *short)
 
 
 def test_points_frozen_by_the_issuer_cannot_be_given(ledger: Ledger, s: Setup) -> None:
@@ -238,18 +240,8 @@ def test_points_frozen_by_the_issuer_cannot_be_given(ledger: Ledger, s: Setup) -
     ledger.points.set_frozen(
         s.issuer, s.scheme.id, giver.address, 40, increase=True, case_ref=memo()
     )
-    with refused(
-        ledger,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": giver.address, "schemeId": s.scheme.id, "balance": 10, "needed": 11},
-        s.scheme.id,
-        giver.address,
-        recipient.address,
-    ):
-        ledger.gifts_contract.give(
-            giver.account, s.scheme.id, giver.address, recipient.address, 11, memo()
-        )
+    short = points_short(giver.address, s.scheme.id, 10, 11)
+    refused_giving(ledger, s, giver, recipient, 11, *short)
     ledger.gifts_contract.give(
         giver.account, s.scheme.id, giver.address, recipient.address, 10, memo()
     )
@@ -257,23 +249,13 @@ def test_points_frozen_by_the_issuer_cannot_be_given(ledger: Ledger, s: Setup) -
     assert ledger.points.frozen_of(giver.address, s.scheme.id) == 40
 
 
-@pytest.mark.parametrize("amount", [0, MAX_POINTS + 1, 2**256 - 1])
+@pytest.mark.parametrize("amount", [0, MAX_BALANCE + 1, 2**256 - 1])
 def test_an_amount_outside_1_to_2_88_minus_1_is_refused(
     ledger: Ledger, s: Setup, amount: int
 ) -> None:
     giver, recipient = member(ledger, s, 10), member(ledger, s)
-    with refused(
-        ledger,
-        InvalidRequest,
-        "GiftsInvalidAmount",
-        {"amount": amount},
-        s.scheme.id,
-        giver.address,
-        recipient.address,
-    ):
-        ledger.gifts_contract.give(
-            giver.account, s.scheme.id, giver.address, recipient.address, amount, memo()
-        )
+    args = {"amount": amount}
+    refused_giving(ledger, s, giver, recipient, amount, InvalidRequest, "GiftsInvalidAmount", args)
 
 
 def test_giving_to_oneself_is_refused(ledger: Ledger, s: Setup) -> None:
@@ -313,36 +295,18 @@ def test_giving_to_a_non_member_or_to_a_spending_contract_is_refused(
 def test_giving_to_a_frozen_member_is_refused(ledger: Ledger, s: Setup) -> None:
     giver, recipient = member(ledger, s, 10), member(ledger, s)
     ledger.members.freeze(ledger.operator("registrar"), recipient.address, 3)
-    with refused(
-        ledger,
-        MemberFrozen,
-        "GiftsMemberFrozen",
-        {"account": recipient.address},
-        s.scheme.id,
-        giver.address,
-        recipient.address,
-    ):
-        ledger.gifts_contract.give(
-            giver.account, s.scheme.id, giver.address, recipient.address, 5, memo()
-        )
+    args = {"account": recipient.address}
+    refused_giving(ledger, s, giver, recipient, 5, MemberFrozen, "GiftsMemberFrozen", args)
 
 
 def test_a_frozen_member_cannot_give_not_even_through_a_proxy(ledger: Ledger, s: Setup) -> None:
     giver, recipient = member(ledger, s, 10), member(ledger, s)
     ledger.members.freeze(ledger.operator("registrar"), giver.address, 3)
+    args = {"account": giver.address}
     for account in (giver.account, s.proxy):
-        with refused(
-            ledger,
-            MemberFrozen,
-            "GiftsMemberFrozen",
-            {"account": giver.address},
-            s.scheme.id,
-            giver.address,
-            recipient.address,
-        ):
-            ledger.gifts_contract.give(
-                account, s.scheme.id, giver.address, recipient.address, 5, memo()
-            )
+        refused_giving(
+            ledger, s, giver, recipient, 5, MemberFrozen, "GiftsMemberFrozen", args, sender=account
+        )
 
 
 def test_a_paused_scheme_refuses_gifts_and_reads_still_work(ledger: Ledger, s: Setup) -> None:
@@ -351,18 +315,8 @@ def test_a_paused_scheme_refuses_gifts_and_reads_still_work(ledger: Ledger, s: S
     issue_points(ledger, giver.address, scheme.id, 10, source())
     govern(ledger, [ledger.schemes.pause_call(scheme.id)])
     try:
-        with refused(
-            ledger,
-            Paused,
-            "PointsPaused",
-            {"schemeId": scheme.id},
-            scheme.id,
-            giver.address,
-            recipient.address,
-        ):
-            ledger.gifts_contract.give(
-                giver.account, scheme.id, giver.address, recipient.address, 5, memo()
-            )
+        paused = points_paused(scheme.id)
+        refused_giving(ledger, s, giver, recipient, 5, *paused, scheme_id=scheme.id)
         assert ledger.points.balance_of(giver.address, scheme.id) == 10
     finally:
         govern(ledger, [ledger.schemes.unpause_call(scheme.id)])
@@ -372,23 +326,12 @@ def test_a_paused_scheme_refuses_gifts_and_reads_still_work(ledger: Ledger, s: S
 
 
 def test_a_gift_over_the_recipients_maximum_balance_is_refused(ledger: Ledger, s: Setup) -> None:
-    scheme = new_scheme(ledger)
-    govern(ledger, [ledger.schemes.set_policy_call(scheme.id, Policy(max_balance=100))])
+    scheme = scheme_under(ledger, Policy(max_balance=100))
     giver, recipient = member(ledger, s), member(ledger, s)
     issue_points(ledger, giver.address, scheme.id, 60, source())
     issue_points(ledger, recipient.address, scheme.id, 60, source())
-    with refused(
-        ledger,
-        LimitExceeded,
-        "PointsMaxBalance",
-        {"member": recipient.address, "schemeId": scheme.id, "balance": 110, "maxBalance": 100},
-        scheme.id,
-        giver.address,
-        recipient.address,
-    ):
-        ledger.gifts_contract.give(
-            giver.account, scheme.id, giver.address, recipient.address, 50, memo()
-        )
+    over = points_over_max(recipient.address, scheme.id, 110, 100)
+    refused_giving(ledger, s, giver, recipient, 50, *over, scheme_id=scheme.id)
 
 
 # --- community funds -----------------------------------------------------------------------------
@@ -504,27 +447,23 @@ def test_a_fund_grants_no_more_than_it_holds_even_when_other_funds_hold_more(
     donor, resident = member(ledger, s, 100), member(ledger, s)
     g.donate(donor.account, small, donor.address, 10, memo())
     g.donate(donor.account, large, donor.address, 90, memo())
-    with refused(
-        ledger,
-        InsufficientBalance,
-        "GiftsFundInsufficient",
-        {"fundId": small, "balance": 10, "requested": 11},
-        s.scheme.id,
-        resident.address,
-        funds=(small, large),
-    ):
-        g.grant(s.manager, small, resident.address, 11, memo())
+
+    def refused_grant(requested: int, balance: int) -> None:
+        args = {"fundId": small, "balance": balance, "requested": requested}
+        unchanged = (s.scheme.id, resident.address)
+        with refused(
+            ledger,
+            InsufficientBalance,
+            "GiftsFundInsufficient",
+            args,
+            *unchanged,
+            funds=(small, large),
+        ):
+            g.grant(s.manager, small, resident.address, requested, memo())
+
+    refused_grant(11, 10)
     g.grant(s.manager, small, resident.address, 10, memo())
-    with refused(
-        ledger,
-        InsufficientBalance,
-        "GiftsFundInsufficient",
-        {"fundId": small, "balance": 0, "requested": 1},
-        s.scheme.id,
-        resident.address,
-        funds=(small, large),
-    ):
-        g.grant(s.manager, small, resident.address, 1, memo())
+    refused_grant(1, 0)
     assert_funds_reconcile(ledger, s.scheme.id)
 
 
@@ -594,50 +533,31 @@ def test_donations_are_refused_like_gifts(ledger: Ledger, s: Setup) -> None:
     g = ledger.gifts_contract
     fund_id = new_fund(ledger, s)
     donor, stranger = member(ledger, s, 20), member(ledger, s, proxy=False)
-    with refused(
+    args: dict[str, Any] = {"member": donor.address, "sender": stranger.address}
+    refused_giving(
         ledger,
+        s,
+        donor,
+        fund_id,
+        5,
         NotAuthorized,
         "GiftsUnauthorized",
-        {"member": donor.address, "sender": stranger.address},
-        s.scheme.id,
-        donor.address,
-        funds=(fund_id,),
-    ):
-        g.donate(stranger.account, fund_id, donor.address, 5, memo())
-    with refused(
-        ledger,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": donor.address, "schemeId": s.scheme.id, "balance": 20, "needed": 21},
-        s.scheme.id,
-        donor.address,
-        funds=(fund_id,),
-    ):
-        g.donate(donor.account, fund_id, donor.address, 21, memo())
-    for amount in (0, MAX_POINTS + 1):
-        with refused(
-            ledger,
-            InvalidRequest,
-            "GiftsInvalidAmount",
-            {"amount": amount},
-            s.scheme.id,
-            donor.address,
-            funds=(fund_id,),
-        ):
-            g.donate(donor.account, fund_id, donor.address, amount, memo())
+        args,
+        sender=stranger.account,
+    )
+    refused_giving(ledger, s, donor, fund_id, 21, *points_short(donor.address, s.scheme.id, 20, 21))
+    for amount in (0, MAX_BALANCE + 1):
+        args = {"amount": amount}
+        refused_giving(
+            ledger, s, donor, fund_id, amount, InvalidRequest, "GiftsInvalidAmount", args
+        )
     with refused(ledger, InvalidRequest, "GiftsUnknownFund", {"fundId": 10**9}, s.scheme.id):
         g.donate(donor.account, 10**9, donor.address, 5, memo())
     ledger.members.freeze(ledger.operator("registrar"), donor.address, 3)
-    with refused(
-        ledger,
-        MemberFrozen,
-        "GiftsMemberFrozen",
-        {"account": donor.address},
-        s.scheme.id,
-        donor.address,
-        funds=(fund_id,),
-    ):
-        g.donate(s.proxy, fund_id, donor.address, 5, memo())
+    args = {"account": donor.address}
+    refused_giving(
+        ledger, s, donor, fund_id, 5, MemberFrozen, "GiftsMemberFrozen", args, sender=s.proxy
+    )
 
 
 def test_the_issuer_names_a_new_manager_and_the_old_one_can_no_longer_grant(
@@ -698,16 +618,10 @@ def test_after_gifts_are_closed_a_fund_takes_no_donations_but_still_grants(
     issue_points(ledger, donor.address, scheme.id, 30, source())
     g.donate(donor.account, fund_id, donor.address, 20, memo())
     govern(ledger, [ledger.flags_call(scheme=scheme.id, flags=SchemeFlag.REDEMPTION)])
-    with refused(
-        ledger,
-        StateConflict,
-        "GiftsNotAllowed",
-        {"schemeId": scheme.id},
-        scheme.id,
-        donor.address,
-        funds=(fund_id,),
-    ):
-        g.donate(donor.account, fund_id, donor.address, 5, memo())
+    args = {"schemeId": scheme.id}
+    refused_giving(
+        ledger, s, donor, fund_id, 5, StateConflict, "GiftsNotAllowed", args, scheme_id=scheme.id
+    )
     g.grant(s.manager, fund_id, resident.address, 20, memo())
     assert ledger.points.balance_of(resident.address, scheme.id) == 20
     assert_funds_reconcile(ledger, scheme.id)
@@ -719,8 +633,7 @@ def test_points_in_a_fund_do_not_expire_and_count_as_new_when_granted(
     """Expiry is FIFO per ledger account and the funds of a scheme share one: so points donated
     stop expiring there (every fund's balance stays exact), and a grant gives the recipient
     points that expire as newly created ones."""
-    scheme = new_scheme(ledger)
-    govern(ledger, [ledger.schemes.set_policy_call(scheme.id, Policy(expiry_months=24))])
+    scheme = scheme_under(ledger, Policy(expiry_months=24))
     g = ledger.gifts_contract
     first, second = new_fund(ledger, s, scheme.id), new_fund(ledger, s, scheme.id)
     donor, resident = member(ledger, s), member(ledger, s)
@@ -744,23 +657,15 @@ def test_points_in_a_fund_do_not_expire_and_count_as_new_when_granted(
 def test_the_funds_pool_is_held_to_the_schemes_maximum_balance(ledger: Ledger, s: Setup) -> None:
     """A known limit: the funds of a scheme share one ledger account, which the ledger holds to
     the scheme's maximum balance like any other account."""
-    scheme = new_scheme(ledger)
-    govern(ledger, [ledger.schemes.set_policy_call(scheme.id, Policy(max_balance=50))])
+    scheme = scheme_under(ledger, Policy(max_balance=50))
     g = ledger.gifts_contract
     first, second = new_fund(ledger, s, scheme.id), new_fund(ledger, s, scheme.id)
     a, b = member(ledger, s), member(ledger, s)
     issue_points(ledger, a.address, scheme.id, 40, source())
     issue_points(ledger, b.address, scheme.id, 40, source())
     g.donate(a.account, first, a.address, 40, memo())
-    with refused(
-        ledger,
-        LimitExceeded,
-        "PointsMaxBalance",
-        {"member": g.address, "schemeId": scheme.id, "balance": 60, "maxBalance": 50},
-        scheme.id,
-        b.address,
-        funds=(first, second),
-    ):
+    over = points_over_max(g.address, scheme.id, 60, 50)
+    with refused(ledger, *over, scheme.id, b.address, funds=(first, second)):
         g.donate(b.account, second, b.address, 20, memo())
 
 

@@ -3,6 +3,7 @@ recovery of a lost key, which only the council can do and which takes the member
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,23 +24,22 @@ from ledger.errors import (
 from ledger.ledger import Ledger
 from ledger.real_name import identity_commitment
 from ledger.store import PersonalData
-from tests.conftest import issue_points
+from tests.contracts.governance import council, govern, open_proposal
 from tests.contracts.helpers import (
     COUNCIL_ROLE,
+    NO_STANDING,
     ZERO_ADDRESS,
     ZERO_BYTES32,
-    council,
     events,
-    govern,
     hex32,
-    open_proposal,
     raw_call,
     receipt,
-    reverts,
     send,
     source,
 )
+from tests.contracts.refusals import points_frozen, reverts
 from tests.factories import Member, new_member, new_scheme, person
+from tests.probes import issue_points
 
 
 @pytest.fixture(scope="module")
@@ -64,19 +64,6 @@ def member_state(ledger: Ledger, *addresses: str) -> tuple[Any, ...]:
 
 def balances(ledger: Ledger, address: str, schemes: tuple[Scheme, ...]) -> list[int]:
     return [ledger.points.balance_of(address, s.id) for s in schemes]
-
-
-#: An account word never written: no balance, no earning standing.
-NO_STANDING = Standing(
-    balance=0,
-    last_end=0,
-    day=0,
-    day_records=0,
-    day_minutes=0,
-    day_points=0,
-    week_points=0,
-    epoch=0,
-)
 
 
 def standings(ledger: Ledger, address: str, schemes: tuple[Scheme, ...]) -> list[Standing]:
@@ -176,9 +163,12 @@ def test_a_registration_the_chain_refuses_leaves_nothing_in_the_vault(ledger: Le
     assert not ledger.member(account).registered
 
 
-def test_the_ledger_refuses_a_second_address_for_the_same_person_before_writing(
-    ledger: Ledger, registrar: LocalAccount
-) -> None:
+def second_address_refused(
+    ledger: Ledger, register: Callable[[Member, str, bytes], Any]
+) -> tuple[Member, str, bytes]:
+    """A member; `register`ing another address for the same person (the member, the address,
+    their commitment) is refused with MemberCommitmentInUse and changes neither address. The
+    member, the address and the commitment."""
     first = new_member(ledger)
     second = Account.create().address
     commitment = commitment_of(ledger, first.personal)
@@ -189,9 +179,22 @@ def test_the_ledger_refuses_a_second_address_for_the_same_person_before_writing(
         "MemberCommitmentInUse",
         {"commitment": hex32(commitment), "holder": first.address},
     ):
-        ledger.register_member(registrar=registrar, address=second, personal=first.personal)
+        register(first, second, commitment)
 
     assert member_state(ledger, first.address, second) == before
+    return first, second, commitment
+
+
+def test_the_ledger_refuses_a_second_address_for_the_same_person_before_writing(
+    ledger: Ledger, registrar: LocalAccount
+) -> None:
+    first, second, commitment = second_address_refused(
+        ledger,
+        lambda member, address, _: ledger.register_member(
+            registrar=registrar, address=address, personal=member.personal
+        ),
+    )
+
     assert not_in_vault(ledger, second)
     holder = ledger.vault.find_by_commitment(commitment)
     assert holder is not None and holder.address == first.address
@@ -200,19 +203,10 @@ def test_the_ledger_refuses_a_second_address_for_the_same_person_before_writing(
 def test_the_contract_refuses_a_second_address_for_the_same_commitment(
     ledger: Ledger, registrar: LocalAccount
 ) -> None:
-    first = new_member(ledger)
-    second = Account.create().address
-    commitment = commitment_of(ledger, first.personal)
-    before = member_state(ledger, first.address, second)
-
-    with reverts(
-        AlreadyRegistered,
-        "MemberCommitmentInUse",
-        {"commitment": hex32(commitment), "holder": first.address},
-    ):
-        ledger.members.register(registrar, second, commitment)
-
-    assert member_state(ledger, first.address, second) == before
+    second_address_refused(
+        ledger,
+        lambda _, address, commitment: ledger.members.register(registrar, address, commitment),
+    )
 
 
 def test_the_ledger_refuses_a_registered_address_for_another_person_before_writing(
@@ -527,7 +521,7 @@ def test_a_frozen_member_stays_frozen_after_recovery(
     info = ledger.member(new)
     assert (info.status, info.frozen_reason) == (MemberStatus.FROZEN, 5)
     assert balances(ledger, new, schemes) == [0, 12]
-    with reverts(MemberFrozen, "PointsMemberFrozen", {"account": new}):
+    with reverts(*points_frozen(new)):
         issue_points(ledger, new, schemes[1].id, 1, source())
     assert balances(ledger, new, schemes) == [0, 12]
 

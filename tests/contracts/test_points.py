@@ -4,17 +4,16 @@ through ERC-1155."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from eth_account import Account
 
-from ledger.chain.contracts import Scheme, Standing
+from ledger.chain.contracts import Scheme
 from ledger.errors import (
     ContractRevert,
     InvalidRequest,
-    LimitExceeded,
-    MemberFrozen,
     NotAMember,
     NotAuthorized,
     QuotaExceeded,
@@ -22,35 +21,28 @@ from ledger.errors import (
     UnknownScheme,
 )
 from ledger.ledger import Ledger
-from tests.conftest import issue_points, minter, probe_address
+from tests.contracts.governance import govern, open_proposal
 from tests.contracts.helpers import (
+    MAX_BALANCE,
     MAX_UINT128,
+    NO_STANDING,
     ZERO_ADDRESS,
     ZERO_BYTES32,
     events,
-    govern,
-    open_proposal,
     raw_call,
-    reverts,
     role_id,
     send,
     source,
 )
+from tests.contracts.refusals import points_frozen, points_over_max, reverts
 from tests.factories import Member, new_member, new_scheme
-
-#: The largest balance a member's account word holds (PointsLedger.MAX_BALANCE).
-MAX_BALANCE = 2**88 - 1
+from tests.probes import issue_points, minter, probe_address
 
 
 @pytest.fixture(scope="module")
 def scheme(ledger: Ledger) -> Scheme:
     """A scheme with a large quota, shared by tests that check only their own members' balances."""
     return new_scheme(ledger)
-
-
-@pytest.fixture
-def member(ledger: Ledger) -> Member:
-    return new_member(ledger)
 
 
 def points_state(ledger: Ledger, scheme_id: int, *addresses: str) -> tuple[Any, ...]:
@@ -202,7 +194,7 @@ def test_points_cannot_be_issued_to_a_frozen_member_until_unfrozen(
     ledger.freeze_member(registrar=registrar, address=member.address, reason=2)
     before = points_state(ledger, scheme.id, member.address)
 
-    with reverts(MemberFrozen, "PointsMemberFrozen", {"account": member.address}):
+    with reverts(*points_frozen(member.address)):
         issue_points(ledger, member.address, scheme.id, 10, source())
 
     assert points_state(ledger, scheme.id, member.address) == before
@@ -239,27 +231,11 @@ def test_the_largest_balance_is_issued_within_a_quota_as_large_and_cannot_grow(
         MAX_BALANCE,
         MAX_UINT128 - MAX_BALANCE,
     )
-    assert ledger.points.standing(member.address, huge.id) == Standing(
-        balance=MAX_BALANCE,
-        last_end=0,
-        day=0,
-        day_records=0,
-        day_minutes=0,
-        day_points=0,
-        week_points=0,
-        epoch=0,
+    assert ledger.points.standing(member.address, huge.id) == replace(
+        NO_STANDING, balance=MAX_BALANCE
     )
     before = points_state(ledger, huge.id, member.address)
-    with reverts(
-        LimitExceeded,
-        "PointsMaxBalance",
-        {
-            "member": member.address,
-            "schemeId": huge.id,
-            "balance": MAX_BALANCE + 1,
-            "maxBalance": MAX_BALANCE,
-        },
-    ):
+    with reverts(*points_over_max(member.address, huge.id, MAX_BALANCE + 1, MAX_BALANCE)):
         issue_points(ledger, member.address, huge.id, 1, source())
     assert points_state(ledger, huge.id, member.address) == before
 

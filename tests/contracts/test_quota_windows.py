@@ -12,9 +12,10 @@ import pytest
 from ledger.chain.contracts import Scheme
 from ledger.errors import QuotaExceeded
 from ledger.ledger import Ledger
-from tests.conftest import _start, issue_points
+from tests.conftest import _start
 from tests.contracts.helpers import source
 from tests.factories import Member, new_member, new_scheme
+from tests.probes import issue_points
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -6,25 +6,38 @@ leaves evidence for auditors."""
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from ledger.chain.contracts import Participation, Record, RecordStatus
-from ledger.chain.contracts.records import record_source
+from ledger.chain.contracts.activities import Activity
 from ledger.chain.contracts.rules import encode_action
+from ledger.chain.contracts.service_records import record_source
+from ledger.earning.reading import RecordView
 from ledger.errors import (
+    ContractRevert,
     EarningRefused,
     InputError,
     InvalidRequest,
-    MemberFrozen,
     NotAMember,
-    NotAuthorized,
     StateConflict,
 )
 from ledger.ledger import Ledger
-from tests.contracts.helpers import events, reverts
+from tests.contracts.earning import (
+    correct,
+    decide,
+    refused_approval,
+    refused_to,
+    send_record,
+    unauthorized,
+)
+from tests.contracts.helpers import events
+from tests.contracts.refusals import Refusal, points_frozen, reverts, reverts_unchanged
 from tests.earning_helpers import (
     DAY,
     HOUR,
@@ -41,32 +54,44 @@ from tests.earning_helpers import (
     open_activity,
     refused,
     refused_off_chain,
-    shared_scheme,
-    snapshot,
     state,
     submit,
     two_hours_ago,
     working_days_between,
 )
-from tests.factories import Member, new_member, new_scheme
+from tests.factories import Member, new_scheme
 
 
-@pytest.fixture(scope="module")
-def vol(ledger: Ledger) -> Earning:
-    """A duration scheme (10 points an hour; A 1.2, B 1.0, C 0.8, D 0.5) with loose limits:
-    every test earns as its own fresh members."""
-    return shared_scheme(ledger, "duration")
+def submit_own(
+    ledger: Ledger, e: Earning, volunteer: Member, start: int, end: int, activity_id: int = 0
+) -> RecordView:
+    """The volunteer submits the record of their own service (of `activity_id`, if any)."""
+    return submit(
+        ledger,
+        e,
+        volunteer.address,
+        start,
+        end,
+        submitter=volunteer.account,
+        activity_id=activity_id,
+    )
 
 
-@pytest.fixture(scope="module")
-def bee(ledger: Ledger) -> Earning:
-    """A fixed-point scheme: security_tip_major 100, safety_hazard 50, ..."""
-    return shared_scheme(ledger, "fixed")
+def not_pending(record_id: int, status: RecordStatus) -> Refusal:
+    """The record is `status`, decided already: no decision on it is taken."""
+    return StateConflict, "RecordsNotPending", {"recordId": record_id, "status": status}
+
+
+def correction_overlap(member: str, start: int, end: int) -> Refusal:
+    """The correction from `start` to `end` would overlap a later record of the member's."""
+    return EarningRefused, "PointsCorrectionOverlap", {"member": member, "start": start, "end": end}
 
 
 @pytest.fixture
-def member(ledger: Ledger) -> Member:
-    return new_member(ledger)
+def record_id(ledger: Ledger, vol: Earning, member: Member) -> int:
+    """A record of `member`'s two hours of service that ended an hour ago, not reviewed yet."""
+    start, end = two_hours_ago(ledger)
+    return submit(ledger, vol, member.address, start, end).record.id
 
 
 # --- submitting -----------------------------------------------------------------------------------
@@ -74,22 +99,12 @@ def member(ledger: Ledger) -> Member:
 
 class TestSubmitting:
     def test_a_volunteer_who_signed_up_submits_their_own_record(
-        self, ledger: Ledger, vol: Earning
+        self, ledger: Ledger, vol: Earning, volunteer: Member, activity: Activity
     ) -> None:
-        volunteer = funded_member(ledger)
-        activity = open_activity(ledger, vol).activity
         ledger.earning.sign_up(member=volunteer.account, activity_id=activity.id)
         start, end = two_hours_ago(ledger)
 
-        view = submit(
-            ledger,
-            vol,
-            volunteer.address,
-            start,
-            end,
-            submitter=volunteer.account,
-            activity_id=activity.id,
-        )
+        view = submit_own(ledger, vol, volunteer, start, end, activity.id)
 
         record = view.record
         assert record.status is RecordStatus.PENDING
@@ -118,14 +133,11 @@ class TestSubmitting:
         assert ledger.activities.activity(activity.id).enrolled == 1
 
     def test_a_volunteer_submits_service_they_proposed_themselves(
-        self, ledger: Ledger, vol: Earning
+        self, ledger: Ledger, vol: Earning, volunteer: Member
     ) -> None:
-        volunteer = funded_member(ledger)
         start, end = two_hours_ago(ledger)
 
-        record = submit(
-            ledger, vol, volunteer.address, start, end, submitter=volunteer.account
-        ).record
+        record = submit_own(ledger, vol, volunteer, start, end).record
 
         assert (record.activity_id, record.submitter) == (0, volunteer.address)
         assert record.status is RecordStatus.PENDING
@@ -153,32 +165,76 @@ class TestSubmitting:
         assert bytes(args["record"]["detailsHash"]) == view.record.details_hash
 
 
+@pytest.fixture
+def organiser_refused(ledger: Ledger, vol: Earning, member: Member) -> Callable[..., Any]:
+    """Expect what `vol`'s organiser does for `member` (`action`: submit-record, correct) to be
+    refused with exactly `error` and `args`, changing nothing of the member, the given `activity`
+    and `records`, and to leave evidence (unless `logged` is false)."""
+
+    def expect(
+        action: str,
+        kind: type[ContractRevert],
+        error: str,
+        args: dict[str, Any],
+        *,
+        activity: int | None = None,
+        records: Sequence[int] = (),
+        logged: bool = True,
+    ) -> AbstractContextManager[Any]:
+        activities = [] if activity is None else [activity]
+        unchanged = state(ledger, vol, member.address, activities=activities, records=records)
+        return refused(
+            ledger,
+            kind,
+            error,
+            args,
+            actor=vol.organiser.address,
+            action=action,
+            state=unchanged,
+            logged=logged,
+        )
+
+    return expect
+
+
+@pytest.fixture
+def refused_submission(
+    ledger: Ledger, vol: Earning, member: Member, organiser_refused: Any
+) -> Callable[..., None]:
+    """Expect the record of `member`'s service from `start` to `end` (of `activity_id`, if any)
+    that `vol`'s organiser submits to be refused as `organiser_refused` says."""
+
+    def attempt(
+        start: int,
+        end: int,
+        kind: type[ContractRevert],
+        error: str,
+        args: dict[str, Any],
+        activity_id: int = 0,
+        *,
+        records: Sequence[int] = (),
+    ) -> None:
+        activity = activity_id or None
+        with organiser_refused(
+            "submit-record", kind, error, args, activity=activity, records=records
+        ):
+            submit(ledger, vol, member.address, start, end, activity_id=activity_id)
+
+    return attempt
+
+
 class TestSubmittingBadInput:
     def test_a_volunteer_who_has_not_joined_cannot_record_the_activity(
-        self, ledger: Ledger, vol: Earning
+        self, ledger: Ledger, vol: Earning, volunteer: Member, activity: Activity
     ) -> None:
-        volunteer = funded_member(ledger)
-        activity = open_activity(ledger, vol).activity
         start, end = two_hours_ago(ledger)
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityNotJoined",
-            {"activityId": activity.id, "member": volunteer.address},
-            actor=volunteer.address,
-            action="submit-record",
-            state=state(ledger, vol, volunteer.address, activities=[activity.id]),
+        args = {"activityId": activity.id, "member": volunteer.address}
+        unchanged = state(ledger, vol, volunteer.address, activities=[activity.id])
+        with refused_to(
+            ledger, volunteer, "submit-record", unchanged, StateConflict, "ActivityNotJoined", args
         ):
-            submit(
-                ledger,
-                vol,
-                volunteer.address,
-                start,
-                end,
-                submitter=volunteer.account,
-                activity_id=activity.id,
-            )
+            submit_own(ledger, vol, volunteer, start, end, activity.id)
 
     def test_only_the_volunteer_or_an_organiser_submits(
         self, ledger: Ledger, vol: Earning, member: Member
@@ -186,36 +242,28 @@ class TestSubmittingBadInput:
         stranger = funded_member(ledger)
         start, end = two_hours_ago(ledger)
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "RecordsUnauthorized",
-            {"schemeId": vol.id, "account": stranger.address},
-            actor=stranger.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address),
+        with unauthorized(
+            ledger, vol, stranger.account, "submit-record", state(ledger, vol, member.address)
         ):
             submit(ledger, vol, member.address, start, end, submitter=stranger.account)
 
     def test_a_volunteer_has_one_record_per_activity(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, refused_submission: Any
     ) -> None:
         activity = open_activity(ledger, vol).activity
         start, end = two_hours_ago(ledger)
-        first = submit(ledger, vol, member.address, start, end, activity_id=activity.id)
+        first = submit(ledger, vol, member.address, start, end, activity_id=activity.id).record.id
+        args = {"activityId": activity.id, "member": member.address}
 
-        with refused(
-            ledger,
+        refused_submission(
+            start,
+            end - 60,
             StateConflict,
             "ActivityAlreadyRecorded",
-            {"activityId": activity.id, "member": member.address},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(
-                ledger, vol, member.address, records=[first.record.id], activities=[activity.id]
-            ),
-        ):
-            submit(ledger, vol, member.address, start, end - 60, activity_id=activity.id)
+            args,
+            activity.id,
+            records=[first],
+        )
 
     def test_a_record_for_an_unregistered_account_is_refused(
         self, ledger: Ledger, vol: Earning
@@ -235,79 +283,45 @@ class TestSubmittingBadInput:
             submit(ledger, vol, nobody, start, end)
 
     def test_a_record_for_a_frozen_member_is_refused(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, refused_submission: Any
     ) -> None:
         ledger.freeze_member(
             registrar=ledger.operator("registrar"), address=member.address, reason=3
         )
         start, end = two_hours_ago(ledger)
 
-        with refused(
-            ledger,
-            NotAMember,
-            "RecordsMemberNotActive",
-            {"member": member.address},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address),
-        ):
-            submit(ledger, vol, member.address, start, end)
+        refused_submission(
+            start, end, NotAMember, "RecordsMemberNotActive", {"member": member.address}
+        )
 
+    @pytest.mark.parametrize("logged", [False, True], ids=["refused", "leaves evidence"])
     def test_a_record_for_an_unknown_activity_is_refused(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, organiser_refused: Any, logged: bool
     ) -> None:
         unknown = ledger.activities.count() + 1000
         start, end = two_hours_ago(ledger)
 
-        with refused(
-            ledger,
+        with organiser_refused(
+            "submit-record",
             InvalidRequest,
             "ActivityUnknown",
             {"activityId": unknown},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address),
-            logged=False,
-        ):
-            submit(ledger, vol, member.address, start, end, activity_id=unknown)
-
-    def test_a_record_for_an_unknown_activity_leaves_evidence(
-        self, ledger: Ledger, vol: Earning, member: Member
-    ) -> None:
-        unknown = ledger.activities.count() + 1000
-        start, end = two_hours_ago(ledger)
-
-        with refused(
-            ledger,
-            InvalidRequest,
-            "ActivityUnknown",
-            {"activityId": unknown},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address),
+            logged=logged,
         ):
             submit(ledger, vol, member.address, start, end, activity_id=unknown)
 
     def test_a_record_that_starts_before_the_activity_is_refused(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, refused_submission: Any
     ) -> None:
         t = now(ledger)
         activity = create_activity(ledger, vol, start=t - 2 * HOUR, end=t + DAY).activity
         start, end = activity.start - 60, activity.start + HOUR
+        args = {"activityId": activity.id, "start": start, "end": end}
 
-        with refused(
-            ledger,
-            InvalidRequest,
-            "ActivityOutsideWindow",
-            {"activityId": activity.id, "start": start, "end": end},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address, activities=[activity.id]),
-        ):
-            submit(ledger, vol, member.address, start, end, activity_id=activity.id)
+        refused_submission(start, end, InvalidRequest, "ActivityOutsideWindow", args, activity.id)
 
     def test_a_record_that_ends_after_the_activity_is_refused(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, refused_submission: Any
     ) -> None:
         t = now(ledger)
         activity = create_activity(ledger, vol, start=t - 2 * HOUR, end=t + 90).activity
@@ -316,69 +330,36 @@ class TestSubmittingBadInput:
         )
         advance(ledger, max(1, activity.end + 120 - now(ledger)))
         start, end = activity.end - HOUR, activity.end + 60
+        args = {"activityId": activity.id, "start": start, "end": end}
 
-        with refused(
-            ledger,
-            InvalidRequest,
-            "ActivityOutsideWindow",
-            {"activityId": activity.id, "start": start, "end": end},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address, activities=[activity.id]),
-        ):
-            submit(ledger, vol, member.address, start, end, activity_id=activity.id)
+        refused_submission(start, end, InvalidRequest, "ActivityOutsideWindow", args, activity.id)
 
     def test_a_record_against_another_schemes_activity_is_refused(
-        self, ledger: Ledger, vol: Earning, bee: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, bee: Earning, member: Member, refused_submission: Any
     ) -> None:
         activity = open_activity(ledger, bee).activity
         start, end = two_hours_ago(ledger)
+        args = {"activityId": activity.id, "schemeId": vol.id}
 
-        with refused(
-            ledger,
-            InvalidRequest,
-            "RecordsWrongScheme",
-            {"activityId": activity.id, "schemeId": vol.id},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address, activities=[activity.id]),
-        ):
-            submit(ledger, vol, member.address, start, end, activity_id=activity.id)
+        refused_submission(start, end, InvalidRequest, "RecordsWrongScheme", args, activity.id)
 
     def test_a_record_against_a_cancelled_activity_is_refused(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, refused_submission: Any
     ) -> None:
         activity = open_activity(ledger, vol).activity
         ledger.earning.cancel_activity(organiser=vol.organiser, activity_id=activity.id, reason=2)
         start, end = two_hours_ago(ledger)
+        args = {"activityId": activity.id}
 
-        with refused(
-            ledger,
-            StateConflict,
-            "ActivityCancelledAlready",
-            {"activityId": activity.id},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address, activities=[activity.id]),
-        ):
-            submit(ledger, vol, member.address, start, end, activity_id=activity.id)
+        refused_submission(start, end, StateConflict, "ActivityCancelledAlready", args, activity.id)
 
     def test_service_that_has_not_ended_yet_is_refused(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, refused_submission: Any
     ) -> None:
         t = now(ledger)
         start, end = t - HOUR, t + HOUR
 
-        with refused(
-            ledger,
-            InvalidRequest,
-            "RecordsInFuture",
-            {"end": end},
-            actor=vol.organiser.address,
-            action="submit-record",
-            state=state(ledger, vol, member.address),
-        ):
-            submit(ledger, vol, member.address, start, end)
+        refused_submission(start, end, InvalidRequest, "RecordsInFuture", {"end": end})
 
     @pytest.mark.parametrize(
         ("start_offset", "end_offset", "match"),
@@ -408,100 +389,45 @@ class TestSubmittingBadInput:
         [(-HOUR, -2 * HOUR), (-HOUR, -HOUR), (-HOUR, -HOUR + 59), (-HOUR - DAY - 1, -HOUR)],
     )
     def test_the_chain_refuses_times_that_are_no_service(
-        self,
-        ledger: Ledger,
-        vol: Earning,
-        member: Member,
-        start_offset: int,
-        end_offset: int,
+        self, ledger: Ledger, vol: Earning, member: Member, start_offset: int, end_offset: int
     ) -> None:
         t = now(ledger)
         start, end = t + start_offset, t + end_offset
-        before = snapshot(ledger, vol.id, [member.address])
+        args = {"start": start, "end": end}
 
-        with reverts(InvalidRequest, "RecordsInvalidTimes", {"start": start, "end": end}):
-            ledger.records.submit_record(
-                vol.organiser,
-                scheme_id=vol.id,
-                activity_id=0,
-                volunteer=member.address,
-                start=start,
-                end=end,
-                action=bytes(32),
-                details_hash=bytes.fromhex(evidence()[2:]),
-                evidence_hash=bytes.fromhex(evidence()[2:]),
-            )
-        assert snapshot(ledger, vol.id, [member.address]) == before
+        with reverts_unchanged(
+            InvalidRequest, "RecordsInvalidTimes", args, state(ledger, vol, member.address)
+        ):
+            send_record(ledger, vol, member.address, start, end)
 
     def test_the_chain_refuses_an_instant_end_before_start_in_a_fixed_point_scheme(
         self, ledger: Ledger, bee: Earning, member: Member
     ) -> None:
         t = now(ledger)
+        hazard = encode_action("safety_hazard")
 
         with reverts(InvalidRequest, "RecordsInvalidTimes", {"start": t - 60, "end": t - 61}):
-            ledger.records.submit_record(
-                bee.organiser,
-                scheme_id=bee.id,
-                activity_id=0,
-                volunteer=member.address,
-                start=t - 60,
-                end=t - 61,
-                action=encode_action("safety_hazard"),
-                details_hash=bytes.fromhex(evidence()[2:]),
-                evidence_hash=bytes.fromhex(evidence()[2:]),
-            )
+            send_record(ledger, bee, member.address, t - 60, t - 61, action=hazard)
 
     @pytest.mark.parametrize("missing", ["details", "evidence"])
     def test_the_chain_requires_the_details_and_evidence_hashes(
         self, ledger: Ledger, vol: Earning, member: Member, missing: str
     ) -> None:
         start, end = two_hours_ago(ledger)
-        given = bytes.fromhex(evidence()[2:])
 
         with reverts(InvalidRequest, "RecordsInvalidHash", {}):
-            ledger.records.submit_record(
-                vol.organiser,
-                scheme_id=vol.id,
-                activity_id=0,
-                volunteer=member.address,
-                start=start,
-                end=end,
-                action=bytes(32),
-                details_hash=bytes(32) if missing == "details" else given,
-                evidence_hash=bytes(32) if missing == "evidence" else given,
-            )
+            send_record(ledger, vol, member.address, start, end, **{f"{missing}_hash": bytes(32)})
 
     def test_a_duration_record_names_no_action_and_a_fixed_point_record_names_one(
         self, ledger: Ledger, vol: Earning, bee: Earning, member: Member
     ) -> None:
         start, end = two_hours_ago(ledger)
         action = encode_action("safety_hazard")
-        some = bytes.fromhex(evidence()[2:])
 
         with reverts(InvalidRequest, "RecordsActionNotApplicable", {"action": "0x" + action.hex()}):
-            ledger.records.submit_record(
-                vol.organiser,
-                scheme_id=vol.id,
-                activity_id=0,
-                volunteer=member.address,
-                start=start,
-                end=end,
-                action=action,
-                details_hash=some,
-                evidence_hash=some,
-            )
+            send_record(ledger, vol, member.address, start, end, action=action)
         with reverts(InvalidRequest, "RecordsActionRequired", {}):
-            ledger.records.submit_record(
-                bee.organiser,
-                scheme_id=bee.id,
-                activity_id=0,
-                volunteer=member.address,
-                start=end,
-                end=end,
-                action=bytes(32),
-                details_hash=some,
-                evidence_hash=some,
-            )
+            send_record(ledger, bee, member.address, end, end)
         with refused_off_chain(
             ledger, InputError, "names no action", state=state(ledger, vol, member.address)
         ):
@@ -563,10 +489,8 @@ class TestReview:
         assert (standing.day_records, standing.day_minutes, standing.day_points) == (1, 120, 20)
 
     def test_the_approval_event_names_the_reviewer_grade_rule_and_points(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, record_id: int
     ) -> None:
-        start, end = two_hours_ago(ledger)
-        record_id = submit(ledger, vol, member.address, start, end).record.id
 
         result = ledger.records.approve(vol.reviewer, record_id, 0)  # A: 2 x 10 x 1.2 = 24
 
@@ -627,16 +551,10 @@ class TestReview:
         t = now(ledger) - HOUR
         record_id = submit(ledger, bee, member.address, t, t, action="safety_hazard").record.id
 
-        with refused(
-            ledger,
-            InvalidRequest,
-            "RecordsGradeNotApplicable",
-            {"grade": 1},
-            actor=bee.reviewer.address,
-            action="approve",
-            state=state(ledger, bee, member.address, records=[record_id]),
-        ):
-            ledger.earning.approve(reviewer=bee.reviewer, record_id=record_id, grade="B")
+        args = {"grade": 1}
+        refused_approval(
+            ledger, bee, record_id, InvalidRequest, "RecordsGradeNotApplicable", args, grade="B"
+        )
 
     def test_an_action_missing_from_the_rule_cannot_be_approved(
         self, ledger: Ledger, bee: Earning, member: Member
@@ -646,46 +564,19 @@ class TestReview:
             submit(ledger, bee, member.address, t, t, action="graffiti")
         # straight to the contract, which takes any action at submission (the rule in force at
         # approval decides), and refuses it at approval
-        result = ledger.records.submit_record(
-            bee.organiser,
-            scheme_id=bee.id,
-            activity_id=0,
-            volunteer=member.address,
-            start=t,
-            end=t,
-            action=encode_action("graffiti"),
-            details_hash=secrets.token_bytes(32),
-            evidence_hash=secrets.token_bytes(32),
-        )
+        result = send_record(ledger, bee, member.address, t, t, action=encode_action("graffiti"))
         record_id = ledger.records.submitted_id(result)
 
-        with refused(
-            ledger,
-            InvalidRequest,
-            "RulesUnknownAction",
-            {"schemeId": bee.id, "version": 1, "action": "0x" + encode_action("graffiti").hex()},
-            actor=bee.reviewer.address,
-            action="approve",
-            state=state(ledger, bee, member.address, records=[record_id]),
-        ):
-            ledger.earning.approve(reviewer=bee.reviewer, record_id=record_id, grade="A")
+        args = {"schemeId": bee.id, "version": 1, "action": "0x" + encode_action("graffiti").hex()}
+        refused_approval(ledger, bee, record_id, InvalidRequest, "RulesUnknownAction", args)
 
     def test_a_grade_the_rule_does_not_have_is_refused(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, record_id: int
     ) -> None:
-        start, end = two_hours_ago(ledger)
-        record_id = submit(ledger, vol, member.address, start, end).record.id
-
-        with refused(
-            ledger,
-            InvalidRequest,
-            "RulesUnknownGrade",
-            {"schemeId": vol.id, "version": 1, "grade": 4},
-            actor=vol.reviewer.address,
-            action="approve",
-            state=state(ledger, vol, member.address, records=[record_id]),
-        ):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=record_id, grade="E")
+        args = {"schemeId": vol.id, "version": 1, "grade": 4}
+        refused_approval(
+            ledger, vol, record_id, InvalidRequest, "RulesUnknownGrade", args, grade="E"
+        )
 
     @pytest.mark.parametrize("who", ["organiser", "issuer", "other scheme's reviewer"])
     def test_only_a_reviewer_of_the_scheme_decides(
@@ -700,22 +591,17 @@ class TestReview:
         }[who]
 
         for action in ("approve", "reject"):
-            with refused(
-                ledger,
-                NotAuthorized,
-                "RecordsUnauthorized",
-                {"schemeId": vol.id, "account": account.address},
-                actor=account.address,
-                action=action,
-                state=state(ledger, vol, member.address, records=[record_id]),
-            ):
-                if action == "approve":
-                    ledger.earning.approve(reviewer=account, record_id=record_id, grade="A")
-                else:
-                    ledger.earning.reject(reviewer=account, record_id=record_id, reason=1)
+            unchanged = state(ledger, vol, member.address, records=[record_id])
+            with unauthorized(ledger, vol, account, action, unchanged):
+                decide(ledger, account, record_id, action)
 
+    @pytest.mark.parametrize(
+        ("action", "logged"),
+        [("reject", True), ("approve", False), ("approve", True)],
+        ids=["reject", "approve", "approving leaves evidence"],
+    )
     def test_a_record_that_does_not_exist_cannot_be_reviewed(
-        self, ledger: Ledger, vol: Earning
+        self, ledger: Ledger, vol: Earning, action: str, logged: bool
     ) -> None:
         unknown = ledger.records.record_count() + 1000
 
@@ -725,56 +611,19 @@ class TestReview:
             "RecordsUnknown",
             {"recordId": unknown},
             actor=vol.reviewer.address,
-            action="reject",
+            action=action,
             state=state(ledger, vol),
+            logged=logged,
         ):
-            ledger.earning.reject(reviewer=vol.reviewer, record_id=unknown, reason=1)
-        with refused(
-            ledger,
-            InvalidRequest,
-            "RecordsUnknown",
-            {"recordId": unknown},
-            actor=vol.reviewer.address,
-            action="approve",
-            state=state(ledger, vol),
-            logged=False,
-        ):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=unknown, grade="A")
-
-    def test_approving_a_record_that_does_not_exist_leaves_evidence(
-        self, ledger: Ledger, vol: Earning
-    ) -> None:
-        unknown = ledger.records.record_count() + 1000
-
-        with refused(
-            ledger,
-            InvalidRequest,
-            "RecordsUnknown",
-            {"recordId": unknown},
-            actor=vol.reviewer.address,
-            action="approve",
-            state=state(ledger, vol),
-        ):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=unknown, grade="A")
+            decide(ledger, vol.reviewer, unknown, action)
 
     def test_approval_for_a_member_frozen_since_submission_is_refused(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, record_id: int
     ) -> None:
         registrar = ledger.operator("registrar")
-        start, end = two_hours_ago(ledger)
-        record_id = submit(ledger, vol, member.address, start, end).record.id
         ledger.freeze_member(registrar=registrar, address=member.address, reason=3)
 
-        with refused(
-            ledger,
-            MemberFrozen,
-            "PointsMemberFrozen",
-            {"account": member.address},
-            actor=vol.reviewer.address,
-            action="approve",
-            state=state(ledger, vol, member.address, records=[record_id]),
-        ):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=record_id, grade="A")
+        refused_approval(ledger, vol, record_id, *points_frozen(member.address))
 
         ledger.unfreeze_member(registrar=registrar, address=member.address, reason=1)
         record = ledger.earning.approve(reviewer=vol.reviewer, record_id=record_id, grade="A")
@@ -783,10 +632,8 @@ class TestReview:
 
 class TestRejecting:
     def test_a_rejection_keeps_its_reason_and_pays_nothing(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, record_id: int
     ) -> None:
-        start, end = two_hours_ago(ledger)
-        record_id = submit(ledger, vol, member.address, start, end).record.id
         supply = ledger.points.total_supply(vol.id)
 
         record = ledger.earning.reject(reviewer=vol.reviewer, record_id=record_id, reason=4)
@@ -822,22 +669,12 @@ class TestRejecting:
         assert ledger.activities.activity(activity.id).enrolled == 1
 
     def test_a_rejected_record_cannot_be_approved(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, record_id: int
     ) -> None:
-        start, end = two_hours_ago(ledger)
-        record_id = submit(ledger, vol, member.address, start, end).record.id
         ledger.earning.reject(reviewer=vol.reviewer, record_id=record_id, reason=1)
 
-        with refused(
-            ledger,
-            StateConflict,
-            "RecordsNotPending",
-            {"recordId": record_id, "status": RecordStatus.REJECTED},
-            actor=vol.reviewers[1].address,
-            action="approve",
-            state=state(ledger, vol, member.address, records=[record_id]),
-        ):
-            ledger.earning.approve(reviewer=vol.reviewers[1], record_id=record_id, grade="A")
+        rejected = not_pending(record_id, RecordStatus.REJECTED)
+        refused_approval(ledger, vol, record_id, *rejected, reviewer=vol.reviewers[1])
 
     def test_an_approved_record_is_never_paid_twice(
         self, ledger: Ledger, vol: Earning, member: Member
@@ -847,22 +684,12 @@ class TestRejecting:
 
         # another reviewer, or the same one changing their mind: a repeat of the very same
         # approval is a retry, which this specification leaves to the ledger
+        approved = not_pending(record_id, RecordStatus.APPROVED)
         for reviewer, grade in ((vol.reviewers[1], "A"), (vol.reviewer, "B")):
-            with refused(
-                ledger,
-                StateConflict,
-                "RecordsNotPending",
-                {"recordId": record_id, "status": RecordStatus.APPROVED},
-                actor=reviewer.address,
-                action="approve",
-                state=state(ledger, vol, member.address, records=[record_id]),
-            ):
-                ledger.earning.approve(reviewer=reviewer, record_id=record_id, grade=grade)
+            refused_approval(ledger, vol, record_id, *approved, reviewer=reviewer, grade=grade)
         with refused(
             ledger,
-            StateConflict,
-            "RecordsNotPending",
-            {"recordId": record_id, "status": RecordStatus.APPROVED},
+            *approved,
             actor=vol.reviewer.address,
             action="reject",
             state=state(ledger, vol, member.address, records=[record_id]),
@@ -871,11 +698,8 @@ class TestRejecting:
         assert ledger.points.balance_of(member.address, vol.id) == 24
 
     def test_a_rejection_needs_a_known_reason_code(
-        self, ledger: Ledger, vol: Earning, member: Member
+        self, ledger: Ledger, vol: Earning, member: Member, record_id: int
     ) -> None:
-        start, end = two_hours_ago(ledger)
-        record_id = submit(ledger, vol, member.address, start, end).record.id
-
         with refused_off_chain(
             ledger,
             InputError,
@@ -891,18 +715,20 @@ class TestRejecting:
 # --- late records: a second approval --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def strict(ledger: Ledger) -> Earning:
-    """A duration scheme whose records are on time for two working days after the service."""
-    return shared_scheme(ledger, "late")
-
-
 def late_record(ledger: Ledger, e: Earning, volunteer: str) -> Record:
     """A record of service ten days ago (well past two working days), submitted now."""
     start = midnight(day_of(now(ledger)) - 10) + 9 * HOUR
     view = submit(ledger, e, volunteer, start, start + 2 * HOUR)
     assert view.record.late
     return view.record
+
+
+def awaiting_second(ledger: Ledger, e: Earning, volunteer: str) -> tuple[Record, LocalAccount]:
+    """A late record that `e`'s first reviewer approved at grade B; the second reviewer."""
+    record = late_record(ledger, e, volunteer)
+    first, second = e.reviewers
+    ledger.earning.approve(reviewer=first, record_id=record.id, grade="B")
+    return record, second
 
 
 class TestLateRecords:
@@ -956,27 +782,17 @@ class TestLateRecords:
     def test_the_second_approval_must_give_the_same_grade(
         self, ledger: Ledger, strict: Earning, member: Member
     ) -> None:
-        record = late_record(ledger, strict, member.address)
-        first, second = strict.reviewers
-        ledger.earning.approve(reviewer=first, record_id=record.id, grade="B")
+        record, second = awaiting_second(ledger, strict, member.address)
 
-        with refused(
-            ledger,
-            InvalidRequest,
-            "RecordsGradeMismatch",
-            {"recordId": record.id, "first": 1, "second": 0},
-            actor=second.address,
-            action="approve",
-            state=state(ledger, strict, member.address, records=[record.id]),
-        ):
-            ledger.earning.approve(reviewer=second, record_id=record.id, grade="A")
+        args = {"recordId": record.id, "first": 1, "second": 0}
+        refused_approval(
+            ledger, strict, record.id, InvalidRequest, "RecordsGradeMismatch", args, reviewer=second
+        )
 
     def test_a_late_record_can_be_rejected_after_its_first_approval(
         self, ledger: Ledger, strict: Earning, member: Member
     ) -> None:
-        record = late_record(ledger, strict, member.address)
-        first, second = strict.reviewers
-        ledger.earning.approve(reviewer=first, record_id=record.id, grade="B")
+        record, second = awaiting_second(ledger, strict, member.address)
 
         rejected = ledger.earning.reject(reviewer=second, record_id=record.id, reason=6)
 
@@ -995,14 +811,8 @@ class TestCorrections:
         old_id = earn(ledger, vol, member.address, start, end)  # 24
         burned = ledger.points.burned(vol.id)
 
-        view = ledger.earning.correct(
-            submitter=vol.organiser,
-            record_id=old_id,
-            start=start,
-            end=start + HOUR,
-            evidence_hash=evidence(),
-            content="实际服务一小时",
-            reason="签到表记错",
+        view = correct(
+            ledger, vol, old_id, start, start + HOUR, content="实际服务一小时", reason="签到表记错"
         )
         pending = ledger.earning.record(old_id)
         assert (view.record.supersedes, pending.correction) == (old_id, view.record.id)
@@ -1034,14 +844,8 @@ class TestCorrections:
         old_id = earn(ledger, vol, member.address, end - HOUR, end, grade="B")  # 10
         issued = ledger.points.issued(vol.id)
 
-        view = ledger.earning.correct(
-            submitter=vol.organiser,
-            record_id=old_id,
-            start=end - HOUR,
-            end=end + 30 * 60,
-            evidence_hash=evidence(),
-            content="服务延长半小时",
-            reason="漏记",
+        view = correct(
+            ledger, vol, old_id, end - HOUR, end + 30 * 60, content="服务延长半小时", reason="漏记"
         )
         new = ledger.earning.approve(reviewer=vol.reviewer, record_id=view.record.id, grade="B")
 
@@ -1057,15 +861,7 @@ class TestCorrections:
         start, end = two_hours_ago(ledger)
         old_id = earn(ledger, vol, member.address, start, end, grade="D")  # 10
 
-        view = ledger.earning.correct(
-            submitter=vol.organiser,
-            record_id=old_id,
-            start=start,
-            end=end,
-            evidence_hash=evidence(),
-            content="复评",
-            reason="评级有误",
-        )
+        view = correct(ledger, vol, old_id, start, end, content="复评", reason="评级有误")
         ledger.earning.approve(reviewer=vol.reviewer, record_id=view.record.id, grade="A")
 
         assert ledger.points.balance_of(member.address, vol.id) == 24
@@ -1076,143 +872,64 @@ class TestCorrections:
         t = now(ledger)
         first = earn(ledger, vol, member.address, t - 5 * HOUR, t - 4 * HOUR)
         second = earn(ledger, vol, member.address, t - 3 * HOUR, t - 2 * HOUR)
-        correction = ledger.earning.correct(
-            submitter=vol.organiser,
-            record_id=first,
-            start=t - 5 * HOUR,
-            end=t - 3 * HOUR + 60,
-            evidence_hash=evidence(),
-            content="x",
-            reason="漏记",
+        correction = correct(
+            ledger, vol, first, t - 5 * HOUR, t - 3 * HOUR + 60, reason="漏记"
         ).record.id
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsCorrectionOverlap",
-            {"member": member.address, "start": t - 5 * HOUR, "end": t - 3 * HOUR + 60},
-            actor=vol.reviewer.address,
-            action="approve",
-            state=state(ledger, vol, member.address, records=[first, second, correction]),
-        ):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=correction, grade="A")
+        overlap = correction_overlap(member.address, t - 5 * HOUR, t - 3 * HOUR + 60)
+        refused_approval(ledger, vol, correction, *overlap, records=[first, second, correction])
 
     def test_a_correction_cannot_start_earlier(
         self, ledger: Ledger, vol: Earning, member: Member
     ) -> None:
         start, end = two_hours_ago(ledger)
         old_id = earn(ledger, vol, member.address, start, end)
-        correction = ledger.earning.correct(
-            submitter=vol.organiser,
-            record_id=old_id,
-            start=start - 60,
-            end=end,
-            evidence_hash=evidence(),
-            content="x",
-            reason="早到一分钟",
-        ).record.id
+        correction = correct(ledger, vol, old_id, start - 60, end, reason="早到一分钟").record.id
 
-        with refused(
-            ledger,
-            EarningRefused,
-            "PointsCorrectionOverlap",
-            {"member": member.address, "start": start - 60, "end": end},
-            actor=vol.reviewer.address,
-            action="approve",
-            state=state(ledger, vol, member.address, records=[old_id, correction]),
-        ):
-            ledger.earning.approve(reviewer=vol.reviewer, record_id=correction, grade="A")
+        overlap = correction_overlap(member.address, start - 60, end)
+        refused_approval(ledger, vol, correction, *overlap, records=[old_id, correction])
 
-    def test_one_correction_at_a_time(self, ledger: Ledger, vol: Earning, member: Member) -> None:
+    def test_one_correction_at_a_time(
+        self, ledger: Ledger, vol: Earning, member: Member, organiser_refused: Any
+    ) -> None:
         start, end = two_hours_ago(ledger)
         old_id = earn(ledger, vol, member.address, start, end)
-        pending = ledger.earning.correct(
-            submitter=vol.organiser,
-            record_id=old_id,
-            start=start,
-            end=end - 60,
-            evidence_hash=evidence(),
-            content="x",
-            reason="r",
-        ).record.id
+        pending = correct(ledger, vol, old_id, start, end - 60).record.id
+        args = {"recordId": old_id, "correction": pending}
 
-        with refused(
-            ledger,
-            StateConflict,
-            "RecordsCorrectionPending",
-            {"recordId": old_id, "correction": pending},
-            actor=vol.organiser.address,
-            action="correct",
-            state=state(ledger, vol, member.address, records=[old_id, pending]),
+        with organiser_refused(
+            "correct", StateConflict, "RecordsCorrectionPending", args, records=[old_id, pending]
         ):
-            ledger.earning.correct(
-                submitter=vol.organiser,
-                record_id=old_id,
-                start=start,
-                end=end - 120,
-                evidence_hash=evidence(),
-                content="y",
-                reason="r",
-            )
+            correct(ledger, vol, old_id, start, end - 120, content="y")
 
     @pytest.mark.parametrize("status", ["pending", "rejected"])
     def test_only_an_approved_record_can_be_corrected(
-        self, ledger: Ledger, vol: Earning, member: Member, status: str
+        self, ledger: Ledger, vol: Earning, member: Member, organiser_refused: Any, status: str
     ) -> None:
         start, end = two_hours_ago(ledger)
         record_id = submit(ledger, vol, member.address, start, end).record.id
         if status == "rejected":
             ledger.earning.reject(reviewer=vol.reviewer, record_id=record_id, reason=1)
-        current = ledger.earning.record(record_id).status
+        args = {"recordId": record_id, "status": ledger.earning.record(record_id).status}
 
-        with refused(
-            ledger,
-            StateConflict,
-            "RecordsNotApproved",
-            {"recordId": record_id, "status": current},
-            actor=vol.organiser.address,
-            action="correct",
-            state=state(ledger, vol, member.address, records=[record_id]),
+        with organiser_refused(
+            "correct", StateConflict, "RecordsNotApproved", args, records=[record_id]
         ):
-            ledger.earning.correct(
-                submitter=vol.organiser,
-                record_id=record_id,
-                start=start,
-                end=end - 60,
-                evidence_hash=evidence(),
-                content="x",
-                reason="r",
-            )
+            correct(ledger, vol, record_id, start, end - 60)
 
     def test_a_rejected_correction_leaves_the_record_as_it_was(
         self, ledger: Ledger, vol: Earning, member: Member
     ) -> None:
         start, end = two_hours_ago(ledger)
         old_id = earn(ledger, vol, member.address, start, end)
-        correction = ledger.earning.correct(
-            submitter=vol.organiser,
-            record_id=old_id,
-            start=start,
-            end=end - HOUR,
-            evidence_hash=evidence(),
-            content="x",
-            reason="r",
-        ).record.id
+        correction = correct(ledger, vol, old_id, start, end - HOUR).record.id
 
         ledger.earning.reject(reviewer=vol.reviewer, record_id=correction, reason=3)
 
         old = ledger.earning.record(old_id)
         assert (old.status, old.correction, old.points) == (RecordStatus.APPROVED, 0, 24)
         assert ledger.points.balance_of(member.address, vol.id) == 24
-        again = ledger.earning.correct(
-            submitter=vol.organiser,
-            record_id=old_id,
-            start=start,
-            end=end - 30 * 60,
-            evidence_hash=evidence(),
-            content="y",
-            reason="r",
-        ).record
+        again = correct(ledger, vol, old_id, start, end - 30 * 60, content="y").record
         assert again.supersedes == old_id
 
     def test_the_volunteer_may_ask_for_a_correction_but_a_stranger_may_not(
@@ -1222,31 +939,10 @@ class TestCorrections:
         start, end = two_hours_ago(ledger)
         old_id = earn(ledger, vol, volunteer.address, start, end)
 
-        with refused(
-            ledger,
-            NotAuthorized,
-            "RecordsUnauthorized",
-            {"schemeId": vol.id, "account": stranger.address},
-            actor=stranger.address,
-            action="correct",
-            state=state(ledger, vol, volunteer.address, records=[old_id]),
-        ):
-            ledger.earning.correct(
-                submitter=stranger.account,
-                record_id=old_id,
-                start=start,
-                end=end - 60,
-                evidence_hash=evidence(),
-                content="x",
-                reason="r",
-            )
-        own = ledger.earning.correct(
-            submitter=volunteer.account,
-            record_id=old_id,
-            start=start,
-            end=end - 60,
-            evidence_hash=evidence(),
-            content="x",
-            reason="少记一分钟",
+        unchanged = state(ledger, vol, volunteer.address, records=[old_id])
+        with unauthorized(ledger, vol, stranger.account, "correct", unchanged):
+            correct(ledger, vol, old_id, start, end - 60, submitter=stranger.account)
+        own = correct(
+            ledger, vol, old_id, start, end - 60, submitter=volunteer.account, reason="少记一分钟"
         ).record
         assert (own.submitter, own.supersedes) == (volunteer.address, old_id)

@@ -12,7 +12,8 @@ from ledger.chain.contracts import Scheme
 from ledger.chain.roles import DEFAULT_ADMIN_ROLE, role
 from ledger.errors import NotAuthorized
 from ledger.ledger import Ledger
-from tests.contracts.helpers import hex32, raw_call, reverts, send
+from tests.contracts.helpers import hex32, raw_call, send
+from tests.contracts.refusals import reverts
 from tests.factories import new_scheme
 
 ADMIN = hex32(DEFAULT_ADMIN_ROLE)

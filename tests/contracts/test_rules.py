@@ -11,7 +11,8 @@ from ledger.chain.contracts import DurationRule, FixedRule, Scheme
 from ledger.chain.contracts.rules import GRADE_LETTERS, encode_action
 from ledger.errors import InputError, InvalidRequest, NotAuthorized, RecordNotFound, StateConflict
 from ledger.ledger import Ledger
-from tests.contracts.helpers import raw_call, reverts, send
+from tests.contracts.helpers import raw_call, send
+from tests.contracts.refusals import reverts
 from tests.factories import new_scheme
 
 WUHAN = {"A": "1.2", "B": "1.0", "C": "0.8", "D": "0.5"}

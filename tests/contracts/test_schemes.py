@@ -14,20 +14,18 @@ from ledger.chain.contracts import Call, Scheme, SchemeFlag
 from ledger.chain.roles import role
 from ledger.errors import ContractRevert, InputError, NotAuthorized, UnknownScheme
 from ledger.ledger import Ledger
+from tests.contracts.governance import council, govern, open_proposal
 from tests.contracts.helpers import (
     COUNCIL_ROLE,
     MAX_UINT128,
     ZERO_ADDRESS,
     ZERO_BYTES32,
-    council,
     events,
-    govern,
     hex32,
-    open_proposal,
     raw_call,
-    reverts,
     send,
 )
+from tests.contracts.refusals import reverts
 from tests.factories import new_scheme
 
 DAY = 24 * 3600

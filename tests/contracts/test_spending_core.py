@@ -9,6 +9,7 @@ session's shared chain must not see."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -16,45 +17,43 @@ import pytest
 from eth_account import Account
 
 from ledger.chain.contracts import ContractClient, Scheme
-from ledger.chain.contracts.points import Lot
+from ledger.chain.contracts.points import Lot, PointsLedgerClient
 from ledger.chain.contracts.schemes import Policy
 from ledger.chain.tx import TxResult
 from ledger.errors import (
-    ContractRevert,
     InsufficientBalance,
     InvalidRequest,
     LimitExceeded,
-    MemberFrozen,
     NotAMember,
     NotAuthorized,
-    Paused,
     StateConflict,
 )
 from ledger.ledger import Ledger
 from ledger.values import CST
-from tests.conftest import (
-    _start,
-    deploy_spending_probe,
-    issue_points,
-    minter,
-    probe_client,
-    spending_probe,
-)
+from tests.conftest import _start
+from tests.contracts.earning import correct
+from tests.contracts.governance import govern
 from tests.contracts.helpers import (
+    MAX_BALANCE,
     ZERO_ADDRESS,
     events,
-    govern,
     raw_call,
-    reverts,
     role_id,
     send,
     source,
     spare,
 )
-from tests.earning_helpers import HOUR, assert_unchanged, earn, earning_scheme, evidence
+from tests.contracts.refusals import (
+    points_frozen,
+    points_over_max,
+    points_paused,
+    points_short,
+    refusals_leaving,
+    reverts,
+)
+from tests.earning_helpers import HOUR, earn, earning_scheme
 from tests.factories import new_member, new_scheme
-
-MAX_BALANCE = 2**88 - 1
+from tests.probes import deploy_spending_probe, issue_points, minter, probe_client, spending_probe
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +103,12 @@ def scheme(chain: Ledger) -> Scheme:
     return new_scheme(chain, quota=10**9)
 
 
+@pytest.fixture
+def p(chain: Ledger) -> PointsLedgerClient:
+    """The points ledger of this module's chain."""
+    return chain.points
+
+
 def member(ledger: Ledger, scheme_id: int | None = None, points: int = 0) -> str:
     address = new_member(ledger).address
     if points:
@@ -128,26 +133,15 @@ def state(ledger: Ledger, scheme_id: int, *accounts: str) -> Any:
     )
 
 
-def refused(
-    ledger: Ledger,
-    kind: type[ContractRevert],
-    error: str,
-    args: dict[str, Any],
-    scheme_id: int,
-    *accounts: str,
-) -> Any:
-    class _Refused:
-        def __enter__(self) -> None:
-            self.before = state(ledger, scheme_id, *accounts)
-            self.ctx = reverts(kind, error, args)
-            self.ctx.__enter__()
+#: `reverts`, and nothing in `state` changed.
+refused = refusals_leaving(state)
 
-        def __exit__(self, *exc: Any) -> bool:
-            handled = self.ctx.__exit__(*exc)
-            assert_unchanged(self.before, state(ledger, scheme_id, *accounts))
-            return bool(handled)
 
-    return _Refused()
+def short(
+    ledger: Ledger, scheme_id: int, member: str, balance: int, needed: int, *accounts: str
+) -> AbstractContextManager[Any]:
+    """Refused: `member` has only `balance` points available where `needed` are debited."""
+    return refused(ledger, *points_short(member, scheme_id, balance, needed), scheme_id, *accounts)
 
 
 # --- chain time in China Standard Time -----------------------------------------------------------
@@ -184,10 +178,11 @@ def into_month(ledger: Ledger, months_ahead: int) -> int:
     return target
 
 
-def expiring_scheme(ledger: Ledger, months: int = 1) -> Scheme:
-    """A fresh scheme whose points expire `months` months after the month they are created in."""
-    s = new_scheme(ledger, quota=10**9)
-    govern(ledger, [ledger.schemes.set_policy_call(s.id, Policy(expiry_months=months))])
+@pytest.fixture
+def expiring(chain: Ledger) -> Scheme:
+    """A fresh scheme whose points expire a month after the month they are created in."""
+    s = new_scheme(chain, quota=10**9)
+    govern(chain, [chain.schemes.set_policy_call(s.id, Policy(expiry_months=1))])
     return s
 
 
@@ -195,9 +190,8 @@ def expiring_scheme(ledger: Ledger, months: int = 1) -> Scheme:
 
 
 def test_a_hold_takes_available_points_and_settles_to_payee_burn_and_owner(
-    chain: Ledger, spender: Spender, scheme: Scheme
+    chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
     owner, payee = member(chain, scheme.id, 100), member(chain)
     supply, held = p.total_supply(scheme.id), p.held_total(scheme.id)
     hold_id = spender.hold(scheme.id, owner, 60)
@@ -273,9 +267,8 @@ def test_only_the_contract_that_placed_a_hold_settles_it_and_only_once(
 
 
 def test_what_a_hold_returns_to_a_recovered_owner_goes_to_the_successor(
-    chain: Ledger, spender: Spender, scheme: Scheme
+    chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
     owner = member(chain, scheme.id, 40)
     hold_id = spender.hold(scheme.id, owner, 40)
     successor = Account.create().address
@@ -290,16 +283,9 @@ def test_a_hold_needs_an_active_owner_and_available_points(
 ) -> None:
     owner, frozen = member(chain, scheme.id, 20), member(chain, scheme.id, 20)
     chain.members.freeze(chain.operator("registrar"), frozen, 3)
-    with refused(chain, MemberFrozen, "PointsMemberFrozen", {"account": frozen}, scheme.id, frozen):
+    with refused(chain, *points_frozen(frozen), scheme.id, frozen):
         spender.hold(scheme.id, frozen, 5)
-    with refused(
-        chain,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": owner, "schemeId": scheme.id, "balance": 20, "needed": 21},
-        scheme.id,
-        owner,
-    ):
+    with short(chain, scheme.id, owner, 20, 21, owner):
         spender.hold(scheme.id, owner, 21)
     for amount in (0, MAX_BALANCE + 1):
         with refused(
@@ -311,9 +297,10 @@ def test_a_hold_needs_an_active_owner_and_available_points(
 # --- mint, burn, move ----------------------------------------------------------------------------
 
 
-def test_a_mint_is_paid_once_per_ref_outside_the_quota(chain: Ledger, spender: Spender) -> None:
+def test_a_mint_is_paid_once_per_ref_outside_the_quota(
+    chain: Ledger, spender: Spender, p: PointsLedgerClient
+) -> None:
     scheme = new_scheme(chain, quota=10)
-    p = chain.points
     m = member(chain)
     ref = source()
     result = spender.mint(scheme.id, m, 50, ref)  # beyond the issuance quota of 10
@@ -335,9 +322,8 @@ def test_a_mint_is_paid_once_per_ref_outside_the_quota(chain: Ledger, spender: S
 
 
 def test_burns_and_moves_take_available_points_with_their_events(
-    chain: Ledger, spender: Spender, scheme: Scheme
+    chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
     a, b = member(chain, scheme.id, 30), member(chain)
     supply = p.total_supply(scheme.id)
     result = spender.burn(scheme.id, a, 10)
@@ -353,14 +339,7 @@ def test_burns_and_moves_take_available_points_with_their_events(
     stranger = Account.create().address
     with refused(chain, NotAMember, "PointsNotAMember", {"account": stranger}, scheme.id, a):
         spender.move(scheme.id, a, stranger, 1)
-    with refused(
-        chain,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": a, "schemeId": scheme.id, "balance": 5, "needed": 6},
-        scheme.id,
-        a,
-    ):
+    with short(chain, scheme.id, a, 5, 6, a):
         spender.burn(scheme.id, a, 6)
 
 
@@ -368,9 +347,8 @@ def test_burns_and_moves_take_available_points_with_their_events(
 
 
 def test_frozen_points_are_set_by_the_issuer_and_cannot_be_moved_held_or_burned(
-    chain: Ledger, spender: Spender, scheme: Scheme
+    chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
     m, other = member(chain, scheme.id, 50), member(chain)
     issuer = chain.operator("issuer-vol")
     stranger = chain.operator("issuer-bee")
@@ -378,27 +356,17 @@ def test_frozen_points_are_set_by_the_issuer_and_cannot_be_moved_held_or_burned(
         chain, NotAuthorized, "PointsUnauthorizedCaller", {"caller": stranger.address}, scheme.id, m
     ):
         p.set_frozen(stranger, scheme.id, m, 10, increase=True, case_ref=source())
-    with refused(
-        chain,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": m, "schemeId": scheme.id, "balance": 50, "needed": 51},
-        scheme.id,
-        m,
-    ):
+    with short(chain, scheme.id, m, 50, 51, m):
         p.set_frozen(issuer, scheme.id, m, 51, increase=True, case_ref=source())
     result = p.set_frozen(issuer, scheme.id, m, 40, increase=True, case_ref=source())
     assert events(p, result, "PointsFrozen")[0]["frozen"] == 40
     assert (p.frozen_of(m, scheme.id), p.available_of(m, scheme.id)) == (40, 10)
-    short = {"member": m, "schemeId": scheme.id, "balance": 10, "needed": 11}
     for attempt in (
         lambda: spender.move(scheme.id, m, other, 11),
         lambda: spender.hold(scheme.id, m, 11),
         lambda: spender.burn(scheme.id, m, 11),
     ):
-        with refused(
-            chain, InsufficientBalance, "PointsInsufficientBalance", short, scheme.id, m, other
-        ):
+        with short(chain, scheme.id, m, 10, 11, m, other):
             attempt()
     with refused(
         chain,
@@ -414,23 +382,16 @@ def test_frozen_points_are_set_by_the_issuer_and_cannot_be_moved_held_or_burned(
     assert p.balance_of(other, scheme.id) == 50
 
 
-def test_a_correction_still_takes_back_frozen_points(chain: Ledger) -> None:
+def test_a_correction_still_takes_back_frozen_points(chain: Ledger, p: PointsLedgerClient) -> None:
     e = earning_scheme(chain)
     m = member(chain)
     t = now(chain)
     start, end = t - 3 * HOUR, t - HOUR
     record_id = earn(chain, e, m, start, end)  # 2 h x 10 x 1.2 = 24 points
-    p = chain.points
     assert p.balance_of(m, e.id) == 24
     p.set_frozen(e.issuer, e.id, m, 24, increase=True, case_ref=source())
-    correction = chain.earning.correct(
-        submitter=e.organiser,
-        record_id=record_id,
-        start=start,
-        end=end - HOUR,
-        evidence_hash=evidence(),
-        content="实际一小时",
-        reason="签到表记错",
+    correction = correct(
+        chain, e, record_id, start, end - HOUR, content="实际一小时", reason="签到表记错"
     )
     chain.earning.approve(reviewer=e.reviewer, record_id=correction.record.id, grade="A")
     assert p.balance_of(m, e.id) == 12
@@ -449,12 +410,12 @@ def test_the_maximum_balance_and_supply_limit_hold_for_every_way_in(
         [chain.schemes.set_policy_call(scheme.id, Policy(max_balance=100, supply_limit=250))],
     )
     a, b, c = member(chain, scheme.id, 90), member(chain, scheme.id, 90), member(chain)
-    over = {"member": a, "schemeId": scheme.id, "balance": 101, "maxBalance": 100}
-    with refused(chain, LimitExceeded, "PointsMaxBalance", over, scheme.id, a, b):
+    over = points_over_max(a, scheme.id, 101, 100)
+    with refused(chain, *over, scheme.id, a, b):
         issue_points(chain, a, scheme.id, 11, source())
-    with refused(chain, LimitExceeded, "PointsMaxBalance", over, scheme.id, a, b):
+    with refused(chain, *over, scheme.id, a, b):
         spender.mint(scheme.id, a, 11)
-    with refused(chain, LimitExceeded, "PointsMaxBalance", over, scheme.id, a, b):
+    with refused(chain, *over, scheme.id, a, b):
         spender.move(scheme.id, b, a, 11)
     supply = {"schemeId": scheme.id, "supply": 180, "requested": 71, "limit": 250}
     with refused(chain, LimitExceeded, "PointsSupplyLimit", supply, scheme.id, a, b, c):
@@ -469,16 +430,14 @@ def test_the_maximum_balance_and_supply_limit_hold_for_every_way_in(
 
 
 def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
-    chain: Ledger, spender: Spender, scheme: Scheme
+    chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
     a, b = member(chain, scheme.id, 50), member(chain)
     hold_id = spender.hold(scheme.id, a, 10)
     pauser = spare(1)
     pauser_role = chain.schemes.role("PAUSER_ROLE")
     govern(chain, [raw_call(chain.schemes, "grantRole", pauser_role, pauser.address)])
     send(chain, pauser, raw_call(chain.schemes, "pause", scheme.id))
-    args = {"schemeId": scheme.id}
     for attempt in (
         lambda: issue_points(chain, a, scheme.id, 1, source()),
         lambda: spender.mint(scheme.id, a, 1),
@@ -488,7 +447,7 @@ def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
         lambda: spender.settle(hold_id, b, 1, 0),
         lambda: send(chain, spare(0), raw_call(p, "expire", scheme.id, [a])),
     ):
-        with refused(chain, Paused, "PointsPaused", args, scheme.id, a, b):
+        with refused(chain, *points_paused(scheme.id), scheme.id, a, b):
             attempt()
     assert (p.balance_of(a, scheme.id), p.available_of(a, scheme.id)) == (40, 40)
     assert chain.schemes.is_paused(scheme.id)
@@ -503,7 +462,7 @@ def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
 
     govern(chain, [chain.schemes.pause_call(0)])  # every scheme
     try:
-        with refused(chain, Paused, "PointsPaused", {"schemeId": 0}, scheme.id, a, b):
+        with refused(chain, *points_paused(0), scheme.id, a, b):
             spender.move(scheme.id, a, b, 1)
     finally:
         govern(chain, [chain.schemes.unpause_call(0)])
@@ -514,119 +473,103 @@ def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
 
 
 def test_points_expire_fifo_by_lot_through_moves_and_expire_sweeps_them(
-    chain: Ledger, spender: Spender
+    chain: Ledger, spender: Spender, expiring: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
-    scheme = expiring_scheme(chain, months=1)
     a, b = member(chain), member(chain)
     first = into_month(chain, 1)
     assert p.current_month() == first
-    issue_points(chain, a, scheme.id, 10, source())  # expire when month first + 2 begins
+    issue_points(chain, a, expiring.id, 10, source())  # expire when month first + 2 begins
     second = into_month(chain, 1)
-    issue_points(chain, a, scheme.id, 20, source())  # expire when month second + 2 begins
-    assert p.lots_of(a, scheme.id) == [Lot(first + 2, 10), Lot(second + 2, 20)]
+    issue_points(chain, a, expiring.id, 20, source())  # expire when month second + 2 begins
+    assert p.lots_of(a, expiring.id) == [Lot(first + 2, 10), Lot(second + 2, 20)]
 
-    spender.move(scheme.id, a, b, 15)  # oldest first: all 10 of the first lot, 5 of the second
-    assert p.lots_of(a, scheme.id) == [Lot(second + 2, 15)]
-    assert p.lots_of(b, scheme.id) == [Lot(first + 2, 10), Lot(second + 2, 5)]
+    spender.move(expiring.id, a, b, 15)  # oldest first: all 10 of the first lot, 5 of the second
+    assert p.lots_of(a, expiring.id) == [Lot(second + 2, 15)]
+    assert p.lots_of(b, expiring.id) == [Lot(first + 2, 10), Lot(second + 2, 5)]
 
     into_month(chain, 1)  # first + 2 begins: b's 10 of the first lot expire
-    assert p.available_of(b, scheme.id) == 5
-    assert p.balance_of(b, scheme.id) == 15  # not swept yet
-    supply, burned = p.total_supply(scheme.id), p.burned(scheme.id)
-    result = send(chain, spare(0), raw_call(p, "expire", scheme.id, [a, b]))
+    assert p.available_of(b, expiring.id) == 5
+    assert p.balance_of(b, expiring.id) == 15  # not swept yet
+    supply, burned = p.total_supply(expiring.id), p.burned(expiring.id)
+    result = send(chain, spare(0), raw_call(p, "expire", expiring.id, [a, b]))
     assert events(p, result, "PointsExpired") == [
-        {"schemeId": scheme.id, "member": b, "amount": 10, "expiryMonth": first + 2}
+        {"schemeId": expiring.id, "member": b, "amount": 10, "expiryMonth": first + 2}
     ]
     transfers = [(t["from"], t["to"], t["value"]) for t in events(p, result, "TransferSingle")]
     assert transfers == [(b, ZERO_ADDRESS, 10)]
-    assert (p.balance_of(b, scheme.id), p.total_supply(scheme.id)) == (5, supply - 10)
-    assert p.burned(scheme.id) == burned + 10
-    assert p.lots_of(b, scheme.id) == [Lot(second + 2, 5)]
+    assert (p.balance_of(b, expiring.id), p.total_supply(expiring.id)) == (5, supply - 10)
+    assert p.burned(expiring.id) == burned + 10
+    assert p.lots_of(b, expiring.id) == [Lot(second + 2, 5)]
 
 
 def test_expired_points_cannot_be_spent_and_are_swept_by_the_next_debit(
-    chain: Ledger, spender: Spender
+    chain: Ledger, spender: Spender, expiring: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
-    scheme = expiring_scheme(chain, months=1)
     a, b = member(chain), member(chain)
     start = month_of(now(chain))
-    issue_points(chain, a, scheme.id, 10, source())
+    issue_points(chain, a, expiring.id, 10, source())
     into_month(chain, 1)
-    issue_points(chain, a, scheme.id, 5, source())
+    issue_points(chain, a, expiring.id, 5, source())
     travel_to(chain, month_start(start + 2) - HOUR)  # the last hour of the first lot
-    assert p.available_of(a, scheme.id) == 15
+    assert p.available_of(a, expiring.id) == 15
     travel_to(chain, month_start(start + 2) + HOUR)
-    assert p.available_of(a, scheme.id) == 5
-    with refused(
-        chain,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": a, "schemeId": scheme.id, "balance": 5, "needed": 6},
-        scheme.id,
-        a,
-        b,
-    ):
-        spender.move(scheme.id, a, b, 6)
-    result = spender.move(scheme.id, a, b, 5)  # sweeps the 10 expired points first
+    assert p.available_of(a, expiring.id) == 5
+    with short(chain, expiring.id, a, 5, 6, a, b):
+        spender.move(expiring.id, a, b, 6)
+    result = spender.move(expiring.id, a, b, 5)  # sweeps the 10 expired points first
     assert [e["amount"] for e in events(p, result, "PointsExpired")] == [10]
-    assert (p.balance_of(a, scheme.id), p.balance_of(b, scheme.id)) == (0, 5)
-    assert p.lots_of(b, scheme.id) == [Lot(start + 3, 5)]
+    assert (p.balance_of(a, expiring.id), p.balance_of(b, expiring.id)) == (0, 5)
+    assert p.lots_of(b, expiring.id) == [Lot(start + 3, 5)]
 
 
 def test_held_points_keep_their_lots_and_a_received_lot_is_never_lengthened(
-    chain: Ledger, spender: Spender
+    chain: Ledger, spender: Spender, expiring: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
-    scheme = expiring_scheme(chain, months=1)
     month = into_month(chain, 1)
     a, b, c = member(chain), member(chain), member(chain)
-    issue_points(chain, a, scheme.id, 10, source())  # expires at month + 2
-    govern(chain, [chain.schemes.set_policy_call(scheme.id, Policy(expiry_months=3))])
-    issue_points(chain, a, scheme.id, 10, source())  # month + 4
-    govern(chain, [chain.schemes.set_policy_call(scheme.id, Policy(expiry_months=2))])
-    issue_points(chain, b, scheme.id, 6, source())  # month + 3
-    assert p.lots_of(a, scheme.id) == [Lot(month + 2, 10), Lot(month + 4, 10)]
+    issue_points(chain, a, expiring.id, 10, source())  # expires at month + 2
+    govern(chain, [chain.schemes.set_policy_call(expiring.id, Policy(expiry_months=3))])
+    issue_points(chain, a, expiring.id, 10, source())  # month + 4
+    govern(chain, [chain.schemes.set_policy_call(expiring.id, Policy(expiry_months=2))])
+    issue_points(chain, b, expiring.id, 6, source())  # month + 3
+    assert p.lots_of(a, expiring.id) == [Lot(month + 2, 10), Lot(month + 4, 10)]
 
-    hold_id = spender.hold(scheme.id, a, 14)
+    hold_id = spender.hold(expiring.id, a, 14)
     assert p.hold_of(hold_id).lots == (Lot(month + 2, 10), Lot(month + 4, 4))
     spender.settle(hold_id, c, 12, 0)  # the payee gets the oldest held points, the rest returns
-    assert p.lots_of(c, scheme.id) == [Lot(month + 2, 10), Lot(month + 4, 2)]
-    assert p.lots_of(a, scheme.id) == [Lot(month + 4, 8)]
-    assert p.balance_of(a, scheme.id) == 8
+    assert p.lots_of(c, expiring.id) == [Lot(month + 2, 10), Lot(month + 4, 2)]
+    assert p.lots_of(a, expiring.id) == [Lot(month + 4, 8)]
+    assert p.balance_of(a, expiring.id) == 8
 
     # b's points of month + 3 fall between c's lots: they join c's oldest lot (shortened)
-    spender.move(scheme.id, b, c, 6)
-    assert p.lots_of(c, scheme.id) == [Lot(month + 2, 16), Lot(month + 4, 2)]
+    spender.move(expiring.id, b, c, 6)
+    assert p.lots_of(c, expiring.id) == [Lot(month + 2, 16), Lot(month + 4, 2)]
 
 
 # --- ERC-1155 events for every movement ----------------------------------------------------------
 
 
 def test_transfer_events_reconcile_with_balances_and_supply(
-    chain: Ledger, spender: Spender
+    chain: Ledger, spender: Spender, expiring: Scheme, p: PointsLedgerClient
 ) -> None:
-    p = chain.points
-    scheme = expiring_scheme(chain, months=1)
     a, b, c = member(chain), member(chain), member(chain)
     start = chain.w3.eth.block_number
-    issue_points(chain, a, scheme.id, 40, source())
-    spender.mint(scheme.id, b, 30)
-    spender.move(scheme.id, a, c, 12)
-    hold_id = spender.hold(scheme.id, b, 20)
+    issue_points(chain, a, expiring.id, 40, source())
+    spender.mint(expiring.id, b, 30)
+    spender.move(expiring.id, a, c, 12)
+    hold_id = spender.hold(expiring.id, b, 20)
     spender.settle(hold_id, c, 8, 5)
-    spender.burn(scheme.id, a, 3)
-    held = spender.hold(scheme.id, c, 4)
+    spender.burn(expiring.id, a, 3)
+    held = spender.hold(expiring.id, c, 4)
     into_month(chain, 2)
-    send(chain, spare(0), raw_call(p, "expire", scheme.id, [a, b, c]))
+    send(chain, spare(0), raw_call(p, "expire", expiring.id, [a, b, c]))
 
     totals: dict[str, int] = {}
     created = destroyed = 0
     logs = p.contract.events.TransferSingle().get_logs(from_block=start)
     for log in logs:
         args = log["args"]
-        if args["id"] != scheme.id:
+        if args["id"] != expiring.id:
             continue
         if args["from"] == ZERO_ADDRESS:
             created += args["value"]
@@ -637,11 +580,11 @@ def test_transfer_events_reconcile_with_balances_and_supply(
         else:
             totals[args["to"]] = totals.get(args["to"], 0) + args["value"]
     for account in (a, b, c, p.address):
-        assert totals.get(account, 0) == p.balance_of(account, scheme.id), account
+        assert totals.get(account, 0) == p.balance_of(account, expiring.id), account
     assert (
         created - destroyed
-        == p.total_supply(scheme.id)
-        == sum(p.balance_of(x, scheme.id) for x in (a, b, c, p.address))
+        == p.total_supply(expiring.id)
+        == sum(p.balance_of(x, expiring.id) for x in (a, b, c, p.address))
     )
     # every lot has expired; held points do not expire while held
-    assert p.total_supply(scheme.id) == 4 == p.held_total(scheme.id) == p.hold_of(held).amount
+    assert p.total_supply(expiring.id) == 4 == p.held_total(expiring.id) == p.hold_of(held).amount

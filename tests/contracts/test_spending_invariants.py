@@ -30,9 +30,10 @@ from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.chain.contracts.base import ContractClient
 from ledger.errors import ContractRevert
 from ledger.ledger import Ledger
-from tests.conftest import issue_points
-from tests.contracts.helpers import govern, source
+from tests.contracts.governance import govern
+from tests.contracts.helpers import source
 from tests.factories import new_member, new_scheme
+from tests.probes import issue_points
 
 MEMBERS = 5
 #: Operations that went through (not refused), by kind, over the whole module: the invariants

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -16,23 +17,34 @@ from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.chain.contracts.timebank import RequestStatus, TimeBankClient, source_of
 from ledger.chain.deploy import DEFAULT_ADMIN_ROLE, SPENDING_ROLE
 from ledger.errors import (
+    ContractRevert,
     InsufficientBalance,
     InvalidRequest,
     MemberFrozen,
     NotAMember,
     NotAuthorized,
-    Paused,
     StateConflict,
 )
 from ledger.ledger import Ledger
-from tests.conftest import issue_points
-from tests.contracts.helpers import events, govern, reverts, send, source, spare
+from tests.contracts.governance import govern
+from tests.contracts.helpers import events, send, source, spare
+from tests.contracts.refusals import (
+    Refusal,
+    points_frozen,
+    points_paused,
+    points_short,
+    reverts,
+    reverts_unchanged,
+)
 from tests.earning_helpers import advance, fund, now
 from tests.factories import Member, new_member, new_scheme, timebank_scheme
+from tests.probes import issue_points
 
 MAX_HOURS = 1000
 ZERO = "0x0000000000000000000000000000000000000000"
 CLEANING = 3
+#: TimeBank's error for a request of more hours than the requester has available.
+SHORT = "TimeBankInsufficientBalance"
 #: Every member of the module's scheme that ever held hours: the invariant sums their balances.
 _HOLDERS: set[str] = set()
 
@@ -105,25 +117,41 @@ def state(ledger: Ledger, scheme: Scheme, *members: str) -> Callable[[], Any]:
 
 
 def refused(
-    ledger: Ledger, scheme: Scheme, kind: type, error: str, args: dict[str, Any], *members: str
-) -> Any:
+    ledger: Ledger,
+    scheme: Scheme,
+    kind: type[ContractRevert],
+    error: str,
+    args: dict[str, Any],
+    *members: str,
+) -> AbstractContextManager[Any]:
     """`reverts` plus: nothing in `state` changed."""
-    return _Refused(state(ledger, scheme, *members), kind, error, args)
+    return reverts_unchanged(kind, error, args, state(ledger, scheme, *members))
 
 
-class _Refused:
-    def __init__(self, snapshot: Callable[[], Any], kind: type, error: str, args: dict[str, Any]):
-        self.snapshot, self.kind, self.error, self.args = snapshot, kind, error, args
+def not_member_or_proxy(member: str, account: str) -> Refusal:
+    """`account` is neither `member` nor their recorded proxy."""
+    return NotAuthorized, "TimeBankNotMemberOrProxy", {"member": member, "account": account}
 
-    def __enter__(self) -> None:
-        self.before = self.snapshot()
-        self._cm = reverts(self.kind, self.error, self.args)
-        self._cm.__enter__()
 
-    def __exit__(self, *exc: Any) -> bool:
-        handled = bool(self._cm.__exit__(*exc))
-        assert self.snapshot() == self.before, "a refused call changed the state"
-        return handled
+def refused_post(
+    ledger: Ledger,
+    scheme: Scheme,
+    requester: Member,
+    hours: int,
+    kind: type[ContractRevert],
+    error: str,
+    args: dict[str, Any],
+) -> None:
+    """A request for `hours` of help is refused with exactly `error` and `args`."""
+    with refused(ledger, scheme, kind, error, args, requester.address):
+        ledger.timebank_contract.post(
+            requester.account, requester.address, scheme.id, CLEANING, hours, details(), 0
+        )
+
+
+def in_status(request_id: int, status: RequestStatus) -> Refusal:
+    """The request is `status`, which the step does not take."""
+    return StateConflict, "TimeBankInvalidStatus", {"requestId": request_id, "status": status}
 
 
 # --- the whole path --------------------------------------------------------------------------------
@@ -221,15 +249,8 @@ def test_posting_needs_the_hours_available_now(
     ledger: Ledger, scheme: Scheme, tb: TimeBankClient
 ) -> None:
     requester = member_with(ledger, scheme, 2)
-    with refused(
-        ledger,
-        scheme,
-        InsufficientBalance,
-        "TimeBankInsufficientBalance",
-        {"member": requester.address, "schemeId": scheme.id, "available": 2, "needed": 3},
-        requester.address,
-    ):
-        tb.post(requester.account, requester.address, scheme.id, CLEANING, 3, details(), 0)
+    args = {"member": requester.address, "schemeId": scheme.id, "available": 2, "needed": 3}
+    refused_post(ledger, scheme, requester, 3, InsufficientBalance, SHORT, args)
 
 
 def test_frozen_points_are_not_available_for_a_request(
@@ -240,15 +261,8 @@ def test_frozen_points_are_not_available_for_a_request(
         ledger.operator("issuer-time"), scheme.id, requester.address, 4, increase=True,
         case_ref=source(),
     )  # fmt: skip
-    with refused(
-        ledger,
-        scheme,
-        InsufficientBalance,
-        "TimeBankInsufficientBalance",
-        {"member": requester.address, "schemeId": scheme.id, "available": 1, "needed": 2},
-        requester.address,
-    ):
-        tb.post(requester.account, requester.address, scheme.id, CLEANING, 2, details(), 0)
+    args = {"member": requester.address, "schemeId": scheme.id, "available": 1, "needed": 2}
+    refused_post(ledger, scheme, requester, 2, InsufficientBalance, SHORT, args)
 
 
 @pytest.mark.parametrize("hours", [0, MAX_HOURS + 1, 2**256 - 1])
@@ -256,15 +270,8 @@ def test_zero_or_overflowing_hours_are_refused(
     ledger: Ledger, scheme: Scheme, tb: TimeBankClient, hours: int
 ) -> None:
     requester = member_with(ledger, scheme, 5)
-    with refused(
-        ledger,
-        scheme,
-        InvalidRequest,
-        "TimeBankInvalidHours",
-        {"hoursOffered": hours, "maxHours": MAX_HOURS},
-        requester.address,
-    ):
-        tb.post(requester.account, requester.address, scheme.id, CLEANING, hours, details(), 0)
+    args = {"hoursOffered": hours, "maxHours": MAX_HOURS}
+    refused_post(ledger, scheme, requester, hours, InvalidRequest, "TimeBankInvalidHours", args)
 
 
 def test_a_request_needs_a_kind_details_and_a_deadline_ahead(
@@ -335,15 +342,8 @@ def test_acceptance_needs_the_hours_still_available(
     requester, helper = member_with(ledger, scheme, 4), member_with(ledger, scheme)
     first, second = post(ledger, scheme, requester, 3), post(ledger, scheme, requester, 3)
     tb.accept(helper.account, first, helper.address)
-    with refused(
-        ledger,
-        scheme,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": requester.address, "schemeId": scheme.id, "balance": 1, "needed": 3},
-        requester.address,
-        helper.address,
-    ):
+    short = points_short(requester.address, scheme.id, 1, 3)
+    with refused(ledger, scheme, *short, requester.address, helper.address):
         tb.accept(helper.account, second, helper.address)
 
 
@@ -363,14 +363,7 @@ def test_a_frozen_helper_or_requester_cannot_take_part(
     ledger.unfreeze_member(registrar=registrar, address=helper.address, reason=1)
 
     ledger.freeze_member(registrar=registrar, address=requester.address, reason=1)
-    with refused(
-        ledger,
-        scheme,
-        MemberFrozen,
-        "PointsMemberFrozen",
-        {"account": requester.address},
-        *parties,
-    ):
+    with refused(ledger, scheme, *points_frozen(requester.address), *parties):
         tb.accept(helper.account, request_id, helper.address)
     ledger.unfreeze_member(registrar=registrar, address=requester.address, reason=1)
     tb.accept(helper.account, request_id, helper.address)
@@ -401,9 +394,7 @@ def test_a_paused_scheme_holds_nothing(ledger: Ledger, scheme: Scheme, tb: TimeB
     request_id = post(ledger, scheme, requester, 2)
     govern(ledger, [ledger.schemes.pause_call(scheme.id)])
     try:
-        with refused(
-            ledger, scheme, Paused, "PointsPaused", {"schemeId": scheme.id}, requester.address
-        ):
+        with refused(ledger, scheme, *points_paused(scheme.id), requester.address):
             tb.accept(helper.account, request_id, helper.address)
     finally:
         govern(ledger, [ledger.schemes.unpause_call(scheme.id)])
@@ -443,22 +434,11 @@ def test_only_the_helper_withdraws_and_only_an_accepted_request(
 ) -> None:
     request_id, requester, helper = accepted(ledger, scheme)
     with refused(
-        ledger,
-        scheme,
-        NotAuthorized,
-        "TimeBankNotMemberOrProxy",
-        {"member": helper.address, "account": requester.address},
-        requester.address,
+        ledger, scheme, *not_member_or_proxy(helper.address, requester.address), requester.address
     ):
         tb.withdraw(requester.account, request_id)
     open_id = post(ledger, scheme, requester, 1)
-    with refused(
-        ledger,
-        scheme,
-        StateConflict,
-        "TimeBankInvalidStatus",
-        {"requestId": open_id, "status": RequestStatus.OPEN},
-    ):
+    with refused(ledger, scheme, *in_status(open_id, RequestStatus.OPEN)):
         tb.withdraw(helper.account, open_id)
 
 
@@ -467,13 +447,7 @@ def test_the_requester_cancels_only_while_open(
 ) -> None:
     requester, helper = member_with(ledger, scheme, 5), member_with(ledger, scheme)
     request_id = post(ledger, scheme, requester, 2)
-    with refused(
-        ledger,
-        scheme,
-        NotAuthorized,
-        "TimeBankNotMemberOrProxy",
-        {"member": requester.address, "account": helper.address},
-    ):
+    with refused(ledger, scheme, *not_member_or_proxy(requester.address, helper.address)):
         tb.cancel(helper.account, request_id)
 
     result = tb.cancel(requester.account, request_id)
@@ -481,21 +455,13 @@ def test_the_requester_cancels_only_while_open(
     assert events(tb, result, "RequestCancelled") == [
         {"requestId": request_id, "by": requester.address}
     ]
-    cancelled = {"requestId": request_id, "status": RequestStatus.CANCELLED}
-    with refused(ledger, scheme, StateConflict, "TimeBankInvalidStatus", cancelled):
+    with refused(ledger, scheme, *in_status(request_id, RequestStatus.CANCELLED)):
         tb.accept(helper.account, request_id, helper.address)
-    with refused(ledger, scheme, StateConflict, "TimeBankInvalidStatus", cancelled):
+    with refused(ledger, scheme, *in_status(request_id, RequestStatus.CANCELLED)):
         tb.cancel(requester.account, request_id)
 
     taken, requester, _ = accepted(ledger, scheme)
-    with refused(
-        ledger,
-        scheme,
-        StateConflict,
-        "TimeBankInvalidStatus",
-        {"requestId": taken, "status": RequestStatus.ACCEPTED},
-        requester.address,
-    ):
+    with refused(ledger, scheme, *in_status(taken, RequestStatus.ACCEPTED), requester.address):
         tb.cancel(requester.account, taken)
 
 
@@ -505,15 +471,8 @@ def test_the_requester_cancels_only_while_open(
 def test_confirming_twice_is_refused(ledger: Ledger, scheme: Scheme, tb: TimeBankClient) -> None:
     request_id, requester, helper = accepted(ledger, scheme)
     tb.confirm(requester.account, request_id)
-    with refused(
-        ledger,
-        scheme,
-        StateConflict,
-        "TimeBankInvalidStatus",
-        {"requestId": request_id, "status": RequestStatus.COMPLETED},
-        requester.address,
-        helper.address,
-    ):
+    parties = (requester.address, helper.address)
+    with refused(ledger, scheme, *in_status(request_id, RequestStatus.COMPLETED), *parties):
         tb.confirm(requester.account, request_id)
 
 
@@ -521,15 +480,8 @@ def test_the_helper_cannot_confirm_their_own_help(
     ledger: Ledger, scheme: Scheme, tb: TimeBankClient
 ) -> None:
     request_id, requester, helper = accepted(ledger, scheme)
-    with refused(
-        ledger,
-        scheme,
-        NotAuthorized,
-        "TimeBankNotMemberOrProxy",
-        {"member": requester.address, "account": helper.address},
-        requester.address,
-        helper.address,
-    ):
+    helping_themselves = not_member_or_proxy(requester.address, helper.address)
+    with refused(ledger, scheme, *helping_themselves, requester.address, helper.address):
         tb.confirm(helper.account, request_id)
 
 
@@ -539,15 +491,7 @@ def test_a_frozen_helper_is_not_paid_until_unfrozen(
     request_id, requester, helper = accepted(ledger, scheme)
     registrar = ledger.operator("registrar")
     ledger.freeze_member(registrar=registrar, address=helper.address, reason=1)
-    with refused(
-        ledger,
-        scheme,
-        MemberFrozen,
-        "PointsMemberFrozen",
-        {"account": helper.address},
-        requester.address,
-        helper.address,
-    ):
+    with refused(ledger, scheme, *points_frozen(helper.address), requester.address, helper.address):
         tb.confirm(requester.account, request_id)
     ledger.unfreeze_member(registrar=registrar, address=helper.address, reason=1)
     tb.confirm(requester.account, request_id)
@@ -565,14 +509,7 @@ def test_a_reviewer_splits_a_disputed_request(
     assert events(tb, disputed, "RequestDisputed") == [
         {"requestId": request_id, "by": helper.address, "reason": 4}
     ]
-    with refused(
-        ledger,
-        scheme,
-        StateConflict,
-        "TimeBankInvalidStatus",
-        {"requestId": request_id, "status": RequestStatus.DISPUTED},
-        requester.address,
-    ):
+    with refused(ledger, scheme, *in_status(request_id, RequestStatus.DISPUTED), requester.address):
         tb.confirm(requester.account, request_id)
 
     reviewer = ledger.operator("reviewer-1")
@@ -608,24 +545,12 @@ def test_only_a_party_disputes_an_accepted_request_with_a_reason(
 ) -> None:
     request_id, requester, _ = accepted(ledger, scheme)
     stranger = spare(1)
-    with refused(
-        ledger,
-        scheme,
-        NotAuthorized,
-        "TimeBankNotMemberOrProxy",
-        {"member": requester.address, "account": stranger.address},
-    ):
+    with refused(ledger, scheme, *not_member_or_proxy(requester.address, stranger.address)):
         tb.dispute(stranger, request_id, 1)
     with refused(ledger, scheme, InvalidRequest, "TimeBankInvalidReason", {"reason": 0}):
         tb.dispute(requester.account, request_id, 0)
     open_id = post(ledger, scheme, requester, 1)
-    with refused(
-        ledger,
-        scheme,
-        StateConflict,
-        "TimeBankInvalidStatus",
-        {"requestId": open_id, "status": RequestStatus.OPEN},
-    ):
+    with refused(ledger, scheme, *in_status(open_id, RequestStatus.OPEN)):
         tb.dispute(requester.account, open_id, 1)
 
 
@@ -645,20 +570,18 @@ def test_resolving_needs_a_reviewer_who_is_no_party_and_no_more_than_is_held(
     ):
         tb.resolve(helper.account, request_id, 3)
     issuer = ledger.operator("issuer-time")
+
+    def refused_as_party(account: LocalAccount) -> None:
+        args = {"requestId": request_id, "account": account.address}
+        with refused(ledger, scheme, NotAuthorized, "TimeBankPartyCannotResolve", args, *parties):
+            tb.resolve(account, request_id, 3)
+
     # a reviewer who is a party, or a party's proxy, is refused too
     ledger.set_scheme_role(
         issuer=issuer, scheme=scheme.id, role_name="reviewer", account=helper.address, grant=True
     )
     try:
-        with refused(
-            ledger,
-            scheme,
-            NotAuthorized,
-            "TimeBankPartyCannotResolve",
-            {"requestId": request_id, "account": helper.address},
-            *parties,
-        ):
-            tb.resolve(helper.account, request_id, 3)
+        refused_as_party(helper.account)
     finally:
         ledger.set_scheme_role(
             issuer=issuer,
@@ -672,15 +595,7 @@ def test_resolving_needs_a_reviewer_who_is_no_party_and_no_more_than_is_held(
         ledger.operator("registrar"), requester.address, reviewer.address, source()
     )
     try:
-        with refused(
-            ledger,
-            scheme,
-            NotAuthorized,
-            "TimeBankPartyCannotResolve",
-            {"requestId": request_id, "account": reviewer.address},
-            *parties,
-        ):
-            tb.resolve(reviewer, request_id, 3)
+        refused_as_party(reviewer)
     finally:
         ledger.members.revoke_proxy(
             ledger.operator("registrar"), requester.address, reviewer.address
@@ -695,14 +610,7 @@ def test_resolving_needs_a_reviewer_who_is_no_party_and_no_more_than_is_held(
     ):
         tb.resolve(reviewer, request_id, 4)
     tb.resolve(reviewer, request_id, 3)
-    with refused(
-        ledger,
-        scheme,
-        StateConflict,
-        "TimeBankInvalidStatus",
-        {"requestId": request_id, "status": RequestStatus.RESOLVED},
-        *parties,
-    ):
+    with refused(ledger, scheme, *in_status(request_id, RequestStatus.RESOLVED), *parties):
         tb.resolve(reviewer, request_id, 0)
 
 
@@ -722,9 +630,8 @@ def test_a_proxy_acts_for_an_elderly_member_only_while_granted(
     _HOLDERS.add(elderly.address)
     issue_points(ledger, elderly.address, scheme.id, 6, source())
     helper = member_with(ledger, scheme)
-    refusal = {"member": elderly.address, "account": worker.address}
     with refused(
-        ledger, scheme, NotAuthorized, "TimeBankNotMemberOrProxy", refusal, elderly.address
+        ledger, scheme, *not_member_or_proxy(elderly.address, worker.address), elderly.address
     ):
         tb.post(worker, elderly.address, scheme.id, CLEANING, 2, details(), 0)
 
@@ -742,7 +649,7 @@ def test_a_proxy_acts_for_an_elderly_member_only_while_granted(
 
     ledger.members.revoke_proxy(registrar, elderly.address, worker.address)
     with refused(
-        ledger, scheme, NotAuthorized, "TimeBankNotMemberOrProxy", refusal, elderly.address
+        ledger, scheme, *not_member_or_proxy(elderly.address, worker.address), elderly.address
     ):
         tb.post(worker, elderly.address, scheme.id, CLEANING, 2, details(), 0)
 
@@ -755,12 +662,7 @@ def test_a_proxy_accepts_and_withdraws_for_a_helper(
     _HOLDERS.add(helper.address)
     request_id = post(ledger, scheme, requester, 2)
     with refused(
-        ledger,
-        scheme,
-        NotAuthorized,
-        "TimeBankNotMemberOrProxy",
-        {"member": helper.address, "account": worker.address},
-        requester.address,
+        ledger, scheme, *not_member_or_proxy(helper.address, worker.address), requester.address
     ):
         tb.accept(worker, request_id, helper.address)
     ledger.members.grant_proxy(

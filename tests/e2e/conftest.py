@@ -1,5 +1,5 @@
-"""The ``vpl`` fixture: the CLI in-process against the session ledger's chain, vault and
-manifest."""
+"""Fixtures of the end-to-end specifications: ``vpl``, the CLI in-process against the session
+ledger's chain, vault and manifest, and a scheme set up through it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import os
 import pytest
 from typer.testing import CliRunner, Result
 
+from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
 from scripts.cli import app
-from tests.e2e.runner import Vpl
+from tests.e2e.runner import Vpl, ok
+from tests.factories import new_scheme
 
 
 @pytest.fixture
@@ -34,3 +36,38 @@ def vpl(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> Vpl:
                 ledger.sender.reset_nonce(ledger.operator(name).address)
 
     return run
+
+
+@pytest.fixture
+def cli_scheme(vpl: Vpl, ledger: Ledger) -> Scheme:
+    """A fresh scheme of issuer-vol with a rule (10 points an hour), limits, an organiser
+    (issuer-bee) and two reviewers, all set through the CLI."""
+    s = new_scheme(ledger, issuer=ledger.operator("issuer-vol").address)
+    ok(
+        vpl(
+            "--json", "rule", "duration", s.code, "--points-per-hour", "10", "--grades", "A=1.2,B=1"
+        )
+    )
+    limits = ok(
+        vpl(
+            "--json",
+            "limits",
+            "set",
+            s.code,
+            "--records-per-day",
+            "6",
+            "--minutes-per-day",
+            "720",
+            "--points-per-day",
+            "1000",
+            "--points-per-week",
+            "5000",
+            "--approvals-per-hour",
+            "60",
+        )
+    )
+    assert limits["records_per_day"] == 6 and limits["late_working_days"] == 10
+    ok(vpl("--json", "role", "grant", "organiser", "issuer-bee", "--scheme", s.code))
+    ok(vpl("--json", "role", "grant", "reviewer", "reviewer-1", "--scheme", s.code))
+    ok(vpl("--json", "role", "grant", "reviewer", "reviewer-2", "--scheme", s.code))
+    return s

@@ -1,12 +1,16 @@
-"""The in-process ``vpl`` runner shared by the end-to-end tests (fixture in conftest.py)."""
+"""The in-process ``vpl`` runner shared by the end-to-end tests (fixture in conftest.py): what a
+run answered, and the commands several of them run."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from typer.testing import Result
+
+from ledger.chain.contracts import Scheme
 
 Vpl = Callable[..., Result]
 
@@ -23,3 +27,12 @@ def fails(result: Result, code: int, message: str) -> None:
     assert result.stderr.startswith("error: ")
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def issue_batch(vpl: Vpl, path: Path, scheme: Scheme, *options: str) -> Any:
+    """``vpl --json issue batch`` of the file at `path` in `scheme`, organised by issuer-bee,
+    with `options` (``--check``, ``--chunk N``); its JSON answer."""
+    return ok(
+        vpl("--json", "issue", "batch", str(path), "--scheme", scheme.code, *options,
+            "--organiser", "issuer-bee")
+    )  # fmt: skip

@@ -14,17 +14,19 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, col, select
 
-from ledger.audit.anchors import UNLINKED_DEPTH
+from ledger.audit.anchors.verification import UNLINKED_DEPTH
 from ledger.chain.contracts import Scheme
-from ledger.chain.contracts.records import pack_records, records_hash
-from ledger.earning.batch import plan_batch
+from ledger.chain.contracts.packed_records import pack_records, records_hash
+from ledger.earning.batch.plan import plan_batch
 from ledger.ledger import Ledger
 from ledger.store.records import RecordDetails
 from ledger.values import CST
-from tests.e2e.runner import Vpl, ok
-from tests.e2e.test_earning_cli import _write, iso, scheme  # noqa: F401  (the fixture)
+from tests.batch_helpers import batch_row, write_csv, yesterday
+from tests.e2e.runner import Vpl, issue_batch, ok
+from tests.earning_helpers import as_typed
 from tests.factories import new_member
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,35 +35,32 @@ ROOT = Path(__file__).resolve().parents[2]
 #: second chunk is not sent yet (tests/ledger/test_batch.py stops a run with chunks in flight).
 KILLED_AFTER_APPROVAL = """
 import os, signal, sys
-import ledger.earning.batch
-ledger.earning.batch.IN_FLIGHT = 1
-ledger.earning.batch.mark_chunk_paid = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+import ledger.earning.batch.flight, ledger.earning.batch.pay
+ledger.earning.batch.flight.IN_FLIGHT = 1
+ledger.earning.batch.pay.mark_chunk_paid = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
 from scripts.cli import app
 app(args=sys.argv[1:], prog_name="vpl")
 """
 
 
-def _row(key: str, member: str, start: int) -> list[str]:
-    return [key, member, iso(start), iso(start + 3600), "A", "助老送餐", "百瑞景社区", "送午餐",
-            "百瑞景社区居委会", "王主任", "0x" + os.urandom(32).hex()]  # fmt: skip
-
-
-def _yesterday_9(ledger: Ledger) -> int:
-    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
-    return (now + 8 * 3600) // 86400 * 86400 - 8 * 3600 - 86400 + 9 * 3600
-
-
-def _batch_file(ledger: Ledger, tmp_path: Path) -> tuple[Path, list[str], int]:
+@pytest.fixture
+def day_file(ledger: Ledger, tmp_path: Path) -> tuple[Path, list[str], int]:
     """Four records: the first chunk of two pays members[0] and members[1] at 09:00; the second
-    members[2] at 09:00 and members[0] again at 11:00."""
+    members[2] at 09:00 and members[0] again at 11:00. The file, the members, and 09:00."""
     members = [new_member(ledger).address for _ in range(3)]
-    nine = _yesterday_9(ledger)
-    rows = [_row(f"k{i}", m, nine) for i, m in enumerate(members)]
-    rows.append(_row("k3", members[0], nine + 2 * 3600))
-    return _write(tmp_path / "day.csv", rows), members, nine
+    nine = yesterday(ledger) + 9 * 3600
+
+    def row(key: str, member: str, start: int) -> list[str]:
+        return batch_row(
+            key, member, as_typed(start), as_typed(start + 3600), "A", content="送午餐"
+        )
+
+    rows = [row(f"k{i}", m, nine) for i, m in enumerate(members)]
+    rows.append(row("k3", members[0], nine + 2 * 3600))
+    return write_csv(tmp_path / "day.csv", rows), members, nine
 
 
-def _killed_run(ledger: Ledger, scheme: Scheme, path: Path) -> int:  # noqa: F811
+def _killed_run(ledger: Ledger, scheme: Scheme, path: Path) -> int:
     """Run the file in a `vpl` process killed after the first approval; the batch it paid."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
     env["VPL_DEPLOYMENTS_DIR"] = str(ledger.settings.resolved_deployments_dir)
@@ -85,27 +84,27 @@ def _killed_run(ledger: Ledger, scheme: Scheme, path: Path) -> int:  # noqa: F81
     return batch_id
 
 
-def _stored(ledger: Ledger, scheme: Scheme) -> list[RecordDetails]:  # noqa: F811
+def _stored(ledger: Ledger, scheme: Scheme) -> list[RecordDetails]:
     with Session(ledger.engine) as db:
         return list(db.exec(select(RecordDetails).where(col(RecordDetails.scheme_id) == scheme.id)))
 
 
-def _links(ledger: Ledger, scheme: Scheme) -> dict[str, int | None]:  # noqa: F811
+def _links(ledger: Ledger, scheme: Scheme) -> dict[str, int | None]:
     return {r.record_key: r.batch_id for r in _stored(ledger, scheme)}
 
 
 def test_the_next_run_links_a_chunk_paid_before_a_kill_and_every_reader_sees_it(
     vpl: Vpl,
     ledger: Ledger,
-    scheme: Scheme,  # noqa: F811
+    cli_scheme: Scheme,
+    day_file: tuple[Path, list[str], int],
     tmp_path: Path,
 ) -> None:
-    path, members, nine = _batch_file(ledger, tmp_path)
+    scheme, (path, members, nine) = cli_scheme, day_file
     batch_id = _killed_run(ledger, scheme, path)
     assert [ledger.points.balance_of(m, scheme.id) for m in members] == [12, 12, 0]
 
-    again = ok(vpl("--json", "issue", "batch", str(path), "--scheme", scheme.code,
-                   "--chunk", "2", "--organiser", "issuer-bee"))  # fmt: skip
+    again = issue_batch(vpl, path, scheme, "--chunk", "2")
     assert again["paid"] == 2
     assert {(k["record_id"], k["reason"]) for k in again["skipped"]} == {
         ("k0", f"already paid (batch {batch_id})"),
@@ -130,12 +129,9 @@ def test_the_next_run_links_a_chunk_paid_before_a_kill_and_every_reader_sees_it(
 
 
 def test_verify_store_reports_the_unlinked_rows_until_a_reader_links_them(
-    vpl: Vpl,
-    ledger: Ledger,
-    scheme: Scheme,  # noqa: F811
-    tmp_path: Path,
+    vpl: Vpl, ledger: Ledger, cli_scheme: Scheme, day_file: tuple[Path, list[str], int]
 ) -> None:
-    path, _, _ = _batch_file(ledger, tmp_path)
+    scheme, (path, _, _) = cli_scheme, day_file
     batch_id = _killed_run(ledger, scheme, path)
     unlinked = sorted(r.id for r in _stored(ledger, scheme) if r.record_key in ("k0", "k1"))
     for _ in range(UNLINKED_DEPTH):
@@ -157,17 +153,13 @@ def test_verify_store_reports_the_unlinked_rows_until_a_reader_links_them(
     after = vpl("--json", "audit", "verify-store")
     assert not {f["row_id"] for f in json.loads(after.stdout)["findings"]} & set(unlinked)
     # the run finishes what was left
-    ok(vpl("--json", "issue", "batch", str(path), "--scheme", scheme.code, "--chunk", "2",
-           "--organiser", "issuer-bee"))  # fmt: skip
+    issue_batch(vpl, path, scheme, "--chunk", "2")
 
 
 def test_a_batch_whose_details_are_not_in_the_store_does_not_verify(
-    vpl: Vpl,
-    ledger: Ledger,
-    scheme: Scheme,  # noqa: F811
-    tmp_path: Path,
+    vpl: Vpl, ledger: Ledger, cli_scheme: Scheme, day_file: tuple[Path, list[str], int]
 ) -> None:
-    path, _, _ = _batch_file(ledger, tmp_path)
+    scheme, (path, _, _) = cli_scheme, day_file
     plan = plan_batch(ledger, path, scheme=scheme.id,
                       organiser=ledger.operator("issuer-bee").address,
                       reviewer=ledger.operator("reviewer-1").address)  # fmt: skip

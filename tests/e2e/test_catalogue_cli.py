@@ -4,21 +4,14 @@ fulfils or cancels, due orders expire; refusals exit with their code and change 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from ledger.ledger import Ledger
-from ledger.values import CST
 from tests.catalogue_helpers import Shop, assert_supply_invariant, grant_proxy, holder, new_shop
 from tests.e2e.runner import Vpl, fails, ok
-from tests.earning_helpers import DAY, HOUR, advance, now
+from tests.earning_helpers import DAY, HOUR, advance, as_typed, now
 
 WORKER = "reviewer-2"
-
-
-def iso(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, CST).strftime("%Y-%m-%d %H:%M")
 
 
 @pytest.fixture
@@ -50,7 +43,7 @@ def add(vpl: Vpl, ledger: Ledger, shop: Shop, *extra: str, name: str = "黄鹤�
             "--per-member",
             "3",
             "--until",
-            iso(now(ledger) + 2 * DAY),
+            as_typed(now(ledger) + 2 * DAY),
             *extra,
         )
     )
@@ -143,7 +136,7 @@ def test_refusals_exit_with_a_clear_message_and_change_nothing(
             "--stock",
             "1",
             "--until",
-            iso(now(ledger) + DAY),
+            as_typed(now(ledger) + DAY),
         ),
         2,
         "price must be positive",

@@ -23,16 +23,17 @@ from eth_account import Account
 from sqlmodel import Session, select
 
 from ledger.chain.contracts import MemberStatus, SchemeFlag
-from ledger.chain.node import LocalNode, free_port
+from ledger.chain.node import LocalNode
+from ledger.chain.node.host import free_port
 from ledger.config import REPO_ROOT, Settings
 from ledger.errors import NodeNotRunning, RecordNotFound
 from ledger.ledger import Ledger
 from ledger.store import PersonalDataAccess, session
 from ledger.store.db import make_engine
 from ledger.store.index import IndexSchema
-from tests.conftest import issue_points
 from tests.e2e.runner import Vpl, fails, ok
 from tests.factories import id_number, new_member, new_scheme
+from tests.probes import issue_points
 
 
 def fresh_address() -> str:

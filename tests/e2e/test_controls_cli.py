@@ -3,32 +3,27 @@ end against the session's chain."""
 
 from __future__ import annotations
 
+from typer.testing import Result
+
+from ledger.chain.contracts import Scheme
 from ledger.chain.contracts.schemes import Policy
 from ledger.ledger import Ledger
-from tests.conftest import issue_points
 from tests.contracts.helpers import source
 from tests.e2e.runner import Vpl, fails, ok
-from tests.factories import new_member, new_scheme
+from tests.factories import new_holder, new_member, new_scheme
+from tests.probes import issue_points
+
+
+def policy(vpl: Vpl, scheme: Scheme, *options: str) -> Result:
+    """The council proposes the policy `options` for `scheme` and passes it at once."""
+    return vpl("--json", "council", "propose", "policy", scheme.code, *options, "--approve-all")
 
 
 def test_a_policy_goes_through_the_council_and_shows_on_the_scheme(
     vpl: Vpl, ledger: Ledger
 ) -> None:
     s = new_scheme(ledger)
-    ok(
-        vpl(
-            "--json",
-            "council",
-            "propose",
-            "policy",
-            s.code,
-            "--expiry-months",
-            "24",
-            "--max-balance",
-            "5000",
-            "--approve-all",
-        )
-    )
+    ok(policy(vpl, s, "--expiry-months", "24", "--max-balance", "5000"))
     assert ledger.schemes.policy_of(s.id) == Policy(max_balance=5000, expiry_months=24)
     shown = ok(vpl("--json", "scheme", "show", s.code))
     assert (shown["expiry_months"], shown["max_balance"], shown["supply_limit"]) == (24, 5000, 0)
@@ -59,8 +54,7 @@ def test_the_issuer_freezes_and_releases_points_and_the_balance_shows_them(
     vpl: Vpl, ledger: Ledger
 ) -> None:
     s = new_scheme(ledger)
-    member = new_member(ledger)
-    issue_points(ledger, member.address, s.id, 100, source())
+    member = new_holder(ledger, s.id, 100)
     frozen = ok(vpl("--json", "points", "freeze", member.address, s.code, "40", "--case", "CASE-7"))
     assert (frozen["frozen"], frozen["available"]) == (40, 60)
     [row] = [b for b in ok(vpl("--json", "balance", member.address)) if b["scheme"] == s.code]
@@ -81,18 +75,7 @@ def test_the_issuer_freezes_and_releases_points_and_the_balance_shows_them(
 def test_the_expiry_sweep_reports_nothing_due_on_a_fresh_scheme(vpl: Vpl, ledger: Ledger) -> None:
     s = new_scheme(ledger)
     member = new_member(ledger)
-    ok(
-        vpl(
-            "--json",
-            "council",
-            "propose",
-            "policy",
-            s.code,
-            "--expiry-months",
-            "12",
-            "--approve-all",
-        )
-    )
+    ok(policy(vpl, s, "--expiry-months", "12"))
     issue_points(ledger, member.address, s.id, 7, source())
     [row] = [b for b in ok(vpl("--json", "balance", member.address)) if b["scheme"] == s.code]
     [lot] = row["expiring"]

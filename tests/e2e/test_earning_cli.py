@@ -3,59 +3,18 @@ session's chain and store."""
 
 from __future__ import annotations
 
-import csv
 import os
-from datetime import datetime
 from pathlib import Path
-
-import pytest
 
 from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
-from ledger.values import CST
-from tests.e2e.runner import Vpl, fails, ok
-from tests.factories import new_member, new_scheme
+from tests.batch_helpers import batch_row, write_csv, yesterday
+from tests.e2e.runner import Vpl, fails, issue_batch, ok
+from tests.earning_helpers import as_typed
+from tests.factories import new_member
 
 
-def iso(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, CST).strftime("%Y-%m-%d %H:%M")
-
-
-@pytest.fixture
-def scheme(vpl: Vpl, ledger: Ledger) -> Scheme:
-    """A scheme with a rule, limits, an organiser and a reviewer, all set through the CLI."""
-    s = new_scheme(ledger, issuer=ledger.operator("issuer-vol").address)
-    ok(
-        vpl(
-            "--json", "rule", "duration", s.code, "--points-per-hour", "10", "--grades", "A=1.2,B=1"
-        )
-    )
-    limits = ok(
-        vpl(
-            "--json",
-            "limits",
-            "set",
-            s.code,
-            "--records-per-day",
-            "6",
-            "--minutes-per-day",
-            "720",
-            "--points-per-day",
-            "1000",
-            "--points-per-week",
-            "5000",
-            "--approvals-per-hour",
-            "60",
-        )
-    )
-    assert limits["records_per_day"] == 6 and limits["late_working_days"] == 10
-    ok(vpl("--json", "role", "grant", "organiser", "issuer-bee", "--scheme", s.code))
-    ok(vpl("--json", "role", "grant", "reviewer", "reviewer-1", "--scheme", s.code))
-    ok(vpl("--json", "role", "grant", "reviewer", "reviewer-2", "--scheme", s.code))
-    return s
-
-
-def test_an_activity_a_record_and_its_review(vpl: Vpl, ledger: Ledger, scheme: Scheme) -> None:
+def test_an_activity_a_record_and_its_review(vpl: Vpl, ledger: Ledger, cli_scheme: Scheme) -> None:
     member = new_member(ledger).address
     now = int(ledger.w3.eth.get_block("latest")["timestamp"])
     activity = ok(
@@ -65,7 +24,7 @@ def test_an_activity_a_record_and_its_review(vpl: Vpl, ledger: Ledger, scheme: S
             "issuer-bee",
             "activity",
             "create",
-            scheme.code,
+            cli_scheme.code,
             "--name",
             "助老送餐",
             "--place",
@@ -77,9 +36,9 @@ def test_an_activity_a_record_and_its_review(vpl: Vpl, ledger: Ledger, scheme: S
             "--person",
             "王主任",
             "--start",
-            iso(now - 60),
+            as_typed(now - 60),
             "--end",
-            iso(now + 7200),
+            as_typed(now + 7200),
             "--capacity",
             "2",
         )
@@ -95,15 +54,15 @@ def test_an_activity_a_record_and_its_review(vpl: Vpl, ledger: Ledger, scheme: S
             "issuer-bee",
             "record",
             "submit",
-            scheme.code,
+            cli_scheme.code,
             "--volunteer",
             member,
             "--activity",
             str(activity["id"]),
             "--start",
-            iso(now),
+            as_typed(now),
             "--end",
-            iso(now + 2400),
+            as_typed(now + 2400),
             "--content",
             "送餐 12 份",
             "--evidence",
@@ -113,7 +72,7 @@ def test_an_activity_a_record_and_its_review(vpl: Vpl, ledger: Ledger, scheme: S
     assert record["status"] == "pending" and record["details"]["place"] == "百瑞景社区"
 
     # the submitter may not review their own record, even holding the reviewer role
-    ok(vpl("--json", "role", "grant", "reviewer", "issuer-bee", "--scheme", scheme.code))
+    ok(vpl("--json", "role", "grant", "reviewer", "issuer-bee", "--scheme", cli_scheme.code))
     fails(
         vpl("--as", "issuer-bee", "record", "approve", str(record["id"]), "--grade", "B"),
         3,
@@ -123,7 +82,9 @@ def test_an_activity_a_record_and_its_review(vpl: Vpl, ledger: Ledger, scheme: S
         vpl("--json", "--as", "reviewer-2", "record", "approve", str(record["id"]), "--grade", "B")
     )
     assert approved["status"] == "approved" and approved["points"] == 6  # 40 min x 10/h x 1.0
-    listed = ok(vpl("--json", "record", "list", "--scheme", scheme.code, "--status", "approved"))
+    listed = ok(
+        vpl("--json", "record", "list", "--scheme", cli_scheme.code, "--status", "approved")
+    )
     assert [r["id"] for r in listed] == [record["id"]]
     again = vpl("--as", "reviewer-1", "record", "approve", str(record["id"]))
     fails(again, 3, "not awaiting review")
@@ -131,71 +92,25 @@ def test_an_activity_a_record_and_its_review(vpl: Vpl, ledger: Ledger, scheme: S
     assert any(r["error"] == "RecordsNotPending" for r in refusals)
 
 
-def _write(path: Path, rows: list[list[str]]) -> Path:
-    header = [
-        "record_id",
-        "volunteer",
-        "start",
-        "end",
-        "grade",
-        "activity",
-        "place",
-        "content",
-        "organising_unit",
-        "person_in_charge",
-        "evidence_hash",
-    ]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def test_issue_batch_pays_a_file_once_and_reports_bad_rows(
-    vpl: Vpl, ledger: Ledger, scheme: Scheme, tmp_path: Path
+    vpl: Vpl, ledger: Ledger, cli_scheme: Scheme, tmp_path: Path
 ) -> None:
     members = [new_member(ledger).address for _ in range(3)]
-    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
-    day = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600 - 86400 + 9 * 3600  # yesterday 09:00 CST
+    day = yesterday(ledger) + 9 * 3600
 
     def row(key: str, member: str) -> list[str]:
-        return [
-            key,
-            member,
-            iso(day),
-            iso(day + 3600),
-            "A",
-            "助老送餐",
-            "百瑞景社区",
-            "送午餐",
-            "百瑞景社区居委会",
-            "王主任",
-            "0x" + os.urandom(32).hex(),
-        ]
+        return batch_row(key, member, as_typed(day), as_typed(day + 3600), "A", content="送午餐")
 
-    bad = _write(tmp_path / "bad.csv", [row("b1", members[0]), row("b1", members[1])])
+    bad = write_csv(tmp_path / "bad.csv", [row("b1", members[0]), row("b1", members[1])])
     fails(
-        vpl("issue", "batch", str(bad), "--scheme", scheme.code, "--organiser", "issuer-bee"),
+        vpl("issue", "batch", str(bad), "--scheme", cli_scheme.code, "--organiser", "issuer-bee"),
         2,
         "line 3 (b1): duplicate row",
     )
-    assert all(ledger.points.balance_of(m, scheme.id) == 0 for m in members)
+    assert all(ledger.points.balance_of(m, cli_scheme.id) == 0 for m in members)
 
-    good = _write(tmp_path / "good.csv", [row(f"g{i}", m) for i, m in enumerate(members)])
-    checked = ok(
-        vpl(
-            "--json",
-            "issue",
-            "batch",
-            str(good),
-            "--scheme",
-            scheme.code,
-            "--check",
-            "--organiser",
-            "issuer-bee",
-        )
-    )
+    good = write_csv(tmp_path / "good.csv", [row(f"g{i}", m) for i, m in enumerate(members)])
+    checked = issue_batch(vpl, good, cli_scheme, "--check")
     assert checked == {
         "file": str(good),
         "rows": 3,
@@ -205,34 +120,10 @@ def test_issue_batch_pays_a_file_once_and_reports_bad_rows(
         "points": 36,
         "written": False,
     }
-    paid = ok(
-        vpl(
-            "--json",
-            "issue",
-            "batch",
-            str(good),
-            "--scheme",
-            scheme.code,
-            "--chunk",
-            "2",
-            "--organiser",
-            "issuer-bee",
-        )
-    )
+    paid = issue_batch(vpl, good, cli_scheme, "--chunk", "2")
     assert paid["paid"] == 3 and paid["points"] == 36 and len(paid["batches"]) == 2
-    assert [ledger.points.balance_of(m, scheme.id) for m in members] == [12, 12, 12]
+    assert [ledger.points.balance_of(m, cli_scheme.id) for m in members] == [12, 12, 12]
 
-    again = ok(
-        vpl(
-            "--json",
-            "issue",
-            "batch",
-            str(good),
-            "--scheme",
-            scheme.code,
-            "--organiser",
-            "issuer-bee",
-        )
-    )
+    again = issue_batch(vpl, good, cli_scheme)
     assert again["paid"] == 0 and len(again["skipped"]) == 3
-    assert [ledger.points.balance_of(m, scheme.id) for m in members] == [12, 12, 12]
+    assert [ledger.points.balance_of(m, cli_scheme.id) for m in members] == [12, 12, 12]

@@ -4,8 +4,12 @@ with its exit code and nothing changed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
+from ledger.chain.contracts import Scheme
 from ledger.ledger import Ledger
 from tests.e2e.runner import Vpl, fails, ok
 from tests.earning_helpers import assert_unchanged
@@ -18,22 +22,35 @@ from tests.exchange_helpers import (
 )
 
 
-def _setup(ledger: Ledger) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Pair:
+    """Scheme a of issuer-green (worth one standard unit) and b of issuer-culture (two), and a
+    member holding 100 points of a with issuer-vol as their proxy."""
+
+    ledger: Ledger
+    a: Scheme
+    b: Scheme
+    member: str
+
+    def codes(self) -> tuple[str, str, str]:
+        """a's code, b's code and the member, as the commands take them."""
+        return self.a.code, self.b.code, self.member
+
+    def state(self) -> dict[str, Any]:
+        return exchange_state(self.ledger, [self.a, self.b], [self.member])
+
+
+@pytest.fixture
+def pair(ledger: Ledger) -> Pair:
     a = exchange_scheme(ledger, value=1000, issuer="issuer-green")
     b = exchange_scheme(ledger, value=2000, issuer="issuer-culture")
     member = holder(ledger, a, 100)
     grant_proxy(ledger, member.address)
-    return {
-        "a": a,
-        "b": b,
-        "m": member.address,
-        "state": lambda: exchange_state(ledger, [a, b], [member.address]),
-    }
+    return Pair(ledger, a, b, member.address)
 
 
-def test_quote_then_run_with_the_printed_values(vpl: Vpl, ledger: Ledger) -> None:
-    s = _setup(ledger)
-    a, b, m = s["a"].code, s["b"].code, s["m"]
+def test_quote_then_run_with_the_printed_values(vpl: Vpl, ledger: Ledger, pair: Pair) -> None:
+    a, b, m = pair.codes()
     text = vpl("exchange", "quote", m, a, b, "9")
     assert text.exit_code == 0, text.output
     assert f"gives 8 {a} points and receives 4 {b} points" in text.stdout
@@ -46,40 +63,34 @@ def test_quote_then_run_with_the_printed_values(vpl: Vpl, ledger: Ledger) -> Non
         )
     )
     assert (done["used"], done["out"], done["value"]) == (8, 4, 8000)
-    assert ledger.points.balances(m, [s["a"].id, s["b"].id]) == {s["a"].id: 92, s["b"].id: 4}
+    assert ledger.points.balances(m, [pair.a.id, pair.b.id]) == {pair.a.id: 92, pair.b.id: 4}
 
 
-def test_a_stale_quote_is_refused(vpl: Vpl, ledger: Ledger) -> None:
-    s = _setup(ledger)
-    a, b, m = s["a"].code, s["b"].code, s["m"]
+def test_a_stale_quote_is_refused(vpl: Vpl, ledger: Ledger, pair: Pair) -> None:
+    a, b, m = pair.codes()
     q = ok(vpl("--json", "exchange", "quote", m, a, b, "10"))
-    change_value(ledger, s["b"], 2500)
-    before = s["state"]()
+    change_value(ledger, pair.b, 2500)
+    before = pair.state()
     fails(vpl("exchange", "run", m, a, b, "10", "--values", q["values"]), 3, "the quote is stale")
-    assert_unchanged(before, s["state"]())
+    assert_unchanged(before, pair.state())
 
 
-def test_bad_amounts_and_values_are_refused(vpl: Vpl, ledger: Ledger) -> None:
-    s = _setup(ledger)
-    a, b, m = s["a"].code, s["b"].code, s["m"]
-    before = s["state"]()
+def test_bad_amounts_and_values_are_refused(vpl: Vpl, pair: Pair) -> None:
+    a, b, m = pair.codes()
+    before = pair.state()
     fails(vpl("exchange", "run", m, a, b, "-5", "--values", "1000:2000"), 2, "must be positive")
     fails(vpl("exchange", "run", m, a, b, "0", "--values", "1000:2000"), 2, "must be positive")
     fails(vpl("exchange", "quote", m, a, b, str(2**88)), 2, "larger than the maximum")
     fails(vpl("exchange", "run", m, a, b, "5", "--values", "1000"), 2, "FROM_VALUE:TO_VALUE")
     fails(vpl("exchange", "run", m, a, b, "202", "--values", "1000:2000"), 3, "fewer than")
-    fails(
-        vpl("exchange", "run", m, a, a, "5", "--values", "1000:1000"),
-        3,
-        "from one scheme into another",
-    )
-    assert_unchanged(before, s["state"]())
+    same = vpl("exchange", "run", m, a, a, "5", "--values", "1000:1000")
+    fails(same, 3, "from one scheme into another")
+    assert_unchanged(before, pair.state())
 
 
-def test_a_proxy_without_the_grant_and_a_declining_scheme(vpl: Vpl, ledger: Ledger) -> None:
-    s = _setup(ledger)
-    a, b, m = s["a"].code, s["b"].code, s["m"]
-    before = s["state"]()
+def test_a_proxy_without_the_grant_and_a_declining_scheme(vpl: Vpl, pair: Pair) -> None:
+    a, b, m = pair.codes()
+    before = pair.state()
     q = ok(vpl("--json", "--as", "issuer-bee", "exchange", "quote", m, a, b, "4"))
     assert q["ok"] is False and q["problem"]["error"] == "ExchangeUnauthorized"
     fails(
@@ -88,17 +99,13 @@ def test_a_proxy_without_the_grant_and_a_declining_scheme(vpl: Vpl, ledger: Ledg
         "may not exchange for",
     )
     ok(vpl("--json", "council", "propose", "flags", b, "redemption", "--approve-all"))
-    fails(
-        vpl("exchange", "run", m, a, b, "4", "--values", "1000:2000"),
-        3,
-        "does not accept exchanges",
-    )
-    assert_unchanged(before, s["state"]())
+    declined = vpl("exchange", "run", m, a, b, "4", "--values", "1000:2000")
+    fails(declined, 3, "does not accept exchanges")
+    assert_unchanged(before, pair.state())
 
 
-def test_limits_are_a_council_proposal_and_are_enforced(vpl: Vpl, ledger: Ledger) -> None:
-    s = _setup(ledger)
-    a, b, m = s["a"].code, s["b"].code, s["m"]
+def test_limits_are_a_council_proposal_and_are_enforced(vpl: Vpl, pair: Pair) -> None:
+    a, b, m = pair.codes()
     proposal = ok(
         vpl(
             "--json",
@@ -116,10 +123,10 @@ def test_limits_are_a_council_proposal_and_are_enforced(vpl: Vpl, ledger: Ledger
     assert proposal["state"] == "executed"
     shown = ok(vpl("--json", "exchange", "limits", "show", a))
     assert (shown["min_value"], shown["member_daily"], shown["member_monthly"]) == (2000, 10_000, 0)
-    before = s["state"]()
+    before = pair.state()
     fails(vpl("exchange", "run", m, a, b, "1", "--values", "1000:2000"), 3, "below the minimum")
     fails(vpl("exchange", "run", m, a, b, "12", "--values", "1000:2000"), 3, "member's daily")
-    assert_unchanged(before, s["state"]())
+    assert_unchanged(before, pair.state())
     fails(
         vpl("exchange", "limits", "set", a, "--member-daily", "-1", "--approve-all"),
         2,
@@ -127,13 +134,12 @@ def test_limits_are_a_council_proposal_and_are_enforced(vpl: Vpl, ledger: Ledger
     )
 
 
-def test_settle_confirm_list_and_statement(vpl: Vpl, ledger: Ledger) -> None:
-    s = _setup(ledger)
-    a, b, m = s["a"].code, s["b"].code, s["m"]
+def test_settle_confirm_list_and_statement(vpl: Vpl, pair: Pair) -> None:
+    a, b, m = pair.codes()
     ok(
         vpl("--json", "exchange", "run", m, a, b, "20", "--values", "1000:2000")
     )  # green owes 20.000
-    before = s["state"]()
+    before = pair.state()
     fails(vpl("clearing", "settle", a, b, "20.001", "--reference", "T1"), 3, "is more")
     fails(vpl("clearing", "settle", a, b, "-1", "--reference", "T1"), 2, "not an amount")
     fails(
@@ -141,13 +147,13 @@ def test_settle_confirm_list_and_statement(vpl: Vpl, ledger: Ledger) -> None:
         3,
         "is not the issuer",
     )
-    assert_unchanged(before, s["state"]())
+    assert_unchanged(before, pair.state())
     settled = ok(vpl("--json", "clearing", "settle", a, b, "12.5", "--reference", "银行转账 T1"))
     assert (settled["status"], settled["amount"]) == ("pending", 12_500)
     sid = str(settled["id"])
-    before = s["state"]()
+    before = pair.state()
     fails(vpl("--as", "issuer-green", "clearing", "confirm", sid), 3, "is not the issuer of scheme")
-    assert_unchanged(before, s["state"]())
+    assert_unchanged(before, pair.state())
     confirmed = ok(vpl("--json", "clearing", "confirm", sid))
     assert confirmed["status"] == "confirmed"
     fails(vpl("clearing", "cancel", sid), 3, "no longer pending")

@@ -7,10 +7,10 @@ import pytest
 
 from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.ledger import Ledger
-from tests.conftest import issue_points
 from tests.contracts.helpers import source
 from tests.e2e.runner import Vpl, fails, ok
 from tests.factories import new_member, new_scheme
+from tests.probes import issue_points
 
 WORKER = "reviewer-2"
 MANAGER = "reviewer-1"

@@ -14,11 +14,11 @@ from typer.testing import Result
 
 from ledger.ledger import Ledger
 from ledger.store.records import RecordDetails
-from tests.conftest import issue_points
 from tests.contracts.helpers import source
 from tests.e2e.runner import Vpl, fails, ok
 from tests.earning_helpers import earn, earning_scheme, two_hours_ago
 from tests.factories import new_member, new_scheme
+from tests.probes import issue_points
 
 
 def test_sync_then_status_and_a_members_history(vpl: Vpl, ledger: Ledger) -> None:

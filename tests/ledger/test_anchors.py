@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from ledger.audit.anchors import Anchors, digest_store, merkle_root, row_leaf
+from ledger.audit.anchors.anchoring import Anchors
+from ledger.audit.anchors.digest import digest_store, merkle_root, row_leaf
 from ledger.errors import NotAuthorized, RecordNotFound
 from ledger.ledger import Ledger
 from ledger.store.anchors import StoreAnchor, StoreAnchorLeaf

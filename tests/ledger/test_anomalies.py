@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from sqlmodel import Session
 
-from ledger.audit.anomalies import RULES, AnomalyReport, detect, finding_rows
-from ledger.audit.indexer import Indexer
+from ledger.audit.anomalies.detect import RULES, detect
+from ledger.audit.anomalies.findings import AnomalyReport, finding_rows
+from ledger.audit.index.follow import Indexer
 from ledger.config import AnomalyThresholds
 from ledger.errors import IndexBehind, InputError
 from ledger.ledger import Ledger
 from ledger.store.index import IndexEvent, IndexEventRef
+from tests.audit_helpers import own_index
+from tests.batch_helpers import BatchSetup
 from tests.earning_helpers import (
     CST_OFFSET,
     DAY,
@@ -31,18 +34,8 @@ from tests.earning_helpers import (
     two_hours_ago,
 )
 from tests.factories import Member, new_member
-from tests.ledger.test_batch import Setup as BatchSetup
-from tests.ledger.test_batch import setup as batch_setup  # noqa: F401 - a fixture
-from tests.ledger.test_indexer import index_of
 
 HOUR = 3600
-
-
-@pytest.fixture(scope="module")
-def indexer(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexer]:
-    idx = index_of(ledger, f"sqlite:///{tmp_path_factory.mktemp('anomalies') / 'index.db'}")
-    yield idx
-    idx.ledger.close()
 
 
 def run(
@@ -95,13 +88,11 @@ def test_too_many_hours_of_service_in_one_day(ledger: Ledger, indexer: Indexer) 
 
 
 def test_two_ordinary_four_day_batch_files_are_no_burst(
-    batch_setup: BatchSetup,  # noqa: F811 - the fixture imported above
-    indexer: Indexer,
-    tmp_path: Path,
+    batch: BatchSetup, indexer: Indexer, tmp_path: Path
 ) -> None:
     """The demo city's normal traffic: every member serves twice a day (5 hours), and each file
     brings four days of it at once. Submitted in one transaction, they are still no burst."""
-    s = batch_setup
+    s = batch
     since = s.ledger.w3.eth.block_number + 1
     for name, first_day in (("week-a", 7), ("week-b", 3)):
         rows = [
@@ -147,13 +138,16 @@ def reviewers(ledger: Ledger, e: Earning, count: int) -> list[Member]:
 
 
 def approve_record_of(
-    ledger: Ledger, e: Earning, reviewer: Member, volunteer: Member, k: int
+    ledger: Ledger, e: Earning, reviewer: Member | LocalAccount, volunteer: Member, k: int
 ) -> int:
+    """`reviewer` (a member or an operator) approves a record of `volunteer`: two hours ending
+    `k` times three hours before an hour ago."""
     start, end = two_hours_ago(ledger)
     record_id = submit(
         ledger, e, volunteer.address, start - k * 3 * HOUR, end - k * 3 * HOUR
     ).record.id
-    ledger.earning.approve(reviewer=reviewer.account, record_id=record_id, grade="B")
+    signer = reviewer.account if isinstance(reviewer, Member) else reviewer
+    ledger.earning.approve(reviewer=signer, record_id=record_id, grade="B")
     return record_id
 
 
@@ -228,7 +222,7 @@ def test_approvals_faster_than_a_person_can_review(ledger: Ledger, indexer: Inde
     advance(ledger, 120)
     ledger.earning.approve(reviewer=e.reviewer, record_id=slow, grade="B")
     advance(ledger, 120)
-    fast = [approve_record_of_operator(ledger, e, member, k) for k in (2, 1, 0)]
+    fast = [approve_record_of(ledger, e, e.reviewer, member, k) for k in (2, 1, 0)]
     found = run(
         ledger, indexer, since, "fast_review", e, min_review_seconds=30, fast_run=3
     ).findings
@@ -240,15 +234,6 @@ def test_approvals_faster_than_a_person_can_review(ledger: Ledger, indexer: Inde
     relaxed = run(ledger, indexer, since, "fast_review", e, min_review_seconds=30, fast_run=4)
     assert not [f for f in relaxed.findings if "in a row" in f.message]  # 3 in a row, not 4
     assert f"record:{slow}" not in {r for f in found for r in f.records}  # 2 minutes: a person
-
-
-def approve_record_of_operator(ledger: Ledger, e: Earning, volunteer: Member, k: int) -> int:
-    start, end = two_hours_ago(ledger)
-    record_id = submit(
-        ledger, e, volunteer.address, start - k * 3 * HOUR, end - k * 3 * HOUR
-    ).record.id
-    ledger.earning.approve(reviewer=e.reviewer, record_id=record_id, grade="B")
-    return record_id
 
 
 def test_many_members_registered_by_one_registrar(ledger: Ledger, indexer: Indexer) -> None:
@@ -279,12 +264,9 @@ def test_bad_rules_ranges_and_an_index_behind_are_refused(
         detect(ledger, indexer, from_block=-1)
     report = detect(ledger, indexer, from_block=indexed, to_block=indexed)
     assert report.rules == RULES and report.to_block == indexed
-    fresh = index_of(ledger, f"sqlite:///{tmp_path / 'empty.db'}")
-    try:
-        with pytest.raises(IndexBehind, match="not synced yet"):
-            detect(ledger, fresh)
-    finally:
-        fresh.ledger.close()
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    with own_index(ledger, empty) as fresh, pytest.raises(IndexBehind, match="not synced yet"):
+        detect(ledger, fresh)
 
 
 def test_a_record_outside_its_activitys_window_seeded_as_an_older_deployment_would_log_it(
@@ -292,8 +274,7 @@ def test_a_record_outside_its_activitys_window_seeded_as_an_older_deployment_wou
 ) -> None:
     """The contracts refuse such a record at submission, so the chain here cannot hold one: the
     index is seeded with the events a deployment without that check would have emitted."""
-    idx = index_of(ledger, f"sqlite:///{tmp_path / 'seeded.db'}")
-    try:
+    with own_index(ledger, f"sqlite:///{tmp_path / 'seeded.db'}") as idx:
         idx.sync()
         block, _ = idx.indexed()
         organiser, volunteer, reviewer = (f"0x{n:040x}" for n in (0xA1, 0xB2, 0xC3))
@@ -326,5 +307,3 @@ def test_a_record_outside_its_activitys_window_seeded_as_an_older_deployment_wou
         assert found.records == ("record:8001",)
         assert "outside activity 9001's window 1000-2000" in found.message
         assert found.evidence[0].what == "activity 9001 created"
-    finally:
-        idx.ledger.close()

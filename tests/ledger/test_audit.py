@@ -3,42 +3,37 @@ movements add up to; any difference is a finding, with the figures on both sides
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
 
-from ledger.audit.checks import event_rows, member_file, quota_data, quota_use, reconcile
-from ledger.audit.indexer import Indexer
+from ledger.audit.checks.members import event_rows, member_file
+from ledger.audit.checks.quota import quota_data, quota_use
+from ledger.audit.checks.supply import reconcile
+from ledger.audit.index.follow import Indexer
+from ledger.chain.contracts import Scheme
 from ledger.errors import IndexBehind, InputError, UnknownScheme
 from ledger.ledger import Ledger
 from ledger.store.index import IndexEvent, PointMovement
 from ledger.values import CST
+from tests.audit_helpers import own_index
 from tests.earning_helpers import earn, earning_scheme, two_hours_ago
-from tests.exchange_helpers import exchange_scheme, grant_proxy, holder
-from tests.factories import new_member
-from tests.ledger.test_indexer import index_of
+from tests.exchange_helpers import exchange_scheme, exchanged, holder
+from tests.factories import Member, new_member
 
 
-@pytest.fixture(scope="module")
-def indexer(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexer]:
-    idx = index_of(ledger, f"sqlite:///{tmp_path_factory.mktemp('audit') / 'index.db'}")
-    yield idx
-    idx.ledger.close()
+def synced_holder(ledger: Ledger, indexer: Indexer, points: int) -> tuple[Scheme, Member]:
+    """A fresh exchange scheme and a member holding `points` of it, both in the synced index."""
+    scheme = exchange_scheme(ledger)
+    member = holder(ledger, scheme, points)
+    indexer.sync()
+    return scheme, member
 
 
 def test_supply_reconciles_now_and_at_an_earlier_block(ledger: Ledger, indexer: Indexer) -> None:
-    a = exchange_scheme(ledger, value=1000)
-    b = exchange_scheme(ledger, value=500)
-    member = holder(ledger, a, 300)
-    grant_proxy(ledger, member.address)
-    before = ledger.w3.eth.block_number
-    ledger.exchange.execute(
-        actor=ledger.operator("issuer-vol"), member=member.address, from_scheme=a.id,
-        to_scheme=b.id, amount=100, values=(1000, 500),
-    )  # fmt: skip
+    a, b, _, before = exchanged(ledger)
     indexer.sync()
     now_a = reconcile(ledger, indexer, a.code)
     assert now_a.balanced, now_a.findings
@@ -53,9 +48,7 @@ def test_supply_reconciles_now_and_at_an_earlier_block(ledger: Ledger, indexer: 
 def test_an_index_that_disagrees_with_the_chain_is_reported(
     ledger: Ledger, indexer: Indexer
 ) -> None:
-    a = exchange_scheme(ledger)
-    member = holder(ledger, a, 50)
-    indexer.sync()
+    a, member = synced_holder(ledger, indexer, 50)
     with Session(indexer.engine) as db:
         row = db.exec(
             select(PointMovement).where(
@@ -103,12 +96,9 @@ def test_a_block_before_the_deployment_is_refused_naming_the_deployment_block(
 
 
 def test_an_index_never_synced_says_so(ledger: Ledger, tmp_path: Path) -> None:
-    fresh = index_of(ledger, f"sqlite:///{tmp_path / 'empty.db'}")
-    try:
-        with pytest.raises(IndexBehind, match="not synced yet"):
-            reconcile(ledger, fresh, 1)
-    finally:
-        fresh.ledger.close()
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    with own_index(ledger, empty) as fresh, pytest.raises(IndexBehind, match="not synced yet"):
+        reconcile(ledger, fresh, 1)
 
 
 def test_quota_use_per_window_agrees_with_the_chain(ledger: Ledger, indexer: Indexer) -> None:
@@ -202,9 +192,7 @@ def test_the_current_window_is_compared_whole_whatever_range_is_asked_for(
 def test_a_members_file_lists_standing_balances_and_events(
     ledger: Ledger, indexer: Indexer
 ) -> None:
-    a = exchange_scheme(ledger)
-    member = holder(ledger, a, 15)
-    indexer.sync()
+    a, member = synced_holder(ledger, indexer, 15)
     f = member_file(ledger, indexer, member.address.lower(), limit=1)
     assert (f.address, f.status, f.balances) == (member.address, "active", {a.code: 15})
     assert f.flows == {a.code: {"issued": {"in": 15, "out": 0, "count": 1}}}

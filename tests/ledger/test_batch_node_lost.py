@@ -4,7 +4,6 @@ of over 60 s); and the pieces that failed so: a contract read and the wait for a
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -16,13 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain.contracts import Limits
 from ledger.chain.node import LocalNode
 from ledger.errors import RetryableChainError
 from ledger.ledger import Ledger
-from tests.conftest import make_settings, share_build
-from tests.factories import new_member, new_scheme
-from tests.ledger.test_batch import HEADER, iso
+from tests.batch_helpers import new_batch_setup
+from tests.chain_helpers import make_settings, own_deployment, share_build
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A generous bound on "promptly": the node gone, every request fails at once.
@@ -35,47 +32,22 @@ def own_chain(ledger: Ledger, tmp_path: Path) -> Iterator[tuple[Ledger, LocalNod
     only makes sure the contracts are compiled once for the session."""
     settings = make_settings(tmp_path, "anvil")
     share_build(settings)
-    node = LocalNode(settings)
-    node.start()
-    own = Ledger(settings)
-    try:
-        own.deploy()
+    with own_deployment(settings) as (own, node):
         registrar = own.role_call(
             role_name="registrar", account=own.operator("registrar").address, grant=True
         )
         own.govern([registrar], "test bootstrap")
         yield own, node
-    finally:
-        own.close()
-        if node.status().running:
-            node.stop()
 
 
 def test_the_node_dying_mid_batch_ends_the_run_with_exit_4_and_what_was_paid(
     own_chain: tuple[Ledger, LocalNode], tmp_path: Path
 ) -> None:
     own, node = own_chain
-    issuer = own.operator("issuer-vol")
-    scheme = new_scheme(own, issuer=issuer.address, quota=10_000_000)
-    own.publish_duration_rule(
-        issuer=issuer, scheme=scheme.id, points_per_hour=10, grades={"A": "1.2", "B": "1.0"}
-    )
-    for name, operator in (("organiser", "issuer-bee"), ("reviewer", "reviewer-1")):
-        own.set_scheme_role(issuer=issuer, scheme=scheme.id, role_name=name,
-                            account=own.operator(operator).address, grant=True)  # fmt: skip
-    own.earning.set_limits(
-        issuer=issuer, scheme=scheme.id, limits=Limits(6, 720, 10_000, 50_000, 1_000_000, 10)
-    )
-    members = [new_member(own).address for _ in range(30)]
-    now = int(own.w3.eth.get_block("latest")["timestamp"])
-    nine = (now + 8 * 3600) // 86400 * 86400 - 8 * 3600 - 86400 + 9 * 3600
-    path = tmp_path / "day.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(HEADER)
-        for i, m in enumerate(members):
-            w.writerow([f"n{i}", m, iso(nine), iso(nine + 3600), "B", "助老送餐", "百瑞景社区",
-                        "送午餐", "百瑞景社区居委会", "王主任", "0x" + os.urandom(32).hex()])  # fmt: skip
+    s = new_batch_setup(own, members=30)
+    scheme, members = s.scheme, s.members
+    rows = [s.row(f"n{i}", m, s.yesterday + 9 * 3600) for i, m in enumerate(members)]
+    path = s.write(tmp_path / "day.csv", rows)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
     env["VPL_DEPLOYMENTS_DIR"] = str(own.settings.resolved_deployments_dir)

@@ -16,8 +16,8 @@ from ledger.chain.roles import role
 from ledger.errors import AlreadyRegistered, CouncilRefused, NotAMember, NotAuthorized
 from ledger.ledger import Ledger
 from ledger.real_name import identity_commitment
-from tests.conftest import issue_points
 from tests.factories import new_member, new_scheme, person
+from tests.probes import issue_points
 
 
 def source() -> bytes:

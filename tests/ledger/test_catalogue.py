@@ -61,6 +61,40 @@ def everything(ledger: Ledger, shop: Shop, members: list[str], **kwargs: Any) ->
     return lambda: (catalogue_state(ledger, shop.id, members, **kwargs), store_rows(ledger))
 
 
+def crash_once(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """The first call of `step` (the Catalogue's own record that a transaction was mined) dies,
+    as the process would after the transaction was mined and before the store knew."""
+    calls = {"n": 0}
+    real = getattr(Catalogue, step)
+
+    def crash(self: Catalogue, row_id: int | None, chain_id: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("the process died after the transaction was mined")
+        real(self, row_id, chain_id)
+
+    monkeypatch.setattr(Catalogue, step, crash)
+
+
+def item_args(shop: Shop, t: int, **changes: Any) -> dict[str, Any]:
+    """The arguments of ``ledger.catalogue.add_item``: an item of `shop` open for a day from `t`,
+    the library's gift unless `changes` say otherwise."""
+    return {
+        "merchant": shop.merchant,
+        "scheme": shop.id,
+        "kind": "gift",
+        "name": "文创礼品",
+        "description": "图书馆文创礼品",
+        "merchant_name": "市图书馆",
+        "place": "市图书馆一楼",
+        "price": 80,
+        "stock": 100,
+        "available_from": t,
+        "available_until": t + DAY,
+        **changes,
+    }
+
+
 # --- items ---------------------------------------------------------------------------------------
 
 
@@ -79,19 +113,8 @@ def test_an_item_keeps_its_details_off_chain_and_their_hash_on_chain(
 
 def test_listing_the_same_details_again_returns_the_listed_item(ledger: Ledger, shop: Shop) -> None:
     t = now(ledger)
-    args: dict[str, Any] = {
-        "merchant": shop.merchant,
-        "scheme": shop.id,
-        "kind": "gift",
-        "name": "长者午餐一份",
-        "description": "社区长者饭堂午餐",
-        "merchant_name": "社区长者饭堂",
-        "place": f"百瑞景社区 {t}",
-        "price": 30,
-        "stock": 500,
-        "available_from": t,
-        "available_until": t + DAY,
-    }
+    args = item_args(shop, t, name="长者午餐一份", description="社区长者饭堂午餐",
+                     merchant_name="社区长者饭堂", place=f"百瑞景社区 {t}", price=30, stock=500)  # fmt: skip
     first = ledger.catalogue.add_item(**args)
     count = ledger.catalogue_contract.item_count()
     again = ledger.catalogue.add_item(**args)
@@ -101,30 +124,10 @@ def test_listing_the_same_details_again_returns_the_listed_item(ledger: Ledger, 
 def test_an_interrupted_listing_is_found_on_chain_not_listed_twice(
     ledger: Ledger, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = {"n": 0}
-    real = Catalogue._set_item_id
-
-    def crash_once(self: Catalogue, row_id: int | None, item_id: int) -> None:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise ConnectionError("the process died after the transaction was mined")
-        real(self, row_id, item_id)
-
-    monkeypatch.setattr(Catalogue, "_set_item_id", crash_once)
+    crash_once(monkeypatch, "_set_item_id")
     t = now(ledger)
-    args: dict[str, Any] = {
-        "merchant": shop.merchant,
-        "scheme": shop.id,
-        "kind": "service",
-        "name": "上门理发",
-        "description": "为行动不便的老人上门理发一次",
-        "merchant_name": "社区理发志愿队",
-        "place": f"居民家中 {t}",
-        "price": 20,
-        "stock": 10,
-        "available_from": t,
-        "available_until": t + DAY,
-    }
+    args = item_args(shop, t, kind="service", name="上门理发", description="为行动不便的老人上门理发一次",
+                     merchant_name="社区理发志愿队", place=f"居民家中 {t}", price=20, stock=10)  # fmt: skip
     with pytest.raises(ConnectionError):
         ledger.catalogue.add_item(**args)
     count = ledger.catalogue_contract.item_count()
@@ -150,25 +153,10 @@ def test_an_interrupted_listing_is_found_on_chain_not_listed_twice(
 def test_bad_item_input_is_refused_before_anything_is_sent(
     ledger: Ledger, shop: Shop, change: dict[str, Any], match: str
 ) -> None:
-    t = now(ledger)
-    args: dict[str, Any] = {
-        "merchant": shop.merchant,
-        "scheme": shop.id,
-        "kind": "gift",
-        "name": "文创礼品",
-        "description": "图书馆文创礼品",
-        "merchant_name": "市图书馆",
-        "place": "市图书馆一楼",
-        "price": 80,
-        "stock": 100,
-        "available_from": t,
-        "available_until": t + DAY,
-        **change,
-    }
     state = everything(ledger, shop, [])
     before = state()
     with pytest.raises(InputError, match=match):
-        ledger.catalogue.add_item(**args)
+        ledger.catalogue.add_item(**item_args(shop, now(ledger), **change))
     assert_unchanged(before, state())
 
 
@@ -178,19 +166,7 @@ def test_a_non_merchant_listing_is_refused_and_written_down(ledger: Ledger, shop
     state = everything(ledger, shop, [])
     before, last = state(), last_refusal_id(ledger)
     with pytest.raises(CatalogueUnauthorized) as info:
-        ledger.catalogue.add_item(
-            merchant=stranger,
-            scheme=shop.id,
-            kind="gift",
-            name="文创礼品",
-            description="图书馆文创礼品",
-            merchant_name="市图书馆",
-            place="市图书馆一楼",
-            price=80,
-            stock=100,
-            available_from=t,
-            available_until=t + DAY,
-        )
+        ledger.catalogue.add_item(**item_args(shop, t, merchant=stranger))
     assert info.value.error == "CatalogueNotMerchant"
     assert_unchanged(before, state())
     assert_refusal_logged(ledger, last, actor=stranger.address, action="list-item", exc=info.value)
@@ -259,16 +235,7 @@ def test_an_interrupted_redemption_is_found_on_chain_not_placed_twice(
 ) -> None:
     member = holder(ledger, shop, 300)
     item = list_item(ledger, shop, price=100, per_member=3).item
-    calls = {"n": 0}
-    real = Catalogue._set_order_id
-
-    def crash_once(self: Catalogue, row_id: int | None, order_id: int) -> None:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise ConnectionError("the process died after the transaction was mined")
-        real(self, row_id, order_id)
-
-    monkeypatch.setattr(Catalogue, "_set_order_id", crash_once)
+    crash_once(monkeypatch, "_set_order_id")
     key = f"retry-{member.address}"
     with pytest.raises(ConnectionError):
         ledger.catalogue.redeem(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from ledger.chain.contracts import Scheme
 from ledger.chain.contracts.schemes import Policy
@@ -22,10 +23,12 @@ from ledger.errors import (
 )
 from ledger.ledger import Ledger
 from ledger.spending.controls import case_ref, month_of, month_start
-from tests.conftest import issue_points
-from tests.contracts.helpers import events, govern, reverts, send, source
+from tests.contracts.governance import govern
+from tests.contracts.helpers import events, send, source
+from tests.contracts.refusals import reverts
 from tests.earning_helpers import fund
 from tests.factories import Member, new_member, new_scheme
+from tests.probes import issue_points
 
 
 def state(ledger: Ledger, scheme_id: int, *members: str) -> tuple[Any, ...]:
@@ -45,11 +48,6 @@ def state(ledger: Ledger, scheme_id: int, *members: str) -> tuple[Any, ...]:
 @pytest.fixture
 def scheme(ledger: Ledger) -> Scheme:
     return new_scheme(ledger)
-
-
-@pytest.fixture
-def member(ledger: Ledger) -> Member:
-    return new_member(ledger)
 
 
 def test_months_count_from_january_1970_in_china_standard_time() -> None:
@@ -200,10 +198,9 @@ def test_a_pauser_pauses_at_once_but_only_the_council_resumes(
 
 
 def test_the_issuer_freezes_part_of_a_balance_and_releases_it(
-    ledger: Ledger, scheme: Scheme, member: Member
+    ledger: Ledger, scheme: Scheme, member: Member, issuer: LocalAccount
 ) -> None:
     c = ledger.controls
-    issuer = ledger.operator("issuer-vol")
     issue_points(ledger, member.address, scheme.id, 100, source())
     result = c.freeze(
         issuer=issuer, member=member.address, scheme=scheme.code, amount=30, case="C-1"
@@ -229,10 +226,9 @@ def test_the_issuer_freezes_part_of_a_balance_and_releases_it(
 
 
 def test_freezing_is_refused_beyond_the_available_points_and_to_anyone_but_the_issuer(
-    ledger: Ledger, scheme: Scheme, member: Member
+    ledger: Ledger, scheme: Scheme, member: Member, issuer: LocalAccount
 ) -> None:
     c = ledger.controls
-    issuer = ledger.operator("issuer-vol")
     issue_points(ledger, member.address, scheme.id, 50, source())
     c.freeze(issuer=issuer, member=member.address, scheme=scheme.code, amount=20, case="C-2")
     before = state(ledger, scheme.id, member.address)

@@ -6,7 +6,6 @@ this module's own, each test with its own deployments directory.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -22,14 +21,13 @@ from web3 import Web3
 
 from ledger.chain import deploy
 from ledger.chain.accounts import from_mnemonic
-from ledger.chain.deploy import CONTRACTS, SPENDING_ROLE, Manifest
+from ledger.chain.deploy import CONTRACTS, SPENDING_ROLE, Manifest, rollout
 from ledger.chain.node import LocalNode
 from ledger.config import DEV_MNEMONIC, Settings
-from ledger.errors import DeploymentError, ForeignCode, NodeNotRunning, NotDeployed
+from ledger.errors import DeploymentError, ForeignCode, NotDeployed
 from ledger.ledger import Ledger
-from tests.conftest import make_settings
+from tests.chain_helpers import anvil_saved_block, exited, make_settings, own_node, wait_until
 from tests.factories import new_scheme
-from tests.ledger.test_node import _anvil_saved_block, exited, wait_until
 
 #: Init code that deploys a contract returning 42 to any call: code that is not ours.
 FOREIGN_INIT_CODE = "0x600a600c600039600a6000f3602a60005260206000f3"
@@ -37,20 +35,9 @@ FOREIGN_INIT_CODE = "0x600a600c600039600a6000f3602a60005260206000f3"
 STRANGER_INDEX = 18
 #: What a deployment consists of, spelled out (CONTRACTS is the code's own list).
 EVERY_CONTRACT = (
-    "Forwarder",
-    "Council",
-    "SchemeRegistry",
-    "MemberRegistry",
-    "PointsLedger",
-    "EarningRules",
-    "Activities",
-    "ServiceRecords",
-    "Exchange",
-    "Catalogue",
-    "TimeBank",
-    "Gifts",
-    "StoreAnchors",
-)
+    "Forwarder", "Council", "SchemeRegistry", "MemberRegistry", "PointsLedger", "EarningRules",
+    "Activities", "ServiceRecords", "Exchange", "Catalogue", "TimeBank", "Gifts", "StoreAnchors",
+)  # fmt: skip
 
 
 def edited(manifest: Manifest, **changes: object) -> Manifest:
@@ -108,12 +95,8 @@ def settings_beside(node: Settings, root: Path, *, build_from: Settings) -> Sett
 def spare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A ganache node of this module's own, nothing deployed by the fixture."""
     settings = make_settings(tmp_path_factory.mktemp("spare-chain"), "ganache")
-    node = LocalNode(settings)
-    node.start()
-    try:
+    with own_node(settings):
         yield settings
-    finally:
-        node.stop()
 
 
 @pytest.fixture
@@ -206,21 +189,26 @@ def test_fresh_is_refused_outside_development_networks(ledger: Ledger, tmp_path:
 # --- verify: a manifest that does not match the chain --------------------------------------------
 
 
-def test_verify_refuses_a_manifest_with_two_contracts_swapped(ledger: Ledger) -> None:
+@pytest.mark.parametrize(
+    "moved",
+    [
+        {"SchemeRegistry": "MemberRegistry", "MemberRegistry": "SchemeRegistry"},
+        {"ServiceRecords": "Activities"},
+    ],
+    ids=["two-contracts-swapped", "service-records-is-another-contract"],
+)
+def test_verify_refuses_a_manifest_whose_contract_is_at_anothers_address(
+    ledger: Ledger, moved: dict[str, str]
+) -> None:
     real = ledger.manifest
-    swapped = with_addresses(
-        real,
-        {
-            "SchemeRegistry": real.address("MemberRegistry"),
-            "MemberRegistry": real.address("SchemeRegistry"),
-        },
-    )
+    wrong = with_addresses(real, {name: real.address(at) for name, at in moved.items()})
 
     with pytest.raises(ForeignCode) as info:
-        deploy.verify(ledger.w3, swapped, ledger.build)
+        deploy.verify(ledger.w3, wrong, ledger.build)
 
+    [(name, at), *_] = moved.items()
     assert str(info.value) == (
-        f"the code at SchemeRegistry's address {real.address('MemberRegistry')} is not the code "
+        f"the code at {name}'s address {real.address(at)} is not the code "
         "deployed there; refusing to use a chain with foreign code"
     )
 
@@ -231,21 +219,6 @@ def test_verify_refuses_a_manifest_pointing_at_another_contract(ledger: Ledger) 
 
     with pytest.raises(ForeignCode, match=r"the code at PointsLedger's address .* is not the code"):
         deploy.verify(ledger.w3, wrong)
-
-
-def test_verify_refuses_a_manifest_whose_service_records_is_another_contract(
-    ledger: Ledger,
-) -> None:
-    real = ledger.manifest
-    wrong = with_addresses(real, {"ServiceRecords": real.address("Activities")})
-
-    with pytest.raises(ForeignCode) as info:
-        deploy.verify(ledger.w3, wrong, ledger.build)
-
-    assert str(info.value) == (
-        f"the code at ServiceRecords's address {real.address('Activities')} is not the code "
-        "deployed there; refusing to use a chain with foreign code"
-    )
 
 
 def test_verify_refuses_the_service_records_of_another_deployment(on_spare: Ledger) -> None:
@@ -422,14 +395,12 @@ def test_a_manifest_from_an_older_version_without_a_contract_is_refused(ledger: 
 def on_new_chain(ledger: Ledger, tmp_path: Path) -> Iterator[Ledger]:
     """A Ledger on a brand-new anvil node of its own (nothing ever deployed there)."""
     settings = make_settings(tmp_path / "node", "anvil")
-    node = LocalNode(settings)
-    node.start()
-    fresh = Ledger(settings_beside(settings, tmp_path, build_from=ledger.settings))
-    try:
-        yield fresh
-    finally:
-        fresh.close()
-        node.stop()
+    with own_node(settings):
+        fresh = Ledger(settings_beside(settings, tmp_path, build_from=ledger.settings))
+        try:
+            yield fresh
+        finally:
+            fresh.close()
 
 
 def test_deploy_on_a_reset_development_chain_deploys_afresh_and_keeps_the_old_manifest(
@@ -510,7 +481,7 @@ def test_an_interrupted_deployment_resumes_without_deploying_twice(
     path = deploy.manifest_path(on_new_chain.settings)
     partial = path.with_suffix(".partial.json")
     assert not path.exists() and partial.exists()
-    left = deploy._Progress.model_validate_json(partial.read_text(encoding="utf-8")).contracts
+    left = rollout._Progress.model_validate_json(partial.read_text(encoding="utf-8")).contracts
     assert set(left) == set(CONTRACTS)
 
     outcome = on_new_chain.deploy()
@@ -540,7 +511,7 @@ def kill_hard(node: LocalNode, w3: Web3) -> None:
     """kill -9 the node once its state file holds its newest block (a block mined just now)."""
     w3.provider.make_request("anvil_mine", ["0x1"])  # type: ignore[arg-type]
     newest = w3.eth.block_number
-    wait_until(lambda: _anvil_saved_block(node.data_dir / "anvil-state.json") >= newest)
+    wait_until(lambda: anvil_saved_block(node.data_dir / "anvil-state.json") >= newest)
     pid = node.status().pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -555,10 +526,8 @@ def test_a_long_anvil_chain_restarted_is_still_the_deployments_chain(
     history, code and balances are intact. The chain id, the deployment block's hash and the code
     at the manifest's addresses still prove it is the deployment's chain: the ledger works on."""
     node_settings = make_settings(tmp_path / "node", "anvil")
-    node = LocalNode(node_settings)
-    node.start()
-    settings = settings_beside(node_settings, tmp_path, build_from=ledger.settings)
-    try:
+    with own_node(node_settings) as node:
+        settings = settings_beside(node_settings, tmp_path, build_from=ledger.settings)
         first = Ledger(settings)
         manifest = first.deploy().manifest
         before = new_scheme(first)
@@ -593,6 +562,3 @@ def test_a_long_anvil_chain_restarted_is_still_the_deployments_chain(
             assert again.scheme(after.code).id == before.id + 1
         finally:
             again.close()
-    finally:
-        with contextlib.suppress(NodeNotRunning):  # a failure above may have left it stopped
-            node.stop()

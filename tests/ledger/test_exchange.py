@@ -19,13 +19,15 @@ from ledger.errors import (
     StaleQuote,
 )
 from ledger.ledger import Ledger
-from ledger.spending.exchange import parse_value, parse_values, reference_hash
+from ledger.spending.clearing import parse_value, reference_hash
+from ledger.spending.exchange import parse_values
 from ledger.store import session
 from ledger.store.clearing import PaymentReference
 from ledger.values import CST
 from tests.earning_helpers import assert_refusal_logged, assert_unchanged, last_refusal_id
 from tests.exchange_helpers import (
     change_value,
+    exchange,
     exchange_scheme,
     exchange_state,
     grant_proxy,
@@ -69,14 +71,7 @@ def test_quote_states_the_exact_result_and_execute_gives_it(ledger: Ledger) -> N
         f"1.000 standard units are below one {b.code} point and stay with {a.code}'s issuer" in text
     )
     assert "--values 3000:2000" in text
-    r = ledger.exchange.execute(
-        actor=proxy,
-        member=member.address,
-        from_scheme=a.code,
-        to_scheme=b.code,
-        amount=3,
-        values=q.values,
-    )
+    r = exchange(ledger, member, a.code, b.code, 3, values=q.values, actor=proxy)
     assert (r.used, r.out, r.value, r.dust) == (q.used, q.out, q.value, q.dust)
     assert ledger.points.balances(member.address, [a.id, b.id]) == {a.id: 7, b.id: 4}
 
@@ -107,14 +102,7 @@ def test_a_stale_quote_fails_nothing_changes_and_the_refusal_is_written_down(
     before = exchange_state(ledger, [a, b], [member.address])
     last = last_refusal_id(ledger)
     with pytest.raises(StaleQuote, match="the quote is stale") as info:
-        ledger.exchange.execute(
-            actor=proxy,
-            member=member.address,
-            from_scheme=a.id,
-            to_scheme=b.id,
-            amount=10,
-            values=q.values,
-        )
+        exchange(ledger, member, a.id, b.id, 10, values=q.values, actor=proxy)
     assert info.value.args_by_name["fromValue"] == 1500
     assert_unchanged(before, exchange_state(ledger, [a, b], [member.address]))
     assert_refusal_logged(ledger, last, actor=proxy.address, action="exchange", exc=info.value)
@@ -122,14 +110,7 @@ def test_a_stale_quote_fails_nothing_changes_and_the_refusal_is_written_down(
         member=member.address, from_scheme=a.id, to_scheme=b.id, amount=10
     )
     assert fresh.out == 15
-    ledger.exchange.execute(
-        actor=proxy,
-        member=member.address,
-        from_scheme=a.id,
-        to_scheme=b.id,
-        amount=10,
-        values=fresh.values,
-    )
+    exchange(ledger, member, a.id, b.id, 10, values=fresh.values, actor=proxy)
     assert ledger.points.balance_of(member.address, b.id) == 15
 
 
@@ -141,14 +122,7 @@ def test_bad_amounts_are_refused_before_anything_is_sent(ledger: Ledger, amount:
     grant_proxy(ledger, member.address)
     before = exchange_state(ledger, [a, b], [member.address])
     with pytest.raises(InvalidAmount):
-        ledger.exchange.execute(
-            actor=ledger.operator("issuer-vol"),
-            member=member.address,
-            from_scheme=a.id,
-            to_scheme=b.id,
-            amount=amount,
-            values="1000:1000",
-        )
+        exchange(ledger, member, a.id, b.id, amount, values="1000:1000")
     with pytest.raises(InvalidAmount):
         ledger.exchange.quote(
             member=member.address, from_scheme=a.id, to_scheme=b.id, amount=amount
@@ -174,24 +148,12 @@ def test_settlements_and_the_clearing_statement(ledger: Ledger) -> None:
     a = exchange_scheme(ledger, value=1000, issuer="issuer-green")
     b = exchange_scheme(ledger, value=500, issuer="issuer-culture")
     member = holder(ledger, a, 100, (b, 100))
-    proxy = ledger.operator("issuer-vol")
     grant_proxy(ledger, member.address)
     green, culture = ledger.operator("issuer-green"), ledger.operator("issuer-culture")
 
-    def exchange(x: int, y: int, amount: int) -> None:
-        q = ledger.exchange.quote(member=member.address, from_scheme=x, to_scheme=y, amount=amount)
-        ledger.exchange.execute(
-            actor=proxy,
-            member=member.address,
-            from_scheme=x,
-            to_scheme=y,
-            amount=amount,
-            values=q.values,
-        )
-
     start_block = ledger.w3.eth.block_number
-    exchange(a.id, b.id, 10)  # green owes culture 10.000
-    exchange(b.id, a.id, 4)  # culture owes green 2.000: netted
+    exchange(ledger, member, a.id, b.id, 10)  # green owes culture 10.000
+    exchange(ledger, member, b.id, a.id, 4)  # culture owes green 2.000: netted
     assert ledger.exchange_contract.owed(a.id, b.id) == (8000, 0)
     s = ledger.exchange.record_settlement(
         issuer=green, payer=a.code, payee=b.code, amount="5.5", reference="银行转账 0001"
@@ -250,15 +212,7 @@ def test_a_payment_reference_names_one_payment(ledger: Ledger) -> None:
     b = exchange_scheme(ledger, value=1000, issuer="issuer-culture")
     member = holder(ledger, a, 50)
     grant_proxy(ledger, member.address)
-    q = ledger.exchange.quote(member=member.address, from_scheme=a.id, to_scheme=b.id, amount=20)
-    ledger.exchange.execute(
-        actor=ledger.operator("issuer-vol"),
-        member=member.address,
-        from_scheme=a.id,
-        to_scheme=b.id,
-        amount=20,
-        values=q.values,
-    )
+    exchange(ledger, member, a.id, b.id, 20)
     green = ledger.operator("issuer-green")
     reference = f"网银转账 {secrets.token_hex(4)}"
     first = ledger.exchange.record_settlement(

@@ -21,17 +21,13 @@ from ledger.errors import (
     StateConflict,
 )
 from ledger.ledger import Ledger
+from ledger.spending.gifts import FundView
 from ledger.store import session
 from ledger.store.gifts import FundDetails, GiftEntry
 from ledger.store.records import details_hash
-from tests.conftest import issue_points
-from tests.contracts.helpers import source, spare
-from tests.earning_helpers import (
-    assert_unchanged,
-    last_refusal_id,
-    refusals_since,
-)
-from tests.factories import Member, new_member, new_scheme
+from tests.contracts.helpers import spare
+from tests.earning_helpers import assert_unchanged, last_refusal_id, refusals_since
+from tests.factories import Member, new_holder, new_scheme
 
 
 @pytest.fixture(scope="module")
@@ -50,19 +46,59 @@ def manager() -> LocalAccount:
     return spare(1)
 
 
-@pytest.fixture
-def issuer(ledger: Ledger) -> LocalAccount:
-    return ledger.operator("issuer-vol")
-
-
 def resident(ledger: Ledger, scheme: Scheme, worker: LocalAccount, points: int = 0) -> Member:
-    m = new_member(ledger)
-    if points:
-        issue_points(ledger, m.address, scheme.id, points, source())
+    """A member holding `points`, with `worker` recorded as their proxy."""
+    m = new_holder(ledger, scheme.id, points)
     ledger.members.grant_proxy(
         ledger.operator("registrar"), m.address, worker.address, b"\x01" * 32
     )
     return m
+
+
+def pair(
+    ledger: Ledger, scheme: Scheme, worker: LocalAccount, points: int
+) -> tuple[Member, Member]:
+    """A giver holding `points` and a recipient holding none, both residents of `worker`."""
+    return resident(ledger, scheme, worker, points), resident(ledger, scheme, worker)
+
+
+def gift_args(
+    worker: LocalAccount,
+    scheme: int | str,
+    giver: Member,
+    recipient: Member,
+    amount: Any,
+    **more: Any,
+) -> dict[str, Any]:
+    """The arguments of ``ledger.gifts.give``: `worker` gives `amount` for `giver`."""
+    return dict(
+        operator=worker,
+        scheme=scheme,
+        giver=giver.address,
+        recipient=recipient.address,
+        amount=amount,
+        **more,
+    )
+
+
+def new_fund(
+    ledger: Ledger,
+    scheme: int | str,
+    manager: LocalAccount,
+    name: str,
+    *,
+    issuer: LocalAccount | None = None,
+    **more: Any,
+) -> FundView:
+    """``ledger.gifts.create_fund`` by `issuer` (issuer-vol unless given): a fund of `scheme`
+    managed by `manager`."""
+    return ledger.gifts.create_fund(
+        issuer=issuer or ledger.operator("issuer-vol"),
+        scheme=scheme,
+        manager=manager.address,
+        name=name,
+        **more,
+    )
 
 
 def rows(ledger: Ledger) -> tuple[int, int]:
@@ -86,16 +122,9 @@ def state(ledger: Ledger, scheme_id: int, *addresses: str) -> Any:
 def test_a_gift_keeps_its_memo_off_chain_with_a_salted_hash_on_chain(
     ledger: Ledger, scheme: Scheme, worker: LocalAccount
 ) -> None:
-    giver = resident(ledger, scheme, worker, 100)
-    recipient = resident(ledger, scheme, worker)
-    receipt = ledger.gifts.give(
-        operator=worker,
-        scheme=scheme.code,
-        giver=giver.address,
-        recipient=recipient.address,
-        amount="25",
-        memo="  谢谢您 陪我去医院  ",
-    )
+    giver, recipient = pair(ledger, scheme, worker, 100)
+    memo = "  谢谢您 陪我去医院  "
+    receipt = ledger.gifts.give(**gift_args(worker, scheme.code, giver, recipient, "25", memo=memo))
     assert (receipt.kind, receipt.amount, receipt.text, receipt.repeated) == (
         "gift",
         25,
@@ -122,17 +151,8 @@ def test_a_gift_keeps_its_memo_off_chain_with_a_salted_hash_on_chain(
 def test_a_repeated_request_id_returns_the_first_outcome(
     ledger: Ledger, scheme: Scheme, worker: LocalAccount
 ) -> None:
-    giver = resident(ledger, scheme, worker, 100)
-    recipient = resident(ledger, scheme, worker)
-    args: dict[str, Any] = dict(
-        operator=worker,
-        scheme=scheme.id,
-        giver=giver.address,
-        recipient=recipient.address,
-        amount=10,
-        memo="生日快乐",
-        request_id="gift-42",
-    )
+    giver, recipient = pair(ledger, scheme, worker, 100)
+    args = gift_args(worker, scheme.id, giver, recipient, 10, memo="生日快乐", request_id="gift-42")
     first = ledger.gifts.give(**args)
     again = ledger.gifts.give(**args)
     assert again.repeated and again.tx_hash == first.tx_hash
@@ -144,16 +164,8 @@ def test_a_repeated_request_id_returns_the_first_outcome(
 def test_an_interrupted_gift_is_found_on_chain_and_not_sent_again(
     ledger: Ledger, scheme: Scheme, worker: LocalAccount
 ) -> None:
-    giver = resident(ledger, scheme, worker, 100)
-    recipient = resident(ledger, scheme, worker)
-    args: dict[str, Any] = dict(
-        operator=worker,
-        scheme=scheme.id,
-        giver=giver.address,
-        recipient=recipient.address,
-        amount=7,
-        request_id="interrupted-gift",
-    )
+    giver, recipient = pair(ledger, scheme, worker, 100)
+    args = gift_args(worker, scheme.id, giver, recipient, 7, request_id="interrupted-gift")
     first = ledger.gifts.give(**args)
     with session(ledger.engine) as db:  # as if the answer had been lost
         row = db.exec(select(GiftEntry).where(GiftEntry.request_id == "interrupted-gift")).one()
@@ -181,36 +193,21 @@ def test_bad_amounts_are_refused_before_anything_is_sent(
     kind: type[Exception],
     match: str,
 ) -> None:
-    giver = resident(ledger, scheme, worker, 10)
-    recipient = resident(ledger, scheme, worker)
+    giver, recipient = pair(ledger, scheme, worker, 10)
     before = state(ledger, scheme.id, giver.address, recipient.address)
     with pytest.raises(kind, match=match):
-        ledger.gifts.give(
-            operator=worker,
-            scheme=scheme.id,
-            giver=giver.address,
-            recipient=recipient.address,
-            amount=amount,
-        )
+        ledger.gifts.give(**gift_args(worker, scheme.id, giver, recipient, amount))
     assert_unchanged(before, state(ledger, scheme.id, giver.address, recipient.address))
 
 
 def test_a_refused_gift_leaves_no_row_and_is_written_down(
     ledger: Ledger, scheme: Scheme, worker: LocalAccount
 ) -> None:
-    giver = resident(ledger, scheme, worker, 10)
-    recipient = resident(ledger, scheme, worker)
+    giver, recipient = pair(ledger, scheme, worker, 10)
     before = state(ledger, scheme.id, giver.address, recipient.address)
     last = last_refusal_id(ledger)
     with pytest.raises(InsufficientBalance) as info:
-        ledger.gifts.give(
-            operator=worker,
-            scheme=scheme.id,
-            giver=giver.address,
-            recipient=recipient.address,
-            amount=11,
-            memo="too much",
-        )
+        ledger.gifts.give(**gift_args(worker, scheme.id, giver, recipient, 11, memo="too much"))
     assert "holds 10 points" in str(info.value)
     assert_unchanged(before, state(ledger, scheme.id, giver.address, recipient.address))
     (row,) = refusals_since(ledger, last)
@@ -222,37 +219,23 @@ def test_a_refused_gift_leaves_no_row_and_is_written_down(
 
 
 def test_a_scheme_without_gifts_is_refused_clearly(
-    ledger: Ledger, worker: LocalAccount, issuer: LocalAccount, manager: LocalAccount
+    ledger: Ledger, worker: LocalAccount, manager: LocalAccount
 ) -> None:
     closed = new_scheme(ledger, flags=SchemeFlag.REDEMPTION)
-    giver = resident(ledger, closed, worker, 10)
-    recipient = resident(ledger, closed, worker)
+    giver, recipient = pair(ledger, closed, worker, 10)
     before = state(ledger, closed.id, giver.address, recipient.address)
     with pytest.raises(StateConflict, match="does not allow gifts"):
-        ledger.gifts.give(
-            operator=worker,
-            scheme=closed.id,
-            giver=giver.address,
-            recipient=recipient.address,
-            amount=1,
-        )
+        ledger.gifts.give(**gift_args(worker, closed.id, giver, recipient, 1))
     with pytest.raises(StateConflict, match="does not allow gifts"):
-        ledger.gifts.create_fund(
-            issuer=issuer, scheme=closed.id, manager=manager.address, name="不可"
-        )
+        new_fund(ledger, closed.id, manager, "不可")
     assert_unchanged(before, state(ledger, closed.id, giver.address, recipient.address))
 
 
 def test_a_fund_is_created_once_by_name_and_shows_its_details(
-    ledger: Ledger, scheme: Scheme, issuer: LocalAccount, manager: LocalAccount
+    ledger: Ledger, scheme: Scheme, manager: LocalAccount
 ) -> None:
-    view = ledger.gifts.create_fund(
-        issuer=issuer,
-        scheme=scheme.code,
-        manager=manager.address,
-        name="百瑞景共同缔造基金",
-        description="社区微改造与困难居民帮扶",
-    )
+    description = "社区微改造与困难居民帮扶"
+    view = new_fund(ledger, scheme.code, manager, "百瑞景共同缔造基金", description=description)
     assert (view.name, view.description, view.scheme_code) == (
         "百瑞景共同缔造基金",
         "社区微改造与困难居民帮扶",
@@ -260,27 +243,21 @@ def test_a_fund_is_created_once_by_name_and_shows_its_details(
     )
     assert view.fund.manager == manager.address and view.fund.balance == 0
     count = ledger.gifts_contract.fund_count()
-    again = ledger.gifts.create_fund(
-        issuer=issuer, scheme=scheme.code, manager=manager.address, name="百瑞景共同缔造基金"
-    )
+    again = new_fund(ledger, scheme.code, manager, "百瑞景共同缔造基金")
     assert again.fund.id == view.fund.id and ledger.gifts_contract.fund_count() == count
     assert view.fund.id in [f.fund.id for f in ledger.gifts.funds(scheme=scheme.id)]
 
 
 def test_an_interrupted_fund_creation_is_resumed_not_repeated(
-    ledger: Ledger, scheme: Scheme, issuer: LocalAccount, manager: LocalAccount
+    ledger: Ledger, scheme: Scheme, manager: LocalAccount
 ) -> None:
-    view = ledger.gifts.create_fund(
-        issuer=issuer, scheme=scheme.id, manager=manager.address, name="中断的基金"
-    )
+    view = new_fund(ledger, scheme.id, manager, "中断的基金")
     with session(ledger.engine) as db:
         row = db.exec(select(FundDetails).where(FundDetails.fund_id == view.fund.id)).one()
         row.fund_id = None
         db.add(row)
     count = ledger.gifts_contract.fund_count()
-    again = ledger.gifts.create_fund(
-        issuer=issuer, scheme=scheme.id, manager=manager.address, name="中断的基金"
-    )
+    again = new_fund(ledger, scheme.id, manager, "中断的基金")
     assert again.fund.id == view.fund.id and ledger.gifts_contract.fund_count() == count
 
 
@@ -289,20 +266,10 @@ def test_a_non_issuer_cannot_create_a_fund_and_nothing_is_kept(
 ) -> None:
     before = state(ledger, scheme.id)
     with pytest.raises(NotAuthorized, match="neither the issuer"):
-        ledger.gifts.create_fund(
-            issuer=ledger.operator("issuer-bee"),
-            scheme=scheme.id,
-            manager=manager.address,
-            name="越权基金",
-        )
+        new_fund(ledger, scheme.id, manager, "越权基金", issuer=ledger.operator("issuer-bee"))
     assert_unchanged(before, state(ledger, scheme.id))
     with pytest.raises(InputError, match="name is required"):
-        ledger.gifts.create_fund(
-            issuer=ledger.operator("issuer-vol"),
-            scheme=scheme.id,
-            manager=manager.address,
-            name=" ",
-        )
+        new_fund(ledger, scheme.id, manager, " ", issuer=ledger.operator("issuer-vol"))
 
 
 def test_donations_and_grants_make_a_visible_history_with_purposes(
@@ -312,11 +279,8 @@ def test_donations_and_grants_make_a_visible_history_with_purposes(
     issuer: LocalAccount,
     manager: LocalAccount,
 ) -> None:
-    fund_id = ledger.gifts.create_fund(
-        issuer=issuer, scheme=scheme.id, manager=manager.address, name="助老基金"
-    ).fund.id
-    donor = resident(ledger, scheme, worker, 80)
-    elder = resident(ledger, scheme, worker)
+    fund_id = new_fund(ledger, scheme.id, manager, "助老基金").fund.id
+    donor, elder = pair(ledger, scheme, worker, 80)
     d = ledger.gifts.donate(
         operator=worker, fund_id=fund_id, member=donor.address, amount=80, note="捐给助老"
     )
@@ -356,17 +320,10 @@ def test_donations_and_grants_make_a_visible_history_with_purposes(
 
 
 def test_a_grant_beyond_the_fund_is_refused_and_nothing_changes(
-    ledger: Ledger,
-    scheme: Scheme,
-    worker: LocalAccount,
-    issuer: LocalAccount,
-    manager: LocalAccount,
+    ledger: Ledger, scheme: Scheme, worker: LocalAccount, manager: LocalAccount
 ) -> None:
-    fund_id = ledger.gifts.create_fund(
-        issuer=issuer, scheme=scheme.id, manager=manager.address, name="小基金"
-    ).fund.id
-    donor = resident(ledger, scheme, worker, 10)
-    elder = resident(ledger, scheme, worker)
+    fund_id = new_fund(ledger, scheme.id, manager, "小基金").fund.id
+    donor, elder = pair(ledger, scheme, worker, 10)
     ledger.gifts.donate(operator=worker, fund_id=fund_id, member=donor.address, amount=10)
     before = state(ledger, scheme.id, elder.address), ledger.gifts_contract.fund(fund_id)
     with pytest.raises(InsufficientBalance, match=r"fund .* holds 10 points, fewer than the 11"):

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from ledger.audit.indexer import Indexer
-from ledger.audit.queries import IndexQueries
+from ledger.audit.index.follow import Indexer
+from ledger.audit.index.queries import IndexQueries
 from ledger.chain.contracts import SchemeFlag
-from ledger.config import Settings
 from ledger.errors import (
     IndexBehind,
     IndexMismatch,
@@ -31,18 +30,14 @@ from ledger.errors import (
 )
 from ledger.ledger import Ledger
 from ledger.store.index import IndexSchema
+from tests.audit_helpers import index_of, own_index
 from tests.catalogue_helpers import list_item, new_shop
-from tests.conftest import fresh_database, issue_points, minter
+from tests.conftest import fresh_database
 from tests.contracts.helpers import source, spare
 from tests.earning_helpers import earn, earning_scheme, fund, two_hours_ago
-from tests.exchange_helpers import exchange_scheme, grant_proxy
-from tests.factories import new_member, new_scheme
-
-
-def index_of(ledger: Ledger, url: str, **kwargs: int) -> Indexer:
-    """An indexer of `ledger`'s deployment writing to `url` (its own Ledger: its own store)."""
-    settings: Settings = ledger.settings.model_copy(update={"database_url": url})
-    return Indexer(Ledger(settings), **kwargs)
+from tests.exchange_helpers import exchange, exchange_scheme, grant_proxy
+from tests.factories import new_holder, new_member, new_scheme
+from tests.probes import issue_points, minter
 
 
 @pytest.fixture(
@@ -67,9 +62,8 @@ def indexer(
 ) -> Iterator[Indexer]:
     """One index of the session chain per backend, shared by this module's tests (each syncs)."""
     url = fresh_database(backend, tmp_path_factory.mktemp(f"index-{backend}"), request)
-    idx = index_of(ledger, url)
-    yield idx
-    idx.ledger.close()
+    with own_index(ledger, url) as idx:
+        yield idx
 
 
 # --- movements and their kinds -------------------------------------------------------------------
@@ -90,14 +84,7 @@ def test_issuance_exchange_and_redemption_appear_in_history_with_their_kind(
     proxy = ledger.operator("issuer-vol")
     grant_proxy(ledger, member.address)
     q = ledger.exchange.quote(member=member.address, from_scheme=a.id, to_scheme=b.id, amount=5)
-    done = ledger.exchange.execute(
-        actor=proxy,
-        member=member.address,
-        from_scheme=a.id,
-        to_scheme=b.id,
-        amount=5,
-        values=q.values,
-    )
+    done = exchange(ledger, member, a.id, b.id, 5, values=q.values, actor=proxy)
     # redeemed (held), then fulfilled (burned); and another redeemed, then cancelled (refunded)
     shop = new_shop(ledger)
     issue_points(ledger, member.address, shop.id, 300, source())
@@ -175,14 +162,8 @@ def test_gifts_funds_and_the_time_bank_appear_with_their_kind(
         ledger.members.grant_proxy(
             ledger.operator("registrar"), m.address, worker.address, b"\x02" * 32
         )
-    request = ledger.timebank.post(
-        actor=worker,
-        member=elder.address,
-        scheme=time.id,
-        kind="cleaning",
-        hours=3,
-        needs="打扫厨房",
-    ).request.id
+    request = ledger.timebank.post(actor=worker, member=elder.address, scheme=time.id,
+                                   kind="cleaning", hours=3, needs="打扫厨房").request.id  # fmt: skip
     ledger.timebank.accept(actor=worker, request_id=request, helper=helper.address)
     ledger.timebank.confirm(actor=worker, request_id=request)
 
@@ -235,9 +216,8 @@ def test_events_of_the_newest_blocks_are_not_final_before_the_networks_confirmat
 ) -> None:
     """A clique network can replace its newest blocks: what the index read from blocks with fewer
     than the network's confirmations on top is marked not final, in events and in history."""
-    member = new_member(ledger)
     scheme = new_scheme(ledger)
-    issue_points(ledger, member.address, scheme.id, 3, source())
+    member = new_holder(ledger, scheme.id, 3)
     for _ in range(2):  # two blocks on top of it on anvil, one transaction a block
         issue_points(ledger, member.address, scheme.id, 1, source())
     indexer.sync()
@@ -260,22 +240,18 @@ def test_events_of_the_newest_blocks_are_not_final_before_the_networks_confirmat
 def test_a_restarted_indexer_resumes_from_its_last_block_without_duplicates(
     ledger: Ledger, indexer: Indexer
 ) -> None:
-    member = new_member(ledger)
     scheme = new_scheme(ledger)
-    issue_points(ledger, member.address, scheme.id, 1, source())
+    member = new_holder(ledger, scheme.id, 1)
     first = indexer.sync()
     issue_points(ledger, member.address, scheme.id, 2, source())
 
-    again = index_of(ledger, str(indexer.ledger.settings.database_url))
-    try:
+    with own_index(ledger, str(indexer.ledger.settings.database_url)) as again:
         second = again.sync()
         third = again.sync()
         assert second.from_block == first.to_block + 1 and second.events >= 2
         assert third.events == 0 and third.blocks == 0
         amounts = [e.delta for e in again.history(member.address).entries]
         assert amounts == [2, 1]
-    finally:
-        again.ledger.close()
 
 
 def test_pages_are_newest_first_and_stable_while_new_blocks_arrive(
@@ -305,11 +281,9 @@ def test_a_reorg_on_anvil_is_rolled_back_and_the_new_branch_indexed(
     anvil_ledger: Ledger, database_url: str
 ) -> None:
     ledger = anvil_ledger
-    idx = index_of(ledger, database_url)
-    try:
-        member = new_member(ledger)
+    with own_index(ledger, database_url) as idx:
         scheme = new_scheme(ledger)
-        issue_points(ledger, member.address, scheme.id, 1, source())
+        member = new_holder(ledger, scheme.id, 1)
         snapshot = ledger.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
         issue_points(ledger, member.address, scheme.id, 50, source())
         issue_points(ledger, member.address, scheme.id, 60, source())
@@ -325,8 +299,6 @@ def test_a_reorg_on_anvil_is_rolled_back_and_the_new_branch_indexed(
         assert after.reorg.fork_block < before.to_block
         assert [e.delta for e in idx.history(member.address).entries] == [7, 1]
         assert idx.status().blocks_behind == 0
-    finally:
-        idx.ledger.close()
 
 
 # --- bad input and an index behind the chain -------------------------------------------------------
@@ -360,8 +332,7 @@ def test_bad_input_is_refused_with_a_clear_error(ledger: Ledger, indexer: Indexe
 
 
 def test_an_index_behind_the_chain_says_how_far_behind(ledger: Ledger, database_url: str) -> None:
-    idx = index_of(ledger, database_url)
-    try:
+    with own_index(ledger, database_url) as idx:
         deployed = idx.ledger.manifest.deploy_block
         report = idx.sync(max_blocks=3)
         status = idx.status()
@@ -373,8 +344,6 @@ def test_an_index_behind_the_chain_says_how_far_behind(ledger: Ledger, database_
         assert caught.value.details["blocks_behind"] == head - deployed - 2
         page = idx.history(new_member(ledger).address)
         assert page.indexed_block == deployed + 2 and page.blocks_behind > 0
-    finally:
-        idx.ledger.close()
 
 
 def test_an_index_of_another_deployment_is_refused(
@@ -395,8 +364,7 @@ def test_an_index_of_another_deployment_is_refused(
 
 
 def test_an_index_built_by_an_older_version_must_be_reset(ledger: Ledger, tmp_path: Path) -> None:
-    idx = index_of(ledger, f"sqlite:///{tmp_path / 'old.db'}")
-    try:
+    with own_index(ledger, f"sqlite:///{tmp_path / 'old.db'}") as idx:
         idx.sync(max_blocks=1)
         with Session(idx.engine) as db:  # what an index of tables version 1 looks like
             db.delete(db.get(IndexSchema, 1))
@@ -405,14 +373,11 @@ def test_an_index_built_by_an_older_version_must_be_reset(ledger: Ledger, tmp_pa
             idx.sync(max_blocks=1)
         idx.reset()
         assert idx.sync(max_blocks=1).to_block == ledger.manifest.deploy_block
-    finally:
-        idx.ledger.close()
 
 
 def test_run_follows_the_chain_until_stopped(ledger: Ledger, indexer: Indexer) -> None:
-    member = new_member(ledger)
     scheme = new_scheme(ledger)
-    issue_points(ledger, member.address, scheme.id, 3, source())
+    member = new_holder(ledger, scheme.id, 3)
     synced = threading.Event()
 
     def seen(_report: object) -> None:

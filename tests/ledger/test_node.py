@@ -18,18 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-import ledger.chain.node as node_module
-from ledger.chain.node import (
-    ANVIL_STATE,
-    ANVIL_STATE_BACKUP,
-    PID_FILE,
-    LocalNode,
-    NodeStatus,
-    free_port,
-    wait_for_rpc,
-)
+import ledger.chain.node.host as node_module
+from ledger.chain.node import LocalNode, NodeStatus
+from ledger.chain.node.files import ANVIL_STATE, ANVIL_STATE_BACKUP, PID_FILE
+from ledger.chain.node.host import free_port
+from ledger.chain.node.probe import wait_for_rpc
 from ledger.config import NodeKind, Settings
 from ledger.errors import NodeAlreadyRunning, NodeError, NodeNotRunning
+from tests.chain_helpers import anvil_saved_block, exited, wait_until
 
 KINDS: list[NodeKind] = ["ganache", "anvil"]
 CHAIN_ID = 1337
@@ -104,12 +100,6 @@ def node_processes(data_dir: Path) -> list[int]:
             if str(data_dir) in cmdline.read_bytes().decode(errors="replace") and ") Z" not in stat:
                 pids.append(int(cmdline.parent.name))
     return pids
-
-
-def exited(pid: int) -> bool:
-    """Whether ``pid`` has finished exiting (gone, or a zombie waiting to be reaped): every thread,
-    not only the main one, which is a zombie while the others still exit."""
-    return not Path(f"/proc/{pid}").exists() or not node_module._threads_running(pid)
 
 
 def dead_pid() -> int:
@@ -192,7 +182,7 @@ def test_crashed_node_is_reported_stale_and_restarts_with_its_chain(
     assert pid is not None
     transact(first.rpc_url, {"to": RECIPIENT, "value": hex(99)})
     if kind == "anvil":  # anvil saves its state every ANVIL_STATE_INTERVAL_SECONDS
-        wait_until(lambda: _anvil_saved_block(node.data_dir / ANVIL_STATE) >= 1)
+        wait_until(lambda: anvil_saved_block(node.data_dir / ANVIL_STATE) >= 1)
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: exited(pid))
 
@@ -437,15 +427,15 @@ def test_a_node_whose_threads_still_exit_is_waited_for_before_its_port_is_judged
     other threads still exit and hold its port: start() found the port "taken by a program that
     does not answer JSON-RPC" (seen in CI after kill -9). It waits for the last thread instead."""
     node = make_node("anvil")
-    port = node_module._host_port(node._local_config()[0].rpc_url)[1]
+    port = node_module.host_port(node._local_config()[0].rpc_url)[1]
     process = subprocess.Popen(
         [sys.executable, "-c", _MAIN_THREAD_EXITS_FIRST, str(port), "2"],
         stdout=subprocess.PIPE,
     )
     try:
         assert process.stdout is not None and process.stdout.readline() == b"listening\n"
-        wait_until(lambda: node_module._cmdline(process.pid) == [])
-        assert node_module._pid_alive(process.pid), "a thread still runs and holds the port"
+        wait_until(lambda: node_module.cmdline(process.pid) == [])
+        assert node_module.pid_alive(process.pid), "a thread still runs and holds the port"
         write_pid_file(node, process.pid)
 
         started = node.start()
@@ -456,19 +446,3 @@ def test_a_node_whose_threads_still_exit_is_waited_for_before_its_port_is_judged
     finally:
         process.kill()
         process.wait()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it holds (it depends on another process), at most ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
-def _anvil_saved_block(path: Path) -> int:
-    """The block number in anvil's state file, or -1 before it is (completely) written."""
-    try:
-        return int(json.loads(path.read_text())["best_block_number"])
-    except (OSError, ValueError, KeyError):
-        return -1

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 from sqlalchemy import text
@@ -47,6 +48,13 @@ def vault_rows(ledger: Ledger) -> list[tuple[object, ...]]:
 def snapshot(ledger: Ledger) -> tuple[object, ...]:
     """Vault rows, on-chain member count and block number."""
     return (vault_rows(ledger), ledger.members.member_count(), ledger.w3.eth.block_number)
+
+
+def registered(ledger: Ledger, registrar: LocalAccount) -> tuple[str, PersonalData]:
+    """A fresh person registered under a fresh address: the address and the person."""
+    address, data = fresh_address(), person()
+    ledger.register_member(registrar=registrar, address=address, personal=data)
+    return address, data
 
 
 def wrong_checksum(address: str) -> str:
@@ -107,11 +115,9 @@ def test_repeating_a_registration_changes_nothing(ledger: Ledger) -> None:
 
 
 def test_the_same_person_under_another_address_is_refused_and_nothing_changes(
-    ledger: Ledger,
+    ledger: Ledger, registrar: LocalAccount
 ) -> None:
-    registrar = ledger.operator("registrar")
-    address, data = fresh_address(), person()
-    ledger.register_member(registrar=registrar, address=address, personal=data)
+    address, data = registered(ledger, registrar)
     other = fresh_address()
     before = snapshot(ledger)
 
@@ -129,11 +135,9 @@ def test_the_same_person_under_another_address_is_refused_and_nothing_changes(
 
 
 def test_an_address_already_held_by_another_person_is_refused_and_nothing_changes(
-    ledger: Ledger,
+    ledger: Ledger, registrar: LocalAccount
 ) -> None:
-    registrar = ledger.operator("registrar")
-    address, data = fresh_address(), person()
-    ledger.register_member(registrar=registrar, address=address, personal=data)
+    address, data = registered(ledger, registrar)
     before = snapshot(ledger)
 
     with pytest.raises(AlreadyRegistered) as info:

@@ -27,12 +27,11 @@ from web3 import Web3
 from web3.contract import Contract
 
 from ledger.chain.contracts import Call
-from ledger.chain.node import LocalNode
 from ledger.chain.relay import DOMAIN_NAME, DOMAIN_VERSION, FORWARD_REQUEST_TYPES, ForwardRequest
 from ledger.chain.tx import TxResult
 from ledger.errors import ContractRevert
 from ledger.ledger import Ledger
-from tests.conftest import make_settings
+from tests.chain_helpers import make_settings, own_deployment
 
 REQUEST_GAS = 500_000
 
@@ -98,6 +97,14 @@ class Relay:
         outcome = self.ledger.propose(proposer=self.ledger.operator("council-1"), calls=[call])
         return outcome.proposal.id
 
+    def approval(
+        self, signer: LocalAccount | None = None, **changes: Any
+    ) -> tuple[int, ForwardRequest]:
+        """A fresh proposal, and `signer`'s (the member's) request to approve it."""
+        pid = self.proposal()
+        call = self.ledger.council._call("approve", pid, summary="approve")
+        return pid, self.request(signer or self.member, call, **changes)
+
     def nothing_sent_by_member(self) -> None:
         w3 = self.ledger.w3
         assert w3.eth.get_balance(self.member.address) == 0
@@ -112,11 +119,7 @@ def as_struct(request: ForwardRequest, signature: bytes) -> tuple[Any, ...]:
 def relay(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     settings = make_settings(tmp_path_factory.mktemp("chain-relay"), "ganache")
     shutil.copytree(ledger.settings.build_dir, settings.build_dir)  # no second compilation
-    node = LocalNode(settings)
-    node.start()
-    own = Ledger(settings)
-    try:
-        own.deploy()
+    with own_deployment(settings) as (own, _):
         member: LocalAccount = Account.create()
         own.govern([own.council.add_member_call(member.address)], "seat a member with no gas")
         assert own.council.is_member(member.address)
@@ -125,9 +128,6 @@ def relay(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             abi=list(own.build.get("Forwarder").abi),
         )
         yield Relay(ledger=own, forwarder=forwarder, member=member)
-    finally:
-        own.close()
-        node.stop()
 
 
 # --- a member without gas acts through the forwarder ------------------------------------------
@@ -151,9 +151,8 @@ def test_every_contract_trusts_the_forwarder(relay: Relay) -> None:
 
 def test_a_council_member_without_native_coin_approves_through_the_relayer(relay: Relay) -> None:
     council = relay.ledger.council
-    pid = relay.proposal()
+    pid, request = relay.approval()
     nonce = relay.forwarder_nonce(relay.member.address)
-    request = relay.request(relay.member, council._call("approve", pid, summary="approve"))
     signature = relay.sign(relay.member, request)
     assert relay.verify(request, signature)
 
@@ -237,11 +236,8 @@ def test_any_changed_field_breaks_the_signature(relay: Relay, field: str) -> Non
 
 def test_a_request_claiming_another_signer_is_refused(relay: Relay) -> None:
     council = relay.ledger.council
-    pid = relay.proposal()
     impersonated = relay.ledger.operator("council-2").address
-    request = relay.request(
-        relay.member, council._call("approve", pid, summary="approve"), sender=impersonated
-    )
+    pid, request = relay.approval(sender=impersonated)
     signature = relay.sign(relay.member, request)
 
     error = refused(relay, request, signature)
@@ -254,11 +250,8 @@ def test_a_request_claiming_another_signer_is_refused(relay: Relay) -> None:
 
 def test_an_expired_request_is_refused(relay: Relay) -> None:
     council = relay.ledger.council
-    pid = relay.proposal()
     deadline = relay.now() - 1
-    request = relay.request(
-        relay.member, council._call("approve", pid, summary="approve"), deadline=deadline
-    )
+    pid, request = relay.approval(deadline=deadline)
     signature = relay.sign(relay.member, request)
 
     error = refused(relay, request, signature)
@@ -270,8 +263,7 @@ def test_an_expired_request_is_refused(relay: Relay) -> None:
 
 def test_a_request_signed_for_another_chain_is_refused(relay: Relay) -> None:
     council = relay.ledger.council
-    pid = relay.proposal()
-    request = relay.request(relay.member, council._call("approve", pid, summary="approve"))
+    pid, request = relay.approval()
     signature = relay.sign(relay.member, request, chain_id=20231)
 
     error = refused(relay, request, signature)
@@ -282,8 +274,7 @@ def test_a_request_signed_for_another_chain_is_refused(relay: Relay) -> None:
 
 def test_a_relayed_request_cannot_be_replayed(relay: Relay) -> None:
     council = relay.ledger.council
-    pid = relay.proposal()
-    request = relay.request(relay.member, council._call("approve", pid, summary="approve"))
+    pid, request = relay.approval()
     signature = relay.sign(relay.member, request)
     relay.submit(request, signature)
     # revoke the approval: a replay of the first request would approve again
@@ -299,9 +290,8 @@ def test_a_relayed_request_cannot_be_replayed(relay: Relay) -> None:
 
 def test_a_signer_without_the_right_is_refused_by_the_target_as_themselves(relay: Relay) -> None:
     council = relay.ledger.council
-    pid = relay.proposal()
     stranger: LocalAccount = Account.create()  # not a council member, no gas either
-    request = relay.request(stranger, council._call("approve", pid, summary="approve"))
+    pid, request = relay.approval(stranger)
     signature = relay.sign(stranger, request)
     assert relay.verify(request, signature)  # the request itself is genuine
 

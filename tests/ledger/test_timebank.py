@@ -28,11 +28,12 @@ from ledger.errors import (
 )
 from ledger.ledger import Ledger
 from ledger.store import session
-from ledger.store.timebank import ProxyConsent, TimeBankDetails
-from tests.conftest import issue_points
+from ledger.store.proxies import ProxyConsent
+from ledger.store.timebank import TimeBankDetails
 from tests.contracts.helpers import source, spare
 from tests.earning_helpers import refused, refused_off_chain
 from tests.factories import Member, new_member, new_scheme, timebank_scheme
+from tests.probes import issue_points
 
 _HOLDERS: set[str] = set()
 
@@ -105,6 +106,19 @@ def post(
         **kw,
     )
     return view.request.id
+
+
+def disputed(
+    ledger: Ledger, scheme: Scheme, worker: LocalAccount, *, holds: int, hours: int, reason: int
+) -> tuple[Member, Member, int]:
+    """A request for `hours` by an elderly member holding `holds`, accepted by another and then
+    disputed for `reason`, all through `worker`: the requester, the helper and the request."""
+    requester = elderly(ledger, scheme, holds, worker)
+    helper = elderly(ledger, scheme, 0, worker)
+    request_id = post(ledger, scheme, requester, worker, hours=hours)
+    ledger.timebank.accept(actor=worker, request_id=request_id, helper=helper.address)
+    ledger.timebank.dispute(actor=worker, request_id=request_id, reason=reason)
+    return requester, helper, request_id
 
 
 # --- the whole path through proxies --------------------------------------------------------------
@@ -193,12 +207,8 @@ def test_posting_the_same_open_request_again_returns_it(
 def test_a_dispute_settled_by_a_reviewer(
     ledger: Ledger, scheme: Scheme, worker: LocalAccount
 ) -> None:
-    requester = elderly(ledger, scheme, 6, worker)
-    helper = elderly(ledger, scheme, 0, worker)
-    request_id = post(ledger, scheme, requester, worker, hours=4)
+    requester, helper, request_id = disputed(ledger, scheme, worker, holds=6, hours=4, reason=2)
     tb = ledger.timebank
-    tb.accept(actor=worker, request_id=request_id, helper=helper.address)
-    tb.dispute(actor=worker, request_id=request_id, reason=2)
     view = tb.resolve(reviewer=ledger.operator("reviewer-1"), request_id=request_id, helper_hours=1)
     assert view.request.status is RequestStatus.RESOLVED
     assert ledger.points.balance_of(helper.address, scheme.id) == 1
@@ -214,30 +224,18 @@ def test_insufficient_balance_at_posting_and_at_acceptance(
     requester = elderly(ledger, scheme, 3, worker)
     helper = elderly(ledger, scheme, 0, worker)
     state = snapshot(ledger, scheme, requester.address, helper.address)
-    with refused(
-        ledger,
-        InsufficientBalance,
-        "TimeBankInsufficientBalance",
-        {"member": requester.address, "schemeId": scheme.id, "available": 3, "needed": 4},
-        actor=worker.address,
-        action="timebank-post",
-        state=state,
-    ) as info:
+    with refused(ledger, InsufficientBalance, "TimeBankInsufficientBalance",
+                 {"member": requester.address, "schemeId": scheme.id, "available": 3, "needed": 4},
+                 actor=worker.address, action="timebank-post", state=state) as info:  # fmt: skip
         post(ledger, scheme, requester, worker, hours=4)
     assert "3 hours of scheme" in str(info.value) and "fewer than the 4 offered" in str(info.value)
 
     first = post(ledger, scheme, requester, worker, hours=2, needs="陪诊")
     second = post(ledger, scheme, requester, worker, hours=2, needs="陪伴")
     ledger.timebank.accept(actor=worker, request_id=first, helper=helper.address)
-    with refused(
-        ledger,
-        InsufficientBalance,
-        "PointsInsufficientBalance",
-        {"member": requester.address, "schemeId": scheme.id, "balance": 1, "needed": 2},
-        actor=worker.address,
-        action="timebank-accept",
-        state=state,
-    ):
+    with refused(ledger, InsufficientBalance, "PointsInsufficientBalance",
+                 {"member": requester.address, "schemeId": scheme.id, "balance": 1, "needed": 2},
+                 actor=worker.address, action="timebank-accept", state=state):  # fmt: skip
         ledger.timebank.accept(actor=worker, request_id=second, helper=helper.address)
 
 
@@ -248,15 +246,9 @@ def test_a_proxy_without_the_grant_is_refused_and_again_after_revocation(
     other = spare(1)
     state = snapshot(ledger, scheme, requester.address)
     args = {"member": requester.address, "account": other.address}
-    with refused(
-        ledger,
-        NotAuthorized,
-        "TimeBankNotMemberOrProxy",
-        args,
-        actor=other.address,
-        action="timebank-post",
-        state=state,
-    ) as info:
+    with refused(ledger, NotAuthorized, "TimeBankNotMemberOrProxy",
+                 args,
+                 actor=other.address, action="timebank-post", state=state) as info:  # fmt: skip
         post(ledger, scheme, requester, other)
     assert "`vpl proxy grant`" in str(info.value)
 
@@ -273,15 +265,9 @@ def test_a_proxy_without_the_grant_is_refused_and_again_after_revocation(
     )
     assert not revoked.active
     args = {"member": requester.address, "account": other.address}
-    with refused(
-        ledger,
-        NotAuthorized,
-        "TimeBankNotMemberOrProxy",
-        args,
-        actor=other.address,
-        action="timebank-cancel",
-        state=state,
-    ):
+    with refused(ledger, NotAuthorized, "TimeBankNotMemberOrProxy",
+                 args,
+                 actor=other.address, action="timebank-cancel", state=state):  # fmt: skip
         ledger.timebank.cancel(actor=other, request_id=request_id)
 
 
@@ -301,38 +287,20 @@ def test_accepting_ones_own_request_and_confirming_twice_or_as_the_helper(
     request_id = post(ledger, scheme, requester, worker)
     state = snapshot(ledger, scheme, requester.address, helper.address)
     tb = ledger.timebank
-    with refused(
-        ledger,
-        InvalidRequest,
-        "TimeBankSelfHelp",
-        {"requestId": request_id, "helper": requester.address},
-        actor=worker.address,
-        action="timebank-accept",
-        state=state,
-    ):
+    with refused(ledger, InvalidRequest, "TimeBankSelfHelp",
+                 {"requestId": request_id, "helper": requester.address},
+                 actor=worker.address, action="timebank-accept", state=state):  # fmt: skip
         tb.accept(actor=worker, request_id=request_id, helper=requester.address)
 
     tb.accept(actor=helpers_worker, request_id=request_id, helper=helper.address)
-    with refused(
-        ledger,
-        NotAuthorized,
-        "TimeBankNotMemberOrProxy",
-        {"member": requester.address, "account": helpers_worker.address},
-        actor=helpers_worker.address,
-        action="timebank-confirm",
-        state=state,
-    ):
+    with refused(ledger, NotAuthorized, "TimeBankNotMemberOrProxy",
+                 {"member": requester.address, "account": helpers_worker.address},
+                 actor=helpers_worker.address, action="timebank-confirm", state=state):  # fmt: skip
         tb.confirm(actor=helpers_worker, request_id=request_id)
     tb.confirm(actor=worker, request_id=request_id)
-    with refused(
-        ledger,
-        StateConflict,
-        "TimeBankInvalidStatus",
-        {"requestId": request_id, "status": RequestStatus.COMPLETED},
-        actor=worker.address,
-        action="timebank-confirm",
-        state=state,
-    ) as info:
+    with refused(ledger, StateConflict, "TimeBankInvalidStatus",
+                 {"requestId": request_id, "status": RequestStatus.COMPLETED},
+                 actor=worker.address, action="timebank-confirm", state=state) as info:  # fmt: skip
         tb.confirm(actor=worker, request_id=request_id)
     assert f"request {request_id} is completed" in str(info.value)
 
@@ -340,33 +308,17 @@ def test_accepting_ones_own_request_and_confirming_twice_or_as_the_helper(
 def test_resolving_by_a_party_or_a_non_reviewer_or_beyond_the_hold(
     ledger: Ledger, scheme: Scheme, worker: LocalAccount
 ) -> None:
-    requester = elderly(ledger, scheme, 5, worker)
-    helper = elderly(ledger, scheme, 0, worker)
-    request_id = post(ledger, scheme, requester, worker, hours=2)
+    requester, helper, request_id = disputed(ledger, scheme, worker, holds=5, hours=2, reason=1)
     tb = ledger.timebank
-    tb.accept(actor=worker, request_id=request_id, helper=helper.address)
-    tb.dispute(actor=worker, request_id=request_id, reason=1)
     state = snapshot(ledger, scheme, requester.address, helper.address)
-    with refused(
-        ledger,
-        NotAuthorized,
-        "TimeBankNotReviewer",
-        {"schemeId": scheme.id, "account": worker.address},
-        actor=worker.address,
-        action="timebank-resolve",
-        state=state,
-    ):
+    with refused(ledger, NotAuthorized, "TimeBankNotReviewer",
+                 {"schemeId": scheme.id, "account": worker.address},
+                 actor=worker.address, action="timebank-resolve", state=state):  # fmt: skip
         tb.resolve(reviewer=worker, request_id=request_id, helper_hours=2)
     reviewer = ledger.operator("reviewer-1")
-    with refused(
-        ledger,
-        InvalidRequest,
-        "TimeBankSplitExceeded",
-        {"requestId": request_id, "hoursHeld": 2, "helperHours": 3},
-        actor=reviewer.address,
-        action="timebank-resolve",
-        state=state,
-    ):
+    with refused(ledger, InvalidRequest, "TimeBankSplitExceeded",
+                 {"requestId": request_id, "hoursHeld": 2, "helperHours": 3},
+                 actor=reviewer.address, action="timebank-resolve", state=state):  # fmt: skip
         tb.resolve(reviewer=reviewer, request_id=request_id, helper_hours=3)
     tb.resolve(reviewer=reviewer, request_id=request_id, helper_hours=2)
 
@@ -378,15 +330,10 @@ def test_acting_for_a_frozen_member_is_refused(
     registrar = ledger.operator("registrar")
     ledger.freeze_member(registrar=registrar, address=requester.address, reason=3)
     try:
-        with refused(
-            ledger,
-            MemberFrozen,
-            "TimeBankMemberFrozen",
-            {"member": requester.address},
-            actor=worker.address,
-            action="timebank-post",
-            state=snapshot(ledger, scheme, requester.address),
-        ):
+        with refused(ledger, MemberFrozen, "TimeBankMemberFrozen",
+                     {"member": requester.address},
+                     actor=worker.address, action="timebank-post",
+                     state=snapshot(ledger, scheme, requester.address)):  # fmt: skip
             post(ledger, scheme, requester, worker)
     finally:
         ledger.unfreeze_member(registrar=registrar, address=requester.address, reason=3)
@@ -462,15 +409,10 @@ def test_a_proxy_grant_keeps_the_consent_off_chain_and_lists_from_events(
     assert [(g.proxy, g.active, g.revoked_by) for g in history] == [
         (worker.address, False, registrar.address)
     ]
-    with refused(
-        ledger,
-        StateConflict,
-        "MemberNotProxy",
-        {"member": member.address, "proxy": worker.address},
-        actor=registrar.address,
-        action="proxy-revoke",
-        state=lambda: store_rows(ledger),
-    ):
+    with refused(ledger, StateConflict, "MemberNotProxy",
+                 {"member": member.address, "proxy": worker.address},
+                 actor=registrar.address, action="proxy-revoke",
+                 state=lambda: store_rows(ledger)):  # fmt: skip
         ledger.proxies.revoke(actor=registrar, member=member.address, proxy=worker.address)
 
 
@@ -479,15 +421,10 @@ def test_only_a_registrar_the_council_or_the_member_grants_a_proxy(
 ) -> None:
     member = new_member(ledger)
     stranger = spare(1)
-    with refused(
-        ledger,
-        NotAuthorized,
-        "MemberUnauthorized",
-        {"account": stranger.address},
-        actor=stranger.address,
-        action="proxy-grant",
-        state=lambda: (store_rows(ledger), ledger.proxies.proxies(member.address)),
-    ):
+    with refused(ledger, NotAuthorized, "MemberUnauthorized",
+                 {"account": stranger.address},
+                 actor=stranger.address, action="proxy-grant",
+                 state=lambda: (store_rows(ledger), ledger.proxies.proxies(member.address))):  # fmt: skip
         ledger.proxies.grant(
             actor=stranger, member=member.address, proxy=worker.address, consent="同意"
         )

@@ -4,39 +4,38 @@ the off-chain details checked against the chain (an altered row is reported)."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 
-from ledger.audit.indexer import Indexer, event_refs
-from ledger.audit.trace import trace_batch, trace_record, trace_transaction
+from ledger.audit.index.decoding import event_refs
+from ledger.audit.index.follow import Indexer
+from ledger.audit.trace.batches import trace_batch
+from ledger.audit.trace.records import trace_record
+from ledger.audit.trace.transactions import trace_transaction
 from ledger.chain.relay import KeySigner, Relay
-from ledger.earning.batch import plan_batch, run_batch
+from ledger.earning.batch.pay import run_batch
+from ledger.earning.batch.plan import plan_batch
 from ledger.errors import IndexBehind, InputError, RecordNotFound
 from ledger.ledger import Ledger
 from ledger.store import session
 from ledger.store.records import RecordDetails
-from tests.earning_helpers import earning_scheme, evidence, open_activity, submit, two_hours_ago
+from tests.audit_helpers import own_index
+from tests.batch_helpers import batch_row, iso, write_csv
+from tests.earning_helpers import Earning, earning_scheme, open_activity, submit, two_hours_ago
 from tests.factories import new_member
-from tests.ledger.test_batch import HEADER as BATCH_HEADER
-from tests.ledger.test_batch import iso
-from tests.ledger.test_indexer import index_of
 
 
 @pytest.fixture(scope="module")
-def indexer(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexer]:
-    idx = index_of(ledger, f"sqlite:///{tmp_path_factory.mktemp('trace') / 'index.db'}")
-    yield idx
-    idx.ledger.close()
+def e(ledger: Ledger) -> Earning:
+    """A duration scheme of the module's own (10 points an hour, Wuhan grades)."""
+    return earning_scheme(ledger)
 
 
 def test_a_point_traces_to_its_record_activity_submitter_and_approver(
-    ledger: Ledger, indexer: Indexer
+    ledger: Ledger, indexer: Indexer, e: Earning
 ) -> None:
-    e = earning_scheme(ledger)
     member = new_member(ledger)
     activity = open_activity(ledger, e)
     start, end = two_hours_ago(ledger)
@@ -69,9 +68,8 @@ def test_a_point_traces_to_its_record_activity_submitter_and_approver(
 
 
 def test_an_altered_store_row_is_reported_against_the_chain(
-    ledger: Ledger, indexer: Indexer
+    ledger: Ledger, indexer: Indexer, e: Earning
 ) -> None:
-    e = earning_scheme(ledger)
     member = new_member(ledger)
     start, end = two_hours_ago(ledger)
     record_id = submit(ledger, e, member.address, start, end).record.id
@@ -92,22 +90,20 @@ def test_an_altered_store_row_is_reported_against_the_chain(
 
 
 def write_batch(path: Path, members: list[str], start: int, end: int) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(BATCH_HEADER)
-        for i, m in enumerate(members):
-            w.writerow(
-                [f"T-{path.stem}-{i}", m, iso(start), iso(end), "B", "清扫楼道", "百瑞景社区",
-                 "清扫", "百瑞景社区居委会", "王主任", evidence()]
-            )  # fmt: skip
-    return path
+    rows = [
+        batch_row(
+            f"T-{path.stem}-{i}", m, iso(start), iso(end), activity="清扫楼道", content="清扫"
+        )
+        for i, m in enumerate(members)
+    ]
+    return write_csv(path, rows)
 
 
 @pytest.mark.parametrize("relayed", [False, True], ids=["sent", "relayed"])
 def test_a_batch_is_read_back_from_its_approving_transaction(
     ledger: Ledger, indexer: Indexer, tmp_path: Path, relayed: bool
 ) -> None:
-    e = earning_scheme(ledger)
+    e = earning_scheme(ledger)  # its own: both runs write the same record ids, once a scheme
     members = [new_member(ledger).address for _ in range(3)]
     start, end = two_hours_ago(ledger)
     path = write_batch(tmp_path / "batch.csv", members, start, end)
@@ -149,12 +145,9 @@ def test_bad_and_unknown_ids_are_refused_clearly(ledger: Ledger, indexer: Indexe
 
 
 def test_an_index_never_synced_says_so(ledger: Ledger, tmp_path: Path) -> None:
-    fresh = index_of(ledger, f"sqlite:///{tmp_path / 'empty.db'}")
-    try:
-        with pytest.raises(IndexBehind, match="not synced yet"):
-            trace_transaction(fresh, fresh, "0x" + "ab" * 32)
-    finally:
-        fresh.ledger.close()
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    with own_index(ledger, empty) as fresh, pytest.raises(IndexBehind, match="not synced yet"):
+        trace_transaction(fresh, fresh, "0x" + "ab" * 32)
 
 
 def test_events_name_the_domain_objects_they_concern() -> None:

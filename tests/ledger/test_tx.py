@@ -26,18 +26,20 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 
-import ledger.chain.tx as tx_module
+import ledger.chain.tx.receipts as tx_module
 from ledger.chain import compiler
 from ledger.chain.accounts import from_mnemonic
 from ledger.chain.contracts import Scheme
-from ledger.chain.node import LocalNode, free_port
+from ledger.chain.node import LocalNode
+from ledger.chain.node.host import free_port
 from ledger.chain.revert import RevertDecoder
 from ledger.chain.tx import TxResult, TxSender
 from ledger.config import DEV_MNEMONIC
 from ledger.errors import ChainError, NotAMember, RetryableChainError, StateConflict
 from ledger.ledger import Ledger
-from tests.conftest import PROBE_SOURCES, make_settings
+from tests.chain_helpers import make_settings
 from tests.factories import Member, new_member, new_scheme
+from tests.probes import PROBE_SOURCES
 
 #: Where test transfers go.
 RECIPIENT = "0x000000000000000000000000000000000000dEaD"
@@ -363,13 +365,22 @@ def flaky_sender(
     return rig.sender(own_w3, send_attempts=3), wrapper
 
 
+def send_through(
+    rig: Rig, own_w3: Web3, monkeypatch: pytest.MonkeyPatch, amount: int, **flaky: Any
+) -> tuple[TxResult, Flaky, int, int]:
+    """Issue `amount` through a connection that fails as `flaky` says: the result, what was
+    sent, and the issuer's nonce and the member's balance before."""
+    sender, wrapper = flaky_sender(rig, own_w3, monkeypatch, **flaky)
+    first, balance = rig.nonce(), rig.balance()
+    return sender.send(rig.issuer, rig.probe, rig.issue(amount=amount)), wrapper, first, balance
+
+
 def test_an_answer_lost_after_sending_is_found_by_hash_and_mined_once(
     rig: Rig, own_w3: Web3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sender, flaky = flaky_sender(rig, own_w3, monkeypatch, drops=1, after_forwarding=True)
-    first, balance = rig.nonce(), rig.balance()
-
-    result = sender.send(rig.issuer, rig.probe, rig.issue(amount=5))
+    result, flaky, first, balance = send_through(
+        rig, own_w3, monkeypatch, 5, drops=1, after_forwarding=True
+    )
 
     assert result.tx_hash == "0x" + keccak(HexBytes(flaky.sent[0])).hex()
     assert result.receipt["status"] == 1
@@ -381,10 +392,9 @@ def test_an_answer_lost_after_sending_is_found_by_hash_and_mined_once(
 def test_a_request_lost_before_reaching_the_node_is_resent_and_mined_once(
     rig: Rig, own_w3: Web3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sender, flaky = flaky_sender(rig, own_w3, monkeypatch, drops=2, after_forwarding=False)
-    first, balance = rig.nonce(), rig.balance()
-
-    result = sender.send(rig.issuer, rig.probe, rig.issue(amount=3))
+    result, flaky, first, balance = send_through(
+        rig, own_w3, monkeypatch, 3, drops=2, after_forwarding=False
+    )
 
     assert len(flaky.sent) == 3
     assert set(flaky.sent) == {flaky.sent[0]}, "the re-sends carry the same signed bytes"

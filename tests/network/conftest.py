@@ -17,7 +17,7 @@ from ledger.chain.validators import ValidatorNetwork, throwaway_settings
 from ledger.config import Settings
 from ledger.ledger import Ledger
 from scripts.cli import app
-from tests.conftest import compile_once
+from tests.chain_helpers import compile_once
 
 VALIDATORS = 3
 

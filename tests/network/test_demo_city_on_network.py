@@ -13,7 +13,7 @@ import pytest
 
 from ledger.chain.validators import ValidatorNetwork
 from ledger.ledger import Ledger
-from scripts._chain import DEFAULT_DEMO_CITY
+from scripts.commands.chain.deploy import DEFAULT_DEMO_CITY
 from tests.network.conftest import rpc, vpl
 from tests.network.test_validators import wait_until
 

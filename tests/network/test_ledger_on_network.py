@@ -23,12 +23,13 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from ledger.audit.checks import reconcile
-from ledger.audit.indexer import Indexer
+from ledger.audit.checks.supply import reconcile
+from ledger.audit.index.follow import Indexer
 from ledger.chain.contracts import Scheme, SchemeFlag
 from ledger.chain.relay import KeySigner, Relay
 from ledger.chain.validators import ValidatorNetwork
-from ledger.earning.batch import plan_batch, run_batch
+from ledger.earning.batch.pay import run_batch
+from ledger.earning.batch.plan import plan_batch
 from ledger.ledger import Ledger
 from ledger.values import CST
 from tests.catalogue_helpers import Shop, list_item

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from enum import IntEnum
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 from eth_utils.abi import get_abi_output_types
 from web3 import Web3
@@ -23,12 +25,52 @@ from ledger.chain.connection import batch_calls
 from ledger.chain.tx import Sent, Signer, TxResult, TxSender
 from ledger.errors import InputError
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Struct = TypeVar("_Struct", bound="DataclassInstance")
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
 
 def _out_of_range(fn: str, args: tuple[Any, ...]) -> InputError:
     """A value the contract's types cannot hold (a negative id, a number past uint256): bad input,
     said plainly instead of web3's ABI-matching report."""
     shown = ", ".join(repr(a) if isinstance(a, int | str) else type(a).__name__ for a in args)
     return InputError(f"{fn}({shown}): a value is out of range for the contract's types")
+
+
+def optional_address(value: str) -> str | None:
+    """An address a contract returned, None for the zero address (none set)."""
+    return None if int(value, 16) == 0 else Web3.to_checksum_address(value)
+
+
+def from_struct(cls: type[_Struct], raw: Sequence[Any], **known: Any) -> _Struct:
+    """The dataclass `cls` from a struct a contract returned: its fields other than those `known`
+    are the struct's, in the struct's order, each converted by its type: ``int``, ``bool``,
+    ``bytes``, an ``IntEnum``; ``str`` is an address (checksummed), ``str | None`` an address that
+    is None when zero."""
+    names = [f.name for f in fields(cls) if f.name not in known]
+    kinds = _field_types(cls)
+    values = {n: _converted(kinds[n], value) for n, value in zip(names, raw, strict=True)}
+    return cls(**known, **values)
+
+
+@cache
+def _field_types(cls: type[DataclassInstance]) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _converted(kind: Any, value: Any) -> Any:
+    if kind == str | None:
+        return optional_address(value)
+    if kind is str:
+        return Web3.to_checksum_address(value)
+    if isinstance(kind, type) and issubclass(kind, IntEnum):
+        return kind(int(value))
+    if kind in (int, bool, bytes):
+        return kind(value)
+    raise TypeError(f"no conversion from a contract's struct to {kind}")
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,8 @@ from enum import IntEnum
 
 from web3.types import EventData
 
-from ledger.chain.contracts.base import Call, ContractClient
+from ledger.chain.contracts.base import ZERO_ADDRESS, Call, ContractClient
 from ledger.chain.tx import Signer, TxResult
-
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 class MemberStatus(IntEnum):

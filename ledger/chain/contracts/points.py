@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.chain.contracts.base import ContractClient
-from ledger.chain.contracts.records import Standing, standing_from
 from ledger.chain.tx import Signer, TxResult
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A member's account in a scheme: balance and where they stand against the limits."""
+
+    balance: int
+    last_end: int
+    day: int
+    day_records: int
+    day_minutes: int
+    day_points: int
+    week_points: int
+    epoch: int
+
+
+def standing_from(raw: Sequence[Any]) -> Standing:
+    return Standing(*(int(v) for v in raw))
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from enum import IntEnum
 
 from web3.types import EventData
 
-from ledger.chain.contracts.base import ContractClient
+from ledger.chain.contracts.base import ZERO_ADDRESS, ContractClient
 from ledger.chain.tx import Signer, TxResult
 
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 #: The most hours one request may offer (TimeBank.MAX_HOURS).
 MAX_HOURS = 1000
 #: The top byte of a request's points-ledger reference (TimeBank.SOURCE_KIND).

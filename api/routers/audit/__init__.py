@@ -1,0 +1,1 @@
+"""Auditors' read-only queries, and the log of admin actions taken through the API."""

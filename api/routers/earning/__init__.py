@@ -1,0 +1,2 @@
+"""Earning points: activities, service records (the volunteer's view and the review), batch
+uploads, certificates."""

@@ -1,0 +1,1 @@
+"""Who is calling and for whom: signing in, custodial wallets, members and their proxies."""

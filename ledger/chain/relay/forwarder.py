@@ -1,0 +1,306 @@
+"""``Relay``: signed requests checked, relayed through the forwarder by the ``relayer`` operator,
+and a request sent again answered with the transaction that already ran it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+
+from ledger.chain.relay.request import (
+    DEFAULT_VALIDITY_SECONDS,
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    EIP712_DOMAIN_TYPE,
+    FORWARD_REQUEST_TYPES,
+    MAX_REQUEST_GAS,
+    MAX_VALIDITY_SECONDS,
+    ForwardRequest,
+    request_field,
+    signed_fields,
+    signed_fields_of,
+)
+from ledger.chain.tx import TxResult, TxSender
+from ledger.errors import (
+    AuthorizationExpired,
+    ContractRevert,
+    InputError,
+    SignatureMismatch,
+    StaleAuthorization,
+    TransactionFailed,
+)
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from ledger.chain.compiler import Build
+    from ledger.chain.deploy import Manifest
+    from ledger.config import NetworkConfig
+
+
+class RelayParts(Protocol):
+    """What a relay uses of the chain it relays on (``Ledger`` is one): the connection, the
+    transaction sender, the network (its chain id), the build and deployment (the forwarder's ABI
+    and address) and the operators' keys (the relayer's)."""
+
+    @property
+    def w3(self) -> Web3: ...
+
+    @property
+    def sender(self) -> TxSender: ...
+
+    @property
+    def network(self) -> NetworkConfig: ...
+
+    @property
+    def build(self) -> Build: ...
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    def operator(self, name: str) -> LocalAccount: ...
+
+
+class Relay:
+    """The forwarder of one deployment and the operator that pays for relayed requests."""
+
+    def __init__(self, parts: RelayParts, *, relayer: str = "relayer") -> None:
+        self.parts = parts
+        self.relayer_name = relayer
+        self._signer_locks: dict[str, Any] = {}
+        self._signer_locks_guard = threading.Lock()
+
+    @contextmanager
+    def serialized(self, signer: str) -> Iterator[None]:
+        """Hold `signer`'s relay lock: their requests are checked, sent and confirmed one at a
+        time in this process (re-entrant, so a custodial signer prepares and submits under it)."""
+        address = to_checksum_address(signer)
+        with self._signer_locks_guard:
+            lock = self._signer_locks.setdefault(address, threading.RLock())
+        with lock:
+            yield
+
+    @cached_property
+    def forwarder(self) -> Any:
+        return self.parts.w3.eth.contract(
+            address=to_checksum_address(self.parts.manifest.address("Forwarder")),
+            abi=list(self.parts.build.get("Forwarder").abi),
+        )
+
+    @cached_property
+    def relayer(self) -> LocalAccount:
+        return self.parts.operator(self.relayer_name)
+
+    @property
+    def sender(self) -> TxSender:
+        return self.parts.sender
+
+    def domain(self) -> dict[str, Any]:
+        return {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": self.parts.network.chain_id,
+            "verifyingContract": self.forwarder.address,
+        }
+
+    def nonce(self, address: str) -> int:
+        return int(self.forwarder.functions.nonces(to_checksum_address(address)).call())
+
+    def now(self) -> int:
+        """The chain's clock (deadlines are checked against block time, not this machine's)."""
+        return int(self.parts.w3.eth.get_block("latest")["timestamp"])
+
+    def prepare(
+        self, sender: str, to: str, data: str, *, validity: int = DEFAULT_VALIDITY_SECONDS
+    ) -> ForwardRequest:
+        """A request for `sender` to call `data` on `to`, with their next nonce; the call is
+        simulated as `sender` first, so a refusal raises its decoded contract error now."""
+        if not 0 < validity <= MAX_VALIDITY_SECONDS:
+            raise InputError(f"a request is valid for 1 second to {MAX_VALIDITY_SECONDS} seconds")
+        estimate = self._estimate(sender, to, data)
+        return ForwardRequest(
+            sender=to_checksum_address(sender),
+            to=to_checksum_address(to),
+            data=bytes(HexBytes(data)),
+            nonce=self.nonce(sender),
+            deadline=self.now() + validity,
+            gas=min(estimate * 13 // 10 + 30_000, MAX_REQUEST_GAS),
+        )
+
+    def _estimate(self, sender: str, to: str, data: str) -> int:
+        return self.sender.estimate(to_checksum_address(sender), to, data, context="relayed call")
+
+    def typed_data(self, request: ForwardRequest) -> dict[str, Any]:
+        """The full EIP-712 document a wallet signs (``eth_signTypedData_v4``), JSON-ready."""
+        message = request.message()
+        message["data"] = "0x" + request.data.hex()
+        return {
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **FORWARD_REQUEST_TYPES},
+            "primaryType": "ForwardRequest",
+            "domain": self.domain(),
+            "message": message,
+        }
+
+    def sign(self, account: LocalAccount, request: ForwardRequest) -> bytes:
+        signed = account.sign_typed_data(
+            domain_data=self.domain(),
+            message_types=FORWARD_REQUEST_TYPES,
+            message_data=request.message(),
+        )
+        return bytes(signed.signature)
+
+    def recover(self, request: ForwardRequest, signature: bytes) -> str | None:
+        """Who signed `request`, or None if the signature is malformed."""
+        encoded = encode_typed_data(
+            domain_data=self.domain(),
+            message_types=FORWARD_REQUEST_TYPES,
+            message_data=request.message(),
+        )
+        try:
+            return to_checksum_address(Account.recover_message(encoded, signature=signature))
+        except Exception:  # eth-keys raises several types for a malformed signature
+            return None
+
+    def _check_signature(self, request: ForwardRequest, signature: bytes) -> None:
+        if len(signature) != 65:
+            raise SignatureMismatch("a signature is 65 bytes (r, s, v) as 0x-prefixed hex")
+        if not 0 < request.gas <= MAX_REQUEST_GAS:
+            raise InputError(f"gas must be 1 to {MAX_REQUEST_GAS}")
+        signer = self.recover(request, signature)
+        if signer != request.sender:
+            raise SignatureMismatch(
+                "the signature does not match this request: sign the typed data returned for it, "
+                "for this chain and this forwarder, with the account it names",
+                signer=signer,
+                expected=request.sender,
+            )
+
+    def _check_deadline(self, request: ForwardRequest) -> None:
+        if request.deadline <= self.now():
+            raise AuthorizationExpired(
+                f"the signed request expired at {request.deadline} (chain time); ask for a new one"
+            )
+
+    def executed(
+        self, request: ForwardRequest, signature: bytes, *, current: int | None = None
+    ) -> TxResult | None:
+        """The transaction that executed exactly `request` (marked ``replayed``), or None while its
+        nonce is unused; ``StaleAuthorization`` when another request of the signer used it.
+        `current` is the signer's forwarder nonce, when the caller has just read it."""
+        if current is None:
+            current = self.nonce(request.sender)
+        if current <= request.nonce:
+            return None
+        logs = self.forwarder.events.ExecutedForwardRequest().get_logs(
+            from_block=self.parts.manifest.deploy_block,
+            argument_filters={"signer": request.sender},
+        )
+        for entry in logs:
+            if int(entry["args"]["nonce"]) != request.nonce:
+                continue
+            tx_hash = entry["transactionHash"].to_0x_hex()
+            if not self._carries(tx_hash, request, signature):
+                break
+            if not entry["args"]["success"]:
+                raise StaleAuthorization(
+                    f"this signed request already ran in {tx_hash} and the called contract refused "
+                    "it; its nonce is used: ask for a new request and sign it",
+                    nonce=request.nonce,
+                    tx_hash=tx_hash,
+                )
+            return replace(self.sender.wait(tx_hash), replayed=True)
+        raise StaleAuthorization(
+            f"the request's nonce {request.nonce} was used by another request of "
+            f"{request.sender} since this one was prepared; ask for a new request and sign it",
+            nonce=request.nonce,
+            expected=current,
+        )
+
+    def _carries(self, tx_hash: str, request: ForwardRequest, signature: bytes) -> bool:
+        """Whether the forwarder call in `tx_hash`, whose event names `request`'s signer and nonce,
+        is `request`: its input holds a request equal to it in every signed field but the nonce
+        (which the event gives); in a batch of several, the signature decides which one."""
+        tx = self.parts.w3.eth.get_transaction(HexBytes(tx_hash))  # type: ignore[arg-type]
+        if tx.get("to") is None or to_checksum_address(tx["to"]) != self.forwarder.address:
+            return False
+        try:
+            function, args = self.forwarder.decode_function_input(tx["input"])
+        except ValueError:
+            return False
+        if function.fn_name == "execute":
+            sent = [args["request"]]
+        elif function.fn_name == "executeBatch":
+            sent = list(args["requests"])
+        else:
+            return False
+        wanted = signed_fields(request)
+        matches = [item for item in sent if signed_fields_of(item) == wanted]
+        if len(sent) == 1:
+            return bool(matches)
+        return any(bytes(request_field(item, "signature", 6)) == signature for item in matches)
+
+    def submit(self, request: ForwardRequest, signature: bytes, *, context: str = "") -> TxResult:
+        """Relay a signed request; the same request again returns the transaction that ran it,
+        marked ``replayed``."""
+        self._check_signature(request, signature)
+        with self.serialized(request.sender):
+            current = self.nonce(request.sender)
+            done = self.executed(request, signature, current=current)
+            if done is not None:
+                return done
+            self._check_deadline(request)
+            if request.nonce != current:
+                raise StaleAuthorization(
+                    f"the request's nonce {request.nonce} is not the signer's next ({current}): "
+                    "an earlier request of this account has not run; ask for a new one",
+                    nonce=request.nonce,
+                    expected=current,
+                )
+            # The forwarder hides why the inner call failed: simulate it as the signer first.
+            self._estimate(request.sender, request.to, "0x" + request.data.hex())
+            data = self.forwarder.encode_abi("execute", args=[request.struct(signature)])
+            try:
+                return self.sender.send(
+                    self.relayer,
+                    self.forwarder.address,
+                    data,
+                    gas=request.gas * 64 // 63 + 120_000 + 16 * len(request.data),
+                    context=context or "relayed request",
+                )
+            except (ContractRevert, TransactionFailed) as refused:
+                outcome = self._why_refused(request, signature, refused)
+                if isinstance(outcome, TxResult):
+                    return outcome
+                raise outcome from None
+
+    def _why_refused(
+        self,
+        request: ForwardRequest,
+        signature: bytes,
+        refused: ContractRevert | TransactionFailed,
+    ) -> TxResult | Exception:
+        """What really refused a relayed request the forwarder reverted: another request took its
+        nonce (another process won the race), or the target refused the call, whose own reason
+        the forwarder replaces with ``FailedInnerCall``: simulated again as the signer on the
+        state that refused it, it says why (``SoldOut`` rather than "refused without a reason")."""
+        try:
+            done = self.executed(request, signature)
+        except StaleAuthorization as stale:
+            return stale
+        if done is not None:  # the same signed request, sent by another process, ran first
+            return done
+        try:
+            self._estimate(request.sender, request.to, "0x" + request.data.hex())
+        except ContractRevert as reason:
+            reason.details.setdefault("tx_hash", refused.details.get("tx_hash"))
+            return reason
+        return refused

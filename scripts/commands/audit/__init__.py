@@ -1,0 +1,1 @@
+"""``vpl index`` and ``vpl audit``: the event index and the auditors' commands."""

@@ -1,0 +1,1 @@
+"""``vpl member`` and ``vpl proxy``: who members are and who acts for them."""
