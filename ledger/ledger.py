@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
@@ -86,7 +86,17 @@ class Delegate(Generic[S, P, R]):
         self.attr = attr
         self.method = method
 
-    def __get__(self, ledger: object, owner: type | None = None) -> Callable[P, R]:
+    @overload
+    def __get__(self, ledger: None, owner: type | None = None) -> Delegate[S, P, R]: ...
+
+    @overload
+    def __get__(self, ledger: object, owner: type | None = None) -> Callable[P, R]: ...
+
+    def __get__(
+        self, ledger: object | None, owner: type | None = None
+    ) -> Delegate[S, P, R] | Callable[P, R]:
+        if ledger is None:  # looked up on the class itself (introspection, monkeypatch)
+            return self
         return partial(self.method, getattr(ledger, self.attr))
 
 
