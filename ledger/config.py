@@ -47,6 +47,9 @@ class NodeConfig(BaseModel):
     block_time: int = Field(0, ge=0)
     evm_version: str = "shanghai"
     startup_timeout_seconds: float = Field(60.0, gt=0)
+    #: anvil records every step of every transaction, so that ``debug_traceTransaction`` gives
+    #: step-by-step traces (gas profiles); it costs memory (ganache always traces).
+    steps_tracing: bool = False
 
 
 class ValidatorsConfig(BaseModel):
@@ -256,6 +259,8 @@ class Settings(BaseSettings):
     node: NodeKind | None = None
     #: Overrides the network file's node port for a local chain.
     node_port: int | None = Field(None, ge=1, le=65535)
+    #: Overrides the network file's node ``steps_tracing`` for a local anvil chain.
+    node_steps_tracing: bool | None = None
     database_url: str | None = None
     #: The event index keeps this many newest blocks' hashes to detect reorgs and roll them back.
     index_reorg_depth: int = Field(64, ge=1, le=10_000)
@@ -309,6 +314,8 @@ class Settings(BaseSettings):
         net = _load_json_model(NetworkConfig, path)
         if self.node is not None and net.node is not None:
             net.node.kind = self.node
+        if self.node_steps_tracing is not None and net.node is not None:
+            net.node.steps_tracing = self.node_steps_tracing
         if self.node_port is not None and net.node is not None:
             net.node.port = self.node_port
             if self.rpc_url is None:

@@ -139,10 +139,13 @@ def pay_file(ledger: Ledger, keys: dict[str, Any], path: Path, chunk: int) -> An
 
 
 @contextmanager
-def bench_chain(kind: str = "anvil") -> Iterator[tuple[Path, Settings, Ledger]]:
+def bench_chain(
+    kind: str = "anvil", *, steps_tracing: bool = False
+) -> Iterator[tuple[Path, Settings, Ledger]]:
     """A fresh local chain of `kind` in a temporary directory, the contracts compiled (or loaded
     from the cache) outside any timing: (that directory, its settings, a Ledger on it); the node
-    stops and the directory goes at the end."""
+    stops and the directory goes at the end. `steps_tracing`: anvil keeps step-by-step traces
+    (for gas profiles)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         settings = Settings(
@@ -150,6 +153,7 @@ def bench_chain(kind: str = "anvil") -> Iterator[tuple[Path, Settings, Ledger]]:
             deployments_dir=root / "deployments",
             node=kind,  # type: ignore[arg-type]
             node_port=free_port(),
+            node_steps_tracing=steps_tracing,
         )
         node = LocalNode(settings)
         node.start()

@@ -36,6 +36,7 @@ from ledger.chain.contracts.base import ContractClient
 from ledger.earning.batch.pay import run_batch
 from ledger.earning.batch.plan import plan_batch
 from ledger.ledger import Ledger
+from scripts import gas_profile
 from scripts.bench_earning import bench_chain, cst_midnight, write_file
 
 WEIGHTS = {"exchange": 40, "redeem": 25, "fulfil": 15, "time-bank": 20}
@@ -45,10 +46,12 @@ WEIGHTS = {"exchange": 40, "redeem": 25, "fulfil": 15, "time-bank": 20}
 class Figures:
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     gas: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    txs: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, kind: str, seconds: float, gas: int) -> None:
+    def add(self, kind: str, seconds: float, gas: int, tx_hash: str) -> None:
         self.seconds[kind] += seconds
         self.gas[kind].append(gas)
+        self.txs[kind].append(tx_hash)
 
 
 def client(ledger: Ledger, name: str) -> ContractClient:
@@ -256,7 +259,7 @@ def workload(
         except Exception as exc:  # a refusal (e.g. a member out of points): counted, not timed
             failures[f"{kind}: {type(exc).__name__}"] += 1
             continue
-        figures.add(kind, time.perf_counter() - t0, int(result.receipt["gasUsed"]))
+        figures.add(kind, time.perf_counter() - t0, int(result.receipt["gasUsed"]), result.tx_hash)
         if kind == "redeem":
             open_orders.append(int(catalogue._read("orderCount")))
         elif kind == "time-bank post":
@@ -267,13 +270,34 @@ def workload(
     return figures, time.perf_counter() - started, dict(failures)
 
 
+def print_profiles(profiles: dict[str, gas_profile.GasProfile], count: int) -> None:
+    """Where the gas of each kind of operation goes (a mean over the profiled transactions)."""
+    print(f"where the gas goes (mean of the last {count} transactions of each kind):")
+    head = "".join(f"{part:>15}" for part in gas_profile.ORDER)
+    print(f"  {'kind':18} {'gas':>8}{head}  writes (new)  reads  calls")
+    for kind in sorted(profiles):
+        p = profiles[kind]
+        parts = "".join(f"{p.parts[part]:15.0f}" for part in gas_profile.ORDER)
+        c = p.counts
+        print(
+            f"  {kind:18} {p.total:8.0f}{parts}  {c['storage writes']:6.1f} ({p.new_slots:4.1f})"
+            f" {c['storage reads']:6.1f} {c['calls']:6.1f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--operations", type=int, default=5_000)
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=20,
+        help="transactions of each kind whose gas is broken down (the last ones: repeat users)",
+    )
     args = parser.parse_args()
-    with bench_chain() as (root, _, ledger):
+    with bench_chain(steps_tracing=args.profile > 0) as (root, _, ledger):
         members = [Web3.to_checksum_address(secrets.token_bytes(20)) for _ in range(args.members)]
         keys = setup(ledger, members)
         today = cst_midnight(ledger)
@@ -282,6 +306,10 @@ def main() -> None:
             for back, code in ((5, "VOL"), (4, "VOL"), (3, "TIME"), (2, "TIME"))
         ]
         figures, seconds, failures = workload(ledger, keys, members, args.operations, args.seed)
+        profiles = {
+            kind: gas_profile.mean(ledger.w3, hashes[-args.profile :])
+            for kind, hashes in figures.txs.items()
+        }
     total = sum(len(g) for g in figures.gas.values())
     print(f"mixed spending workload on anvil: {total} operations, {args.members} members")
     print(
@@ -294,6 +322,7 @@ def main() -> None:
             f"  {kind:18} {len(gas):6d} {len(gas) / figures.seconds[kind]:8.1f} "
             f"{statistics.mean(gas):9.0f} {max(gas):8d}"
         )
+    print_profiles(profiles, args.profile)
     if failures:
         print(
             "  refused (not counted):", ", ".join(f"{k} x{v}" for k, v in sorted(failures.items()))

@@ -98,7 +98,8 @@ def node_command(net: NetworkConfig, node: NodeConfig, binary: Path, data_dir: P
         "--cache-path": data_dir / ANVIL_CACHE,
         "--mnemonic": net.mnemonic,
     }
-    return [str(binary), *_flags(options), "--quiet"]
+    tracing = ["--steps-tracing"] if node.steps_tracing else []
+    return [str(binary), *_flags(options), *tracing, "--quiet"]
 
 
 def node_binary(kind: str, modules: Path) -> Path:
