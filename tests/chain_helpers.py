@@ -26,6 +26,11 @@ _BUILD_CACHE: list[Path] = []
 #: Where a session leaves its compiled contracts for the next session on this machine.
 SESSIONS_BUILD_CACHE = Path(__file__).resolve().parents[1] / ".vpl" / "test-build-cache"
 
+#: Where test transfers go.
+RECIPIENT = "0x000000000000000000000000000000000000dEaD"
+#: A development account no operator uses: it pays for the fresh test accounts.
+FUNDER_INDEX = 17
+
 
 def make_settings(root: Path, kind: str) -> Settings:
     """Settings for an isolated chain, store and manifest under `root`."""

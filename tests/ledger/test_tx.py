@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,25 +25,17 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 
-import ledger.chain.tx.receipts as tx_module
 from ledger.chain import compiler
 from ledger.chain.accounts import from_mnemonic
 from ledger.chain.contracts import Scheme
-from ledger.chain.node import LocalNode
-from ledger.chain.node.host import free_port
-from ledger.chain.revert import RevertDecoder
 from ledger.chain.tx import TxResult, TxSender
 from ledger.config import DEV_MNEMONIC
-from ledger.errors import ChainError, NotAMember, RetryableChainError, StateConflict
+from ledger.errors import NotAMember, RetryableChainError, StateConflict
 from ledger.ledger import Ledger
-from tests.chain_helpers import make_settings
+from tests.chain_helpers import FUNDER_INDEX
 from tests.factories import Member, new_member, new_scheme
 from tests.probes import PROBE_SOURCES
 
-#: Where test transfers go.
-RECIPIENT = "0x000000000000000000000000000000000000dEaD"
-#: A development account no operator uses: it pays for the fresh test accounts.
-FUNDER_INDEX = 17
 CONCURRENT_TXS = 40
 THREADS = 8
 #: Per-request HTTP timeout of the test senders' connections. Ganache 7.9 now and then never
@@ -425,108 +416,3 @@ def test_a_connection_that_stays_down_gives_up_with_a_retryable_error_having_sen
     monkeypatch.undo()
     result = sender.send(rig.issuer, rig.probe, rig.issue())
     assert rig.tx_nonce(result.tx_hash) == first
-
-
-# --- an unreachable node -------------------------------------------------------------------------
-
-
-def test_an_unreachable_node_gives_a_retryable_error_that_says_what_to_check(
-    ledger: Ledger,
-) -> None:
-    closed = Web3(HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 2}))
-    sender = TxSender(closed, chain_id=ledger.network.chain_id, decoder=ledger.decoder)
-    data = ledger.points.contract.encode_abi(
-        "issue", args=[Account.create().address, 1, 1, secrets.token_bytes(32)]
-    )
-
-    with pytest.raises(RetryableChainError) as info:
-        sender.send(Account.create(), ledger.points.address, data, context="issue")
-
-    assert str(info.value) == (
-        "the chain node did not answer eth_estimateGas: ConnectionError; "
-        "check that it is running (`vpl chain status`)"
-    )
-    assert info.value.code == "chain_unavailable"
-    assert isinstance(info.value, ChainError)
-    assert info.value.__cause__ is None and info.value.__suppress_context__
-
-
-# --- transactions lost with a node ---------------------------------------------------------------
-
-
-@dataclass
-class OwnNode:
-    """An anvil node of the test's own (its mining mode is changed) and a sender on it."""
-
-    w3: Web3
-    sender: TxSender
-    payer: LocalAccount
-
-    def mining(self, *, automine: bool | None = None, interval: int | None = None) -> None:
-        if automine is not None:
-            self.w3.provider.make_request("evm_setAutomine", [automine])  # type: ignore[arg-type]
-        if interval is not None:
-            self.w3.provider.make_request("evm_setIntervalMining", [interval])  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def own_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnNode]:
-    node = LocalNode(make_settings(tmp_path, "anvil"))
-    status = node.start()
-    try:
-        w3 = Web3(HTTPProvider(status.rpc_url))
-        sender = TxSender(
-            w3, chain_id=w3.eth.chain_id, decoder=RevertDecoder([], {}), receipt_timeout=20
-        )
-        monkeypatch.setattr(tx_module, "LOST_AFTER", 0.3)
-        yield OwnNode(w3, sender, from_mnemonic(DEV_MNEMONIC, FUNDER_INDEX))
-    finally:
-        node.stop()
-
-
-def test_a_lost_transaction_below_the_one_awaited_is_sent_again_and_both_are_mined(
-    own_node: OwnNode,
-) -> None:
-    """A validator that goes down takes the transactions only it held: the one awaited may be
-    queued on the next node behind a lower nonce lost with it, whose own waiter is gone (seen on
-    the validator network: a relayed write that was never mined). The wait sends the lost one
-    again, as the same signed bytes."""
-    w3, sender, payer = own_node.w3, own_node.sender, own_node.payer
-    own_node.mining(automine=False)
-    lost, awaited = (sender.submit(payer, RECIPIENT, b"", gas=21_000) for _ in range(2))
-    w3.provider.make_request("anvil_dropTransaction", [lost.tx_hash])  # type: ignore[arg-type]
-    assert w3.eth.get_transaction_count(payer.address, "pending") == 0, "a gap below it"
-    own_node.mining(interval=1)
-
-    result = sender.wait(awaited.tx_hash)
-
-    assert result.receipt["status"] == 1
-    assert w3.eth.get_transaction_receipt(HexBytes(lost.tx_hash))["status"] == 1
-    assert w3.eth.get_transaction_count(payer.address) == 2
-
-
-def test_a_nonce_a_failed_send_left_unused_is_filled_so_the_later_ones_are_mined(
-    own_node: OwnNode,
-) -> None:
-    """A send that fails as its node goes down leaves its nonce unused; the transactions after
-    it wait in the pool for ever (the issue's 'nonce gaps after a failover'). The wait fills the
-    gap with an empty transfer of the signer to itself, and nothing else is sent again."""
-    w3, sender, payer = own_node.w3, own_node.sender, own_node.payer
-    first = sender.submit(payer, RECIPIENT, b"", gas=21_000)
-    sender._tracker(payer.address).next = 2  # nonce 1: as if its send had failed
-    own_node.mining(automine=False)
-    awaited = sender.submit(payer, RECIPIENT, b"", gas=21_000)
-    own_node.mining(interval=1)
-
-    result = sender.wait(awaited.tx_hash)
-
-    assert result.receipt["status"] == 1
-    assert w3.eth.get_transaction_receipt(HexBytes(first.tx_hash))["status"] == 1
-    assert w3.eth.get_transaction_count(payer.address) == 3
-    filler = next(
-        tx
-        for n in range(result.block_number + 1)
-        for tx in w3.eth.get_block(n, full_transactions=True)["transactions"]
-        if tx["nonce"] == 1 and tx["from"] == payer.address  # type: ignore[index]
-    )
-    assert (filler["to"], filler["value"]) == (payer.address, 0)  # type: ignore[index]
