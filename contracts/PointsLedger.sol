@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "./utils/Governed.sol";
 import {ServiceTime} from "./utils/ServiceTime.sol";
 import {BatchRecords} from "./utils/BatchRecords.sol";
@@ -70,7 +71,18 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     /// tail (32) | the newest lot (112); keys [head, tail) hold the older lots. A lot is its expiry
     /// month (24 bits) | amount (88) << 24. Points of the balance in no lot never expire.
     mapping(uint256 schemeId => mapping(address account => mapping(uint256 key => uint256))) private _lots;
-    mapping(uint256 holdId => Hold) private _holds;
+    /// A hold as stored: two words (owner | scheme | settled; holder | amount) and its lots, rather
+    /// than a word a field. Amounts fit: a hold is debited from a balance of at most 88 bits.
+    struct StoredHold {
+        address owner;
+        uint64 schemeId;
+        bool settled;
+        address holder;
+        uint96 amount;
+        uint256[] lots;
+    }
+
+    mapping(uint256 holdId => StoredHold) private _holds;
     uint256 private _holdCount;
 
     constructor(address admin, address forwarder, IMemberRegistry members, ISchemeRegistry schemes, string memory uri_)
@@ -312,11 +324,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         _held[schemeId] += amount;
         holdId = ++_holdCount;
         address holder = _msgSender();
-        Hold storage h = _holds[holdId];
-        h.schemeId = schemeId;
-        h.owner = owner;
-        h.holder = holder;
-        h.amount = amount;
+        StoredHold storage h = _holds[holdId];
+        (h.owner, h.schemeId, h.holder, h.amount) = (owner, SafeCast.toUint64(schemeId), holder, uint96(amount));
         for (uint256 i = 0; i < lots.length; ++i) {
             h.lots.push(lots[i]);
         }
@@ -331,7 +340,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         external
         onlyRole(SPENDING_ROLE)
     {
-        Hold storage h = _holds[holdId];
+        StoredHold storage h = _holds[holdId];
         uint256 schemeId = h.schemeId;
         if (schemeId == 0) revert PointsUnknownHold(holdId);
         address operator = _msgSender();
@@ -465,7 +474,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     }
 
     function holdOf(uint256 holdId) external view returns (Hold memory) {
-        return _holds[holdId];
+        StoredHold storage h = _holds[holdId];
+        return Hold(h.schemeId, h.owner, h.holder, h.amount, h.settled, h.lots);
     }
 
     function holdCount() external view returns (uint256) {
