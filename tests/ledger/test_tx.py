@@ -251,9 +251,13 @@ def test_a_revert_caused_by_an_earlier_transaction_of_its_block_is_decoded(rig: 
     data = rig.ledger.points.contract.encode_abi(
         "issue", args=[rig.member.address, rig.scheme.id, 1, source]
     )
-    mine = {"ganache": ("miner_stop", "miner_start"), "anvil": ("evm_setAutomine", None)}[rig.kind]
+    # (method, params) that stop and restart mining on each node kind
+    stop, start = {
+        "ganache": (("miner_stop", []), ("miner_start", [])),
+        "anvil": (("evm_setAutomine", [False]), ("evm_setAutomine", [True])),
+    }[rig.kind]
     rpc = rig.w3.provider.make_request
-    rpc(mine[0], [False] if rig.kind == "anvil" else [])  # type: ignore[arg-type]
+    rpc(*stop)  # type: ignore[arg-type]
     try:
         first, second = (
             sender.submit(rig.issuer, rig.probe, data, gas=300_000, context="issue")
@@ -261,10 +265,7 @@ def test_a_revert_caused_by_an_earlier_transaction_of_its_block_is_decoded(rig: 
         )
         rpc("evm_mine", [])  # type: ignore[arg-type]
     finally:
-        if rig.kind == "anvil":
-            rpc("evm_setAutomine", [True])  # type: ignore[arg-type]
-        else:
-            rpc("miner_start", [])  # type: ignore[arg-type]
+        rpc(*start)  # type: ignore[arg-type]
     receipts = [rig.w3.eth.get_transaction_receipt(HexBytes(s.tx_hash)) for s in (first, second)]
     assert receipts[0]["blockNumber"] == receipts[1]["blockNumber"], "both in one block"
 
