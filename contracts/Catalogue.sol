@@ -6,6 +6,7 @@ import {ICatalogue} from "./interfaces/ICatalogue.sol";
 import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
 import {IPointsLedger} from "./interfaces/IPointsLedger.sol";
 import {ISchemeRegistry} from "./interfaces/ISchemeRegistry.sol";
+import {HeldLots} from "./utils/HeldLots.sol";
 
 /// @title Catalogue
 /// @notice The redemption catalogue (兑换): items that a scheme's merchants list, and the orders
@@ -30,7 +31,23 @@ contract Catalogue is ICatalogue, Governed {
     IPointsLedger private immutable _points;
 
     mapping(uint256 itemId => Item) private _items;
-    mapping(uint256 orderId => Order) private _orders;
+    /// An order as stored: two words (member | quantity | expiry | status; item | points | the lot
+    /// its points came from) and the fulfilment hash once fulfilled. The order is the points
+    /// ledger's hold too: the ledger keeps only what the catalogue holds in all (see HeldLots).
+    struct StoredOrder {
+        address member;
+        uint32 quantity;
+        uint40 expiresAt;
+        OrderStatus status;
+        uint48 itemId;
+        uint88 points;
+        uint112 lot;
+        bytes32 fulfilmentHash;
+    }
+
+    mapping(uint256 orderId => StoredOrder) private _orders;
+    /// The lots of an order whose points came from several (HeldLots.LISTED).
+    mapping(uint256 orderId => uint256[]) private _orderLots;
     mapping(uint256 itemId => mapping(address member => uint256)) private _taken;
     uint256 private _itemCount;
     uint256 private _orderCount;
@@ -166,23 +183,23 @@ contract Catalogue is ICatalogue, Governed {
         _taken[itemId][member] = taken + quantity;
         orderId = ++_orderCount;
         uint40 expiresAt = uint40(block.timestamp) + it.collectionPeriod;
-        uint256 holdId = _points.hold(schemeId, member, points, bytes32(orderId));
-        _orders[orderId] = Order({
+        uint256[] memory lots = _points.hold(schemeId, member, points, bytes32(orderId));
+        _orders[orderId] = StoredOrder({
             member: member,
             quantity: uint32(quantity),
             expiresAt: expiresAt,
             status: OrderStatus.Held,
-            itemId: uint64(itemId),
-            points: uint96(points),
-            holdId: uint64(holdId),
+            itemId: uint48(itemId),
+            points: uint88(points),
+            lot: uint112(HeldLots.keep(lots, _orderLots, orderId)),
             fulfilmentHash: bytes32(0)
         });
-        emit OrderPlaced(orderId, itemId, member, quantity, points, holdId, expiresAt, sender);
+        emit OrderPlaced(orderId, itemId, member, quantity, points, orderId, expiresAt, sender);
     }
 
     /// @inheritdoc ICatalogue
     function fulfil(uint256 orderId, bytes32 fulfilmentHash) external {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         uint256 itemId = o.itemId;
         Item storage it = _items[itemId];
         address sender = _msgSender();
@@ -194,26 +211,26 @@ contract Catalogue is ICatalogue, Governed {
         o.status = OrderStatus.Fulfilled;
         o.fulfilmentHash = fulfilmentHash;
         uint256 points = o.points;
-        _points.settleHold(o.holdId, address(0), 0, points);
+        _points.settleHold(_hold(orderId, o, it.schemeId), address(0), 0, points);
         emit OrderFulfilled(orderId, itemId, sender, points, fulfilmentHash);
     }
 
     /// @inheritdoc ICatalogue
     function cancel(uint256 orderId) external {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         address sender = _msgSender();
         if (sender != _items[o.itemId].merchant) _checkActsFor(o.member, sender);
         if (o.status != OrderStatus.Held) revert CatalogueOrderNotHeld(orderId, o.status);
-        _release(o, OrderStatus.Cancelled);
+        _release(orderId, o, OrderStatus.Cancelled);
         emit OrderCancelled(orderId, o.itemId, sender, o.points);
     }
 
     /// @inheritdoc ICatalogue
     function expireOrder(uint256 orderId) external {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         if (o.status != OrderStatus.Held) revert CatalogueOrderNotHeld(orderId, o.status);
         if (block.timestamp < o.expiresAt) revert CatalogueOrderNotDue(orderId, o.expiresAt);
-        _release(o, OrderStatus.Expired);
+        _release(orderId, o, OrderStatus.Expired);
         emit OrderExpired(orderId, o.itemId, _msgSender(), o.points);
     }
 
@@ -223,8 +240,26 @@ contract Catalogue is ICatalogue, Governed {
         return _item(itemId);
     }
 
+    /// @notice An order; its hold id is its own id (the points ledger numbers a hold by its reference).
     function order(uint256 orderId) external view returns (Order memory) {
-        return _order(orderId);
+        StoredOrder storage o = _order(orderId);
+        return Order({
+            member: o.member,
+            quantity: o.quantity,
+            expiresAt: o.expiresAt,
+            status: o.status,
+            itemId: o.itemId,
+            points: o.points,
+            holdId: uint64(orderId),
+            fulfilmentHash: o.fulfilmentHash
+        });
+    }
+
+    /// @notice The expiring lots an order's points came from (expiry month | amount << 24; the rest
+    /// never expires): what returns with them if the order is cancelled or expires.
+    function orderLots(uint256 orderId) external view returns (uint256[] memory) {
+        StoredOrder storage o = _order(orderId);
+        return HeldLots.load(o.lot, _orderLots, orderId);
     }
 
     function itemCount() external view returns (uint256) {
@@ -255,7 +290,7 @@ contract Catalogue is ICatalogue, Governed {
     // --- internals -----------------------------------------------------------------------------
 
     /// @dev Returns the order's points and gives back its units (stock, the member's count).
-    function _release(Order storage o, OrderStatus status) private {
+    function _release(uint256 orderId, StoredOrder storage o, OrderStatus status) private {
         o.status = status;
         uint256 itemId = o.itemId;
         uint256 quantity = o.quantity;
@@ -263,7 +298,22 @@ contract Catalogue is ICatalogue, Governed {
         uint256 stock = it.stock + quantity;
         it.stock = stock > type(uint32).max ? type(uint32).max : uint32(stock);
         _taken[itemId][o.member] -= quantity;
-        _points.settleHold(o.holdId, address(0), 0, 0);
+        _points.settleHold(_hold(orderId, o, it.schemeId), address(0), 0, 0);
+    }
+
+    /// @dev The order as the points ledger's hold (see IPointsLedger.Hold).
+    function _hold(uint256 orderId, StoredOrder storage o, uint256 schemeId)
+        private
+        view
+        returns (IPointsLedger.Hold memory)
+    {
+        return IPointsLedger.Hold({
+            schemeId: schemeId,
+            owner: o.member,
+            amount: o.points,
+            ref: bytes32(orderId),
+            lots: HeldLots.load(o.lot, _orderLots, orderId)
+        });
     }
 
     function _checkTerms(uint256 price, uint256 stock, uint256 perMember, uint40 availableFrom, uint40 availableUntil)
@@ -297,7 +347,7 @@ contract Catalogue is ICatalogue, Governed {
         return _items[itemId];
     }
 
-    function _order(uint256 orderId) private view returns (Order storage) {
+    function _order(uint256 orderId) private view returns (StoredOrder storage) {
         if (orderId == 0 || orderId > _orderCount) revert CatalogueUnknownOrder(orderId);
         return _orders[orderId];
     }

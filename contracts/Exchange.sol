@@ -47,7 +47,6 @@ contract Exchange is IExchange, Governed {
     mapping(uint256 schemeId => uint256 word) private _schemeUse;
     mapping(uint256 payer => mapping(uint256 payee => uint256)) private _owed;
     mapping(uint256 payer => mapping(uint256 payee => uint256)) private _pending;
-    mapping(uint256 schemeId => int256) private _positions;
     mapping(uint256 settlementId => Settlement) private _settlements;
     uint256 private _settlementCount;
     uint256 private _exchangeCount;
@@ -138,8 +137,7 @@ contract Exchange is IExchange, Governed {
         _oblige(fromScheme, toScheme, f.value);
         bytes32 ref = bytes32((REF_EXCHANGE << 248) | exchangeId);
         emit Exchanged(member, fromScheme, toScheme, exchangeId, f.used, f.out, vA, vB, f.value, f.dust, sender);
-        _ledger.burnFrom(fromScheme, member, f.used, ref);
-        _ledger.mint(toScheme, member, f.out, ref);
+        _ledger.convert(fromScheme, toScheme, member, f.used, f.out, ref);
     }
 
     /// @inheritdoc IExchange
@@ -213,8 +211,13 @@ contract Exchange is IExchange, Governed {
         return (_owed[payerScheme][payeeScheme], _pending[payerScheme][payeeScheme]);
     }
 
-    function positionOf(uint256 schemeId) external view returns (int256) {
-        return _positions[schemeId];
+    /// @notice What a scheme's issuer is owed less what it owes, over every other scheme (debts
+    /// are netted per pair, so this is a sum over the pairs; positions always sum to zero).
+    function positionOf(uint256 schemeId) external view returns (int256 position) {
+        uint256 count = _schemes.schemeCount();
+        for (uint256 other = 1; other <= count; ++other) {
+            position += int256(_owed[other][schemeId]) - int256(_owed[schemeId][other]);
+        }
     }
 
     function memberUsage(uint256 schemeId, address member) external view returns (uint256 today, uint256 month) {
@@ -352,8 +355,6 @@ contract Exchange is IExchange, Governed {
             if (reverse != 0) _owed[to][from] = 0;
             _owed[from][to] += value - reverse;
         }
-        _positions[from] -= int256(value);
-        _positions[to] += int256(value);
     }
 
     function _open(uint256 settlementId) private view returns (Settlement storage s) {

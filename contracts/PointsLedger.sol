@@ -4,7 +4,6 @@ pragma solidity ^0.8.24;
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Context} from "@openzeppelin/contracts/utils/Context.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Governed} from "./utils/Governed.sol";
 import {ServiceTime} from "./utils/ServiceTime.sol";
 import {BatchRecords} from "./utils/BatchRecords.sol";
@@ -65,25 +64,18 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     mapping(bytes32 source => bool) private _paid;
     /// Points created by spending contracts (exchange in), outside the issuance quota.
     mapping(uint256 schemeId => uint256) private _minted;
-    mapping(uint256 schemeId => uint256) private _held;
+    /// Points each spending contract holds of each scheme. The holder keeps the record of each hold
+    /// (its order or request: owner, amount, the lots the points came from) and gives it back to
+    /// settle it; the ledger keeps that no holder settles more than it holds, so a hold costs no
+    /// record of its own here.
+    mapping(uint256 schemeId => mapping(address holder => uint256)) private _held;
     mapping(uint256 schemeId => mapping(address account => uint256)) private _frozen;
     /// Expiring lots of an account, oldest expiry first. Key 0 holds the queue: head (32 bits) |
     /// tail (32) | the newest lot (112); keys [head, tail) hold the older lots. A lot is its expiry
     /// month (24 bits) | amount (88) << 24. Points of the balance in no lot never expire.
     mapping(uint256 schemeId => mapping(address account => mapping(uint256 key => uint256))) private _lots;
-    /// A hold as stored: two words (owner | scheme | settled; holder | amount) and its lots, rather
-    /// than a word a field. Amounts fit: a hold is debited from a balance of at most 88 bits.
-    struct StoredHold {
-        address owner;
-        uint64 schemeId;
-        bool settled;
-        address holder;
-        uint96 amount;
-        uint256[] lots;
-    }
-
-    mapping(uint256 holdId => StoredHold) private _holds;
-    uint256 private _holdCount;
+    /// Every account ever granted SPENDING_ROLE: whose holds make up the ledger's own balance.
+    address[] private _spenders;
 
     constructor(address admin, address forwarder, IMemberRegistry members, ISchemeRegistry schemes, string memory uri_)
         ERC1155(uri_)
@@ -269,12 +261,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         if (ref == bytes32(0)) revert PointsInvalidSource(ref);
         if (_paid[ref]) revert PointsSourceAlreadyPaid(ref);
         _paid[ref] = true;
-        _checkSupply(schemeId, t.policy.supplyLimit, amount);
-        _minted[schemeId] += amount;
-        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t), member, _accounts[schemeId][member], amount);
-        address operator = _msgSender();
-        emit TransferSingle(operator, address(0), member, schemeId, amount);
-        emit PointsMinted(schemeId, member, ref, amount, operator);
+        _create(schemeId, t, member, amount, ref);
     }
 
     /// @inheritdoc IPointsLedger
@@ -284,11 +271,42 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     {
         _open(schemeId);
         _requireActive(member, _members.statusOf(member));
+        _burn(schemeId, member, amount, ref);
+    }
+
+    /// @inheritdoc IPointsLedger
+    /// @dev One entry for both sides, so the member's status is read once; the caller's reference
+    /// is not recorded as paid (the exchange numbers its exchanges, so each is new).
+    function convert(uint256 fromScheme, uint256 toScheme, address member, uint256 used, uint256 out, bytes32 ref)
+        external
+        onlyRole(SPENDING_ROLE)
+    {
+        _open(fromScheme);
+        _requireActive(member, _members.statusOf(member));
+        _burn(fromScheme, member, used, ref);
+        if (out == 0 || out > MAX_BALANCE) revert PointsInvalidAmount(out);
+        _create(toScheme, _open(toScheme), member, out, ref);
+    }
+
+    /// @dev Takes available points out of supply.
+    function _burn(uint256 schemeId, address member, uint256 amount, bytes32 ref) private {
         _debit(schemeId, member, amount);
         _burned[schemeId] += amount;
         address operator = _msgSender();
         emit TransferSingle(operator, member, address(0), schemeId, amount);
         emit PointsBurned(schemeId, member, ref, amount, operator);
+    }
+
+    /// @dev Creates points outside the issuance quota, within the supply limit and maximum balance.
+    function _create(uint256 schemeId, ISchemeRegistry.LedgerTerms memory t, address member, uint256 amount, bytes32 ref)
+        private
+    {
+        _checkSupply(schemeId, t.policy.supplyLimit, amount);
+        _minted[schemeId] += amount;
+        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t), member, _accounts[schemeId][member], amount);
+        address operator = _msgSender();
+        emit TransferSingle(operator, address(0), member, schemeId, amount);
+        emit PointsMinted(schemeId, member, ref, amount, operator);
     }
 
     /// @inheritdoc IPointsLedger
@@ -316,41 +334,33 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref)
         external
         onlyRole(SPENDING_ROLE)
-        returns (uint256 holdId)
+        returns (uint256[] memory lots)
     {
         _open(schemeId);
         _requireActive(owner, _members.statusOf(owner));
-        uint256[] memory lots = _debit(schemeId, owner, amount);
-        _held[schemeId] += amount;
-        holdId = ++_holdCount;
+        lots = _debit(schemeId, owner, amount);
         address holder = _msgSender();
-        StoredHold storage h = _holds[holdId];
-        (h.owner, h.schemeId, h.holder, h.amount) = (owner, SafeCast.toUint64(schemeId), holder, uint96(amount));
-        for (uint256 i = 0; i < lots.length; ++i) {
-            h.lots.push(lots[i]);
-        }
+        _held[schemeId][holder] += amount;
         emit TransferSingle(holder, owner, address(this), schemeId, amount);
-        emit PointsHeld(holdId, schemeId, owner, amount, ref, holder);
+        emit PointsHeld(_holdNumber(ref), schemeId, owner, amount, ref, holder);
     }
 
     /// @inheritdoc IPointsLedger
     /// @dev The points burned are the held points that expire first, then those paid, and the rest
     /// returns. Returning needs nothing of the owner (a frozen owner gets their points back).
-    function settleHold(uint256 holdId, address payee, uint256 toPayee, uint256 toBurn)
+    function settleHold(Hold calldata h, address payee, uint256 toPayee, uint256 toBurn)
         external
         onlyRole(SPENDING_ROLE)
     {
-        StoredHold storage h = _holds[holdId];
         uint256 schemeId = h.schemeId;
-        if (schemeId == 0) revert PointsUnknownHold(holdId);
-        address operator = _msgSender();
-        if (h.holder != operator) revert PointsUnauthorizedCaller(operator);
-        if (h.settled) revert PointsHoldSettled(holdId);
-        uint256 maxBalance = _open(schemeId).policy.maxBalance;
         uint256 amount = h.amount;
+        uint256 holdId = _holdNumber(h.ref);
+        address operator = _msgSender();
+        uint256 held = _held[schemeId][operator];
+        if (amount == 0 || amount > held) revert PointsHoldExceeded(holdId, held, amount);
         if (toPayee > amount || toBurn > amount - toPayee) revert PointsHoldExceeded(holdId, amount, toPayee + toBurn);
-        h.settled = true;
-        _held[schemeId] -= amount;
+        uint256 maxBalance = _open(schemeId).policy.maxBalance;
+        _held[schemeId][operator] = held - amount;
         uint256[] memory lots = h.lots;
         uint256[] memory part;
         if (toBurn != 0) {
@@ -473,18 +483,16 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         }
     }
 
-    function holdOf(uint256 holdId) external view returns (Hold memory) {
-        StoredHold storage h = _holds[holdId];
-        return Hold(h.schemeId, h.owner, h.holder, h.amount, h.settled, h.lots);
-    }
-
-    function holdCount() external view returns (uint256) {
-        return _holdCount;
-    }
-
     /// @notice Points of a scheme held for spending contracts (orders, time-bank requests).
-    function heldTotal(uint256 schemeId) external view returns (uint256) {
-        return _held[schemeId];
+    function heldTotal(uint256 schemeId) public view returns (uint256 total) {
+        for (uint256 i = 0; i < _spenders.length; ++i) {
+            total += _held[schemeId][_spenders[i]];
+        }
+    }
+
+    /// @notice Points of a scheme that one spending contract holds.
+    function heldBy(uint256 schemeId, address holder) external view returns (uint256) {
+        return _held[schemeId][holder];
     }
 
     function minted(uint256 schemeId) external view returns (uint256) {
@@ -497,7 +505,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     }
 
     function balanceOf(address account, uint256 schemeId) public view override returns (uint256) {
-        if (account == address(this)) return _held[schemeId];
+        if (account == address(this)) return heldTotal(schemeId);
         return _accounts[schemeId][account] & BALANCE_MASK;
     }
 
@@ -980,7 +988,21 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         if ((role == ISSUANCE_ROLE || role == SPENDING_ROLE) && account.code.length == 0) {
             revert PointsIssuerNotContract(account);
         }
-        return super._grantRole(role, account);
+        bool granted = super._grantRole(role, account);
+        if (granted && role == SPENDING_ROLE && !_wasSpender(account)) _spenders.push(account);
+        return granted;
+    }
+
+    function _wasSpender(address account) private view returns (bool) {
+        for (uint256 i = 0; i < _spenders.length; ++i) {
+            if (_spenders[i] == account) return true;
+        }
+        return false;
+    }
+
+    /// @dev A hold's number in events: its reference less the kind byte (an order's or request's id).
+    function _holdNumber(bytes32 ref) private pure returns (uint256) {
+        return uint256(ref) & ((1 << 248) - 1);
     }
 
     /// @dev OpenZeppelin's balance storage is never used: every movement is one of the functions

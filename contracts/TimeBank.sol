@@ -6,6 +6,7 @@ import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
 import {IPointsLedger} from "./interfaces/IPointsLedger.sol";
 import {ISchemeRegistry} from "./interfaces/ISchemeRegistry.sol";
 import {ITimeBank} from "./interfaces/ITimeBank.sol";
+import {HeldLots} from "./utils/HeldLots.sol";
 
 /// @dev The points ledger's view of what a member can spend now (not in IPointsLedger).
 interface IAvailablePoints {
@@ -32,7 +33,24 @@ contract TimeBank is ITimeBank, Governed {
     IMemberRegistry private immutable _members;
     IPointsLedger private immutable _ledger;
 
-    mapping(uint256 requestId => Request) private _requests;
+    /// A request as stored: Request, with the lot its held hours came from (expiry month | hours
+    /// << 24, at most 1000 hours: 56 bits) in place of the hold id. The request is the points
+    /// ledger's hold too: the ledger keeps only what the time bank holds in all (see HeldLots).
+    struct StoredRequest {
+        address requester;
+        uint32 schemeId;
+        uint8 kind;
+        Status status;
+        uint16 hoursOffered;
+        address helper;
+        uint40 deadline;
+        uint56 lot;
+        bytes32 detailsHash;
+    }
+
+    mapping(uint256 requestId => StoredRequest) private _requests;
+    /// The lots of a request whose hours came from several (HeldLots.LISTED).
+    mapping(uint256 requestId => uint256[]) private _requestLots;
     uint256 private _count;
 
     constructor(
@@ -66,7 +84,7 @@ contract TimeBank is ITimeBank, Governed {
         uint256 available = IAvailablePoints(address(_ledger)).availableOf(schemeId, member);
         if (available < hoursOffered) revert TimeBankInsufficientBalance(member, schemeId, available, hoursOffered);
         requestId = ++_count;
-        _requests[requestId] = Request({
+        _requests[requestId] = StoredRequest({
             requester: member,
             schemeId: uint32(schemeId),
             kind: kind,
@@ -74,7 +92,7 @@ contract TimeBank is ITimeBank, Governed {
             hoursOffered: uint16(hoursOffered),
             helper: address(0),
             deadline: deadline,
-            holdId: 0,
+            lot: 0,
             detailsHash: detailsHash
         });
         emit RequestPosted(requestId, schemeId, member, kind, hoursOffered, detailsHash, deadline, sender);
@@ -83,37 +101,37 @@ contract TimeBank is ITimeBank, Governed {
     /// @inheritdoc ITimeBank
     /// @dev The ledger's hold checks the requester is active and can pay (available balance, pause).
     function accept(uint256 requestId, address helper) external {
-        Request storage r = _request(requestId);
+        StoredRequest storage r = _request(requestId);
         address sender = _actFor(helper);
         _requireStatus(requestId, r.status, Status.Open);
         if (r.deadline != 0 && block.timestamp >= r.deadline) revert TimeBankRequestExpired(requestId, r.deadline);
         address requester = r.requester;
         if (helper == requester) revert TimeBankSelfHelp(requestId, helper);
         _requireActive(helper);
-        uint256 holdId = _ledger.hold(r.schemeId, requester, r.hoursOffered, sourceOf(requestId));
+        uint256[] memory lots = _ledger.hold(r.schemeId, requester, r.hoursOffered, sourceOf(requestId));
         r.status = Status.Accepted;
         r.helper = helper;
-        r.holdId = uint56(holdId);
-        emit RequestAccepted(requestId, helper, holdId, sender);
+        r.lot = uint56(HeldLots.keep(lots, _requestLots, requestId));
+        emit RequestAccepted(requestId, helper, requestId, sender);
     }
 
     /// @inheritdoc ITimeBank
     function withdraw(uint256 requestId) external {
-        Request storage r = _request(requestId);
+        StoredRequest storage r = _request(requestId);
         address helper = r.helper;
         _requireStatus(requestId, r.status, Status.Accepted);
         address sender = _actFor(helper);
-        uint256 holdId = r.holdId;
+        IPointsLedger.Hold memory held = _hold(requestId, r);
         r.status = Status.Open;
         r.helper = address(0);
-        r.holdId = 0;
+        r.lot = 0;
         emit HelperWithdrew(requestId, helper, sender);
-        _ledger.settleHold(holdId, address(0), 0, 0);
+        _ledger.settleHold(held, address(0), 0, 0);
     }
 
     /// @inheritdoc ITimeBank
     function cancel(uint256 requestId) external {
-        Request storage r = _request(requestId);
+        StoredRequest storage r = _request(requestId);
         address sender = _actFor(r.requester);
         _requireStatus(requestId, r.status, Status.Open);
         r.status = Status.Cancelled;
@@ -122,7 +140,7 @@ contract TimeBank is ITimeBank, Governed {
 
     /// @inheritdoc ITimeBank
     function confirm(uint256 requestId) external {
-        Request storage r = _request(requestId);
+        StoredRequest storage r = _request(requestId);
         address sender = _actFor(r.requester);
         _requireStatus(requestId, r.status, Status.Accepted);
         r.status = Status.Completed;
@@ -132,7 +150,7 @@ contract TimeBank is ITimeBank, Governed {
 
     /// @inheritdoc ITimeBank
     function dispute(uint256 requestId, uint16 reason) external {
-        Request storage r = _request(requestId);
+        StoredRequest storage r = _request(requestId);
         address sender = _msgSender();
         if (!_mayActFor(r.requester, sender) && !_mayActFor(r.helper, sender)) {
             revert TimeBankNotMemberOrProxy(r.requester, sender);
@@ -145,7 +163,7 @@ contract TimeBank is ITimeBank, Governed {
 
     /// @inheritdoc ITimeBank
     function resolve(uint256 requestId, uint256 helperHours) external {
-        Request storage r = _request(requestId);
+        StoredRequest storage r = _request(requestId);
         address sender = _msgSender();
         uint256 schemeId = r.schemeId;
         if (!_schemes.hasSchemeRole(schemeId, REVIEWER_ROLE, sender)) revert TimeBankNotReviewer(schemeId, sender);
@@ -162,8 +180,30 @@ contract TimeBank is ITimeBank, Governed {
 
     // --- views ---------------------------------------------------------------------------------
 
+    /// @notice A request; while its hours are held, its hold id is its own id (the points ledger
+    /// numbers a hold by its reference's low bits).
     function request(uint256 requestId) external view returns (Request memory) {
-        return _requests[requestId];
+        StoredRequest storage r = _requests[requestId];
+        bool held = r.status == Status.Accepted || r.status == Status.Disputed;
+        return Request({
+            requester: r.requester,
+            schemeId: r.schemeId,
+            kind: r.kind,
+            status: r.status,
+            hoursOffered: r.hoursOffered,
+            helper: r.helper,
+            deadline: r.deadline,
+            holdId: held ? uint56(requestId) : 0,
+            detailsHash: r.detailsHash
+        });
+    }
+
+    /// @notice The expiring lots a request's held hours came from (expiry month | hours << 24; the
+    /// rest never expires); none while nothing is held.
+    function requestLots(uint256 requestId) external view returns (uint256[] memory) {
+        StoredRequest storage r = _requests[requestId];
+        if (r.status != Status.Accepted && r.status != Status.Disputed) return new uint256[](0);
+        return HeldLots.load(r.lot, _requestLots, requestId);
     }
 
     function requestCount() external view returns (uint256) {
@@ -191,15 +231,26 @@ contract TimeBank is ITimeBank, Governed {
 
     /// @dev Settles the request's hold: `paid` hours to the helper (their service record), the rest
     /// back to the requester.
-    function _pay(uint256 requestId, Request storage r, uint256 paid) private {
+    function _pay(uint256 requestId, StoredRequest storage r, uint256 paid) private {
         address helper = r.helper;
-        _ledger.settleHold(r.holdId, helper, paid, 0);
+        _ledger.settleHold(_hold(requestId, r), helper, paid, 0);
         if (paid != 0) {
             emit TimeBankServiceRecorded(requestId, r.schemeId, helper, r.requester, paid, sourceOf(requestId));
         }
     }
 
-    function _request(uint256 requestId) private view returns (Request storage r) {
+    /// @dev The request's held hours as the points ledger's hold (see IPointsLedger.Hold).
+    function _hold(uint256 requestId, StoredRequest storage r) private view returns (IPointsLedger.Hold memory) {
+        return IPointsLedger.Hold({
+            schemeId: r.schemeId,
+            owner: r.requester,
+            amount: r.hoursOffered,
+            ref: sourceOf(requestId),
+            lots: HeldLots.load(r.lot, _requestLots, requestId)
+        });
+    }
+
+    function _request(uint256 requestId) private view returns (StoredRequest storage r) {
         r = _requests[requestId];
         if (r.status == Status.None) revert TimeBankUnknownRequest(requestId);
     }

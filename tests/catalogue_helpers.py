@@ -109,7 +109,7 @@ def catalogue_state(
             m: (p.balance_of(m, scheme_id), p.available_of(m, scheme_id)) for m in members
         },
         "supply": (p.total_supply(scheme_id), p.burned(scheme_id), p.held_total(scheme_id)),
-        "holds": p.hold_count(),
+        "holds": p.held_by(scheme_id, c.address),
         "items": [c.item(i) for i in items],
         "taken": {(i, m): c.taken_by(i, m) for i in items for m in members},
         "orders": [c.order(o) for o in orders],

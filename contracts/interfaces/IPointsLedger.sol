@@ -55,15 +55,17 @@ interface IPointsLedger {
     }
 
     /// @notice Points taken from a member's available balance and held for a spending contract
-    /// (an order, a time-bank request) until it settles them.
-    /// @dev `lots` are the expiring lots the points came from (expiry month | amount << 24; any rest
-    /// never expires): points paid or returned out of a hold keep their expiry.
+    /// (an order, a time-bank request) until it settles them, as that contract records the hold:
+    /// the ledger keeps only how much each holder holds of each scheme, the holder keeps this.
+    /// @dev `ref` is the reference the hold was placed with (its low 248 bits number the hold in
+    /// events); `lots` are the expiring lots the points came from, as `hold` returned them (expiry
+    /// month | amount << 24; any rest never expires): points paid or returned out of a hold keep
+    /// their expiry.
     struct Hold {
         uint256 schemeId;
         address owner;
-        address holder;
         uint256 amount;
-        bool settled;
+        bytes32 ref;
         uint256[] lots;
     }
 
@@ -154,8 +156,6 @@ interface IPointsLedger {
     error PointsMaxBalance(address member, uint256 schemeId, uint256 balance, uint256 maxBalance);
     error PointsSupplyLimit(uint256 schemeId, uint256 supply, uint256 requested, uint256 limit);
     error PointsInvalidRecipient(address account);
-    error PointsUnknownHold(uint256 holdId);
-    error PointsHoldSettled(uint256 holdId);
     error PointsHoldExceeded(uint256 holdId, uint256 amount, uint256 requested);
     error PointsNotFrozen(address member, uint256 schemeId, uint256 frozen, uint256 requested);
 
@@ -200,17 +200,29 @@ interface IPointsLedger {
     /// @notice Takes `amount` of `member`'s available points out of supply for `ref`.
     function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
 
+    /// @notice Takes `used` of `member`'s available points of `fromScheme` out of supply and creates
+    /// `out` of `toScheme` for them (within its supply limit and maximum balance), both for `ref`:
+    /// an exchange, in one call. The caller's references must be unique; none is recorded as paid.
+    function convert(uint256 fromScheme, uint256 toScheme, address member, uint256 used, uint256 out, bytes32 ref)
+        external;
+
     /// @notice Moves available points between accounts (members or spending contracts) for `ref`.
     /// Points keep their expiry lots between members; in a spending contract's account they do
     /// not expire, and paid out of it they count as newly created.
     function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref) external;
 
-    /// @notice Holds `amount` of `owner`'s available points for the calling contract; returns the hold id.
-    function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref) external returns (uint256 holdId);
+    /// @notice Holds `amount` of `owner`'s available points for the calling contract, for `ref`
+    /// (unique among the caller's holds); returns the expiring lots they came from, which the
+    /// caller keeps with its record of the hold (see Hold).
+    function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref)
+        external
+        returns (uint256[] memory lots);
 
-    /// @notice Ends a hold of the calling contract: `toPayee` to `payee`, `toBurn` out of supply,
-    /// the rest back to the owner (or the account they were recovered to).
-    function settleHold(uint256 holdId, address payee, uint256 toPayee, uint256 toBurn) external;
+    /// @notice Ends a hold of the calling contract, described as it was placed: `toPayee` to
+    /// `payee`, `toBurn` out of supply, the rest back to the owner (or the account they were
+    /// recovered to). The caller settles each of its holds once (its own record says which are
+    /// open); the ledger refuses to settle more than the caller holds of the scheme.
+    function settleHold(Hold calldata held, address payee, uint256 toPayee, uint256 toBurn) external;
 
     /// @notice Burns the expired points of `accounts` in a scheme (anyone may call it).
     function expire(uint256 schemeId, address[] calldata accounts) external returns (uint256 total);

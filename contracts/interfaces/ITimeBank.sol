@@ -35,7 +35,8 @@ interface ITimeBank {
         address helper;
         /// 0: no deadline; otherwise nobody can accept the request from this time on.
         uint40 deadline;
-        /// The points ledger's hold of the hours while accepted (0 when none).
+        /// While the hours are held (accepted or disputed): the request's id, which numbers its hold
+        /// in the points ledger's events (0 when nothing is held).
         uint56 holdId;
         bytes32 detailsHash;
     }

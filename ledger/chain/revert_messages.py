@@ -160,8 +160,6 @@ MESSAGES: dict[str, str] = {
     "would pass its supply limit of {limit}",
     "PointsInvalidRecipient": "{account} cannot receive these points (not an active member, or "
     "the sender)",
-    "PointsUnknownHold": "there is no hold {holdId}",
-    "PointsHoldSettled": "hold {holdId} is already settled",
     "PointsHoldExceeded": "hold {holdId} holds {amount} points, fewer than the {requested} to settle",
     "PointsNotFrozen": "{member} has {frozen} frozen points of scheme {schemeId}, fewer than the "
     "{requested} to release",

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain.contracts import Call
+from ledger.chain.contracts.schemes import Policy
 from ledger.chain.tx import TxResult
 from ledger.ledger import Ledger
-from tests.contracts.helpers import receipt
+from tests.contracts.helpers import receipt, source
+from tests.probes import issue_points
 
 
 def council(ledger: Ledger) -> list[LocalAccount]:
@@ -42,3 +44,15 @@ def execute(ledger: Ledger, proposal_id: int) -> TxResult:
 def govern(ledger: Ledger, calls: Sequence[Call], description: str = "") -> TxResult:
     """Propose, approve and execute `calls` (three transactions); the receipt of the execution."""
     return execute(ledger, open_proposal(ledger, calls, description))
+
+
+def issue_in_lots(
+    ledger: Ledger, scheme_id: int, member: str, lots: Sequence[tuple[int, int]]
+) -> None:
+    """Issues `member` points of the scheme in expiring lots, one per (expiry months, amount),
+    the scheme's expiry set for each and reset to none after (points issued from then on never
+    expire)."""
+    for months, amount in lots:
+        govern(ledger, [ledger.schemes.set_policy_call(scheme_id, Policy(expiry_months=months))])
+        issue_points(ledger, member, scheme_id, amount, source())
+    govern(ledger, [ledger.schemes.set_policy_call(scheme_id, Policy())])

@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from ledger.chain.contracts import OrderStatus, SchemeFlag
+from ledger.chain.contracts.points import Lot
 from ledger.chain.revert_messages import MESSAGES
 from ledger.chain.tx import TxResult
 from ledger.errors import (
@@ -37,7 +38,7 @@ from tests.catalogue_helpers import (
     list_item,
     new_shop,
 )
-from tests.contracts.governance import govern
+from tests.contracts.governance import govern, issue_in_lots
 from tests.contracts.helpers import MAX_BALANCE, events, send, spare
 from tests.contracts.refusals import (
     points_frozen,
@@ -298,13 +299,16 @@ def test_redeeming_holds_the_points_and_lowers_the_stock(ledger: Ledger, shop: S
     assert c.item(item.id).stock == 7 and c.taken_by(item.id, member.address) == 3
     assert p.balance_of(member.address, shop.id) == 350
     assert p.held_total(shop.id) == 150
-    hold = p.hold_of(order.hold_id)
-    assert (hold.owner, hold.holder, hold.amount, hold.settled) == (
+    assert order.hold_id == order_id  # an order numbers its own hold
+    assert p.held_by(shop.id, c.address) == 150
+    held = events(p, result, "PointsHeld")[0]
+    assert (held["holdId"], held["owner"], held["holder"], held["amount"]) == (
+        order_id,
         member.address,
         c.address,
         150,
-        False,
     )
+    assert c.order_lots(order_id) == []  # the scheme's points never expire
     [placed] = events(c, result, "OrderPlaced")
     assert placed == {
         "orderId": order_id,
@@ -513,6 +517,27 @@ def test_concurrent_redemptions_never_oversell(ledger: Ledger, shop: Shop, mined
     assert_supply_invariant(ledger, shop.id, [m.address for m in members])
 
 
+def test_an_order_gives_back_the_lots_its_points_came_from(ledger: Ledger, shop: Shop) -> None:
+    member = holder(ledger, shop, 10)  # 10 points that never expire
+    issue_in_lots(ledger, shop.id, member.address, [(12, 20), (24, 30)])
+    c, p = ledger.catalogue_contract, ledger.points
+    lots = p.lots_of(member.address, shop.id)
+    assert [lot.amount for lot in lots] == [20, 30]
+    one = list_item(ledger, shop, price=15, stock=10, per_member=5).item
+    several = list_item(ledger, shop, price=45, stock=10, per_member=5).item
+    for item, taken in (
+        (one, [Lot(lots[0].expiry_month, 15)]),
+        (several, [lots[0], Lot(lots[1].expiry_month, 25)]),
+    ):
+        order_id = c.placed_id(
+            redeem(ledger, member.account, member.address, item.id, 1, item.price)
+        )
+        assert c.order_lots(order_id) == taken  # the oldest lots first
+        c.cancel(member.account, order_id)
+        assert p.lots_of(member.address, shop.id) == lots  # back with their own expiry
+        assert p.balance_of(member.address, shop.id) == 60
+
+
 # --- fulfilling, cancelling, expiring ------------------------------------------------------------
 
 
@@ -535,7 +560,7 @@ def test_fulfilling_burns_the_points_and_records_the_code(ledger: Ledger, shop: 
     assert order.status is OrderStatus.FULFILLED and order.fulfilment_hash == CODE
     assert p.total_supply(shop.id) == supply - 100 and p.burned(shop.id) == burned + 100
     assert p.held_total(shop.id) == 0 and p.balance_of(member.address, shop.id) == 400
-    assert p.hold_of(order.hold_id).settled
+    assert p.held_by(shop.id, c.address) == 0
     assert c.item(item.id).stock == item.stock - 2  # handed over: the units stay taken
     [fulfilled] = events(c, result, "OrderFulfilled")
     assert fulfilled == {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from eth_account import Account
 
 from ledger.chain.contracts import ContractClient, Scheme
-from ledger.chain.contracts.points import Lot, PointsLedgerClient
+from ledger.chain.contracts.points import Lot, PointsLedgerClient, unpack_lot
 from ledger.chain.contracts.schemes import Policy
 from ledger.chain.tx import TxResult
 from ledger.errors import (
@@ -62,6 +63,28 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     yield from _start(tmp_path_factory, "ganache")
 
 
+@dataclass(frozen=True)
+class Held:
+    """A hold the probe placed, as its holder records it (IPointsLedger.Hold)."""
+
+    scheme_id: int
+    owner: str
+    amount: int
+    ref: bytes
+    lots: tuple[int, ...]
+
+    @property
+    def id(self) -> int:
+        """The hold's number in the ledger's events: its reference less the kind byte."""
+        return int.from_bytes(self.ref, "big") & ((1 << 248) - 1)
+
+    def with_amount(self, amount: int) -> Held:
+        return replace(self, amount=amount)
+
+    def as_arg(self) -> tuple[Any, ...]:
+        return (self.scheme_id, self.owner, self.amount, self.ref, list(self.lots))
+
+
 class Spender:
     """A contract holding SPENDING_ROLE (a SpendingProbe), as the tests drive it."""
 
@@ -85,12 +108,14 @@ class Spender:
     def move(self, scheme_id: int, a: str, b: str, amount: int) -> TxResult:
         return self.send("move", scheme_id, a, b, amount, source())
 
-    def hold(self, scheme_id: int, owner: str, amount: int) -> int:
-        result = self.send("hold", scheme_id, owner, amount, source())
-        return int(events(self.ledger.points, result, "PointsHeld")[0]["holdId"])
+    def hold(self, scheme_id: int, owner: str, amount: int) -> Held:
+        ref = source()
+        result = self.send("hold", scheme_id, owner, amount, ref)
+        (placed,) = events(self.client, result, "ProbeHeld")
+        return Held(scheme_id, owner, amount, ref, tuple(int(v) for v in placed["lots"]))
 
-    def settle(self, hold_id: int, payee: str, to_payee: int, to_burn: int) -> TxResult:
-        return self.send("settleHold", hold_id, payee, to_payee, to_burn)
+    def settle(self, held: Held, payee: str, to_payee: int, to_burn: int) -> TxResult:
+        return self.send("settleHold", held.as_arg(), payee, to_payee, to_burn)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +154,6 @@ def state(ledger: Ledger, scheme_id: int, *accounts: str) -> Any:
         p.burned(scheme_id),
         p.minted(scheme_id),
         p.held_total(scheme_id),
-        p.hold_count(),
     )
 
 
@@ -194,22 +218,16 @@ def test_a_hold_takes_available_points_and_settles_to_payee_burn_and_owner(
 ) -> None:
     owner, payee = member(chain, scheme.id, 100), member(chain)
     supply, held = p.total_supply(scheme.id), p.held_total(scheme.id)
-    hold_id = spender.hold(scheme.id, owner, 60)
+    by_spender = p.held_by(scheme.id, spender.address)
+    h = spender.hold(scheme.id, owner, 60)
     assert p.balance_of(owner, scheme.id) == 40
     assert p.held_total(scheme.id) == held + 60 == p.balance_of(p.address, scheme.id)
+    assert p.held_by(scheme.id, spender.address) == by_spender + 60
     assert p.total_supply(scheme.id) == supply
-    h = p.hold_of(hold_id)
-    assert (h.scheme_id, h.owner, h.holder, h.amount, h.settled, h.lots) == (
-        scheme.id,
-        owner,
-        spender.address,
-        60,
-        False,
-        (),
-    )
-    result = spender.settle(hold_id, payee, 25, 15)
+    assert h.lots == ()  # the scheme's points never expire
+    result = spender.settle(h, payee, 25, 15)
     assert events(p, result, "HoldSettled") == [
-        {"holdId": hold_id, "payee": payee, "paid": 25, "burned": 15, "returned": 20}
+        {"holdId": h.id, "payee": payee, "paid": 25, "burned": 15, "returned": 20}
     ]
     transfers = [(t["from"], t["to"], t["value"]) for t in events(p, result, "TransferSingle")]
     assert transfers == [
@@ -220,26 +238,25 @@ def test_a_hold_takes_available_points_and_settles_to_payee_burn_and_owner(
     assert (p.balance_of(owner, scheme.id), p.balance_of(payee, scheme.id)) == (60, 25)
     assert p.total_supply(scheme.id) == supply - 15
     assert p.held_total(scheme.id) == held
-    assert p.hold_of(hold_id).settled
+    assert p.held_by(scheme.id, spender.address) == by_spender
 
 
-def test_only_the_contract_that_placed_a_hold_settles_it_and_only_once(
-    chain: Ledger, spender: Spender, scheme: Scheme
+def test_a_holder_settles_no_more_than_it_holds(
+    chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:
     owner = member(chain, scheme.id, 50)
-    hold_id = spender.hold(scheme.id, owner, 30)
+    h = spender.hold(scheme.id, owner, 30)
+    assert p.held_by(scheme.id, spender.address) == 30  # the scheme is new
     other = Spender(chain, probe_client(chain, deploy_spending_probe(chain)))
     spending = role_id("spending")
     govern(chain, [raw_call(chain.points, "grantRole", bytes.fromhex(spending[2:]), other.address)])
-    with refused(
-        chain,
-        NotAuthorized,
-        "PointsUnauthorizedCaller",
-        {"caller": other.address},
-        scheme.id,
-        owner,
-    ):
-        other.settle(hold_id, owner, 0, 0)
+
+    def exceeded(holding: int, requested: int) -> AbstractContextManager[Any]:
+        args = {"holdId": h.id, "amount": holding, "requested": requested}
+        return refused(chain, InvalidRequest, "PointsHoldExceeded", args, scheme.id, owner)
+
+    with exceeded(0, 30):  # another spending contract holds none of it
+        other.settle(h, owner, 0, 0)
     stranger = spare(0)
     with refused(
         chain,
@@ -249,31 +266,26 @@ def test_only_the_contract_that_placed_a_hold_settles_it_and_only_once(
         scheme.id,
         owner,
     ):
-        send(chain, stranger, raw_call(chain.points, "settleHold", hold_id, owner, 0, 0))
-    with refused(
-        chain,
-        InvalidRequest,
-        "PointsHoldExceeded",
-        {"holdId": hold_id, "amount": 30, "requested": 31},
-        scheme.id,
-        owner,
-    ):
-        spender.settle(hold_id, owner, 20, 11)
-    with refused(chain, InvalidRequest, "PointsUnknownHold", {"holdId": 10**9}, scheme.id, owner):
-        spender.settle(10**9, owner, 0, 0)
-    spender.settle(hold_id, owner, 0, 30)
-    with refused(chain, StateConflict, "PointsHoldSettled", {"holdId": hold_id}, scheme.id, owner):
-        spender.settle(hold_id, owner, 0, 0)
+        send(chain, stranger, raw_call(chain.points, "settleHold", h.as_arg(), owner, 0, 0))
+    with exceeded(30, 31):
+        spender.settle(h, owner, 20, 11)
+    for amount in (0, 31):  # a hold of nothing, or of more than the holder holds
+        with exceeded(30, amount):
+            spender.settle(h.with_amount(amount), owner, 0, 0)
+    spender.settle(h, owner, 0, 30)
+    assert p.held_by(scheme.id, spender.address) == 0
+    with exceeded(0, 30):  # settled again: the holder holds nothing more of the scheme
+        spender.settle(h, owner, 0, 0)
 
 
 def test_what_a_hold_returns_to_a_recovered_owner_goes_to_the_successor(
     chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:
     owner = member(chain, scheme.id, 40)
-    hold_id = spender.hold(scheme.id, owner, 40)
+    h = spender.hold(scheme.id, owner, 40)
     successor = Account.create().address
     govern(chain, [chain.recovery_call(previous=owner, successor=successor)])
-    result = spender.settle(hold_id, ZERO_ADDRESS, 0, 10)
+    result = spender.settle(h, ZERO_ADDRESS, 0, 10)
     assert events(p, result, "HoldSettled")[0]["returned"] == 30
     assert (p.balance_of(owner, scheme.id), p.balance_of(successor, scheme.id)) == (0, 30)
 
@@ -433,7 +445,7 @@ def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
     chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:
     a, b = member(chain, scheme.id, 50), member(chain)
-    hold_id = spender.hold(scheme.id, a, 10)
+    h = spender.hold(scheme.id, a, 10)
     pauser = spare(1)
     pauser_role = chain.schemes.role("PAUSER_ROLE")
     govern(chain, [raw_call(chain.schemes, "grantRole", pauser_role, pauser.address)])
@@ -444,7 +456,7 @@ def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
         lambda: spender.burn(scheme.id, a, 1),
         lambda: spender.move(scheme.id, a, b, 1),
         lambda: spender.hold(scheme.id, a, 1),
-        lambda: spender.settle(hold_id, b, 1, 0),
+        lambda: spender.settle(h, b, 1, 0),
         lambda: send(chain, spare(0), raw_call(p, "expire", scheme.id, [a])),
     ):
         with refused(chain, *points_paused(scheme.id), scheme.id, a, b):
@@ -466,7 +478,7 @@ def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
             spender.move(scheme.id, a, b, 1)
     finally:
         govern(chain, [chain.schemes.unpause_call(0)])
-    spender.settle(hold_id, b, 10, 0)
+    spender.settle(h, b, 10, 0)
 
 
 # --- expiry --------------------------------------------------------------------------------------
@@ -534,9 +546,9 @@ def test_held_points_keep_their_lots_and_a_received_lot_is_never_lengthened(
     issue_points(chain, b, expiring.id, 6, source())  # month + 3
     assert p.lots_of(a, expiring.id) == [Lot(month + 2, 10), Lot(month + 4, 10)]
 
-    hold_id = spender.hold(expiring.id, a, 14)
-    assert p.hold_of(hold_id).lots == (Lot(month + 2, 10), Lot(month + 4, 4))
-    spender.settle(hold_id, c, 12, 0)  # the payee gets the oldest held points, the rest returns
+    h = spender.hold(expiring.id, a, 14)
+    assert [unpack_lot(v) for v in h.lots] == [Lot(month + 2, 10), Lot(month + 4, 4)]
+    spender.settle(h, c, 12, 0)  # the payee gets the oldest held points, the rest returns
     assert p.lots_of(c, expiring.id) == [Lot(month + 2, 10), Lot(month + 4, 2)]
     assert p.lots_of(a, expiring.id) == [Lot(month + 4, 8)]
     assert p.balance_of(a, expiring.id) == 8
@@ -557,8 +569,8 @@ def test_transfer_events_reconcile_with_balances_and_supply(
     issue_points(chain, a, expiring.id, 40, source())
     spender.mint(expiring.id, b, 30)
     spender.move(expiring.id, a, c, 12)
-    hold_id = spender.hold(expiring.id, b, 20)
-    spender.settle(hold_id, c, 8, 5)
+    h = spender.hold(expiring.id, b, 20)
+    spender.settle(h, c, 8, 5)
     spender.burn(expiring.id, a, 3)
     held = spender.hold(expiring.id, c, 4)
     into_month(chain, 2)
@@ -587,4 +599,4 @@ def test_transfer_events_reconcile_with_balances_and_supply(
         == sum(p.balance_of(x, expiring.id) for x in (a, b, c, p.address))
     )
     # every lot has expired; held points do not expire while held
-    assert p.total_supply(expiring.id) == 4 == p.held_total(expiring.id) == p.hold_of(held).amount
+    assert p.total_supply(expiring.id) == 4 == p.held_total(expiring.id) == held.amount

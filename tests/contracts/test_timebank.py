@@ -14,6 +14,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain.contracts import Scheme, SchemeFlag
+from ledger.chain.contracts.points import Lot
 from ledger.chain.contracts.timebank import RequestStatus, TimeBankClient, source_of
 from ledger.chain.deploy import DEFAULT_ADMIN_ROLE, SPENDING_ROLE
 from ledger.errors import (
@@ -26,7 +27,7 @@ from ledger.errors import (
     StateConflict,
 )
 from ledger.ledger import Ledger
-from tests.contracts.governance import govern
+from tests.contracts.governance import govern, issue_in_lots
 from tests.contracts.helpers import events, send, source, spare
 from tests.contracts.refusals import (
     Refusal,
@@ -110,7 +111,7 @@ def state(ledger: Ledger, scheme: Scheme, *members: str) -> Callable[[], Any]:
             [p.balance_of(m, scheme.id) for m in members],
             p.held_total(scheme.id),
             p.total_supply(scheme.id),
-            p.hold_count(),
+            p.held_by(scheme.id, tb.address),
         )
 
     return snapshot
@@ -189,19 +190,21 @@ def test_post_accept_confirm_pays_the_helper_as_a_service_record(
 
     accept = tb.accept(helper.account, request_id, helper.address)
     hold_id = tb.request(request_id).hold_id
-    assert hold_id is not None
+    assert hold_id == request_id  # a request numbers its own hold
+    held_before = ledger.points.held_by(scheme.id, tb.address)
     assert events(tb, accept, "RequestAccepted") == [
         {"requestId": request_id, "helper": helper.address, "holdId": hold_id, "by": helper.address}
     ]
     assert events(ledger.points, accept, "PointsHeld")[0]["ref"] == source_of(request_id)
     assert ledger.points.balance_of(requester.address, scheme.id) == 7
-    hold = ledger.points.hold_of(hold_id)
-    assert (hold.owner, hold.holder, hold.amount, hold.settled) == (
+    held = events(ledger.points, accept, "PointsHeld")[0]
+    assert (held["holdId"], held["owner"], held["holder"], held["amount"]) == (
+        request_id,
         requester.address,
         tb.address,
         3,
-        False,
     )
+    assert tb.request_lots(request_id) == []  # the scheme's hours never expire
 
     confirm = tb.confirm(requester.account, request_id)
 
@@ -222,9 +225,29 @@ def test_post_accept_confirm_pays_the_helper_as_a_service_record(
     assert bytes(tb.contract.functions.sourceOf(request_id).call()) == source_of(request_id)
     assert ledger.points.balance_of(helper.address, scheme.id) == 3
     assert ledger.points.balance_of(requester.address, scheme.id) == 7
-    assert ledger.points.hold_of(hold_id).settled
+    assert ledger.points.held_by(scheme.id, tb.address) == held_before - 3
+    assert tb.request(request_id).hold_id is None
     assert tb.request(request_id).status is RequestStatus.COMPLETED
     assert [r.request_id for r in tb.service_records(helper=helper.address)] == [request_id]
+
+
+def test_a_withdrawal_gives_back_the_lots_the_hours_came_from(ledger: Ledger) -> None:
+    scheme = timebank_scheme(ledger, flags=SchemeFlag.TIME_BANK)
+    requester, helper = member_with(ledger, scheme, 2), member_with(ledger, scheme)
+    issue_in_lots(ledger, scheme.id, requester.address, [(12, 3), (24, 4)])
+    tb, p = ledger.timebank_contract, ledger.points
+    lots = p.lots_of(requester.address, scheme.id)
+    for hours, taken in (
+        (2, [Lot(lots[0].expiry_month, 2)]),
+        (5, [lots[0], Lot(lots[1].expiry_month, 2)]),
+    ):
+        request_id = post(ledger, scheme, requester, hours)
+        tb.accept(helper.account, request_id, helper.address)
+        assert tb.request_lots(request_id) == taken  # the oldest lots first
+        tb.withdraw(helper.account, request_id)
+        assert tb.request_lots(request_id) == []
+        assert p.lots_of(requester.address, scheme.id) == lots  # back with their own expiry
+        assert p.balance_of(requester.address, scheme.id) == 9
 
 
 def test_gas_per_post_accept_and_confirm(

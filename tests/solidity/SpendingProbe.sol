@@ -3,11 +3,20 @@ pragma solidity ^0.8.24;
 
 /// The ledger's spending entry points, as the probe calls them.
 interface ISpendingLedger {
+    /// IPointsLedger.Hold
+    struct Hold {
+        uint256 schemeId;
+        address owner;
+        uint256 amount;
+        bytes32 ref;
+        uint256[] lots;
+    }
+
     function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
     function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
     function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref) external;
-    function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref) external returns (uint256);
-    function settleHold(uint256 holdId, address payee, uint256 toPayee, uint256 toBurn) external;
+    function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref) external returns (uint256[] memory);
+    function settleHold(Hold calldata held, address payee, uint256 toPayee, uint256 toBurn) external;
 }
 
 /// @title SpendingProbe (tests only; never deployed by `vpl deploy`)
@@ -20,6 +29,9 @@ contract SpendingProbe {
     ISpendingLedger public immutable ledger;
 
     error ProbeNotOwner(address caller);
+
+    /// What a hold the probe placed came from, for the test to give back when it settles it.
+    event ProbeHeld(bytes32 ref, uint256[] lots);
 
     constructor(ISpendingLedger ledger_) {
         owner = msg.sender;
@@ -46,12 +58,18 @@ contract SpendingProbe {
     function hold(uint256 schemeId, address owner_, uint256 amount, bytes32 ref)
         external
         onlyOwner
-        returns (uint256)
+        returns (uint256[] memory lots)
     {
-        return ledger.hold(schemeId, owner_, amount, ref);
+        lots = ledger.hold(schemeId, owner_, amount, ref);
+        emit ProbeHeld(ref, lots);
     }
 
-    function settleHold(uint256 holdId, address payee, uint256 toPayee, uint256 toBurn) external onlyOwner {
-        ledger.settleHold(holdId, payee, toPayee, toBurn);
+    /// The probe keeps no record of its holds: the test gives back each hold as it was placed
+    /// (or not, to see the ledger refuse).
+    function settleHold(ISpendingLedger.Hold calldata held, address payee, uint256 toPayee, uint256 toBurn)
+        external
+        onlyOwner
+    {
+        ledger.settleHold(held, payee, toPayee, toBurn);
     }
 }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ledger.chain.contracts.base import ContractClient
+from ledger.chain.contracts.points import Lot, unpack_lot
 from ledger.chain.tx import Signer, TxResult
 
 
@@ -151,6 +152,10 @@ class CatalogueClient(ContractClient):
             hold_id=int(o[6]),
             fulfilment_hash=None if fulfilment == bytes(32) else fulfilment,
         )
+
+    def order_lots(self, order_id: int) -> list[Lot]:
+        """The expiring lots an order's points came from (they return with them)."""
+        return [unpack_lot(int(v)) for v in self._read("orderLots", order_id)]
 
     def item_count(self) -> int:
         return int(self._read("itemCount"))

@@ -36,19 +36,6 @@ class Lot:
     amount: int
 
 
-@dataclass(frozen=True)
-class Hold:
-    """Points held for a spending contract (IPointsLedger.Hold)."""
-
-    id: int
-    scheme_id: int
-    owner: str
-    holder: str
-    amount: int
-    settled: bool
-    lots: tuple[Lot, ...]
-
-
 def unpack_lot(value: int) -> Lot:
     return Lot(expiry_month=value & 0xFFFFFF, amount=value >> 24)
 
@@ -104,20 +91,9 @@ class PointsLedgerClient(ContractClient):
         expiries, amounts = self._read("lotsOf", scheme_id, member)
         return [Lot(int(e), int(a)) for e, a in zip(expiries, amounts, strict=True)]
 
-    def hold_of(self, hold_id: int) -> Hold:
-        h = self._read("holdOf", hold_id)
-        return Hold(
-            id=hold_id,
-            scheme_id=int(h[0]),
-            owner=h[1],
-            holder=h[2],
-            amount=int(h[3]),
-            settled=bool(h[4]),
-            lots=tuple(unpack_lot(int(v)) for v in h[5]),
-        )
-
-    def hold_count(self) -> int:
-        return int(self._read("holdCount"))
+    def held_by(self, scheme_id: int, holder: str) -> int:
+        """Points of a scheme one spending contract holds (for its orders or requests)."""
+        return int(self._read("heldBy", scheme_id, holder))
 
     def held_total(self, scheme_id: int) -> int:
         return int(self._read("heldTotal", scheme_id))

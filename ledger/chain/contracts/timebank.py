@@ -8,6 +8,7 @@ from enum import IntEnum
 from web3.types import EventData
 
 from ledger.chain.contracts.base import ZERO_ADDRESS, ContractClient
+from ledger.chain.contracts.points import Lot, unpack_lot
 from ledger.chain.tx import Signer, TxResult
 
 #: The most hours one request may offer (TimeBank.MAX_HOURS).
@@ -133,6 +134,10 @@ class TimeBankClient(ContractClient):
 
     def resolve(self, account: Signer, request_id: int, helper_hours: int) -> TxResult:
         return self._write(account, "resolve", request_id, helper_hours)
+
+    def request_lots(self, request_id: int) -> list[Lot]:
+        """The expiring lots a request's held hours came from (they return with them)."""
+        return [unpack_lot(int(v)) for v in self._read("requestLots", request_id)]
 
     def request(self, request_id: int) -> TimeBankRequest:
         r = self._read("request", request_id)
