@@ -45,7 +45,9 @@ contract Exchange is IExchange, Governed {
     mapping(uint256 schemeId => mapping(address member => uint256 word)) private _memberUse;
     /// A scheme's exchanges today: day (32) | value out (112) | value in (112).
     mapping(uint256 schemeId => uint256 word) private _schemeUse;
-    mapping(uint256 payer => mapping(uint256 payee => uint256)) private _owed;
+    /// The netted debt of each pair of schemes, one word a pair keyed by the lower id then the
+    /// higher: positive when the lower scheme's issuer owes the higher's, negative the other way.
+    mapping(uint256 low => mapping(uint256 high => int256)) private _net;
     mapping(uint256 payer => mapping(uint256 payee => uint256)) private _pending;
     mapping(uint256 settlementId => Settlement) private _settlements;
     uint256 private _settlementCount;
@@ -160,7 +162,7 @@ contract Exchange is IExchange, Governed {
         }
         if (_schemes.issuerOf(payerScheme) != sender) revert ExchangeNotIssuer(payerScheme, sender);
         if (!_schemes.exists(payeeScheme)) revert ISchemeRegistry.SchemeUnknown(payeeScheme);
-        uint256 owedNow = _owed[payerScheme][payeeScheme];
+        uint256 owedNow = _owedBy(payerScheme, payeeScheme);
         uint256 pending = _pending[payerScheme][payeeScheme];
         uint256 open = owedNow > pending ? owedNow - pending : 0;
         if (amount > open) revert ExchangeSettlementExceedsOwed(payerScheme, payeeScheme, amount, open);
@@ -208,7 +210,7 @@ contract Exchange is IExchange, Governed {
     }
 
     function owed(uint256 payerScheme, uint256 payeeScheme) external view returns (uint256 amount, uint256 pending) {
-        return (_owed[payerScheme][payeeScheme], _pending[payerScheme][payeeScheme]);
+        return (_owedBy(payerScheme, payeeScheme), _pending[payerScheme][payeeScheme]);
     }
 
     /// @notice What a scheme's issuer is owed less what it owes, over every other scheme (debts
@@ -216,7 +218,7 @@ contract Exchange is IExchange, Governed {
     function positionOf(uint256 schemeId) external view returns (int256 position) {
         uint256 count = _schemes.schemeCount();
         for (uint256 other = 1; other <= count; ++other) {
-            position += int256(_owed[other][schemeId]) - int256(_owed[schemeId][other]);
+            position += int256(_owedBy(other, schemeId)) - int256(_owedBy(schemeId, other));
         }
     }
 
@@ -348,13 +350,14 @@ contract Exchange is IExchange, Governed {
 
     /// @dev Records that `from`'s issuer owes `to`'s `value` more, netted against the reverse debt.
     function _oblige(uint256 from, uint256 to, uint256 value) private {
-        uint256 reverse = _owed[to][from];
-        if (reverse >= value) {
-            _owed[to][from] = reverse - value;
-        } else {
-            if (reverse != 0) _owed[to][from] = 0;
-            _owed[from][to] += value - reverse;
-        }
+        if (from < to) _net[from][to] += int256(value);
+        else _net[to][from] -= int256(value);
+    }
+
+    /// @dev What `payer`'s issuer owes `payee`'s after netting (0 if the debt runs the other way).
+    function _owedBy(uint256 payer, uint256 payee) private view returns (uint256) {
+        int256 net = payer < payee ? _net[payer][payee] : -_net[payee][payer];
+        return net > 0 ? uint256(net) : 0;
     }
 
     function _open(uint256 settlementId) private view returns (Settlement storage s) {

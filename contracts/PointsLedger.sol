@@ -20,7 +20,9 @@ import {ISchemeRegistry} from "./interfaces/ISchemeRegistry.sol";
 /// member's earning standing, so that paying a record costs one storage read and write (a city pays
 /// tens of thousands a day). Layout, from the low bits:
 /// balance (88) | last paid end (40) | day (16) | records that day (6) | minutes that day (11) |
-/// points that day (28) | points that week (36) | member-status epoch (31; see _epochBits).
+/// points that day (28) | points that week (36) | member-status epoch (29; see _epochBits) |
+/// may hold expiring lots (1) | has frozen points (1): the flags spare a debit the reads of an
+/// account's lot queue and frozen amount where it has none.
 /// Only active members receive points; issuance checks the scheme's quota per period.
 contract PointsLedger is IPointsLedger, ERC1155, Governed {
     /// @notice Held by the contracts that decide when points are due (service records, exchange).
@@ -41,8 +43,13 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
 
     uint256 private constant BALANCE_MASK = (1 << 88) - 1;
     uint256 private constant EPOCH_SHIFT = 225;
-    uint256 private constant EPOCH_BITS = 31;
+    uint256 private constant EPOCH_BITS = 29;
     uint256 private constant EPOCH_MASK = ((1 << EPOCH_BITS) - 1) << EPOCH_SHIFT;
+    /// Set once an account's lot queue was ever written (its lots may be gone since).
+    uint256 private constant LOTS_FLAG = 1 << 254;
+    /// Set while part of the account is frozen.
+    uint256 private constant FROZEN_FLAG = 1 << 255;
+    uint256 private constant FLAGS = LOTS_FLAG | FROZEN_FLAG;
     /// Lot queues start here so that earlier lots can be put before the first one.
     uint256 private constant LOT_BASE = 1 << 31;
 
@@ -419,6 +426,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
             frozen -= amount;
         }
         _frozen[schemeId][member] = frozen;
+        uint256 word = _accounts[schemeId][member];
+        _accounts[schemeId][member] = frozen == 0 ? word & ~FROZEN_FLAG : word | FROZEN_FLAG;
         emit PointsFrozen(schemeId, member, caseRef, frozen, sender);
     }
 
@@ -683,7 +692,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
             if (dayPoints > limits.pointsPerDay) return (word, Problem.PointsPerDay, limits.pointsPerDay);
             if (weekPoints > limits.pointsPerWeek) return (word, Problem.PointsPerWeek, limits.pointsPerWeek);
             return (
-                (word & (BALANCE_MASK | EPOCH_MASK)) | (end << 88) | (day << 128) | (dayRecords << 144)
+                (word & (BALANCE_MASK | EPOCH_MASK | FLAGS)) | (end << 88) | (day << 128) | (dayRecords << 144)
                     | (dayMinutes << 150) | (dayPoints << 161) | (weekPoints << 189),
                 Problem.None,
                 0
@@ -715,7 +724,10 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     function _credit(Credit memory c, address account, uint256 word, uint256 amount) private returns (uint256) {
         uint256 balance = (word & BALANCE_MASK) + amount;
         if (balance > c.maxBalance) revert PointsMaxBalance(account, c.schemeId, balance, c.maxBalance);
-        if (c.expiry != 0 && amount != 0) _addLot(_lots[c.schemeId][account], c.expiry, amount);
+        if (c.expiry != 0 && amount != 0) {
+            _addLot(_lots[c.schemeId][account], c.expiry, amount);
+            word |= LOTS_FLAG;
+        }
         return word + amount;
     }
 
@@ -732,6 +744,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         for (uint256 i = 0; i < lots.length; ++i) {
             _addLot(accountLots, uint24(lots[i]), lots[i] >> 24);
         }
+        if (lots.length != 0) word |= LOTS_FLAG;
         _accounts[schemeId][account] = word + amount;
     }
 
@@ -747,13 +760,15 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     function _debit(uint256 schemeId, address account, uint256 amount) private returns (uint256[] memory) {
         if (amount == 0 || amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
         mapping(uint256 => uint256) storage lots = _lots[schemeId][account];
-        uint256 word = _accounts[schemeId][account] - _sweep(schemeId, account, lots);
+        uint256 word = _accounts[schemeId][account];
+        bool lotted = word & LOTS_FLAG != 0;
+        if (lotted) word -= _sweep(schemeId, account, lots);
         uint256 balance = word & BALANCE_MASK;
-        uint256 frozen = _frozen[schemeId][account];
+        uint256 frozen = word & FROZEN_FLAG != 0 ? _frozen[schemeId][account] : 0;
         uint256 available = balance > frozen ? balance - frozen : 0;
         if (available < amount) revert PointsInsufficientBalance(account, schemeId, available, amount);
         _accounts[schemeId][account] = word - amount;
-        return _takeLots(lots, amount);
+        if (lotted) return _takeLots(lots, amount);
     }
 
     /// @dev Burns an account's lots whose expiry month has begun; returns how many points (the
@@ -937,7 +952,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     }
 
     /// @dev The registry's status epoch as the account word keeps it: never 0, so an account
-    /// never written (an unregistered address) never looks checked. It repeats only after 2^31 - 1
+    /// never written (an unregistered address) never looks checked. It repeats only after 2^29 - 1
     /// freezes and recoveries.
     function _epochBits() private view returns (uint256) {
         return ((_members.statusEpoch() % ((1 << EPOCH_BITS) - 1)) + 1) << EPOCH_SHIFT;
