@@ -87,12 +87,11 @@ contract Exchange is IExchange, Governed {
         view
         returns (Quote memory q)
     {
-        q.fromValue = _schemes.unitValueAt(fromScheme, block.number);
-        q.toValue = _schemes.unitValueAt(toScheme, block.number);
+        ISchemeRegistry.SpendingTerms memory tA = _schemes.spendingTerms(fromScheme);
+        ISchemeRegistry.SpendingTerms memory tB = _schemes.spendingTerms(toScheme);
+        (q.fromValue, q.toValue) = (tA.unitValue, tB.unitValue);
         (q.fromNextValue, q.fromNextBlock) = _next(fromScheme);
         (q.toNextValue, q.toNextBlock) = _next(toScheme);
-        ISchemeRegistry.LedgerTerms memory tA = _schemes.ledgerTerms(fromScheme);
-        ISchemeRegistry.LedgerTerms memory tB = _schemes.ledgerTerms(toScheme);
         Figures memory f;
         (f, q.problem) = _assess(member, fromScheme, toScheme, amount, q.fromValue, q.toValue, tA.flags, tB.flags);
         (q.used, q.out, q.value, q.dust) = (f.used, f.out, f.value, f.dust);
@@ -112,8 +111,9 @@ contract Exchange is IExchange, Governed {
     ) external returns (uint256 exchangeId) {
         address sender = _msgSender();
         if (sender != member && !_members.isProxy(member, sender)) revert ExchangeUnauthorized(member, sender);
-        uint64 vA = _schemes.unitValueAt(fromScheme, block.number);
-        uint64 vB = _schemes.unitValueAt(toScheme, block.number);
+        ISchemeRegistry.SpendingTerms memory tA = _schemes.spendingTerms(fromScheme);
+        ISchemeRegistry.SpendingTerms memory tB = _schemes.spendingTerms(toScheme);
+        (uint64 vA, uint64 vB) = (tA.unitValue, tB.unitValue);
         if (vA != quotedFromValue || vB != quotedToValue) {
             revert ExchangeStaleQuote(fromScheme, toScheme, quotedFromValue, quotedToValue, vA, vB);
         }
@@ -124,8 +124,8 @@ contract Exchange is IExchange, Governed {
             amount,
             vA,
             vB,
-            _schemes.ledgerTerms(fromScheme).flags,
-            _schemes.ledgerTerms(toScheme).flags
+            tA.flags,
+            tB.flags
         );
         if (problem.length != 0) {
             assembly ("memory-safe") {
@@ -324,8 +324,8 @@ contract Exchange is IExchange, Governed {
         uint256 a,
         uint256 b,
         Figures memory f,
-        ISchemeRegistry.LedgerTerms memory tA,
-        ISchemeRegistry.LedgerTerms memory tB
+        ISchemeRegistry.SpendingTerms memory tA,
+        ISchemeRegistry.SpendingTerms memory tB
     ) private view returns (bytes memory) {
         if (tA.paused != 0) return abi.encodeWithSelector(IPointsLedger.PointsPaused.selector, tA.paused == a ? a : 0);
         IMemberRegistry.MemberStatus status = _members.statusOf(member);

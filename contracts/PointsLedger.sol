@@ -103,7 +103,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
         _requireActive(member, _members.statusOf(member));
         uint256 period = _useQuota(schemeId, t, amount, source);
-        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t), member, _accounts[schemeId][member], amount);
+        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t.policy), member, _accounts[schemeId][member], amount);
         emit TransferSingle(_msgSender(), address(0), member, schemeId, amount);
         emit PointsIssued(schemeId, member, source, amount, period, _msgSender());
     }
@@ -122,7 +122,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         if (problem != Problem.None) revert PointsCap(member, problem, detail);
         word = (word & ~EPOCH_MASK) | _epochBits();
         uint256 period = _useQuota(schemeId, t, amount, source);
-        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t), member, word, amount);
+        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t.policy), member, word, amount);
         if (amount != 0) {
             emit TransferSingle(_msgSender(), address(0), member, schemeId, amount);
             emit PointsIssued(schemeId, member, source, amount, period, _msgSender());
@@ -144,7 +144,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         uint256 epochBits = _epochBits();
         uint256 submittedDay = ServiceTime.dayOf(terms.submittedAt);
         BatchTerms memory t = terms;
-        Credit memory credit = _creditTerms(schemeId, lt);
+        Credit memory credit = _creditTerms(schemeId, lt.policy);
         address operator = _msgSender();
         for (uint256 i = 0; i < count;) {
             (address member, uint256 points) = _payRow(t, accounts, records, i, submittedDay, epochBits, credit);
@@ -200,7 +200,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         if (corrected.points > previous.points) {
             uint256 more = corrected.points - previous.points;
             _useQuota(schemeId, t, more, source);
-            word = _credit(_creditTerms(schemeId, t), member, word, more);
+            word = _credit(_creditTerms(schemeId, t.policy), member, word, more);
             emit TransferSingle(operator, address(0), member, schemeId, more);
         } else {
             if (source == bytes32(0)) revert PointsInvalidSource(source);
@@ -261,38 +261,17 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     // --- spending: through the exchange, catalogue, time bank and community fund ---------------
 
     /// @inheritdoc IPointsLedger
-    function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external onlyRole(SPENDING_ROLE) {
-        if (amount == 0 || amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
-        ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
-        _requireActive(member, _members.statusOf(member));
-        if (ref == bytes32(0)) revert PointsInvalidSource(ref);
-        if (_paid[ref]) revert PointsSourceAlreadyPaid(ref);
-        _paid[ref] = true;
-        _create(schemeId, t, member, amount, ref);
-    }
-
-    /// @inheritdoc IPointsLedger
-    function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref)
-        external
-        onlyRole(SPENDING_ROLE)
-    {
-        _open(schemeId);
-        _requireActive(member, _members.statusOf(member));
-        _burn(schemeId, member, amount, ref);
-    }
-
-    /// @inheritdoc IPointsLedger
     /// @dev One entry for both sides, so the member's status is read once; the caller's reference
     /// is not recorded as paid (the exchange numbers its exchanges, so each is new).
     function convert(uint256 fromScheme, uint256 toScheme, address member, uint256 used, uint256 out, bytes32 ref)
         external
         onlyRole(SPENDING_ROLE)
     {
-        _open(fromScheme);
+        _openToSpend(fromScheme);
         _requireActive(member, _members.statusOf(member));
         _burn(fromScheme, member, used, ref);
         if (out == 0 || out > MAX_BALANCE) revert PointsInvalidAmount(out);
-        _create(toScheme, _open(toScheme), member, out, ref);
+        _create(toScheme, _openToSpend(toScheme), member, out, ref);
     }
 
     /// @dev Takes available points out of supply.
@@ -305,12 +284,12 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     }
 
     /// @dev Creates points outside the issuance quota, within the supply limit and maximum balance.
-    function _create(uint256 schemeId, ISchemeRegistry.LedgerTerms memory t, address member, uint256 amount, bytes32 ref)
+    function _create(uint256 schemeId, ISchemeRegistry.Policy memory p, address member, uint256 amount, bytes32 ref)
         private
     {
-        _checkSupply(schemeId, t.policy.supplyLimit, amount);
+        _checkSupply(schemeId, p.supplyLimit, amount);
         _minted[schemeId] += amount;
-        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, t), member, _accounts[schemeId][member], amount);
+        _accounts[schemeId][member] = _credit(_creditTerms(schemeId, p), member, _accounts[schemeId][member], amount);
         address operator = _msgSender();
         emit TransferSingle(operator, address(0), member, schemeId, amount);
         emit PointsMinted(schemeId, member, ref, amount, operator);
@@ -322,7 +301,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         external
         onlyRole(SPENDING_ROLE)
     {
-        ISchemeRegistry.LedgerTerms memory t = _open(schemeId);
+        ISchemeRegistry.Policy memory p = _openToSpend(schemeId);
         bool fromContract = _requireHolder(from);
         bool toContract = _requireHolder(to);
         if (from == to) revert PointsInvalidRecipient(to);
@@ -330,8 +309,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         // Points in a spending contract's account (a fund) do not expire; points it pays out
         // count from then, as new.
         if (toContract) lots = new uint256[](0);
-        else if (fromContract) lots = _freshLots(_creditTerms(schemeId, t).expiry, amount);
-        _receive(schemeId, t.policy.maxBalance, to, amount, lots);
+        else if (fromContract) lots = _freshLots(_creditTerms(schemeId, p).expiry, amount);
+        _receive(schemeId, p.maxBalance, to, amount, lots);
         address operator = _msgSender();
         emit TransferSingle(operator, from, to, schemeId, amount);
         emit PointsMoved(schemeId, from, to, amount, ref, operator);
@@ -343,7 +322,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         onlyRole(SPENDING_ROLE)
         returns (uint256[] memory lots)
     {
-        _open(schemeId);
+        _openToSpend(schemeId);
         _requireActive(owner, _members.statusOf(owner));
         lots = _debit(schemeId, owner, amount);
         address holder = _msgSender();
@@ -366,7 +345,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         uint256 held = _held[schemeId][operator];
         if (amount == 0 || amount > held) revert PointsHoldExceeded(holdId, held, amount);
         if (toPayee > amount || toBurn > amount - toPayee) revert PointsHoldExceeded(holdId, amount, toPayee + toBurn);
-        uint256 maxBalance = _open(schemeId).policy.maxBalance;
+        uint256 maxBalance = _openToSpend(schemeId).maxBalance;
         _held[schemeId][operator] = held - amount;
         uint256[] memory lots = h.lots;
         uint256[] memory part;
@@ -392,7 +371,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
 
     /// @inheritdoc IPointsLedger
     function expire(uint256 schemeId, address[] calldata accounts) external returns (uint256 total) {
-        _open(schemeId);
+        _openToSpend(schemeId);
         mapping(address => mapping(uint256 => uint256)) storage lots = _lots[schemeId];
         for (uint256 i = 0; i < accounts.length; ++i) {
             address account = accounts[i];
@@ -708,12 +687,11 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         uint256 expiry;
     }
 
-    function _creditTerms(uint256 schemeId, ISchemeRegistry.LedgerTerms memory t)
+    function _creditTerms(uint256 schemeId, ISchemeRegistry.Policy memory p)
         private
         view
         returns (Credit memory c)
     {
-        ISchemeRegistry.Policy memory p = t.policy;
         c.schemeId = schemeId;
         c.maxBalance = p.maxBalance == 0 ? MAX_BALANCE : p.maxBalance;
         if (p.expiryMonths != 0) c.expiry = ServiceTime.monthOf(block.timestamp) + p.expiryMonths + 1;
@@ -757,18 +735,18 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
 
     /// @dev Takes `amount` of an account's available points (its balance less expired and frozen
     /// points), after burning its expired points; returns the lots they came from.
-    function _debit(uint256 schemeId, address account, uint256 amount) private returns (uint256[] memory) {
+    function _debit(uint256 schemeId, address account, uint256 amount) private returns (uint256[] memory lots) {
         if (amount == 0 || amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
-        mapping(uint256 => uint256) storage lots = _lots[schemeId][account];
+        mapping(uint256 => uint256) storage queue = _lots[schemeId][account];
         uint256 word = _accounts[schemeId][account];
         bool lotted = word & LOTS_FLAG != 0;
-        if (lotted) word -= _sweep(schemeId, account, lots);
+        if (lotted) word -= _sweep(schemeId, account, queue);
         uint256 balance = word & BALANCE_MASK;
         uint256 frozen = word & FROZEN_FLAG != 0 ? _frozen[schemeId][account] : 0;
         uint256 available = balance > frozen ? balance - frozen : 0;
         if (available < amount) revert PointsInsufficientBalance(account, schemeId, available, amount);
         _accounts[schemeId][account] = word - amount;
-        if (lotted) return _takeLots(lots, amount);
+        if (lotted) lots = _takeLots(queue, amount);
     }
 
     /// @dev Burns an account's lots whose expiry month has begun; returns how many points (the
@@ -917,11 +895,14 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         return account;
     }
 
-    /// @dev An active member, or a spending contract (a community fund holds points).
-    /// @dev Returns whether it is a spending contract.
+    /// @dev An active member, or a spending contract (a community fund holds points); returns
+    /// whether it is a spending contract. The member's status first: most holders are members,
+    /// whose role need not be read.
     function _requireHolder(address account) private view returns (bool) {
+        IMemberRegistry.MemberStatus status = _members.statusOf(account);
+        if (status == IMemberRegistry.MemberStatus.Active) return false;
         if (hasRole(SPENDING_ROLE, account)) return true;
-        _requireActive(account, _members.statusOf(account));
+        _requireActive(account, status);
         return false;
     }
 
@@ -929,6 +910,13 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     function _open(uint256 schemeId) private view returns (ISchemeRegistry.LedgerTerms memory t) {
         t = _schemes.ledgerTerms(schemeId);
         if (t.paused != 0) revert PointsPaused(t.paused == schemeId ? schemeId : 0);
+    }
+
+    /// @dev What spending needs of a scheme (its policy); reverts as `_open`.
+    function _openToSpend(uint256 schemeId) private view returns (ISchemeRegistry.Policy memory) {
+        ISchemeRegistry.SpendingTerms memory t = _schemes.spendingTerms(schemeId);
+        if (t.paused != 0) revert PointsPaused(t.paused == schemeId ? schemeId : 0);
+        return t.policy;
     }
 
     function _checkSupply(uint256 schemeId, uint256 limit, uint256 amount) private view {

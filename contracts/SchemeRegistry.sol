@@ -7,6 +7,19 @@ import {ISchemeRegistry} from "./interfaces/ISchemeRegistry.sol";
 /// @title SchemeRegistry
 /// @notice The point schemes of the city and who works for each: admitted, revalued and re-quota'd
 /// only by the council; staffed by each scheme's issuer.
+/// @dev Every spending operation reads a scheme's terms, often from several contracts in one
+/// transaction, so what it needs is packed into three storage words (`spendingTerms` reads those
+/// and nothing else; `ledgerTerms` adds the quota's word). Layouts, from the low bits:
+/// - `_registry`: scheme count (64) | every scheme paused (8): the unknown-id check and the pause
+///   of every scheme in one read.
+/// - `_terms[id]`: policy max balance (88) | expiry months (16) | supply limit (128) | flags (16) |
+///   the scheme paused (8): the only copy of the policy, the flags and the scheme's own pause.
+/// - `_values[id]`: value (64) | its from-block (64) | next value (64) | its from-block (64, 0: none):
+///   the value in force and a scheduled change; the next value is in force from its block on, and
+///   becomes the first pair when a later change is set. `_valueChanges[id]` keeps every change for
+///   blocks before the first pair's.
+/// - `_schemes[id]`: code; issuer (160) | created at (64); quota (128) | quota period (64); name;
+///   unit. The returned `Scheme` takes its flags from `_terms` and its value from `_values`.
 contract SchemeRegistry is ISchemeRegistry, Governed {
     bytes32 public constant REVIEWER_ROLE = keccak256("REVIEWER_ROLE");
     bytes32 public constant MERCHANT_ROLE = keccak256("MERCHANT_ROLE");
@@ -29,17 +42,50 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     uint256 public constant MAX_CODE_LENGTH = 16;
     uint256 public constant MAX_TEXT_LENGTH = 96;
 
-    mapping(uint256 schemeId => Scheme) private _schemes;
+    /// A scheme as stored: what `Scheme` holds but its flags and value (see the layouts above).
+    struct StoredScheme {
+        bytes32 code;
+        address issuer;
+        uint64 createdAt;
+        uint128 quota;
+        uint64 quotaPeriod;
+        string name;
+        string unit;
+    }
+
+    /// What spending needs of a scheme but its value, in one word.
+    struct StoredTerms {
+        uint88 maxBalance;
+        uint16 expiryMonths;
+        uint128 supplyLimit;
+        uint16 flags;
+        bool paused;
+    }
+
+    /// The value in force and a scheduled change, in one word.
+    struct StoredValue {
+        uint64 unitValue;
+        uint64 fromBlock;
+        uint64 nextValue;
+        uint64 nextFromBlock;
+    }
+
+    /// The scheme count and the pause of every scheme, in one word.
+    struct Registry {
+        uint64 count;
+        bool pausedAll;
+    }
+
+    Registry private _registry;
+    mapping(uint256 schemeId => StoredScheme) private _schemes;
+    mapping(uint256 schemeId => StoredTerms) private _terms;
+    mapping(uint256 schemeId => StoredValue) private _values;
+    mapping(uint256 schemeId => ValueChange[]) private _valueChanges;
     mapping(bytes32 code => uint256 schemeId) private _ids;
     mapping(uint256 schemeId => mapping(bytes32 role => mapping(address account => bool))) private _roles;
-    uint256 private _count;
-    mapping(uint256 schemeId => ValueChange[]) private _values;
-    mapping(uint256 schemeId => Policy) private _policies;
-    /// Key 0: every scheme.
-    mapping(uint256 schemeId => bool) private _paused;
 
     modifier known(uint256 schemeId) {
-        if (schemeId == 0 || schemeId > _count) revert SchemeUnknown(schemeId);
+        _known(schemeId);
         _;
     }
 
@@ -59,7 +105,8 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 schemeId) {
         _checkCode(code);
         if (_ids[code] != 0) revert SchemeCodeInUse(code, _ids[code]);
-        if (_count >= MAX_SCHEMES) revert SchemeTooMany(MAX_SCHEMES);
+        Registry memory registry = _registry;
+        if (registry.count >= MAX_SCHEMES) revert SchemeTooMany(MAX_SCHEMES);
         _checkText(name);
         _checkText(unit);
         if (issuer == address(0)) revert SchemeInvalidIssuer(issuer);
@@ -67,20 +114,21 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         _checkQuota(quota, quotaPeriod);
         _checkFlags(flags);
 
-        schemeId = ++_count;
+        schemeId = ++registry.count;
+        _registry = registry;
         _ids[code] = schemeId;
-        _schemes[schemeId] = Scheme({
+        _schemes[schemeId] = StoredScheme({
             code: code,
             issuer: issuer,
-            unitValue: unitValue,
-            quotaPeriod: quotaPeriod,
-            flags: flags,
             createdAt: uint64(block.timestamp),
-            quota: quota,
+            quota: uint128(quota),
+            quotaPeriod: quotaPeriod,
             name: name,
             unit: unit
         });
-        _values[schemeId].push(ValueChange(uint64(block.number), unitValue));
+        _terms[schemeId].flags = uint16(flags);
+        _values[schemeId] = StoredValue(unitValue, uint64(block.number), 0, 0);
+        _valueChanges[schemeId].push(ValueChange(uint64(block.number), unitValue));
         emit SchemeAdded(schemeId, code, issuer, name, unit, unitValue, quota, quotaPeriod, flags);
     }
 
@@ -98,13 +146,15 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         known(schemeId)
     {
         _checkQuota(quota, quotaPeriod);
-        _schemes[schemeId].quota = quota;
+        _schemes[schemeId].quota = uint128(quota);
         _schemes[schemeId].quotaPeriod = quotaPeriod;
         emit SchemeQuotaChanged(schemeId, quota, quotaPeriod);
     }
 
     /// @inheritdoc ISchemeRegistry
-    /// @dev Never retroactive: exchanges quoted and made before `fromBlock` keep the old value.
+    /// @dev Never retroactive: exchanges quoted and made before `fromBlock` keep the old value. A
+    /// scheduled change already in force becomes the value in force of the packed word; one still
+    /// pending is dropped from it and from the history.
     function setUnitValue(uint256 schemeId, uint64 unitValue, uint64 fromBlock)
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
@@ -112,18 +162,25 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     {
         _checkValue(unitValue);
         if (fromBlock <= block.number) revert SchemeValueNotAhead(fromBlock, block.number);
-        ValueChange[] storage values = _values[schemeId];
-        if (values[values.length - 1].fromBlock > block.number) values.pop();
-        uint64 previous = unitValueAt(schemeId, block.number);
-        values.push(ValueChange(fromBlock, unitValue));
+        StoredValue memory v = _values[schemeId];
+        if (v.nextFromBlock > block.number) {
+            _valueChanges[schemeId].pop();
+        } else if (v.nextFromBlock != 0) {
+            (v.unitValue, v.fromBlock) = (v.nextValue, v.nextFromBlock);
+        }
+        uint64 previous = v.unitValue;
+        (v.nextValue, v.nextFromBlock) = (unitValue, fromBlock);
+        _values[schemeId] = v;
+        _valueChanges[schemeId].push(ValueChange(fromBlock, unitValue));
         emit SchemeValueChanged(schemeId, previous, unitValue, fromBlock);
     }
 
     /// @notice Changes what members may do with a scheme's points (a council action).
     function setFlags(uint256 schemeId, uint32 flags) external onlyRole(DEFAULT_ADMIN_ROLE) known(schemeId) {
         _checkFlags(flags);
-        emit SchemeFlagsChanged(schemeId, _schemes[schemeId].flags, flags);
-        _schemes[schemeId].flags = flags;
+        StoredTerms storage terms = _terms[schemeId];
+        emit SchemeFlagsChanged(schemeId, terms.flags, flags);
+        terms.flags = uint16(flags);
     }
 
     /// @inheritdoc ISchemeRegistry
@@ -148,7 +205,10 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     /// @dev A new expiry applies to points created from now; a lower maximum refuses new credits only.
     function setPolicy(uint256 schemeId, Policy calldata policy) external onlyRole(DEFAULT_ADMIN_ROLE) known(schemeId) {
         if (policy.expiryMonths > MAX_EXPIRY_MONTHS) revert SchemeInvalidPolicy();
-        _policies[schemeId] = policy;
+        StoredTerms memory terms = _terms[schemeId];
+        (terms.maxBalance, terms.expiryMonths, terms.supplyLimit) =
+            (policy.maxBalance, policy.expiryMonths, policy.supplyLimit);
+        _terms[schemeId] = terms;
         emit PolicyChanged(schemeId, policy.maxBalance, policy.expiryMonths, policy.supplyLimit);
     }
 
@@ -158,59 +218,89 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         if (!hasRole(PAUSER_ROLE, sender) && !hasRole(DEFAULT_ADMIN_ROLE, sender)) {
             revert AccessControlUnauthorizedAccount(sender, PAUSER_ROLE);
         }
-        if (schemeId != PAUSED_ALL && (schemeId > _count)) revert SchemeUnknown(schemeId);
-        if (_paused[schemeId]) revert SchemeAlreadyPaused(schemeId);
-        _paused[schemeId] = true;
+        if (schemeId == PAUSED_ALL) {
+            if (_registry.pausedAll) revert SchemeAlreadyPaused(schemeId);
+            _registry.pausedAll = true;
+        } else {
+            _known(schemeId);
+            if (_terms[schemeId].paused) revert SchemeAlreadyPaused(schemeId);
+            _terms[schemeId].paused = true;
+        }
         emit Paused(schemeId, sender);
     }
 
     /// @inheritdoc ISchemeRegistry
     function unpause(uint256 schemeId) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (!_paused[schemeId]) revert SchemeNotPaused(schemeId);
-        _paused[schemeId] = false;
+        if (schemeId == PAUSED_ALL) {
+            if (!_registry.pausedAll) revert SchemeNotPaused(schemeId);
+            _registry.pausedAll = false;
+        } else {
+            if (!_terms[schemeId].paused) revert SchemeNotPaused(schemeId);
+            _terms[schemeId].paused = false;
+        }
         emit Unpaused(schemeId, _msgSender());
     }
 
     // --- views ---------------------------------------------------------------------------------
 
     /// @notice A scheme, with the value in force now.
-    function scheme(uint256 schemeId) external view known(schemeId) returns (Scheme memory s) {
-        s = _schemes[schemeId];
-        s.unitValue = unitValueAt(schemeId, block.number);
+    function scheme(uint256 schemeId) external view known(schemeId) returns (Scheme memory) {
+        StoredScheme storage s = _schemes[schemeId];
+        return Scheme({
+            code: s.code,
+            issuer: s.issuer,
+            unitValue: _valueAt(schemeId, block.number),
+            quotaPeriod: s.quotaPeriod,
+            flags: _terms[schemeId].flags,
+            createdAt: s.createdAt,
+            quota: s.quota,
+            name: s.name,
+            unit: s.unit
+        });
     }
 
     /// @inheritdoc ISchemeRegistry
-    function unitValueAt(uint256 schemeId, uint256 blockNumber) public view known(schemeId) returns (uint64) {
-        ValueChange[] storage values = _values[schemeId];
-        for (uint256 i = values.length; i > 0; --i) {
-            if (values[i - 1].fromBlock <= blockNumber) return values[i - 1].unitValue;
-        }
-        return 0;
+    /// @dev One storage read for a block from the value in force on (the current block's value
+    /// included); the history of changes for earlier ones.
+    function unitValueAt(uint256 schemeId, uint256 blockNumber) external view known(schemeId) returns (uint64) {
+        return _valueAt(schemeId, blockNumber);
     }
 
     function valueChanges(uint256 schemeId) external view known(schemeId) returns (ValueChange[] memory) {
-        return _values[schemeId];
+        return _valueChanges[schemeId];
     }
 
     /// @inheritdoc ISchemeRegistry
-    function ledgerTerms(uint256 schemeId) external view known(schemeId) returns (LedgerTerms memory t) {
-        Scheme storage s = _schemes[schemeId];
+    function ledgerTerms(uint256 schemeId) external view returns (LedgerTerms memory t) {
+        bool pausedAll = _known(schemeId);
+        StoredTerms memory terms = _terms[schemeId];
+        StoredScheme storage s = _schemes[schemeId];
         t.quota = s.quota;
         t.quotaPeriod = s.quotaPeriod;
-        t.flags = s.flags;
-        if (_paused[PAUSED_ALL]) t.paused = type(uint256).max;
-        else if (_paused[schemeId]) t.paused = schemeId;
-        t.policy = _policies[schemeId];
+        t.flags = terms.flags;
+        t.paused = _pausedAs(schemeId, pausedAll, terms.paused);
+        t.policy = _policy(terms);
+    }
+
+    /// @inheritdoc ISchemeRegistry
+    /// @dev Three storage reads: `_registry`, `_terms[id]` and `_values[id]`.
+    function spendingTerms(uint256 schemeId) external view returns (SpendingTerms memory t) {
+        bool pausedAll = _known(schemeId);
+        StoredTerms memory terms = _terms[schemeId];
+        t.unitValue = _valueAt(schemeId, block.number);
+        t.flags = terms.flags;
+        t.paused = _pausedAs(schemeId, pausedAll, terms.paused);
+        t.policy = _policy(terms);
     }
 
     function policyOf(uint256 schemeId) external view known(schemeId) returns (Policy memory) {
-        return _policies[schemeId];
+        return _policy(_terms[schemeId]);
     }
 
     /// @notice Whether a scheme's points are stopped (by its own pause or every scheme's);
     /// `isPaused(0)`: whether every scheme is.
     function isPaused(uint256 schemeId) external view returns (bool) {
-        return _paused[PAUSED_ALL] || _paused[schemeId];
+        return _registry.pausedAll || _terms[schemeId].paused;
     }
 
     /// @notice The id of a scheme code; reverts for an unknown code.
@@ -220,11 +310,11 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     }
 
     function schemeCount() external view returns (uint256) {
-        return _count;
+        return _registry.count;
     }
 
     function exists(uint256 schemeId) external view returns (bool) {
-        return schemeId != 0 && schemeId <= _count;
+        return schemeId != 0 && schemeId <= _registry.count;
     }
 
     function issuerOf(uint256 schemeId) external view known(schemeId) returns (address) {
@@ -233,6 +323,39 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
 
     function hasSchemeRole(uint256 schemeId, bytes32 role, address account) external view returns (bool) {
         return _roles[schemeId][role][account];
+    }
+
+    // --- packed words --------------------------------------------------------------------------
+
+    /// @dev Reverts for an unknown scheme; else whether every scheme is paused (the same word).
+    function _known(uint256 schemeId) private view returns (bool pausedAll) {
+        Registry memory registry = _registry;
+        if (schemeId == 0 || schemeId > registry.count) revert SchemeUnknown(schemeId);
+        return registry.pausedAll;
+    }
+
+    function _valueAt(uint256 schemeId, uint256 blockNumber) private view returns (uint64) {
+        StoredValue memory v = _values[schemeId];
+        if (v.nextFromBlock != 0 && blockNumber >= v.nextFromBlock) return v.nextValue;
+        if (blockNumber >= v.fromBlock) return v.unitValue;
+        // The history ends with the change of the first pair and the scheduled one, both after
+        // `blockNumber`: the answer is in an earlier change (or 0, before the scheme).
+        ValueChange[] storage changes = _valueChanges[schemeId];
+        for (uint256 i = changes.length - (v.nextFromBlock != 0 ? 2 : 1); i > 0; --i) {
+            ValueChange memory change = changes[i - 1];
+            if (change.fromBlock <= blockNumber) return change.unitValue;
+        }
+        return 0;
+    }
+
+    /// @dev As `LedgerTerms.paused`: 0, the scheme's id, or type(uint256).max for every scheme.
+    function _pausedAs(uint256 schemeId, bool pausedAll, bool paused) private pure returns (uint256) {
+        if (pausedAll) return type(uint256).max;
+        return paused ? schemeId : 0;
+    }
+
+    function _policy(StoredTerms memory terms) private pure returns (Policy memory) {
+        return Policy(terms.maxBalance, terms.expiryMonths, terms.supplyLimit);
     }
 
     // --- checks --------------------------------------------------------------------------------

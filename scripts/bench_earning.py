@@ -140,12 +140,12 @@ def pay_file(ledger: Ledger, keys: dict[str, Any], path: Path, chunk: int) -> An
 
 @contextmanager
 def bench_chain(
-    kind: str = "anvil", *, steps_tracing: bool = False
+    kind: str = "anvil", *, steps_tracing: bool = False, contracts_dir: Path | None = None
 ) -> Iterator[tuple[Path, Settings, Ledger]]:
     """A fresh local chain of `kind` in a temporary directory, the contracts compiled (or loaded
     from the cache) outside any timing: (that directory, its settings, a Ledger on it); the node
     stops and the directory goes at the end. `steps_tracing`: anvil keeps step-by-step traces
-    (for gas profiles)."""
+    (for gas profiles); `contracts_dir`: other sources than the project's ``contracts/``."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         settings = Settings(
@@ -155,6 +155,8 @@ def bench_chain(
             node_port=free_port(),
             node_steps_tracing=steps_tracing,
         )
+        if contracts_dir is not None:
+            settings = settings.model_copy(update={"contracts_dir": contracts_dir.resolve()})
         node = LocalNode(settings)
         node.start()
         with compiled_ledger(settings, stop=node.stop) as ledger:

@@ -193,13 +193,6 @@ interface IPointsLedger {
 
     // --- spending (SPENDING_ROLE: the exchange, catalogue, time bank, gifts and community funds) ---
 
-    /// @notice Creates `amount` points of `schemeId` for `member` for `ref` (paid once); outside the
-    /// issuance quota, within the supply limit. The exchange's side of a conversion.
-    function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
-
-    /// @notice Takes `amount` of `member`'s available points out of supply for `ref`.
-    function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
-
     /// @notice Takes `used` of `member`'s available points of `fromScheme` out of supply and creates
     /// `out` of `toScheme` for them (within its supply limit and maximum balance), both for `ref`:
     /// an exchange, in one call. The caller's references must be unique; none is recorded as paid.

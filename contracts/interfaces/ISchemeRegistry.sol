@@ -46,6 +46,17 @@ interface ISchemeRegistry {
         Policy policy;
     }
 
+    /// @notice What a spending operation (exchange, redemption, time bank, gifts) needs of a scheme,
+    /// in one call of at most three storage reads.
+    struct SpendingTerms {
+        /// The value in force at this block, as `unitValueAt(schemeId, block.number)`.
+        uint64 unitValue;
+        uint32 flags;
+        /// As `LedgerTerms.paused`: 0, the scheme's id, or type(uint256).max.
+        uint256 paused;
+        Policy policy;
+    }
+
     event SchemeAdded(
         uint256 indexed schemeId,
         bytes32 indexed code,
@@ -124,6 +135,8 @@ interface ISchemeRegistry {
 
     function scheme(uint256 schemeId) external view returns (Scheme memory);
     function ledgerTerms(uint256 schemeId) external view returns (LedgerTerms memory);
+    /// @notice The value in force, flags, pause and policy of a scheme: what spending reads.
+    function spendingTerms(uint256 schemeId) external view returns (SpendingTerms memory);
     function policyOf(uint256 schemeId) external view returns (Policy memory);
     function isPaused(uint256 schemeId) external view returns (bool);
     function schemeIdOf(bytes32 code) external view returns (uint256);

@@ -27,7 +27,6 @@ from ledger.errors import (
     LimitExceeded,
     NotAMember,
     NotAuthorized,
-    StateConflict,
 )
 from ledger.ledger import Ledger
 from ledger.values import CST
@@ -88,8 +87,9 @@ class Held:
 class Spender:
     """A contract holding SPENDING_ROLE (a SpendingProbe), as the tests drive it."""
 
-    def __init__(self, ledger: Ledger, client: ContractClient) -> None:
-        self.ledger, self.client = ledger, client
+    def __init__(self, ledger: Ledger, client: ContractClient, side: int = 0) -> None:
+        #: `side`: a scheme the probe converts from and into, to create or burn points elsewhere.
+        self.ledger, self.client, self.side = ledger, client, side
 
     @property
     def address(self) -> str:
@@ -99,11 +99,20 @@ class Spender:
         data = self.client._encode(fn, *args)
         return self.ledger.sender.send(minter(), self.client.address, data, context=fn)
 
-    def mint(self, scheme_id: int, member: str, amount: int, ref: bytes | None = None) -> TxResult:
-        return self.send("mint", scheme_id, member, amount, ref or source())
+    def convert(
+        self, a: int, b: int, member: str, used: int, out: int, ref: bytes | None = None
+    ) -> TxResult:
+        return self.send("convert", a, b, member, used, out, ref or source())
+
+    def create(self, scheme_id: int, member: str, amount: int) -> TxResult:
+        """`amount` points created for `member` outside the issuance quota: one point of the side
+        scheme issued to them, then converted."""
+        issue_points(self.ledger, member, self.side, 1, source())
+        return self.convert(self.side, scheme_id, member, 1, amount)
 
     def burn(self, scheme_id: int, member: str, amount: int) -> TxResult:
-        return self.send("burnFrom", scheme_id, member, amount, source())
+        """`amount` of `member`'s points out of supply (converted into one point of the side scheme)."""
+        return self.convert(scheme_id, self.side, member, amount, 1)
 
     def move(self, scheme_id: int, a: str, b: str, amount: int) -> TxResult:
         return self.send("move", scheme_id, a, b, amount, source())
@@ -120,7 +129,7 @@ class Spender:
 
 @pytest.fixture(scope="module")
 def spender(chain: Ledger) -> Spender:
-    return Spender(chain, spending_probe(chain))
+    return Spender(chain, spending_probe(chain), side=new_scheme(chain, quota=10**15).id)
 
 
 @pytest.fixture
@@ -309,28 +318,34 @@ def test_a_hold_needs_an_active_owner_and_available_points(
 # --- mint, burn, move ----------------------------------------------------------------------------
 
 
-def test_a_mint_is_paid_once_per_ref_outside_the_quota(
+def test_a_conversion_burns_one_scheme_and_creates_another_outside_the_quota(
     chain: Ledger, spender: Spender, p: PointsLedgerClient
 ) -> None:
-    scheme = new_scheme(chain, quota=10)
-    m = member(chain)
+    scheme, side = new_scheme(chain, quota=10), spender.side
+    m = member(chain, side, 5)
     ref = source()
-    result = spender.mint(scheme.id, m, 50, ref)  # beyond the issuance quota of 10
-    assert events(p, result, "PointsMinted") == [
-        {"schemeId": scheme.id, "member": m, "ref": ref, "amount": 50, "operator": spender.address}
+    result = spender.convert(side, scheme.id, m, 5, 50, ref)  # beyond the issuance quota of 10
+    burned, minted = (
+        {"member": m, "ref": ref, "amount": amount, "operator": spender.address}
+        for amount in (5, 50)
+    )
+    assert events(p, result, "PointsBurned") == [{"schemeId": side, **burned}]
+    assert events(p, result, "PointsMinted") == [{"schemeId": scheme.id, **minted}]
+    transfers = [
+        (t["id"], t["from"], t["to"], t["value"]) for t in events(p, result, "TransferSingle")
     ]
+    assert transfers == [(side, m, ZERO_ADDRESS, 5), (scheme.id, ZERO_ADDRESS, m, 50)]
     assert (p.minted(scheme.id), p.issued(scheme.id), p.total_supply(scheme.id)) == (50, 0, 50)
-    with refused(
-        chain, StateConflict, "PointsSourceAlreadyPaid", {"source": "0x" + ref.hex()}, scheme.id, m
-    ):
-        spender.mint(scheme.id, m, 50, ref)
-    with refused(
-        chain, InvalidRequest, "PointsInvalidSource", {"source": "0x" + "00" * 32}, scheme.id, m
-    ):
-        spender.send("mint", scheme.id, m, 5, bytes(32))
+    assert p.balance_of(m, side) == 0
+    issue_points(chain, m, side, 1, source())
+    with refused(chain, InvalidRequest, "PointsInvalidAmount", {"amount": 0}, scheme.id, m):
+        spender.convert(side, scheme.id, m, 1, 0)  # the burn undone with the refusal
+    assert p.balance_of(m, side) == 1
+    with short(chain, side, m, 1, 2, m):
+        spender.convert(side, scheme.id, m, 2, 5)
     stranger = Account.create().address
     with refused(chain, NotAMember, "PointsNotAMember", {"account": stranger}, scheme.id, m):
-        spender.mint(scheme.id, stranger, 5)
+        spender.convert(side, scheme.id, stranger, 1, 5)
 
 
 def test_burns_and_moves_take_available_points_with_their_events(
@@ -426,15 +441,15 @@ def test_the_maximum_balance_and_supply_limit_hold_for_every_way_in(
     with refused(chain, *over, scheme.id, a, b):
         issue_points(chain, a, scheme.id, 11, source())
     with refused(chain, *over, scheme.id, a, b):
-        spender.mint(scheme.id, a, 11)
+        spender.create(scheme.id, a, 11)
     with refused(chain, *over, scheme.id, a, b):
         spender.move(scheme.id, b, a, 11)
     supply = {"schemeId": scheme.id, "supply": 180, "requested": 71, "limit": 250}
     with refused(chain, LimitExceeded, "PointsSupplyLimit", supply, scheme.id, a, b, c):
-        spender.mint(scheme.id, c, 71)
+        spender.create(scheme.id, c, 71)
     with refused(chain, LimitExceeded, "PointsSupplyLimit", supply, scheme.id, a, b, c):
         issue_points(chain, c, scheme.id, 71, source())
-    spender.mint(scheme.id, c, 70)
+    spender.create(scheme.id, c, 70)
     assert chain.points.total_supply(scheme.id) == 250
 
 
@@ -452,7 +467,7 @@ def test_a_paused_scheme_refuses_every_write_and_reads_keep_working(
     send(chain, pauser, raw_call(chain.schemes, "pause", scheme.id))
     for attempt in (
         lambda: issue_points(chain, a, scheme.id, 1, source()),
-        lambda: spender.mint(scheme.id, a, 1),
+        lambda: spender.create(scheme.id, a, 1),
         lambda: spender.burn(scheme.id, a, 1),
         lambda: spender.move(scheme.id, a, b, 1),
         lambda: spender.hold(scheme.id, a, 1),
@@ -567,7 +582,7 @@ def test_transfer_events_reconcile_with_balances_and_supply(
     a, b, c = member(chain), member(chain), member(chain)
     start = chain.w3.eth.block_number
     issue_points(chain, a, expiring.id, 40, source())
-    spender.mint(expiring.id, b, 30)
+    spender.create(expiring.id, b, 30)
     spender.move(expiring.id, a, c, 12)
     h = spender.hold(expiring.id, b, 20)
     spender.settle(h, c, 8, 5)

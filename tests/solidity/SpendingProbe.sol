@@ -12,8 +12,8 @@ interface ISpendingLedger {
         uint256[] lots;
     }
 
-    function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
-    function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external;
+    function convert(uint256 fromScheme, uint256 toScheme, address member, uint256 used, uint256 out, bytes32 ref)
+        external;
     function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref) external;
     function hold(uint256 schemeId, address owner, uint256 amount, bytes32 ref) external returns (uint256[] memory);
     function settleHold(Hold calldata held, address payee, uint256 toPayee, uint256 toBurn) external;
@@ -43,12 +43,11 @@ contract SpendingProbe {
         _;
     }
 
-    function mint(uint256 schemeId, address member, uint256 amount, bytes32 ref) external onlyOwner {
-        ledger.mint(schemeId, member, amount, ref);
-    }
-
-    function burnFrom(uint256 schemeId, address member, uint256 amount, bytes32 ref) external onlyOwner {
-        ledger.burnFrom(schemeId, member, amount, ref);
+    function convert(uint256 fromScheme, uint256 toScheme, address member, uint256 used, uint256 out, bytes32 ref)
+        external
+        onlyOwner
+    {
+        ledger.convert(fromScheme, toScheme, member, used, out, ref);
     }
 
     function move(uint256 schemeId, address from, address to, uint256 amount, bytes32 ref) external onlyOwner {

@@ -95,6 +95,22 @@ class Policy:
         )
 
 
+#: ``SpendingTerms.paused`` (and ``LedgerTerms.paused``) when every scheme is paused.
+PAUSED_EVERY_SCHEME = 2**256 - 1
+
+
+@dataclass(frozen=True)
+class SpendingTerms:
+    """What spending reads of a scheme in one call (ISchemeRegistry.SpendingTerms)."""
+
+    #: The value in force at the block read, in thousandths of the city standard unit.
+    unit_value: int
+    flags: SchemeFlag
+    #: 0: not paused; the scheme's id: it is paused; ``PAUSED_EVERY_SCHEME``: every scheme is.
+    paused: int
+    policy: Policy
+
+
 def encode_code(code: str) -> bytes:
     """A scheme code as the contract stores it: ASCII, left-aligned, zero-padded to 32 bytes."""
     if (
@@ -167,6 +183,15 @@ class SchemeRegistryClient(ContractClient):
             for b, v in self._read("valueChanges", scheme_id)
         ]
 
+    def spending_terms(self, scheme_id: int) -> SpendingTerms:
+        t = self._read("spendingTerms", scheme_id)
+        return SpendingTerms(
+            unit_value=int(t[0]),
+            flags=SchemeFlag(int(t[1])),
+            paused=int(t[2]),
+            policy=_policy(t[3]),
+        )
+
     def set_policy_call(self, scheme_id: int, policy: Policy) -> Call:
         return self._call(
             "setPolicy",
@@ -176,8 +201,7 @@ class SchemeRegistryClient(ContractClient):
         )
 
     def policy_of(self, scheme_id: int) -> Policy:
-        p = self._read("policyOf", scheme_id)
-        return Policy(max_balance=int(p[0]), expiry_months=int(p[1]), supply_limit=int(p[2]))
+        return _policy(self._read("policyOf", scheme_id))
 
     def pause_call(self, scheme_id: int) -> Call:
         what = "every scheme" if scheme_id == 0 else f"scheme {scheme_id}"
@@ -253,3 +277,8 @@ def _scheme(scheme_id: int, s: Any) -> Scheme:
         name=s[7],
         unit=s[8],
     )
+
+
+def _policy(p: Any) -> Policy:
+    """A ``Policy`` from the registry's ``Policy`` struct."""
+    return Policy(max_balance=int(p[0]), expiry_months=int(p[1]), supply_limit=int(p[2]))
