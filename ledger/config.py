@@ -293,6 +293,9 @@ class Settings(BaseSettings):
     api_follow_poll_seconds: float = Field(0.5, gt=0, le=60)
     #: How long a relayed request prepared for signing stays valid.
     relay_validity_seconds: int = Field(600, ge=10, le=86_400)
+    #: The most signed requests one relayed transaction carries: requests that arrive while one
+    #: is on its way go out together in the next (1: each in its own transaction).
+    relay_batch_most: int = Field(100, ge=1, le=1_000)
 
     @field_validator(
         "data_dir", "config_dir", "contracts_dir", "node_modules_dir", "tools_dir", mode="after"

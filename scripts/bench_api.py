@@ -236,6 +236,19 @@ def main() -> None:
                 server.wait(timeout=30)
 
 
+def authorization(account: LocalAccount, answer: dict[str, Any]) -> dict[str, Any]:
+    """The signed `authorization` for a 428 answer's typed data (what the body is sent again with)."""
+    typed = answer["error"]["details"]["typed_data"]
+    signature = account.sign_typed_data(full_message=typed).signature
+    message = typed["message"]
+    return {
+        "nonce": message["nonce"],
+        "deadline": message["deadline"],
+        "gas": message["gas"],
+        "signature": "0x" + bytes(signature).hex(),
+    }
+
+
 def redeem(
     base: str, accounts: Sequence[LocalAccount], tokens: dict[str, str], item: int, price: int
 ) -> list[float]:
@@ -247,15 +260,7 @@ def redeem(
             url = f"/v1/members/{account.address}/orders"
             body: dict[str, Any] = {"item_id": item, "quantity": 1, "unit_price": price}
             first = http.post(url, json=body, headers=headers)
-            typed = first.json()["error"]["details"]["typed_data"]
-            signature = account.sign_typed_data(full_message=typed).signature
-            message = typed["message"]
-            body["authorization"] = {
-                "nonce": message["nonce"],
-                "deadline": message["deadline"],
-                "gas": message["gas"],
-                "signature": "0x" + bytes(signature).hex(),
-            }
+            body["authorization"] = authorization(account, first.json())
             t0 = time.perf_counter()
             answer = http.post(url, json=body, headers=headers)
             latencies.append(time.perf_counter() - t0)

@@ -13,6 +13,7 @@ from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint, RPCResponse
 
+from ledger.chain import abi_cache
 from ledger.config import NetworkConfig
 from ledger.errors import ChainError, RetryableChainError, WrongChain
 
@@ -100,6 +101,7 @@ class FailoverHTTPProvider(AnsweringHTTPProvider):
 def connect(network: NetworkConfig, *, timeout: float = 30.0) -> Web3:
     """A Web3 connected to the network's RPC URL (failing over to its other URLs), refusing a
     node with another chain id."""
+    abi_cache.install()  # web3 checks each ABI once, not on every call
     ganache = network.development and network.node is not None and network.node.kind == "ganache"
     # web3's validation asks the node for its chain id before every call; the chain id of a node
     # never changes, so it (and nothing else) is cached: reads take one round trip, not two.

@@ -5,16 +5,15 @@ exact replay of a request that ran says so."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
 from httpx import Response
+from web3.logs import DISCARD
 
 from ledger.chain.relay import Relay
 from ledger.ledger import Ledger
@@ -187,6 +186,52 @@ def racers(
     return sessions, [prepare(s, f"/v1/members/{s.address}/orders", body) for s in sessions]
 
 
+def order_posts(
+    client: TestClient, sessions: list[Session], signed: list[dict[str, Any]]
+) -> list[Callable[[], Response]]:
+    """Each session's signed order, as a call that posts it."""
+    return [
+        lambda s=s, b=b: client.post(f"/v1/members/{s.address}/orders", json=b, headers=s.headers)
+        for s, b in zip(sessions, signed, strict=True)
+    ]
+
+
+def held_together(client: TestClient, posts: list[Callable[[], Response]]) -> list[Response]:
+    """Every post sent while the app's relay sends nothing, until all of them wait for a
+    transaction: then they go out together. The answers, in order."""
+    relay: Relay = client.app.state.services.relay  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=len(posts)) as pool:
+        with relay.batcher.held():
+            pending = [pool.submit(post) for post in posts]
+            deadline = time.monotonic() + 60
+            while relay.batcher.waiting() < len(posts):
+                assert time.monotonic() < deadline, "the requests never all reached the relay"
+                time.sleep(0.05)
+        return [p.result(timeout=60) for p in pending]
+
+
+def test_members_ordering_at_once_each_get_their_own_order_from_one_transaction(
+    client: TestClient, ledger: Ledger, shop: Shop
+) -> None:
+    item = list_item(ledger, shop, price=20, stock=100, per_member=3)
+    sessions, signed = racers(client, ledger, shop, item.item.id, THREADS)
+    relay: Relay = client.app.state.services.relay  # type: ignore[attr-defined]
+    sent = relay.batcher.transactions
+
+    answers = held_together(
+        client,
+        order_posts(client, sessions, signed),
+    )
+
+    assert [a.status_code for a in answers] == [201] * THREADS, [a.text for a in answers]
+    assert relay.batcher.transactions == sent + 1
+    for session, answer in zip(sessions, answers, strict=True):
+        order = answer.json()
+        assert order["member"] == session.address  # its own order, not another's from the batch
+        assert orders_of(ledger, session.address) == {order["id"]: 1}
+        assert ledger.points.available_of(session.address, shop.id) == 80
+
+
 def test_members_racing_for_the_last_units_the_losers_are_told_it_is_sold_out(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
@@ -196,14 +241,7 @@ def test_members_racing_for_the_last_units_the_losers_are_told_it_is_sold_out(
     sessions, signed = racers(client, ledger, shop, item.item.id, THREADS)
     held = ledger.points.held_total(shop.id)  # the module's other tests hold points too
 
-    answers = at_once(
-        [
-            lambda s=s, b=b: client.post(
-                f"/v1/members/{s.address}/orders", json=b, headers=s.headers
-            )
-            for s, b in zip(sessions, signed, strict=True)
-        ]
-    )
+    answers = at_once(order_posts(client, sessions, signed))
 
     won = [a for a in answers if a.status_code == 201]
     lost = [a for a in answers if a.status_code != 201]
@@ -218,43 +256,25 @@ def test_members_racing_for_the_last_units_the_losers_are_told_it_is_sold_out(
 
 
 def test_a_redeem_refused_on_chain_after_its_simulation_passed_says_sold_out(
-    client: TestClient, ledger: Ledger, shop: Shop, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
-    """Made certain: mining paused, both redeems pass their simulation before either is sent
-    (a simulation after the other was sent may see it pending, and refuse at once) and wait in
-    the pool; one block then holds both, and the second is refused inside the forwarder."""
+    """Made certain: both redeems pass their simulation, then wait while the relay sends nothing,
+    and go out together in one batch, where the second is refused inside the forwarder."""
     item = list_item(ledger, shop, price=20, stock=1, per_member=1)
     sessions, signed = racers(client, ledger, shop, item.item.id, 2)
-    both_simulated = threading.Barrier(2, timeout=60)
-    simulate = Relay._estimate
-
-    def simulate_then_wait(self: Relay, sender: str, to: str, data: str) -> int:
-        gas = simulate(self, sender, to, data)
-        both_simulated.wait()
-        return gas
-
-    monkeypatch.setattr(Relay, "_estimate", simulate_then_wait)
-    rpc = ledger.w3.provider.make_request
-    rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            pending = [
-                pool.submit(
-                    client.post, f"/v1/members/{s.address}/orders", json=b, headers=s.headers
-                )
-                for s, b in zip(sessions, signed, strict=True)
-            ]
-            deadline = time.monotonic() + 60
-            while int(rpc("txpool_status", [])["result"]["pending"], 16) < 2:  # type: ignore[arg-type]
-                assert time.monotonic() < deadline, "both redeems never reached the pool"
-                time.sleep(0.05)
-            rpc("evm_mine", [])  # type: ignore[arg-type]
-            answers = [p.result(timeout=60) for p in pending]
-    finally:
-        rpc("evm_setAutomine", [True])  # type: ignore[arg-type]
+    answers = held_together(
+        client,
+        order_posts(client, sessions, signed),
+    )
 
     assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
     lost = next(a for a in answers if a.status_code == 409).json()["error"]
     assert lost["code"] == "sold_out", lost
     assert lost["details"]["error"] == "CatalogueSoldOut"
+    won = next(a for a in answers if a.status_code == 201).json()
+    batch = ledger.w3.eth.get_transaction_receipt(lost["details"]["tx_hash"])
+    placed = ledger.catalogue_contract.contract.events.OrderPlaced().process_receipt(
+        batch, errors=DISCARD
+    )
+    assert [e["args"]["orderId"] for e in placed] == [won["id"]]  # refused in the same batch
     assert ledger.catalogue_contract.item(item.item.id).stock == 0

@@ -3,7 +3,9 @@
 Every contract trusts the deployed ``Forwarder`` (OpenZeppelin 5.0.2 ``ERC2771Forwarder``, EIP-712
 domain "VolunteerPointsLedger" version "1"). A signer signs a ``ForwardRequest`` (from, to, value,
 gas, nonce, deadline, data) for this chain and this forwarder; the ``relayer`` operator sends it
-with ``execute`` and pays; the target contract sees the signer as the sender.
+and pays; the target contract sees the signer as the sender. Requests that arrive while a relayed
+transaction is on its way go out together in the next (``batch``: one ``executeBatch``, each
+request standing on its own, each caller answered with its own events or its own refusal).
 
 Two kinds of signer plug into ``TxSender.send`` (``ledger.chain.tx.Delegated``), so every ledger
 operation works with either:
@@ -28,7 +30,8 @@ forwarder then refuses the loser on chain, and ``submit`` reads the chain again 
 request used the nonce (or, when the target refused the call, why, by simulating it as the signer).
 
 Its parts: ``request`` (the EIP-712 request and its fields), ``forwarder`` (``Relay``, over the
-narrow ``RelayParts`` it needs of a ledger) and ``signers`` (``KeySigner``, ``ClientSigner``).
+narrow ``RelayParts`` it needs of a ledger), ``batch`` (``Batcher``, the group commit) and
+``signers`` (``KeySigner``, ``ClientSigner``).
 """
 
 from ledger.chain.relay.forwarder import Relay, RelayParts

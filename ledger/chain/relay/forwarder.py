@@ -1,10 +1,11 @@
-"""``Relay``: signed requests checked, relayed through the forwarder by the ``relayer`` operator,
-and a request sent again answered with the transaction that already ran it."""
+"""``Relay``: signed requests checked, relayed through the forwarder by the ``relayer`` operator
+(those that arrive together in one transaction: ``ledger.chain.relay.batch``), and a request sent
+again answered with the transaction that already ran it."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
@@ -16,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 
+from ledger.chain.relay.batch import Batcher, Waiting
 from ledger.chain.relay.request import (
     DEFAULT_VALIDITY_SECONDS,
     DOMAIN_NAME,
@@ -73,9 +75,12 @@ class RelayParts(Protocol):
 class Relay:
     """The forwarder of one deployment and the operator that pays for relayed requests."""
 
-    def __init__(self, parts: RelayParts, *, relayer: str = "relayer") -> None:
+    def __init__(
+        self, parts: RelayParts, *, relayer: str = "relayer", batch_most: int = 100
+    ) -> None:
         self.parts = parts
         self.relayer_name = relayer
+        self.batch_most = batch_most
         self._signer_locks: dict[str, Any] = {}
         self._signer_locks_guard = threading.Lock()
 
@@ -94,6 +99,18 @@ class Relay:
         return self.parts.w3.eth.contract(
             address=to_checksum_address(self.parts.manifest.address("Forwarder")),
             abi=list(self.parts.build.get("Forwarder").abi),
+        )
+
+    @cached_property
+    def batcher(self) -> Batcher:
+        """Requests that arrive while a relayed transaction is on its way go out together next."""
+        return Batcher(
+            send_one=self._send_one,
+            send_batch=self._send_batch,
+            why_not=self._why_not_run,
+            block_gas=lambda: int(self.parts.w3.eth.get_block("latest")["gasLimit"]),
+            block_time=lambda number: int(self.parts.w3.eth.get_block(number)["timestamp"]),
+            most=self.batch_most,
         )
 
     @cached_property
@@ -208,7 +225,7 @@ class Relay:
             if int(entry["args"]["nonce"]) != request.nonce:
                 continue
             tx_hash = entry["transactionHash"].to_0x_hex()
-            if not self._carries(tx_hash, request, signature):
+            if not self._carries(tx_hash, request, signature, int(entry["args"]["nonce"])):
                 break
             if not entry["args"]["success"]:
                 raise StaleAuthorization(
@@ -225,10 +242,12 @@ class Relay:
             expected=current,
         )
 
-    def _carries(self, tx_hash: str, request: ForwardRequest, signature: bytes) -> bool:
-        """Whether the forwarder call in `tx_hash`, whose event names `request`'s signer and nonce,
-        is `request`: its input holds a request equal to it in every signed field but the nonce
-        (which the event gives); in a batch of several, the signature decides which one."""
+    def _carries(self, tx_hash: str, request: ForwardRequest, signature: bytes, nonce: int) -> bool:
+        """Whether the forwarder call in `tx_hash`, whose event names `request`'s signer and
+        `nonce`, ran `request`: its input holds a request equal to it in every signed field but the
+        nonce (which the event gives). In a batch of several, the one that ran with `nonce` is the
+        first of the signer's whose signature holds for it and whose deadline had not passed (the
+        forwarder runs them in order; a later one signed for the same nonce was skipped)."""
         tx = self.parts.w3.eth.get_transaction(HexBytes(tx_hash))  # type: ignore[arg-type]
         if tx.get("to") is None or to_checksum_address(tx["to"]) != self.forwarder.address:
             return False
@@ -243,10 +262,26 @@ class Relay:
         else:
             return False
         wanted = signed_fields(request)
-        matches = [item for item in sent if signed_fields_of(item) == wanted]
         if len(sent) == 1:
-            return bool(matches)
-        return any(bytes(request_field(item, "signature", 6)) == signature for item in matches)
+            return signed_fields_of(sent[0]) == wanted
+        mined_at = int(self.parts.w3.eth.get_block(tx["blockNumber"])["timestamp"])
+        for item in sent:
+            fields = signed_fields_of(item)
+            if fields[0] != request.sender or fields[4] < mined_at:
+                continue
+            its_signature = bytes(request_field(item, "signature", 6))
+            candidate = ForwardRequest(
+                sender=fields[0],
+                to=fields[1],
+                value=fields[2],
+                gas=fields[3],
+                deadline=fields[4],
+                data=fields[5],
+                nonce=nonce,
+            )
+            if self.recover(candidate, its_signature) == request.sender:
+                return fields == wanted and its_signature == signature
+        return False
 
     def submit(self, request: ForwardRequest, signature: bytes, *, context: str = "") -> TxResult:
         """Relay a signed request; the same request again returns the transaction that ran it,
@@ -267,20 +302,65 @@ class Relay:
                 )
             # The forwarder hides why the inner call failed: simulate it as the signer first.
             self._estimate(request.sender, request.to, "0x" + request.data.hex())
-            data = self.forwarder.encode_abi("execute", args=[request.struct(signature)])
+            return self.batcher.run(request, signature, context or "relayed request")
+
+    def _send_one(self, item: Waiting) -> TxResult:
+        """A lone request, in ``execute``: a refusal raised with the target's own reason."""
+        request, signature = item.request, item.signature
+        data = self.forwarder.encode_abi("execute", args=[request.struct(signature)])
+        try:
+            return self.sender.send(
+                self.relayer,
+                self.forwarder.address,
+                data,
+                gas=request.gas * 64 // 63 + 120_000 + 16 * len(request.data),
+                context=item.context,
+            )
+        except (ContractRevert, TransactionFailed) as refused:
+            outcome = self._why_refused(request, signature, refused)
+            if isinstance(outcome, TxResult):
+                return outcome
+            raise outcome from None
+
+    def _send_batch(self, items: Sequence[Waiting], gas: int) -> TxResult:
+        """Several requests in one ``executeBatch``; the relayer as refund receiver makes each
+        stand on its own (skipped if invalid, recorded as failed if refused)."""
+        requests = [item.request.struct(item.signature) for item in items]
+        data = self.forwarder.encode_abi("executeBatch", args=[requests, self.relayer.address])
+        return self.sender.send(
+            self.relayer,
+            self.forwarder.address,
+            data,
+            gas=gas,
+            context=f"{len(items)} relayed requests",
+        )
+
+    def _why_not_run(self, item: Waiting, batch: TxResult, skipped: bool) -> TxResult | Exception:
+        """Why a request of `batch` did not run: the target refused its call (simulated again as
+        the signer, it says why), or, skipped, its nonce went to another request (or to this very
+        request, in another transaction: that one is its result) or its deadline passed."""
+        request, signature = item.request, item.signature
+        if skipped:
             try:
-                return self.sender.send(
-                    self.relayer,
-                    self.forwarder.address,
-                    data,
-                    gas=request.gas * 64 // 63 + 120_000 + 16 * len(request.data),
-                    context=context or "relayed request",
+                done = self.executed(request, signature)
+            except StaleAuthorization as stale:
+                return stale
+            if done is not None:
+                return done
+            if request.deadline <= self.now():
+                return AuthorizationExpired(
+                    f"the signed request expired at {request.deadline} (chain time) before it "
+                    "could run; ask for a new one"
                 )
-            except (ContractRevert, TransactionFailed) as refused:
-                outcome = self._why_refused(request, signature, refused)
-                if isinstance(outcome, TxResult):
-                    return outcome
-                raise outcome from None
+        try:
+            self._estimate(request.sender, request.to, "0x" + request.data.hex())
+        except ContractRevert as reason:
+            reason.details.setdefault("tx_hash", batch.tx_hash)
+            return reason
+        return TransactionFailed(
+            f"the request did not run in the relayed batch {batch.tx_hash}; send it again",
+            tx_hash=batch.tx_hash,
+        )
 
     def _why_refused(
         self,

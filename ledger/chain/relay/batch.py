@@ -1,0 +1,214 @@
+"""Relayed requests sent together (group commit): while one forwarder transaction is on its way,
+the requests that arrive meanwhile wait, and the next transaction carries all of them.
+
+A lone request goes out at once in ``execute``, exactly as before; two or more go in one
+``executeBatch`` of the forwarder (OpenZeppelin 5.0.2 ``ERC2771Forwarder``) with the relayer as
+refund receiver, which makes each request stand on its own: one whose signature, nonce or deadline
+no longer holds is skipped, one whose call the target refuses is recorded as failed, and neither
+undoes the others. Each caller gets its own answer: a ``TxResult`` whose receipt holds only its own
+request's events (what its call emitted and the forwarder's ``ExecutedForwardRequest``), or why its
+request did not run: the target's reason (simulated again as the signer on the state that refused
+it), or ``StaleAuthorization`` when its nonce went to another request.
+
+Under load this turns many members' requests into few transactions (fewer nonces, fewer receipts
+to wait for), and on a chain with slow blocks each transaction carries what arrived during the
+previous block. A batch is capped in requests and in gas (the signed gas of each request, against
+a share of the block gas limit).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+from web3.datastructures import AttributeDict
+
+from ledger.chain.relay.request import ForwardRequest
+from ledger.chain.tx import TxResult
+
+#: Gas the forwarder spends on a request around its call (signature, nonce, event), and the
+#: batch's own overhead.
+PER_REQUEST_GAS = 60_000
+BATCH_GAS = 60_000
+
+
+@dataclass
+class Waiting:
+    """A request waiting for its batch, and, once its batch is mined, its outcome."""
+
+    request: ForwardRequest
+    signature: bytes
+    context: str
+    outcome: TxResult | Exception | None = None
+    done: bool = False
+
+    @property
+    def gas(self) -> int:
+        """What the request can cost the batch: its signed gas (the forwarder passes 63/64 of
+        what is left on), its data, the forwarder's own work."""
+        return self.request.gas * 64 // 63 + PER_REQUEST_GAS + 16 * len(self.request.data)
+
+
+@dataclass
+class Batcher:
+    """Collects relayed requests and sends them in as few forwarder transactions as the load
+    allows; one transaction in flight at a time, sent by whichever waiting caller finds none.
+
+    `send_one` relays a lone request as before (``execute``); `send_batch` sends the requests in
+    one ``executeBatch`` with the gas given and returns its result; `why_not` answers a request of
+    a batch that did not run (skipped: True; its call failed: False) with why, or with the
+    transaction that ran it after all; `block_gas` is the block gas limit now, `block_time` a
+    block's timestamp. Whatever a send
+    raises is its requests' outcome, raised to each of their callers, never lost in another's."""
+
+    send_one: Callable[[Waiting], TxResult]
+    send_batch: Callable[[Sequence[Waiting], int], TxResult]
+    why_not: Callable[[Waiting, TxResult, bool], TxResult | Exception]
+    block_gas: Callable[[], int]
+    #: The timestamp of a block, by number.
+    block_time: Callable[[int], int]
+    most: int = 100
+    #: Transactions sent, and requests they carried (for the benchmark's ratio).
+    transactions: int = 0
+    requests: int = 0
+    _queue: list[Waiting] = field(default_factory=list)
+    _sending: bool = False
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def run(self, request: ForwardRequest, signature: bytes, context: str) -> TxResult:
+        """Relay `request` with whatever else is waiting; its own result, or its refusal raised."""
+        item = Waiting(request, signature, context)
+        with self._changed:
+            self._queue.append(item)
+        while True:
+            with self._changed:
+                while not item.done and self._sending:
+                    self._changed.wait()
+                if item.done:
+                    break
+                self._sending = True
+                batch = self._take()
+            try:
+                self._send(batch)
+            finally:
+                with self._changed:
+                    self._sending = False
+                    self._changed.notify_all()
+        if isinstance(item.outcome, Exception):
+            raise item.outcome
+        assert item.outcome is not None
+        return item.outcome
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Sends nothing while held (a transaction already on its way completes first); what
+        arrives meanwhile waits and goes out together after. For draining and for tests."""
+        with self._changed:
+            while self._sending:
+                self._changed.wait()
+            self._sending = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._sending = False
+                self._changed.notify_all()
+
+    def waiting(self) -> int:
+        """How many requests wait for a transaction."""
+        with self._changed:
+            return len(self._queue)
+
+    def _take(self) -> list[Waiting]:
+        """The oldest waiting requests that fit one transaction (always at least one)."""
+        budget = self.block_gas() // 2 - BATCH_GAS
+        batch: list[Waiting] = []
+        for item in self._queue:
+            if batch and (len(batch) >= self.most or item.gas > budget):
+                break
+            batch.append(item)
+            budget -= item.gas
+        del self._queue[: len(batch)]
+        return batch
+
+    def _send(self, batch: list[Waiting]) -> None:
+        self.transactions += 1
+        self.requests += len(batch)
+        try:
+            if len(batch) == 1:
+                outcomes: list[TxResult | Exception] = [self._lone(batch[0])]
+            else:
+                gas = sum(item.gas for item in batch) + BATCH_GAS
+                outcomes = self._split(batch, self.send_batch(batch, gas))
+        except Exception as exc:  # the transaction itself failed: none of them ran
+            outcomes = [exc] * len(batch)
+        with self._changed:
+            for item, outcome in zip(batch, outcomes, strict=True):
+                item.outcome, item.done = outcome, True
+
+    def _lone(self, item: Waiting) -> TxResult | Exception:
+        try:
+            return self.send_one(item)
+        except Exception as exc:  # its caller raises it
+            return exc
+
+    def _split(self, batch: Sequence[Waiting], result: TxResult) -> list[TxResult | Exception]:
+        """Each request's own result out of the batch's receipt, in the batch's order. The
+        forwarder runs the requests in order and emits ``ExecutedForwardRequest`` for each one it
+        ran, so the events match the requests in order; a request whose turn shows no event of
+        its own (signer and nonce), or whose deadline had passed when the batch was mined, was
+        skipped, even when another request with its signer and nonce ran."""
+        receipt = result.receipt
+        logs = list(receipt["logs"])
+        ran = executed_events(logs, receipt["to"])
+        mined_at = self.block_time(result.block_number)
+        outcomes: list[TxResult | Exception] = []
+        start = next_event = 0
+        for item in batch:
+            mine = (item.request.sender, item.request.nonce)
+            late = item.request.deadline < mined_at  # the forwarder skips it
+            if late or next_event >= len(ran) or ran[next_event][1:3] != mine:
+                outcomes.append(self.why_not(item, result, True))
+                continue
+            position, _, _, success = ran[next_event]
+            next_event += 1
+            if success:
+                outcomes.append(own_result(result, receipt, logs[start : position + 1]))
+            else:
+                outcomes.append(self.why_not(item, result, False))
+            start = position + 1
+        return outcomes
+
+
+def executed_events(logs: Sequence[Any], forwarder: str) -> list[tuple[int, str, int, bool]]:
+    """(position in `logs`, signer, nonce, success) of each ``ExecutedForwardRequest`` the
+    `forwarder` emitted in `logs`, in order (a called contract emitting one proves nothing)."""
+    topic = keccak(text="ExecutedForwardRequest(address,uint256,bool)")
+    found: list[tuple[int, str, int, bool]] = []
+    for position, log in enumerate(logs):
+        topics = log["topics"]
+        if not topics or bytes(topics[0]) != topic:
+            continue
+        if to_checksum_address(log["address"]) != to_checksum_address(forwarder):
+            continue
+        data = bytes(log["data"])
+        signer = to_checksum_address(bytes(topics[1])[-20:])
+        found.append((position, signer, int.from_bytes(data[:32], "big"), data[63] == 1))
+    return found
+
+
+def own_result(result: TxResult, receipt: Any, logs: Sequence[Any]) -> TxResult:
+    """The batch's result as one request's: the same transaction, its receipt holding only the
+    request's own events (so a caller reading "its" event finds no other member's)."""
+    own = TxResult(
+        result.tx_hash, result.block_number, result.block_hash, result.gas_used, result.w3
+    )
+    own.__dict__["receipt"] = AttributeDict({**dict(receipt), "logs": list(logs)})
+    return own
+
+
+__all__ = ["Batcher", "Waiting"]

@@ -1,0 +1,158 @@
+"""Relayed requests that arrive together go out in one forwarder transaction (``executeBatch``),
+each standing on its own: every caller gets its own result (its own events only) or its own
+refusal, and a refused or skipped request undoes nothing of the others."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain.contracts.catalogue import Item
+from ledger.chain.relay import ForwardRequest, Relay
+from ledger.chain.tx import TxResult
+from ledger.errors import InsufficientBalance, StaleAuthorization
+from ledger.ledger import Ledger
+from tests.catalogue_helpers import Shop, grant_proxy, list_item, new_shop
+from tests.contracts.helpers import events, spare
+from tests.factories import Member, new_holder
+
+Outcome = TxResult | Exception
+
+
+def together(relay: Relay, sends: Sequence[Callable[[], TxResult]]) -> list[Outcome]:
+    """Runs every send in its own thread while the relay sends nothing, until all of them wait
+    for a transaction: then they go out together. The outcomes, in order."""
+    outcomes: list[Outcome | None] = [None] * len(sends)
+
+    def run(i: int) -> None:
+        try:
+            outcomes[i] = sends[i]()
+        except Exception as exc:  # the outcome under test
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sends))]
+    with relay.batcher.held():
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while relay.batcher.waiting() < len(sends):
+            assert time.monotonic() < deadline, "the requests never all arrived"
+            time.sleep(0.01)
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(o is not None for o in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+def signed(relay: Relay, account: LocalAccount, to: str, data: str) -> tuple[ForwardRequest, bytes]:
+    request = relay.prepare(account.address, to, data)
+    return request, relay.sign(account, request)
+
+
+def redeem(
+    ledger: Ledger, relay: Relay, signer: LocalAccount, member: str, item: int, n: int, price: int
+) -> Callable[[], TxResult]:
+    c = ledger.catalogue_contract
+    request, signature = signed(
+        relay, signer, c.address, c._encode("redeem", member, item, n, price)
+    )
+    return lambda: relay.submit(request, signature)
+
+
+def shop_and_relay(ledger: Ledger, *, price: int) -> tuple[Shop, Item, Relay]:
+    """A new shop with an item at `price` (100 in stock, 5 a member), and a relay of its own."""
+    shop = new_shop(ledger)
+    return shop, list_item(ledger, shop, price=price, stock=100, per_member=5).item, Relay(ledger)
+
+
+def test_requests_arriving_together_run_in_one_transaction_each_with_its_own_result(
+    ledger: Ledger,
+) -> None:
+    shop, item, relay = shop_and_relay(ledger, price=10)
+    members = [new_holder(ledger, shop.id, 50) for _ in range(5)]
+    sends = [
+        redeem(ledger, relay, m.account, m.address, item.id, k + 1, 10)
+        for k, m in enumerate(members)
+    ]
+    before = relay.batcher.transactions
+
+    results = together(relay, sends)
+
+    assert all(isinstance(r, TxResult) for r in results), results
+    assert len({r.tx_hash for r in results if isinstance(r, TxResult)}) == 1
+    assert relay.batcher.transactions == before + 1
+    c, p = ledger.catalogue_contract, ledger.points
+    for k, (member, result) in enumerate(zip(members, results, strict=True)):
+        assert isinstance(result, TxResult)
+        [placed] = events(c, result, "OrderPlaced")  # its own order, no other member's
+        assert (placed["member"], placed["quantity"], placed["points"]) == (
+            member.address,
+            k + 1,
+            10 * (k + 1),
+        )
+        assert c.order(placed["orderId"]).member == member.address
+        assert p.available_of(member.address, shop.id) == 50 - 10 * (k + 1)
+
+
+def test_of_two_requests_spending_the_same_points_at_once_one_runs_and_the_other_says_why(
+    ledger: Ledger,
+) -> None:
+    shop, item, relay = shop_and_relay(ledger, price=80)
+    me, other = new_holder(ledger, shop.id, 100), new_holder(ledger, shop.id, 100)
+    proxy = spare(2)
+    grant_proxy(ledger, me.address, proxy.address)
+    held = ledger.points.held_by(shop.id, ledger.catalogue_contract.address)
+    sends = [
+        redeem(ledger, relay, me.account, me.address, item.id, 1, 80),  # the member
+        redeem(ledger, relay, proxy, me.address, item.id, 1, 80),  # their proxy, the same points
+        redeem(ledger, relay, other.account, other.address, item.id, 1, 80),
+    ]
+
+    mine, proxied, others = together(relay, sends)
+
+    won = [r for r in (mine, proxied) if isinstance(r, TxResult)]
+    lost = [r for r in (mine, proxied) if not isinstance(r, TxResult)]
+    assert len(won) == 1 and len(lost) == 1, (mine, proxied)
+    assert isinstance(lost[0], InsufficientBalance)
+    assert lost[0].error == "PointsInsufficientBalance"
+    assert lost[0].args_by_name["balance"] == 20 and lost[0].details["tx_hash"] == won[0].tx_hash
+    assert isinstance(others, TxResult) and others.tx_hash == won[0].tx_hash
+    p = ledger.points
+    assert (p.available_of(me.address, shop.id), p.available_of(other.address, shop.id)) == (20, 20)
+    assert p.held_by(shop.id, ledger.catalogue_contract.address) == held + 160  # nothing twice
+
+
+def test_a_request_whose_nonce_another_took_in_the_same_batch_is_refused_as_stale(
+    ledger: Ledger,
+) -> None:
+    shop, item, relay = shop_and_relay(ledger, price=5)
+    member: Member = new_holder(ledger, shop.id, 50)
+    c = ledger.catalogue_contract
+    # two requests signed with the same nonce, given to the batcher directly (past the relay's
+    # own one-at-a-time check of a signer), as two processes would
+    first, second = (
+        signed(relay, member.account, c.address, c._encode("redeem", member.address, item.id, n, 5))
+        for n in (1, 2)
+    )
+    assert first[0].nonce == second[0].nonce
+
+    ran, stale = together(
+        relay,
+        [
+            lambda: relay.batcher.run(*first, "first"),
+            lambda: relay.batcher.run(*second, "second"),
+        ],
+    )
+
+    assert isinstance(ran, TxResult)
+    assert isinstance(stale, StaleAuthorization), stale
+    assert [o.order.quantity for o in ledger.catalogue.orders(member=member.address)] == [1]
+    # sent again: the one that ran is answered with its batch, the other is still stale
+    again = relay.submit(*first)
+    assert (again.tx_hash, again.replayed) == (ran.tx_hash, True)
+    with pytest.raises(StaleAuthorization):
+        relay.submit(*second)
