@@ -7,11 +7,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
+import eth_abi
 import pytest
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from ledger.chain.contracts.catalogue import Item
+from ledger.chain.contracts.service_records import forwarded_calls
 from ledger.chain.relay import ForwardRequest, Relay
 from ledger.chain.tx import TxResult
 from ledger.errors import InsufficientBalance, StaleAuthorization
@@ -96,6 +100,11 @@ def test_requests_arriving_together_run_in_one_transaction_each_with_its_own_res
         )
         assert c.order(placed["orderId"]).member == member.address
         assert p.available_of(member.address, shop.id) == 50 - 10 * (k + 1)
+    # a request sent again is answered with its own part of the batch, marked replayed
+    again = sends[2]()
+    assert (again.tx_hash, again.replayed) == (results[2].tx_hash, True)  # type: ignore[union-attr]
+    [placed] = events(c, again, "OrderPlaced")
+    assert (placed["member"], placed["quantity"]) == (members[2].address, 3)
 
 
 def test_of_two_requests_spending_the_same_points_at_once_one_runs_and_the_other_says_why(
@@ -156,3 +165,24 @@ def test_a_request_whose_nonce_another_took_in_the_same_batch_is_refused_as_stal
     assert (again.tx_hash, again.replayed) == (ran.tx_hash, True)
     with pytest.raises(StaleAuthorization):
         relay.submit(*second)
+
+
+def test_a_relayed_call_is_read_back_from_an_execute_or_a_batch_transactions_input() -> None:
+    target, other = "0x" + "11" * 20, "0x" + "22" * 20
+    request = "(address,address,uint256,uint256,uint48,bytes,bytes)"
+
+    def forwarded(to: str, data: bytes) -> tuple[Any, ...]:
+        return ("0x" + "33" * 20, to, 0, 100_000, 2**40, data, b"\x01" * 65)
+
+    direct = b"\xaa\xbb\xcc\xdd" + b"\x00" * 32
+    single = keccak(text=f"execute({request})")[:4] + eth_abi.encode(
+        [request], [forwarded(target, b"one")]
+    )
+    batch = keccak(text=f"executeBatch({request}[],address)")[:4] + eth_abi.encode(
+        [f"{request}[]", "address"],
+        [[forwarded(target, b"one"), forwarded(other, b"two"), forwarded(target, b"three")], other],
+    )
+    assert forwarded_calls(direct, target) == [direct]
+    assert forwarded_calls(single, target) == [b"one"]
+    assert forwarded_calls(batch, target) == [b"one", b"three"]
+    assert forwarded_calls(batch, other) == [b"two"]

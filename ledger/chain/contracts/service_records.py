@@ -282,19 +282,22 @@ class ServiceRecordsClient(ContractClient):
                 return []
             tx_hash = logs[0]["transactionHash"]
         tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-        data = _forwarded(bytes(tx["input"]), self.address)
-        try:
-            fn, args = self.contract.decode_function_input(data)
-        except ValueError:
-            fn, args = None, {}
-        raw = bytes(args.get("records", b""))
-        if fn is None or fn.fn_name != "approveBatch" or int(args.get("batchId", -1)) != batch_id:
+        approvals = []
+        for data in forwarded_calls(bytes(tx["input"]), self.address):
+            try:
+                fn, args = self.contract.decode_function_input(data)
+            except ValueError:
+                continue
+            if fn.fn_name == "approveBatch" and int(args.get("batchId", -1)) == batch_id:
+                approvals.append(bytes(args.get("records", b"")))
+        if not approvals:
             raise ChainError(
                 f"transaction {_hex(tx_hash)} is not the approval of batch {batch_id}",
                 tx_hash=_hex(tx_hash),
             )
         expected = self.batch(batch_id).records_hash
-        if keccak(raw) != expected:
+        raw = next((r for r in approvals if keccak(r) == expected), None)
+        if raw is None:
             raise ChainError(
                 f"the records in transaction {_hex(tx_hash)} do not hash to batch {batch_id}'s "
                 f"records hash 0x{expected.hex()}",
@@ -309,23 +312,28 @@ class ServiceRecordsClient(ContractClient):
         return int(self._read("workingDaysBetween", start_day, end_day))
 
 
-#: OpenZeppelin 5.0.2 ERC2771Forwarder.execute(ForwardRequestData): from, to, value, gas,
-#: deadline, data, signature.
+#: OpenZeppelin 5.0.2 ERC2771Forwarder.execute(ForwardRequestData) and executeBatch
+#: (ForwardRequestData[], address refundReceiver); a request: from, to, value, gas, deadline, data,
+#: signature.
 _FORWARD_REQUEST = "(address,address,uint256,uint256,uint48,bytes,bytes)"
 _EXECUTE = keccak(text=f"execute({_FORWARD_REQUEST})")[:4]
+_EXECUTE_BATCH = keccak(text=f"executeBatch({_FORWARD_REQUEST}[],address)")[:4]
 
 
-def _forwarded(data: bytes, target: str) -> bytes:
-    """The call a transaction makes on `target`: its input, or the forwarded call's data when it
-    was relayed through the forwarder to `target`."""
-    if data[:4] == _EXECUTE:
-        try:
-            (request,) = eth_abi.decode([_FORWARD_REQUEST], data[4:])
-        except eth_abi.exceptions.DecodingError:
-            return data
-        if str(request[1]).lower() == target.lower():
-            return bytes(request[5])
-    return data
+def forwarded_calls(data: bytes, target: str) -> list[bytes]:
+    """The calls a transaction's input may make on `target`: the input itself, or, relayed
+    through the forwarder, the data of each request to `target` (one for ``execute``, any number
+    for ``executeBatch``: which of them ran is for the caller to tell, by what they decode to)."""
+    try:
+        if data[:4] == _EXECUTE:
+            requests = list(eth_abi.decode([_FORWARD_REQUEST], data[4:]))
+        elif data[:4] == _EXECUTE_BATCH:
+            requests = list(eth_abi.decode([f"{_FORWARD_REQUEST}[]", "address"], data[4:])[0])
+        else:
+            return [data]
+    except eth_abi.exceptions.DecodingError:
+        return [data]
+    return [bytes(r[5]) for r in requests if str(r[1]).lower() == target.lower()]
 
 
 def _hex(value: Any) -> str:

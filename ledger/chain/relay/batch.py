@@ -201,14 +201,32 @@ def executed_events(logs: Sequence[Any], forwarder: str) -> list[tuple[int, str,
     return found
 
 
-def own_result(result: TxResult, receipt: Any, logs: Sequence[Any]) -> TxResult:
+def own_part(
+    result: TxResult, forwarder: str, signer: str, nonce: int, *, replayed: bool = False
+) -> TxResult:
+    """`result` as the one request of `signer` with `nonce` it ran: its receipt holding only that
+    request's events (all of them when the transaction ran one request)."""
+    receipt = result.receipt
+    logs = list(receipt["logs"])
+    ran = executed_events(logs, forwarder)
+    start = 0
+    for position, who, used, _ in ran if len(ran) > 1 else ():
+        if (who, used) == (signer, nonce):
+            return own_result(result, receipt, logs[start : position + 1], replayed=replayed)
+        start = position + 1
+    return own_result(result, receipt, logs, replayed=replayed)
+
+
+def own_result(
+    result: TxResult, receipt: Any, logs: Sequence[Any], *, replayed: bool = False
+) -> TxResult:
     """The batch's result as one request's: the same transaction, its receipt holding only the
     request's own events (so a caller reading "its" event finds no other member's)."""
     own = TxResult(
-        result.tx_hash, result.block_number, result.block_hash, result.gas_used, result.w3
+        result.tx_hash, result.block_number, result.block_hash, result.gas_used, result.w3, replayed
     )
     own.__dict__["receipt"] = AttributeDict({**dict(receipt), "logs": list(logs)})
     return own
 
 
-__all__ = ["Batcher", "Waiting"]
+__all__ = ["Batcher", "Waiting", "own_part"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 
-from ledger.chain.relay.batch import Batcher, Waiting
+from ledger.chain.relay.batch import Batcher, Waiting, own_part
 from ledger.chain.relay.request import (
     DEFAULT_VALIDITY_SECONDS,
     DOMAIN_NAME,
@@ -234,7 +233,10 @@ class Relay:
                     nonce=request.nonce,
                     tx_hash=tx_hash,
                 )
-            return replace(self.sender.wait(tx_hash), replayed=True)
+            ran = self.sender.wait(tx_hash)
+            return own_part(
+                ran, self.forwarder.address, request.sender, request.nonce, replayed=True
+            )
         raise StaleAuthorization(
             f"the request's nonce {request.nonce} was used by another request of "
             f"{request.sender} since this one was prepared; ask for a new request and sign it",
