@@ -8,7 +8,8 @@ benchmark's schemes and catalogue (scripts/bench_spending.py), ``--clients`` mem
 their own holding VOL points from CSV batch issuance, each signed in. The API runs under uvicorn
 in a process of its own (one worker) on loopback.
 
-Each client is one member redeeming one unit after another for ``--seconds``: the 428 round trip
+Each client redeems one unit after another for ``--seconds`` (one member each; the lone client
+takes every member in turn): the 428 round trip
 (the request to sign), signed on the client's side, then the signed request, which answers when
 the chain has confirmed the order. Three runs: one client (sequential); all clients with every
 request in its own transaction (``VPL_RELAY_BATCH_MOST=1``); all clients with the requests that
@@ -25,6 +26,7 @@ import argparse
 import asyncio
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,43 +41,76 @@ from scripts.bench_spending import issue, setup
 
 
 async def member_loop(
-    http: httpx.AsyncClient, account: LocalAccount, token: str, item: int, price: int, end: float
-) -> tuple[list[float], int]:
-    """One member redeeming until `end`: the signed requests' latencies, and the refusals."""
-    headers = {"Authorization": f"Bearer {token}"}
-    url = f"/v1/members/{account.address}/orders"
+    http: httpx.AsyncClient,
+    accounts: Sequence[LocalAccount],
+    tokens: dict[str, str],
+    item: int,
+    price: int,
+    end: float,
+) -> tuple[list[float], Counter[str]]:
+    """One client redeeming until `end`, one request at a time, for each of `accounts` in turn:
+    the signed requests' latencies, and the refusals by error code."""
     latencies: list[float] = []
-    refused = 0
+    refused: Counter[str] = Counter()
+    turn = 0
     while time.perf_counter() < end:
-        body: dict[str, Any] = {"item_id": item, "quantity": 1, "unit_price": price}
-        first = await http.post(url, json=body, headers=headers)
-        if first.status_code != 428:
-            refused += 1
-            continue
-        body["authorization"] = authorization(account, first.json())
-        t0 = time.perf_counter()
-        answer = await http.post(url, json=body, headers=headers)
-        if answer.status_code == 201:
-            latencies.append(time.perf_counter() - t0)
-        else:
-            refused += 1
+        account = accounts[turn % len(accounts)]
+        turn += 1
+        headers = {"Authorization": f"Bearer {tokens[account.address]}"}
+        url = f"/v1/members/{account.address}/orders"
+        try:
+            await redeem_once(http, account, headers, url, item, price, latencies, refused)
+        except httpx.TransportError as exc:  # counted, never fatal: the run goes on
+            refused[type(exc).__name__] += 1
     return latencies, refused
 
 
+async def redeem_once(
+    http: httpx.AsyncClient,
+    account: LocalAccount,
+    headers: dict[str, str],
+    url: str,
+    item: int,
+    price: int,
+    latencies: list[float],
+    refused: Counter[str],
+) -> None:
+    """The 428 round trip, signed here, then the signed request; its latency or its refusal."""
+    body: dict[str, Any] = {"item_id": item, "quantity": 1, "unit_price": price}
+    first = await http.post(url, json=body, headers=headers)
+    if first.status_code != 428:
+        refused[error_code(first)] += 1
+        return
+    body["authorization"] = authorization(account, first.json())
+    t0 = time.perf_counter()
+    answer = await http.post(url, json=body, headers=headers)
+    if answer.status_code == 201:
+        latencies.append(time.perf_counter() - t0)
+    else:
+        refused[error_code(answer)] += 1
+
+
+def error_code(answer: httpx.Response) -> str:
+    try:
+        return str(answer.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return str(answer.status_code)
+
+
 async def run(
-    base: str, accounts: Sequence[LocalAccount], tokens: dict[str, str], item: int, price: int,
-    seconds: float,
-) -> tuple[list[float], int, float]:  # fmt: skip
-    limits = httpx.Limits(max_connections=len(accounts) + 10)
+    base: str, clients: Sequence[Sequence[LocalAccount]], tokens: dict[str, str], item: int,
+    price: int, seconds: float,
+) -> tuple[list[float], Counter[str], float]:  # fmt: skip
+    limits = httpx.Limits(max_connections=len(clients) + 10)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
         start = time.perf_counter()
         end = start + seconds
         results = await asyncio.gather(
-            *(member_loop(http, a, tokens[a.address], item, price, end) for a in accounts)
+            *(member_loop(http, mine, tokens, item, price, end) for mine in clients)
         )
         elapsed = time.perf_counter() - start
     latencies = [x for done, _ in results for x in done]
-    return latencies, sum(r for _, r in results), elapsed
+    return latencies, sum((r for _, r in results), Counter()), elapsed
 
 
 def relayed_transactions(w3: Any, relayer: str, first: int, last: int) -> int:
@@ -119,10 +154,12 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             try:
                 with httpx.Client(base_url=base, timeout=60) as http:
-                    tokens = {str(a.address): sign_in(http, a) for a in accounts[:clients]}
+                    tokens = {str(a.address): sign_in(http, a) for a in accounts}
+                # one client takes every member in turn; many clients, a member each
+                mine = [accounts] if clients == 1 else [[a] for a in accounts[:clients]]
                 first = w3.eth.block_number + 1
                 latencies, refused, elapsed = asyncio.run(
-                    run(base, accounts[:clients], tokens, item, price, args.seconds)
+                    run(base, mine, tokens, item, price, args.seconds)
                 )
                 sent = relayed_transactions(w3, relayer, first, w3.eth.block_number)
             finally:
@@ -132,8 +169,10 @@ def main() -> None:
             done = len(latencies)
             print(
                 f"  {name:34} {done:7d} {done / elapsed:7.1f} {percentile(ms, 0.5):8.1f} "
-                f"{percentile(ms, 0.99):8.1f} {refused:7d} {sent / max(done, 1):9.2f}"
+                f"{percentile(ms, 0.99):8.1f} {sum(refused.values()):7d} {sent / max(done, 1):9.2f}"
             )
+            if refused:
+                print("    refused:", ", ".join(f"{c} x{n}" for c, n in refused.most_common()))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
-"""web3's check of a whole ABI runs once per ABI (``ledger.chain.abi_cache``), and a bad ABI is
-still refused every time."""
+"""web3 made cheaper where a relayed write spends most: its check of a whole ABI runs once per ABI
+(``ledger.chain.abi_cache``; a bad ABI is still refused every time), and Keccak runs through
+pysha3."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,3 +58,23 @@ def test_an_abi_with_colliding_selectors_is_refused_every_time() -> None:
     for _ in range(2):
         with pytest.raises(Web3ValueError, match="colliding selectors"):
             web3_abi.validate_abi(clash)
+
+
+def test_keccak_runs_through_pysha3_in_the_api_and_the_cli() -> None:
+    """The faster hashing backend is chosen before anything hashes (a fresh interpreter)."""
+    probe = (
+        "import {module}\n"
+        "from eth_utils import keccak\n"
+        "keccak(b'')\n"
+        "import eth_hash.auto\n"
+        "print(type(eth_hash.auto.keccak.hasher.__self__).__name__)\n"
+    )
+    for module in ("api.app", "scripts.cli"):
+        out = subprocess.run(
+            [sys.executable, "-c", probe.format(module=module)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert out.stdout.strip() == "PySha3Backend", (module, out.stdout, out.stderr)
