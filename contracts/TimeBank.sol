@@ -184,7 +184,7 @@ contract TimeBank is ITimeBank, Governed {
     /// numbers a hold by its reference's low bits).
     function request(uint256 requestId) external view returns (Request memory) {
         StoredRequest storage r = _requests[requestId];
-        bool held = r.status == Status.Accepted || r.status == Status.Disputed;
+        bool held = _holds(r.status);
         return Request({
             requester: r.requester,
             schemeId: r.schemeId,
@@ -202,7 +202,7 @@ contract TimeBank is ITimeBank, Governed {
     /// rest never expires); none while nothing is held.
     function requestLots(uint256 requestId) external view returns (uint256[] memory) {
         StoredRequest storage r = _requests[requestId];
-        if (r.status != Status.Accepted && r.status != Status.Disputed) return new uint256[](0);
+        if (!_holds(r.status)) return new uint256[](0);
         return HeldLots.load(r.lot, _requestLots, requestId);
     }
 
@@ -269,6 +269,11 @@ contract TimeBank is ITimeBank, Governed {
         IMemberRegistry.MemberStatus status = _members.statusOf(member);
         if (status == IMemberRegistry.MemberStatus.Frozen) revert TimeBankMemberFrozen(member);
         if (status != IMemberRegistry.MemberStatus.Active) revert TimeBankMemberNotActive(member);
+    }
+
+    /// @dev Whether a request in `status` has its hours held (accepted, or disputed since).
+    function _holds(Status status) private pure returns (bool) {
+        return status == Status.Accepted || status == Status.Disputed;
     }
 
     function _requireStatus(uint256 requestId, Status status, Status expected) private pure {

@@ -19,6 +19,7 @@ a share of the block gas limit).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,8 +63,8 @@ class Batcher:
     one ``executeBatch`` with the gas given and returns its result; `why_not` answers a request of
     a batch that did not run (skipped: True; its call failed: False) with why, or with the
     transaction that ran it after all; `block_gas` is the block gas limit now, `block_time` a
-    block's timestamp. Whatever a send
-    raises is its requests' outcome, raised to each of their callers, never lost in another's."""
+    block's timestamp. Whatever a send raises is its requests' outcome, raised to each of their
+    callers, never lost in another's."""
 
     send_one: Callable[[Waiting], TxResult]
     send_batch: Callable[[Sequence[Waiting], int], TxResult]
@@ -71,6 +72,8 @@ class Batcher:
     block_gas: Callable[[], int]
     #: The timestamp of a block, by number.
     block_time: Callable[[int], int]
+    #: How long the block gas limit read is trusted (it moves slowly, if at all).
+    block_gas_seconds: float = 60.0
     most: int = 100
     #: Transactions sent, and requests they carried (for the benchmark's ratio).
     transactions: int = 0
@@ -78,6 +81,7 @@ class Batcher:
     _queue: list[Waiting] = field(default_factory=list)
     _sending: bool = False
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    _gas_limit: tuple[float, int] | None = None  # (read at, block gas limit)
 
     def run(self, request: ForwardRequest, signature: bytes, context: str) -> TxResult:
         """Relay `request` with whatever else is waiting; its own result, or its refusal raised."""
@@ -91,8 +95,11 @@ class Batcher:
                 if item.done:
                     break
                 self._sending = True
-                batch = self._take()
+                several = len(self._queue) > 1
             try:
+                budget = self._budget() if several else 0  # read outside the lock
+                with self._changed:
+                    batch = self._take(budget)
                 self._send(batch)
             finally:
                 with self._changed:
@@ -123,9 +130,15 @@ class Batcher:
         with self._changed:
             return len(self._queue)
 
-    def _take(self) -> list[Waiting]:
-        """The oldest waiting requests that fit one transaction (always at least one)."""
-        budget = self.block_gas() // 2 - BATCH_GAS
+    def _budget(self) -> int:
+        """The gas one batch may use: half a block's, less the batch's own."""
+        now = time.monotonic()
+        if self._gas_limit is None or now - self._gas_limit[0] > self.block_gas_seconds:
+            self._gas_limit = (now, self.block_gas())
+        return self._gas_limit[1] // 2 - BATCH_GAS
+
+    def _take(self, budget: int) -> list[Waiting]:
+        """The oldest waiting requests that fit one transaction and `budget` (at least one)."""
         batch: list[Waiting] = []
         for item in self._queue:
             if batch and (len(batch) >= self.most or item.gas > budget):
@@ -210,10 +223,11 @@ def own_part(
     logs = list(receipt["logs"])
     ran = executed_events(logs, forwarder)
     start = 0
-    for position, who, used, _ in ran if len(ran) > 1 else ():
-        if (who, used) == (signer, nonce):
-            return own_result(result, receipt, logs[start : position + 1], replayed=replayed)
-        start = position + 1
+    if len(ran) > 1:  # a batch: only this request's part
+        for position, who, used, _ in ran:
+            if (who, used) == (signer, nonce):
+                return own_result(result, receipt, logs[start : position + 1], replayed=replayed)
+            start = position + 1
     return own_result(result, receipt, logs, replayed=replayed)
 
 

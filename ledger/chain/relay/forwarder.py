@@ -338,48 +338,43 @@ class Relay:
         )
 
     def _why_not_run(self, item: Waiting, batch: TxResult, skipped: bool) -> TxResult | Exception:
-        """Why a request of `batch` did not run: the target refused its call (simulated again as
-        the signer, it says why), or, skipped, its nonce went to another request (or to this very
-        request, in another transaction: that one is its result) or its deadline passed."""
-        request, signature = item.request, item.signature
-        if skipped:
-            try:
-                done = self.executed(request, signature)
-            except StaleAuthorization as stale:
-                return stale
-            if done is not None:
-                return done
-            if request.deadline <= self.now():
-                return AuthorizationExpired(
-                    f"the signed request expired at {request.deadline} (chain time) before it "
-                    "could run; ask for a new one"
-                )
-        try:
-            self._estimate(request.sender, request.to, "0x" + request.data.hex())
-        except ContractRevert as reason:
-            reason.details.setdefault("tx_hash", batch.tx_hash)
-            return reason
-        return TransactionFailed(
+        """Why a request of `batch` did not run, as ``_why_refused`` finds it (the request's call
+        failed: only the target's reason; skipped: its nonce's fate first), or, skipped for no
+        other reason, that its deadline passed."""
+        request = item.request
+        failed = TransactionFailed(
             f"the request did not run in the relayed batch {batch.tx_hash}; send it again",
             tx_hash=batch.tx_hash,
         )
+        outcome = self._why_refused(request, item.signature, failed, ran=not skipped)
+        if outcome is failed and skipped and request.deadline <= self.now():
+            return AuthorizationExpired(
+                f"the signed request expired at {request.deadline} (chain time) before it "
+                "could run; ask for a new one"
+            )
+        return outcome
 
     def _why_refused(
         self,
         request: ForwardRequest,
         signature: bytes,
         refused: ContractRevert | TransactionFailed,
+        *,
+        ran: bool = False,
     ) -> TxResult | Exception:
         """What really refused a relayed request the forwarder reverted: another request took its
         nonce (another process won the race), or the target refused the call, whose own reason
         the forwarder replaces with ``FailedInnerCall``: simulated again as the signer on the
-        state that refused it, it says why (``SoldOut`` rather than "refused without a reason")."""
-        try:
-            done = self.executed(request, signature)
-        except StaleAuthorization as stale:
-            return stale
-        if done is not None:  # the same signed request, sent by another process, ran first
-            return done
+        state that refused it, it says why (``SoldOut`` rather than "refused without a reason").
+        `ran`: the request itself ran and its call failed (its nonce is its own: only the reason
+        is asked). Else `refused`."""
+        if not ran:
+            try:
+                done = self.executed(request, signature)
+            except StaleAuthorization as stale:
+                return stale
+            if done is not None:  # the same signed request, sent by another process, ran first
+                return done
         try:
             self._estimate(request.sender, request.to, "0x" + request.data.hex())
         except ContractRevert as reason:
