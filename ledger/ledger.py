@@ -369,6 +369,7 @@ class Ledger:
     recovery_call = Delegate("membership", Membership.recovery_call)
 
     scheme = Delegate("scheme_admin", SchemeAdmin.scheme)
+    scheme_code = Delegate("scheme_admin", SchemeAdmin.scheme_code)
     add_scheme_call = Delegate("scheme_admin", SchemeAdmin.add_scheme_call)
     scheme_supply = Delegate("scheme_admin", SchemeAdmin.supply)
     quota_call = Delegate("scheme_admin", SchemeAdmin.quota_call)

@@ -19,7 +19,7 @@ import web3._utils.normalizers as _normalizers
 import web3.utils.abi as _abi_utils
 
 #: id(abi) -> the abi itself (kept alive while remembered, so its id is not reused meanwhile);
-#: the most recently used first out when full (an ABI built anew for each use is not a leak).
+#: the first checked first out when full (an ABI built anew for each use is not a leak).
 _checked: OrderedDict[int, Any] = OrderedDict()
 _MOST = 256
 _guard = threading.Lock()
@@ -28,10 +28,10 @@ _original: Callable[[Any], None] | None = None
 
 def _validate_once(abi: Any) -> None:
     key = id(abi)
-    with _guard:
-        if _checked.get(key) is abi:
-            _checked.move_to_end(key)
-            return
+    # Read without the lock (a dict read is atomic): under a hundred threads the lock itself was
+    # what they waited on. The order is then that of first checks, which is enough to bound it.
+    if _checked.get(key) is abi:
+        return
     assert _original is not None
     _original(abi)  # raises for a bad ABI, which is then not remembered
     with _guard:

@@ -56,6 +56,10 @@ class SchemeAdmin:
             return self.schemes.scheme(int(code_or_id))
         return self.schemes.scheme(self.schemes.scheme_id(str(code_or_id).strip().upper()))
 
+    def scheme_code(self, scheme_id: int) -> str:
+        """A scheme's code by id (it never changes, so it is read once)."""
+        return self.schemes.code(scheme_id)
+
     def add_scheme_call(
         self,
         *,

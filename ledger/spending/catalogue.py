@@ -113,7 +113,9 @@ class Catalogue(CatalogueItems):
         order_id = self.contract.placed_id(result)
         if row_id is not None:
             self._set_order_id(row_id, order_id)
-        return self.order(order_id)
+        # the order's item is the one asked for: both read back in one round trip
+        order, item = self.contract.order_and_item(order_id, item_id)
+        return OrderView(order=order, item=self._item_view(item))
 
     def _find_placed(self, row: RedemptionRequest) -> int | None:
         """The order an interrupted request placed, if it reached the chain."""

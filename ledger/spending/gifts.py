@@ -306,7 +306,7 @@ class Gifts:
         details = json.loads(row.details_json) if row is not None else None
         return FundView(
             fund=f,
-            scheme_code=self.parts.schemes.scheme(f.scheme_id).code,
+            scheme_code=self.parts.scheme_code(f.scheme_id),
             name=details["name"] if details else None,
             description=(details.get("description") or None) if details else None,
         )

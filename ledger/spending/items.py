@@ -233,14 +233,17 @@ class CatalogueItems:
         return self.item(item_id)
 
     def item(self, item_id: int) -> ItemView:
-        item = self.contract.item(item_id)
+        return self._item_view(self.contract.item(item_id))
+
+    def _item_view(self, item: Item) -> ItemView:
+        """An item read from the chain, with its scheme's code and its details kept here."""
         with session(self.parts.engine) as db:
             row = db.exec(
-                select(CatalogueItemDetails).where(CatalogueItemDetails.item_id == item_id)
+                select(CatalogueItemDetails).where(CatalogueItemDetails.item_id == item.id)
             ).first()
         details = json.loads(row.details_json) if row is not None else {}
         return ItemView(
-            item=item, scheme_code=self.parts.scheme(item.scheme_id).code, details=details
+            item=item, scheme_code=self.parts.scheme_code(item.scheme_id), details=details
         )
 
     def items(

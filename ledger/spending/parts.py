@@ -38,6 +38,10 @@ class SchemeLookup(Protocol):
         """A scheme by code ("VOL") or id."""
         ...
 
+    def scheme_code(self, scheme_id: int) -> str:
+        """A scheme's code by id (read once: it never changes)."""
+        ...
+
 
 class Schemes(Protocol):
     @property

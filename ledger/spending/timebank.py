@@ -284,7 +284,7 @@ class TimeBank:
             raise RecordNotFound(
                 f"there is no time-bank request {request_id}; list them with `vpl timebank list`"
             )
-        return self._view(r, viewer, self.parts.scheme(r.scheme_id).code)
+        return self._view(r, viewer, self.parts.scheme_code(r.scheme_id))
 
     def _view(self, r: TimeBankRequest, viewer: str | None, code: str) -> RequestView:
         with session(self.parts.engine) as db:
@@ -338,7 +338,7 @@ class TimeBank:
             if who is not None and who not in (r.requester, r.helper):
                 continue
             if r.scheme_id not in codes:
-                codes[r.scheme_id] = self.parts.scheme(r.scheme_id).code
+                codes[r.scheme_id] = self.parts.scheme_code(r.scheme_id)
             out.append(self._view(r, viewer, codes[r.scheme_id]))
             if len(out) >= last:
                 break

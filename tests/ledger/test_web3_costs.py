@@ -1,9 +1,10 @@
 """web3 made cheaper where a relayed write spends most: its check of a whole ABI runs once per ABI
-(``ledger.chain.abi_cache``; a bad ABI is still refused every time), and Keccak runs through
-pysha3."""
+(``ledger.chain.abi_cache``; a bad ABI is still refused every time), Keccak runs through pysha3,
+reads are raw calls, and a relayed write asks the node as few times as it can (counted here)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,19 @@ from typing import Any
 
 import pytest
 import web3.utils.abi as web3_abi
+from eth_account import Account
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import Web3ValueError
 
 from ledger.chain import abi_cache
+from ledger.chain.contracts.base import ContractClient
+from ledger.chain.contracts.schemes import SchemeRegistryClient
+from ledger.chain.relay import Relay
+from ledger.errors import ChainError, InputError, SoldOut, UnknownScheme
 from ledger.ledger import Ledger
+from tests.catalogue_helpers import list_item, new_shop
+from tests.factories import new_holder
 
 TRANSFER = {
     "type": "function",
@@ -78,3 +87,124 @@ def test_keccak_runs_through_pysha3_in_the_api_and_the_cli() -> None:
             cwd=Path(__file__).resolve().parents[2],
         )
         assert out.stdout.strip() == "PySha3Backend", (module, out.stdout, out.stderr)
+
+
+# --- round trips to the node ----------------------------------------------------------------------
+
+
+class RoundTrips:
+    """Counts the HTTP requests a ledger's connection makes to its node (single and batched)."""
+
+    def __init__(self, ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.methods: list[list[str]] = []
+        session = ledger.w3.provider.session  # type: ignore[attr-defined]
+        post = session.post
+
+        def counting(url: str, *args: Any, **kwargs: Any) -> Any:
+            body = kwargs.get("json")
+            if body is None:
+                body = json.loads(kwargs.get("data") or b"{}")
+            sent = body if isinstance(body, list) else [body]
+            self.methods.append([r.get("method", "") for r in sent])
+            return post(url, *args, **kwargs)
+
+        monkeypatch.setattr(session, "post", counting)
+
+    def reset(self) -> None:
+        self.methods.clear()
+
+
+@pytest.fixture
+def trips(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
+    return RoundTrips(ledger, monkeypatch)
+
+
+def test_a_relayed_request_is_prepared_and_checked_in_one_round_trip_each(
+    ledger: Ledger, trips: RoundTrips
+) -> None:
+    """The signer's nonce, the chain's clock and the simulation of the call go to the node
+    together, when the request is prepared and again when it is submitted; the order placed is
+    read back with its item in one more, and the receipt read while waiting is the one kept."""
+    shop = new_shop(ledger)
+    item = list_item(ledger, shop, price=10, stock=10, per_member=5).item
+    member = new_holder(ledger, shop.id, 100)
+    relay = Relay(ledger)
+    data = ledger.catalogue_contract._encode("redeem", member.address, item.id, 1, 10)
+
+    trips.reset()
+    request = relay.prepare(member.address, ledger.catalogue_contract.address, data)
+    assert trips.methods == [["eth_call", "eth_getBlockByNumber", "eth_estimateGas"]]
+
+    trips.reset()
+    result = relay.submit(request, relay.sign(member.account, request))
+    assert trips.methods[0] == ["eth_call", "eth_getBlockByNumber", "eth_estimateGas"]
+    sent = [m for m in trips.methods if m != ["eth_getTransactionReceipt"]]
+    assert sent[1:] in (
+        [["eth_sendRawTransaction"]],
+        [["eth_getTransactionCount"], ["eth_sendRawTransaction"]],
+    )
+
+    trips.reset()
+    fetched = ledger.w3.eth.get_transaction_receipt(HexBytes(result.tx_hash))
+    trips.reset()
+    assert result.receipt == fetched  # formatted from the receipt read while waiting
+    assert trips.methods == []
+    order_id = ledger.catalogue_contract.placed_id(result)
+
+    trips.reset()
+    order, listed = ledger.catalogue_contract.order_and_item(order_id, item.id)
+    assert trips.methods == [["eth_call", "eth_call"]]
+    assert (order.member, order.item_id, order.points) == (member.address, item.id, 10)
+    assert listed == ledger.catalogue_contract.item(item.id)
+    assert listed.stock == 9
+
+
+def test_a_refused_call_is_reported_once_its_request_is_known_fresh(
+    ledger: Ledger, trips: RoundTrips
+) -> None:
+    """The simulation travels with the nonce and clock, but its refusal is raised only for a
+    request that did not run already and has not expired: a request sent again after it ran
+    gets the transaction that ran it, though its call would now be refused."""
+    shop = new_shop(ledger)
+    item = list_item(ledger, shop, price=10, stock=1, per_member=5).item
+    member = new_holder(ledger, shop.id, 100)
+    relay = Relay(ledger)
+    data = ledger.catalogue_contract._encode("redeem", member.address, item.id, 1, 10)
+    request = relay.prepare(member.address, ledger.catalogue_contract.address, data)
+    signature = relay.sign(member.account, request)
+    first = relay.submit(request, signature)
+    again = relay.submit(request, signature)  # sold out now: simulating it again would refuse
+    assert again.replayed and again.tx_hash == first.tx_hash
+    with pytest.raises(SoldOut):
+        relay.prepare(member.address, ledger.catalogue_contract.address, data)
+
+
+def test_reads_are_raw_calls_with_the_same_answers_and_refusals(
+    ledger: Ledger, trips: RoundTrips
+) -> None:
+    schemes = ledger.schemes
+    trips.reset()
+    count = schemes.scheme_count()
+    assert trips.methods == [["eth_call"]]  # no chain id asked first
+    assert count == int(schemes.contract.functions.schemeCount().call())
+    assert schemes.scheme(count) == schemes.scheme(count)
+    with pytest.raises(InputError, match="out of range"):
+        schemes.scheme(-1)
+    with pytest.raises(UnknownScheme):
+        schemes.scheme(count + 1)
+    nowhere = ContractClient(
+        ledger.w3, ledger.sender, Account.create().address, schemes.contract.abi
+    )
+    with pytest.raises(ChainError, match="answered nothing"):
+        nowhere._read("schemeCount")
+
+
+def test_a_schemes_code_is_read_once(ledger: Ledger, trips: RoundTrips) -> None:
+    shop = new_shop(ledger)
+    fresh = SchemeRegistryClient(
+        ledger.w3, ledger.sender, ledger.schemes.address, ledger.schemes.contract.abi
+    )
+    trips.reset()
+    assert fresh.code(shop.id) == shop.scheme.code
+    assert fresh.code(shop.id) == shop.scheme.code
+    assert len(trips.methods) == 1

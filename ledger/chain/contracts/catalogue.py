@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from ledger.chain.contracts.base import ContractClient
 from ledger.chain.contracts.points import Lot, unpack_lot
@@ -123,35 +124,15 @@ class CatalogueClient(ContractClient):
         return self._write(account, "expireOrder", order_id)
 
     def item(self, item_id: int) -> Item:
-        i = self._read("item", item_id)
-        return Item(
-            id=item_id,
-            scheme_id=int(i[0]),
-            merchant=i[1],
-            stock=int(i[2]),
-            per_member=int(i[3]),
-            price=int(i[4]),
-            available_from=int(i[5]),
-            available_until=int(i[6]),
-            collection_period=int(i[7]),
-            delisted=bool(i[8]),
-            details_hash=bytes(i[9]),
-        )
+        return _item(item_id, self._read("item", item_id))
 
     def order(self, order_id: int) -> Order:
-        o = self._read("order", order_id)
-        fulfilment = bytes(o[7])
-        return Order(
-            id=order_id,
-            member=o[0],
-            quantity=int(o[1]),
-            expires_at=int(o[2]),
-            status=OrderStatus(o[3]),
-            item_id=int(o[4]),
-            points=int(o[5]),
-            hold_id=int(o[6]),
-            fulfilment_hash=None if fulfilment == bytes(32) else fulfilment,
-        )
+        return _order(order_id, self._read("order", order_id))
+
+    def order_and_item(self, order_id: int, item_id: int) -> tuple[Order, Item]:
+        """An order and an item (its own, when the caller knows it) in one round trip."""
+        order, item = self._read_each([("order", (order_id,)), ("item", (item_id,))])
+        return _order(order_id, order), _item(item_id, item)
 
     def order_lots(self, order_id: int) -> list[Lot]:
         """The expiring lots an order's points came from (they return with them)."""
@@ -165,3 +146,36 @@ class CatalogueClient(ContractClient):
 
     def taken_by(self, item_id: int, member: str) -> int:
         return int(self._read("takenBy", item_id, member))
+
+
+def _item(item_id: int, i: Any) -> Item:
+    """An ``Item`` from the catalogue's ``item(id)`` struct."""
+    return Item(
+        id=item_id,
+        scheme_id=int(i[0]),
+        merchant=i[1],
+        stock=int(i[2]),
+        per_member=int(i[3]),
+        price=int(i[4]),
+        available_from=int(i[5]),
+        available_until=int(i[6]),
+        collection_period=int(i[7]),
+        delisted=bool(i[8]),
+        details_hash=bytes(i[9]),
+    )
+
+
+def _order(order_id: int, o: Any) -> Order:
+    """An ``Order`` from the catalogue's ``order(id)`` struct."""
+    fulfilment = bytes(o[7])
+    return Order(
+        id=order_id,
+        member=o[0],
+        quantity=int(o[1]),
+        expires_at=int(o[2]),
+        status=OrderStatus(o[3]),
+        item_id=int(o[4]),
+        points=int(o[5]),
+        hold_id=int(o[6]),
+        fulfilment_hash=None if fulfilment == bytes(32) else fulfilment,
+    )

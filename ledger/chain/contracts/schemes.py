@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from enum import IntFlag
+from functools import cached_property
 from typing import Any
 
 from ledger.chain.contracts.base import Call, ContractClient
@@ -246,7 +247,18 @@ class SchemeRegistryClient(ContractClient):
         return bool(self._read("hasSchemeRole", scheme_id, role, account))
 
     def scheme(self, scheme_id: int) -> Scheme:
-        return _scheme(scheme_id, self._read("scheme", scheme_id))
+        scheme = _scheme(scheme_id, self._read("scheme", scheme_id))
+        self._codes[scheme_id] = scheme.code
+        return scheme
+
+    def code(self, scheme_id: int) -> str:
+        """A scheme's code ("VOL"): set when it is admitted and never changed, so read once."""
+        known = self._codes.get(scheme_id)
+        return known if known is not None else self.scheme(scheme_id).code
+
+    @cached_property
+    def _codes(self) -> dict[int, str]:
+        return {}
 
     def scheme_id(self, code: str) -> int:
         return int(self._read("schemeIdOf", encode_code(code)))

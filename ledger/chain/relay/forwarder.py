@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from hexbytes import HexBytes
 
 from ledger.chain.relay.batch import Batcher, Waiting, own_part
@@ -33,6 +33,7 @@ from ledger.chain.relay.request import (
 from ledger.chain.tx import TxResult, TxSender
 from ledger.errors import (
     AuthorizationExpired,
+    ChainError,
     ContractRevert,
     InputError,
     SignatureMismatch,
@@ -46,6 +47,10 @@ if TYPE_CHECKING:
     from ledger.chain.compiler import Build
     from ledger.chain.deploy import Manifest
     from ledger.config import NetworkConfig
+
+
+#: The forwarder's ``nonces(address)`` selector, for reading a nonce as a raw call.
+_NONCES = "0x" + function_signature_to_4byte_selector("nonces(address)").hex()
 
 
 class RelayParts(Protocol):
@@ -129,7 +134,24 @@ class Relay:
         }
 
     def nonce(self, address: str) -> int:
-        return int(self.forwarder.functions.nonces(to_checksum_address(address)).call())
+        data = _NONCES + "00" * 12 + to_checksum_address(address)[2:].lower()
+        return int.from_bytes(self.sender.call(self.forwarder.address, data, context="nonces"))
+
+    def _state(self, sender: str, to: str, data: str) -> tuple[int, int, int | ChainError]:
+        """In one round trip to the node: `sender`'s forwarder nonce, the chain's clock, and the
+        gas of `sender` calling `data` on `to` (or the refusal of that call, not yet raised)."""
+        nonces = _NONCES + "00" * 12 + to_checksum_address(sender)[2:].lower()
+        calls: list[tuple[str, list[Any]]] = [
+            ("eth_call", [{"to": self.forwarder.address, "data": nonces}, "latest"]),
+            ("eth_getBlockByNumber", ["latest", False]),
+            ("eth_estimateGas", [{"from": to_checksum_address(sender), "to": to, "data": data}]),
+        ]
+        nonce, block, estimate = self.sender.ask(calls, context="relayed call")
+        for answer in (nonce, block):
+            if isinstance(answer, ChainError):
+                raise answer
+        gas = estimate if isinstance(estimate, ChainError) else int(estimate, 16)
+        return int(nonce, 16), int(block["timestamp"], 16), gas
 
     def now(self) -> int:
         """The chain's clock (deadlines are checked against block time, not this machine's)."""
@@ -142,13 +164,16 @@ class Relay:
         simulated as `sender` first, so a refusal raises its decoded contract error now."""
         if not 0 < validity <= MAX_VALIDITY_SECONDS:
             raise InputError(f"a request is valid for 1 second to {MAX_VALIDITY_SECONDS} seconds")
-        estimate = self._estimate(sender, to, data)
+        data = HexBytes(data).to_0x_hex()
+        nonce, now, estimate = self._state(sender, to_checksum_address(to), data)
+        if isinstance(estimate, ChainError):
+            raise estimate
         return ForwardRequest(
             sender=to_checksum_address(sender),
             to=to_checksum_address(to),
             data=bytes(HexBytes(data)),
-            nonce=self.nonce(sender),
-            deadline=self.now() + validity,
+            nonce=nonce,
+            deadline=now + validity,
             gas=min(estimate * 13 // 10 + 30_000, MAX_REQUEST_GAS),
         )
 
@@ -198,12 +223,6 @@ class Relay:
                 "for this chain and this forwarder, with the account it names",
                 signer=signer,
                 expected=request.sender,
-            )
-
-    def _check_deadline(self, request: ForwardRequest) -> None:
-        if request.deadline <= self.now():
-            raise AuthorizationExpired(
-                f"the signed request expired at {request.deadline} (chain time); ask for a new one"
             )
 
     def executed(
@@ -290,11 +309,20 @@ class Relay:
         marked ``replayed``."""
         self._check_signature(request, signature)
         with self.serialized(request.sender):
-            current = self.nonce(request.sender)
+            # The forwarder hides why the inner call failed: the call is simulated as the signer
+            # first, in the same round trip as the nonce and the clock; its refusal counts only
+            # once the request is known not to have run already and to be still valid.
+            current, now, simulated = self._state(
+                request.sender, request.to, "0x" + request.data.hex()
+            )
             done = self.executed(request, signature, current=current)
             if done is not None:
                 return done
-            self._check_deadline(request)
+            if request.deadline <= now:
+                raise AuthorizationExpired(
+                    f"the signed request expired at {request.deadline} (chain time); "
+                    "ask for a new one"
+                )
             if request.nonce != current:
                 raise StaleAuthorization(
                     f"the request's nonce {request.nonce} is not the signer's next ({current}): "
@@ -302,8 +330,8 @@ class Relay:
                     nonce=request.nonce,
                     expected=current,
                 )
-            # The forwarder hides why the inner call failed: simulate it as the signer first.
-            self._estimate(request.sender, request.to, "0x" + request.data.hex())
+            if isinstance(simulated, ChainError):
+                raise simulated
             return self.batcher.run(request, signature, context or "relayed request")
 
     def _send_one(self, item: Waiting) -> TxResult:

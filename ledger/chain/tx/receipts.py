@@ -19,6 +19,8 @@ from typing import Any
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
+from web3._utils.method_formatters import receipt_formatter
+from web3.datastructures import AttributeDict
 from web3.types import RPCEndpoint, TxReceipt
 
 from ledger.chain.connection import UNANSWERED
@@ -46,11 +48,17 @@ class TxResult:
     #: True when this is the answer to a relayed request that had already run (the same signed
     #: request sent again): nothing new was written.
     replayed: bool = False
+    #: The receipt as the node sent it while the transaction was awaited (hex fields), if kept.
+    raw_receipt: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def receipt(self) -> TxReceipt:
-        """The receipt as web3 formats it, fetched on first use: formatting the hundreds of logs
-        of a batch takes tens of milliseconds, and most callers need only the fields above."""
+        """The receipt as web3 formats it, on first use: formatting the hundreds of logs of a
+        batch takes tens of milliseconds, and most callers need only the fields above. It is the
+        receipt read while waiting when that was kept, else fetched."""
+        if self.raw_receipt is not None:
+            formatted = AttributeDict.recursive(receipt_formatter(dict(self.raw_receipt)))
+            return formatted  # type: ignore[no-any-return]
         return self.w3.eth.get_transaction_receipt(HexBytes(self.tx_hash))  # type: ignore[arg-type]
 
 
@@ -201,6 +209,7 @@ class Receipts:
                 block_hash=HexBytes(receipt["blockHash"]).to_0x_hex(),
                 gas_used=int(receipt["gasUsed"], 16),
                 w3=self.rpc.w3,
+                raw_receipt=receipt,
             )
         return out
 

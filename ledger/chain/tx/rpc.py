@@ -35,17 +35,32 @@ class NodeRpc:
         error = response.get("error")
         if error is None:
             return response.get("result")
+        raise self._refusal(method, error, context)
+
+    def _refusal(self, method: str, error: Any, context: str) -> ChainError:
+        """A node's error as the error to raise: a simulation's revert decoded into its typed
+        contract error, anything else ``ChainError`` with the node's message."""
         data = _revert_data(error)
         if data is not None and method in _SIMULATIONS:
-            raise self.decoder.decode(data, context=context)
+            return self.decoder.decode(data, context=context)
         message = error.get("message", str(error)) if isinstance(error, Mapping) else str(error)
         if method in _SIMULATIONS and "revert" in message.lower():
-            raise self.decoder.decode(None, context=context)
-        raise ChainError(f"{method} failed: {message}", rpc_error=error)
+            return self.decoder.decode(None, context=context)
+        return ChainError(f"{method} failed: {message}", rpc_error=error)
 
     def batch(self, requests: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
         """Many requests in one round trip (``ledger.chain.connection.rpc_batch``)."""
         return rpc_batch(self.w3, requests)
+
+    def each(self, requests: list[tuple[str, list[Any]]], *, context: str = "") -> list[Any]:
+        """Many requests in one round trip: each one's result, or the error ``request`` would
+        raise for it, returned (not raised) so the caller decides which matters first."""
+        return [
+            answer["result"]
+            if "error" not in answer
+            else self._refusal(m, answer["error"], context)
+            for (m, _), answer in zip(requests, self.batch(requests), strict=True)
+        ]
 
     def block_number(self) -> int:
         return int(self.request("eth_blockNumber", []), 16)

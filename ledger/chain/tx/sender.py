@@ -169,6 +169,11 @@ class TxSender:
             call["from"] = sender
         return bytes(HexBytes(self._rpc.request("eth_call", [call, "latest"], context=context)))
 
+    def ask(self, requests: list[tuple[str, list[Any]]], *, context: str = "") -> list[Any]:
+        """Several raw requests (method, params) in one round trip: each one's result, or its
+        error (a simulation's revert decoded), returned in its place (``NodeRpc.each``)."""
+        return self._rpc.each(requests, context=context)
+
     # --- waiting -------------------------------------------------------------------------------
 
     def wait(
