@@ -12,9 +12,9 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from ledger.chain.contracts.catalogue import CatalogueClient
 from ledger.errors import RetryableChainError
 from ledger.ledger import Ledger
-from ledger.spending.catalogue import Catalogue
 from tests.api.conftest import custodial_holder, sign_in
 from tests.catalogue_helpers import list_item, new_shop
 
@@ -26,16 +26,16 @@ def test_a_retry_after_the_answer_was_lost_once_the_transaction_was_sent_redeems
     s = custodial_holder(ledger, client, shop.id, 100)
     address, item = s.address, list_item(ledger, shop, price=40)
     orders_before = ledger.catalogue_contract.order_count()
-    real_order = Catalogue.order
+    real_read = CatalogueClient.order_and_item
     lost: list[int] = []
 
-    def order_then_drop(self: Catalogue, order_id: int) -> Any:
+    def read_then_drop(self: CatalogueClient, order_id: int, item_id: int) -> Any:
         if not lost:  # the first attempt: mined, then the connection to the node drops
             lost.append(order_id)
-            raise RetryableChainError("connection reset while reading the order")
-        return real_order(self, order_id)
+            raise RetryableChainError("connection reset while reading the order back")
+        return real_read(self, order_id, item_id)
 
-    monkeypatch.setattr(Catalogue, "order", order_then_drop)
+    monkeypatch.setattr(CatalogueClient, "order_and_item", read_then_drop)
     key = secrets.token_hex(8)
     body = {"item_id": item.item.id, "quantity": 1, "unit_price": 40}
     first = s.write("POST", f"/v1/members/{address}/orders", body, key=key)
