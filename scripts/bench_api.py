@@ -56,12 +56,15 @@ def start_api(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         **os.environ,
         "VPL_DATA_DIR": str(settings.data_dir),
         "VPL_DEPLOYMENTS_DIR": str(settings.deployments_dir),
-        "VPL_NODE": "anvil",
-        "VPL_NODE_PORT": str(settings.node_port),
         "VPL_RATE_LIMIT_PER_ACCOUNT": "10000000",
         "VPL_RATE_LIMIT_PER_IP": "10000000",
         "VPL_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
+    if settings.node is not None:  # a development node (anvil) the benchmark started
+        env.update({"VPL_NODE": settings.node, "VPL_NODE_PORT": str(settings.node_port)})
+    else:  # a network of its own file (the validator network)
+        env.update({"VPL_NETWORK": settings.network, "VPL_CONFIG_DIR": str(settings.config_dir)})
+        env.pop("VPL_NODE", None)
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import func, select
 
 from ledger.chain.contracts import OrderStatus
@@ -109,6 +110,31 @@ def test_an_item_keeps_its_details_off_chain_and_their_hash_on_chain(
             select(CatalogueItemDetails).where(CatalogueItemDetails.item_id == view.item.id)
         ).one()
     assert details_hash(json.loads(row.details_json)) == view.item.details_hash
+
+
+def test_an_items_details_are_read_from_the_store_once_and_given_as_a_copy(
+    ledger: Ledger, shop: Shop
+) -> None:
+    """Details never change once an item is listed (an update changes its terms), so the service
+    reads them once; the item's terms are read from the chain every time."""
+    view = list_item(ledger, shop, price=30, stock=5)
+    item_id = view.item.id
+    queries: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        queries.append(statement)
+
+    event.listen(ledger.engine, "before_cursor_execute", seen)
+    try:
+        first = ledger.catalogue.item(item_id)
+        first.details["name"] = "changed by a caller"
+        ledger.catalogue.update_item(merchant=shop.merchant, item_id=item_id, price=40)
+        second = ledger.catalogue.item(item_id)
+    finally:
+        event.remove(ledger.engine, "before_cursor_execute", seen)
+    assert second.details == view.details  # the caller's change did not reach the kept copy
+    assert second.item.price == 40
+    assert not [q for q in queries if "catalogue_item_details" in q]
 
 
 def test_listing_the_same_details_again_returns_the_listed_item(ledger: Ledger, shop: Shop) -> None:
