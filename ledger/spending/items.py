@@ -247,10 +247,12 @@ class CatalogueItems:
                 row = db.exec(
                     select(CatalogueItemDetails).where(CatalogueItemDetails.item_id == item.id)
                 ).first()
-            if row is None:  # listed elsewhere, or its listing not yet linked: none kept here
-                details = {}
-            else:
-                details = self._details.setdefault(item.id, json.loads(row.details_json))
+            # none kept here when it was listed elsewhere, or its listing is not yet linked
+            details = (
+                {}
+                if row is None
+                else self._details.setdefault(item.id, json.loads(row.details_json))
+            )
         return ItemView(
             item=item, scheme_code=self.parts.scheme_code(item.scheme_id), details=dict(details)
         )
