@@ -123,7 +123,7 @@ def build_services(settings: Settings) -> Services:
         ledger=ledger,
         auth=Auth(ledger),
         wallets=Wallets(ledger),
-        relay=Relay(ledger, batch_most=settings.relay_batch_most),
+        relay=Relay(ledger, batch_most=settings.relay_batch_most, lanes=settings.relay_lanes),
         uploads=uploads,
         indexer=Indexer(ledger),
     )

@@ -296,6 +296,9 @@ class Settings(BaseSettings):
     #: The most signed requests one relayed transaction carries: requests that arrive while one
     #: is on its way go out together in the next (1: each in its own transaction).
     relay_batch_most: int = Field(100, ge=1, le=1_000)
+    #: How many relayed transactions may be on their way at once (the next batch leaves while
+    #: the last is mined; on a validator network, several batches share a block).
+    relay_lanes: int = Field(4, ge=1, le=64)
 
     @field_validator(
         "data_dir", "config_dir", "contracts_dir", "node_modules_dir", "tools_dir", mode="after"

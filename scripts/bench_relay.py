@@ -13,9 +13,11 @@ in a process of its own (one worker) on loopback.
 Each client redeems one unit after another for ``--seconds`` (one member each; the lone client
 takes every member in turn): the 428 round trip
 (the request to sign), signed on the client's side, then the signed request, which answers when
-the chain has confirmed the order. Three runs: one client (sequential); all clients with every
-request in its own transaction (``VPL_RELAY_BATCH_MOST=1``); all clients with the requests that
-arrive while a transaction is on its way sent together in the next (the default). Printed per
+the chain has confirmed the order. Four runs: one client (sequential); all clients with every
+request in its own transaction, one transaction on its way at a time (``VPL_RELAY_BATCH_MOST=1``,
+``VPL_RELAY_LANES=1``: the relay before group commit); all clients with the requests that arrive
+while a transaction is on its way sent together in the next, one lane and four (the default).
+Requests still unanswered a minute after a run's end count as refused ("unanswered"). Printed per
 run: redeems/s, the signed request's p50 and p99 latency (its confirmation), refusals, the
 relayer's transactions per redeem, the gas per redeem, and how full the blocks that carried them
 were (of the block gas limit); on the validator network, how many batched redeems a second its
@@ -31,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -57,11 +60,11 @@ async def member_loop(
     item: int,
     price: int,
     end: float,
-) -> tuple[list[float], Counter[str]]:
+    latencies: list[float],
+    refused: Counter[str],
+) -> None:
     """One client redeeming until `end`, one request at a time, for each of `accounts` in turn:
-    the signed requests' latencies, and the refusals by error code."""
-    latencies: list[float] = []
-    refused: Counter[str] = Counter()
+    the signed requests' latencies, and the refusals by error code, added to those given."""
     turn = 0
     while time.perf_counter() < end:
         account = accounts[turn % len(accounts)]
@@ -72,7 +75,6 @@ async def member_loop(
             await redeem_once(http, account, headers, url, item, price, latencies, refused)
         except httpx.TransportError as exc:  # counted, never fatal: the run goes on
             refused[type(exc).__name__] += 1
-    return latencies, refused
 
 
 async def redeem_once(
@@ -107,28 +109,40 @@ def error_code(answer: httpx.Response) -> str:
         return str(answer.status_code)
 
 
+#: Seconds the requests still on their way when a run ends may take to be answered; those that
+#: are not by then are counted as unanswered (and the API process is stopped with them).
+GRACE_SECONDS = 60.0
+
+
 async def run(
     base: str, clients: Sequence[Sequence[LocalAccount]], tokens: dict[str, str], item: int,
     price: int, seconds: float,
-) -> tuple[list[float], Counter[str], float]:  # fmt: skip
+) -> tuple[list[float], Counter[str], float, int]:  # fmt: skip
+    """The signed requests' latencies, the refusals, the seconds until the last answer came, and
+    how many requests were still unanswered `GRACE_SECONDS` after the run's end."""
+    latencies: list[float] = []
+    refused: Counter[str] = Counter()
     # A connection of its own for each client, as on devices of their own (one pool shared by a
     # hundred tasks spends most of the clients' time scanning the pool: httpcore, measured).
-    https = [httpx.AsyncClient(base_url=base, timeout=120) for _ in clients]
+    https = [httpx.AsyncClient(base_url=base, timeout=seconds + GRACE_SECONDS) for _ in clients]
     try:
         start = time.perf_counter()
         end = start + seconds
-        results = await asyncio.gather(
-            *(
-                member_loop(http, mine, tokens, item, price, end)
-                for http, mine in zip(https, clients, strict=True)
+        tasks = [
+            asyncio.create_task(
+                member_loop(http, mine, tokens, item, price, end, latencies, refused)
             )
-        )
+            for http, mine in zip(https, clients, strict=True)
+        ]
+        _, pending = await asyncio.wait(tasks, timeout=seconds + GRACE_SECONDS)
         elapsed = time.perf_counter() - start
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
     finally:
         for http in https:
             await http.aclose()
-    latencies = [x for done, _ in results for x in done]
-    return latencies, sum((r for _, r in results), Counter()), elapsed
+    return latencies, refused, elapsed, len(pending)
 
 
 def relayed_blocks(w3: Any, relayer: str, first: int, last: int) -> tuple[int, int, int, int]:
@@ -186,14 +200,18 @@ def main() -> None:
             f"relayed redeems through the API on {where}: one uvicorn worker, {args.clients} "
             f"members, {args.seconds:.0f} s a run"
         )
-        print(f"  {'run':34} {'redeems':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8} "
+        print(f"  {'run':38} {'redeems':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8} "
               f"{'refused':>7} {'tx/redeem':>9} {'gas/redeem':>10} {'block gas':>9}")  # fmt: skip
-        runs = (("1 client", 1, "100"), (f"{args.clients} clients, a transaction each", args.clients, "1"),
-                (f"{args.clients} clients, sent together", args.clients, "100"))  # fmt: skip
+        n = args.clients
+        runs = (("1 client", 1, "100", "4"),
+                (f"{n} clients, a transaction each, 1 lane", n, "1", "1"),
+                (f"{n} clients, together, 1 lane", n, "100", "1"),
+                (f"{n} clients, together, 4 lanes", n, "100", "4"))  # fmt: skip
         together = 0.0
         gas_each = limit = 0
-        for name, clients, most in runs:
+        for name, clients, most, lanes in runs:
             os.environ["VPL_RELAY_BATCH_MOST"] = most
+            os.environ["VPL_RELAY_LANES"] = lanes
             port = free_port()
             server = start_api(settings, port)
             base = f"http://127.0.0.1:{port}"
@@ -203,20 +221,26 @@ def main() -> None:
                 # one client takes every member in turn; many clients, a member each
                 mine = [accounts] if clients == 1 else [[a] for a in accounts[:clients]]
                 first = w3.eth.block_number + 1
-                latencies, refused, elapsed = asyncio.run(
+                latencies, refused, elapsed, unanswered = asyncio.run(
                     run(base, mine, tokens, item, price, args.seconds)
                 )
-                sent, gas, busy, limit = relayed_blocks(w3, relayer, first, w3.eth.block_number)
+                if unanswered:
+                    refused["unanswered"] += unanswered
             finally:
                 server.terminate()
-                server.wait(timeout=30)
+                try:
+                    server.wait(timeout=30)
+                except subprocess.TimeoutExpired:  # requests still waiting in it
+                    server.kill()
+                    server.wait(timeout=30)
+            sent, gas, busy, limit = relayed_blocks(w3, relayer, first, w3.eth.block_number)
             ms = [x * 1000 for x in latencies] or [0.0]
             done = len(latencies)
             gas_each = gas // max(done, 1)
             # how full the blocks that carried the run's transactions were
             fill = gas / max(busy * limit, 1)
             print(
-                f"  {name:34} {done:7d} {done / elapsed:7.1f} {percentile(ms, 0.5):8.1f} "
+                f"  {name:38} {done:7d} {done / elapsed:7.1f} {percentile(ms, 0.5):8.1f} "
                 f"{percentile(ms, 0.99):8.1f} {sum(refused.values()):7d} "
                 f"{sent / max(done, 1):9.2f} {gas_each:10,d} {fill:9.1%}"
             )

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from eth_utils import keccak
 
 from ledger.chain.node.host import free_port
@@ -43,8 +44,11 @@ def orders(ledger: Ledger, member: str) -> dict[int, int]:
 
 
 def test_a_batch_in_flight_when_the_api_is_killed_runs_once_and_each_gets_its_own_order(
-    ledger: Ledger,
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # one relayed transaction on its way at a time: the later requests wait for the first and go
+    # out together (with more lanes each would leave at once, in a transaction of its own)
+    monkeypatch.setenv("VPL_RELAY_LANES", "1")
     shop = new_shop(ledger)
     item = list_item(ledger, shop, price=10, stock=100, per_member=5).item
     members: list[Member] = [new_holder(ledger, shop.id, 50) for _ in range(MEMBERS)]

@@ -11,12 +11,14 @@ from typing import Any
 
 import eth_abi
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from ledger.chain.contracts.catalogue import Item
 from ledger.chain.contracts.service_records import forwarded_calls
 from ledger.chain.relay import ForwardRequest, Relay
+from ledger.chain.relay.batch import Batcher, Waiting
 from ledger.chain.tx import TxResult
 from ledger.errors import InsufficientBalance, StaleAuthorization
 from ledger.ledger import Ledger
@@ -186,3 +188,100 @@ def test_a_relayed_call_is_read_back_from_an_execute_or_a_batch_transactions_inp
     assert forwarded_calls(single, target) == [b"one"]
     assert forwarded_calls(batch, target) == [b"one", b"three"]
     assert forwarded_calls(batch, other) == [b"two"]
+
+
+def test_several_lanes_send_the_next_transaction_while_the_last_is_on_its_way() -> None:
+    """With two lanes, two transactions are on their way at once and never more; a caller whose
+    request is on its way only waits for it; each request is sent once and each caller gets its
+    own outcome. (The lanes alone, with sends that wait to be released: what goes on chain in a
+    batch is the tests above.)"""
+    release = threading.Event()
+    sent: list[int] = []
+    guard = threading.Lock()
+
+    def send_one(item: Waiting) -> Any:
+        with guard:
+            sent.append(item.request.nonce)
+        release.wait(timeout=30)
+        return ("ran", item.request.nonce)
+
+    batcher = Batcher(
+        send_one=send_one,
+        send_batch=lambda items, gas: pytest.fail("one request a transaction here"),
+        why_not=lambda item, result, skipped: pytest.fail("nothing is refused here"),
+        block_gas=lambda: 30_000_000,
+        block_time=lambda number: 0,
+        most=1,
+        lanes=2,
+    )
+    outcomes: dict[int, Any] = {}
+
+    def caller(nonce: int) -> None:
+        request = ForwardRequest(
+            sender=Account.create().address, to=Account.create().address, data=b"", nonce=nonce,
+            deadline=2**40, gas=100_000,
+        )  # fmt: skip
+        outcomes[nonce] = batcher.run(request, b"\0" * 65, "test")
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(1, 6)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(sent) < 2 or batcher.waiting() < 3:
+        assert time.monotonic() < deadline, (sent, batcher.waiting())
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert len(sent) == 2  # the other three wait for a lane
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(sent) == [1, 2, 3, 4, 5]
+    assert outcomes == {n: ("ran", n) for n in range(1, 6)}
+    assert batcher.most_in_flight == 2 and batcher.transactions == 5
+
+
+def test_with_two_lanes_a_second_transaction_leaves_while_the_first_waits_to_be_mined(
+    ledger: Ledger,
+) -> None:
+    """On a chain that has not mined the first relayed transaction yet, a second request goes
+    out at once in a transaction of its own (the relayer's next nonce), and both run in the next
+    block, each caller with its own order."""
+    shop, item, _ = shop_and_relay(ledger, price=10)
+    relay = Relay(ledger, lanes=2)
+    members = [new_holder(ledger, shop.id, 50) for _ in range(2)]
+    sends = [redeem(ledger, relay, m.account, m.address, item.id, 1, 10) for m in members]
+    rpc = ledger.w3.provider.make_request
+    results: list[Outcome | None] = [None, None]
+
+    def run(i: int) -> None:
+        try:
+            results[i] = sends[i]()
+        except Exception as exc:  # the outcome under test
+            results[i] = exc
+
+    def pending() -> int:
+        answer = rpc("txpool_status", [])  # type: ignore[arg-type]
+        return int(answer["result"]["pending"], 16)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while pending() < 2:
+            assert time.monotonic() < deadline, "the second transaction never left"
+            time.sleep(0.02)
+        assert relay.batcher.most_in_flight == 2
+        rpc("evm_mine", [])  # type: ignore[arg-type]
+    finally:
+        rpc("evm_setAutomine", [True])  # type: ignore[arg-type]
+    for thread in threads:
+        thread.join(timeout=60)
+    first, second = results
+    assert isinstance(first, TxResult) and isinstance(second, TxResult), results
+    assert first.tx_hash != second.tx_hash and first.block_number == second.block_number
+    c = ledger.catalogue_contract
+    for member, result in zip(members, (first, second), strict=True):
+        [placed] = events(c, result, "OrderPlaced")
+        assert placed["member"] == member.address

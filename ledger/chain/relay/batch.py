@@ -45,6 +45,8 @@ class Waiting:
     signature: bytes
     context: str
     outcome: TxResult | Exception | None = None
+    #: Taken into a transaction (on its way), and that transaction's outcome known.
+    taken: bool = False
     done: bool = False
 
     @property
@@ -57,7 +59,11 @@ class Waiting:
 @dataclass
 class Batcher:
     """Collects relayed requests and sends them in as few forwarder transactions as the load
-    allows; one transaction in flight at a time, sent by whichever waiting caller finds none.
+    allows: at most `lanes` transactions on their way at once, each sent by a caller whose request
+    still waits when it finds a lane free (it takes the oldest requests waiting, its own among
+    them if they fit). One lane sends a transaction only after the last is mined; several let
+    the next leave while the last is mined, so a chain with slow blocks takes several batches in
+    one block (the relayer's nonces are assigned here, in order).
 
     `send_one` relays a lone request as before (``execute``); `send_batch` sends the requests in
     one ``executeBatch`` with the gas given and returns its result; `why_not` answers a request of
@@ -75,11 +81,16 @@ class Batcher:
     #: How long the block gas limit read is trusted (it moves slowly, if at all).
     block_gas_seconds: float = 60.0
     most: int = 100
+    #: How many relayed transactions may be on their way at once.
+    lanes: int = 1
     #: Transactions sent, and requests they carried (for the benchmark's ratio).
     transactions: int = 0
     requests: int = 0
+    #: The most transactions that were on their way at once.
+    most_in_flight: int = 0
     _queue: list[Waiting] = field(default_factory=list)
-    _sending: bool = False
+    _in_flight: int = 0
+    _held: bool = False
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _gas_limit: tuple[float, int] | None = None  # (read at, block gas limit)
 
@@ -90,39 +101,46 @@ class Batcher:
             self._queue.append(item)
         while True:
             with self._changed:
-                while not item.done and self._sending:
+                while not item.done and not self._may_send(item):
                     self._changed.wait()
                 if item.done:
                     break
-                self._sending = True
+                self._in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self._in_flight)
                 several = len(self._queue) > 1
             try:
                 budget = self._budget() if several else 0  # read outside the lock
                 with self._changed:
                     batch = self._take(budget)
-                self._send(batch)
+                if batch:  # another lane may have taken them all meanwhile
+                    self._send(batch)
             finally:
                 with self._changed:
-                    self._sending = False
+                    self._in_flight -= 1
                     self._changed.notify_all()
         if isinstance(item.outcome, Exception):
             raise item.outcome
         assert item.outcome is not None
         return item.outcome
 
+    def _may_send(self, item: Waiting) -> bool:
+        """Whether `item`'s caller sends the next transaction now: its request still waits (a
+        caller whose request is on its way only waits for it) and a lane is free."""
+        return not item.taken and not self._held and self._in_flight < self.lanes
+
     @contextmanager
     def held(self) -> Iterator[None]:
-        """Sends nothing while held (a transaction already on its way completes first); what
+        """Sends nothing while held (transactions already on their way complete first); what
         arrives meanwhile waits and goes out together after. For draining and for tests."""
         with self._changed:
-            while self._sending:
+            while self._held or self._in_flight:
                 self._changed.wait()
-            self._sending = True
+            self._held = True
         try:
             yield
         finally:
             with self._changed:
-                self._sending = False
+                self._held = False
                 self._changed.notify_all()
 
     def waiting(self) -> int:
@@ -138,19 +156,23 @@ class Batcher:
         return self._gas_limit[1] // 2 - BATCH_GAS
 
     def _take(self, budget: int) -> list[Waiting]:
-        """The oldest waiting requests that fit one transaction and `budget` (at least one)."""
+        """The oldest waiting requests that fit one transaction and `budget` (at least one, if
+        any wait)."""
         batch: list[Waiting] = []
+        if not self._queue:
+            return batch
         for item in self._queue:
             if batch and (len(batch) >= self.most or item.gas > budget):
                 break
             batch.append(item)
+            item.taken = True
             budget -= item.gas
         del self._queue[: len(batch)]
+        self.transactions += 1
+        self.requests += len(batch)
         return batch
 
     def _send(self, batch: list[Waiting]) -> None:
-        self.transactions += 1
-        self.requests += len(batch)
         try:
             if len(batch) == 1:
                 outcomes: list[TxResult | Exception] = [self._lone(batch[0])]

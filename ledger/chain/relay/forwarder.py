@@ -80,11 +80,17 @@ class Relay:
     """The forwarder of one deployment and the operator that pays for relayed requests."""
 
     def __init__(
-        self, parts: RelayParts, *, relayer: str = "relayer", batch_most: int = 100
+        self,
+        parts: RelayParts,
+        *,
+        relayer: str = "relayer",
+        batch_most: int = 100,
+        lanes: int = 1,
     ) -> None:
         self.parts = parts
         self.relayer_name = relayer
         self.batch_most = batch_most
+        self.lanes = lanes
         self._signer_locks: dict[str, Any] = {}
         self._signer_locks_guard = threading.Lock()
 
@@ -115,6 +121,7 @@ class Relay:
             block_gas=lambda: int(self.parts.w3.eth.get_block("latest")["gasLimit"]),
             block_time=lambda number: int(self.parts.w3.eth.get_block(number)["timestamp"]),
             most=self.batch_most,
+            lanes=self.lanes,
         )
 
     @cached_property
