@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 from typing import Any
@@ -21,12 +22,14 @@ from ledger.errors import ChainError, RetryableChainError, WrongChain
 
 log = logging.getLogger(__name__)
 
-#: What a node that does not answer raises in requests (refused, reset, timed out).
+#: What a node that does not answer raises in requests (refused, reset, timed out), or answers
+#: with nothing to read (seen from a validator as it stopped: a reply with an empty body).
 UNANSWERED = (
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
     ConnectionError,
     TimeoutError,
+    json.JSONDecodeError,
 )
 #: Seconds to open a connection to the node: a node that is down refuses at once, an unreachable
 #: host should not hold a command for the whole read timeout.

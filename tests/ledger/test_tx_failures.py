@@ -5,18 +5,23 @@ send left unused) are sent again or filled, on an anvil node of the test's own."
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
+from web3.types import RPCEndpoint
 
 import ledger.chain.tx.receipts as tx_module
 from ledger.chain.accounts import from_mnemonic
+from ledger.chain.connection import AnsweringHTTPProvider, FailoverHTTPProvider, rpc_batch
 from ledger.chain.node import LocalNode
 from ledger.chain.node.host import free_port
 from ledger.chain.revert import RevertDecoder
@@ -129,3 +134,43 @@ def test_a_nonce_a_failed_send_left_unused_is_filled_so_the_later_ones_are_mined
         if tx["nonce"] == 1 and tx["from"] == payer.address  # type: ignore[index]
     )
     assert (filler["to"], filler["value"]) == (payer.address, 0)  # type: ignore[index]
+
+
+class _Silent(BaseHTTPRequestHandler):
+    """A node shutting down: it takes the request and answers 200 with no body."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def silent_node() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Silent)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_node_answering_with_nothing_is_failed_over_like_one_that_does_not_answer(
+    ledger: Ledger, silent_node: str
+) -> None:
+    """Seen when a validator stopped: its answer came back empty. That is no answer: the next
+    node is asked, and with none left the error says the chain is unavailable."""
+    both = FailoverHTTPProvider([silent_node, ledger.network.rpc_url])
+    assert int(both.make_request(RPCEndpoint("eth_chainId"), [])["result"], 16) == (
+        ledger.network.chain_id
+    )
+    assert both.endpoint_uri == ledger.network.rpc_url
+    alone = AnsweringHTTPProvider(silent_node)
+    with pytest.raises(RetryableChainError, match="did not answer eth_chainId"):
+        alone.make_request(RPCEndpoint("eth_chainId"), [])
+    assert rpc_batch(
+        Web3(FailoverHTTPProvider([silent_node, ledger.network.rpc_url])), [("eth_chainId", [])]
+    )[0]["result"] == hex(ledger.network.chain_id)
