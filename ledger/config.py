@@ -299,6 +299,9 @@ class Settings(BaseSettings):
     #: How many relayed transactions may be on their way at once (the next batch leaves while
     #: the last is mined; on a validator network, several batches share a block).
     relay_lanes: int = Field(4, ge=1, le=64)
+    #: Requests the API serves at once in its worker threads (a write holds one until its
+    #: transaction is confirmed).
+    api_threads: int = Field(200, ge=4, le=2_000)
 
     @field_validator(
         "data_dir", "config_dir", "contracts_dir", "node_modules_dir", "tools_dir", mode="after"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from anyio import to_thread
 from eth_account import Account
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from ledger.ledger import Ledger
 from tests.api.conftest import sign_in
 from tests.factories import new_member, new_scheme
@@ -100,3 +103,14 @@ def test_malformed_address_is_a_422_naming_the_problem(client: TestClient, addre
     response = me.get(f"/v1/members/{address}/balances")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_address"
+
+
+def test_the_api_serves_as_many_requests_at_once_as_its_setting_says(api_settings: Any) -> None:
+    """A write holds a worker thread until its transaction is confirmed, so the worker threads
+    are a setting (``VPL_API_THREADS``), not anyio's 40."""
+    settings = api_settings.model_copy(update={"api_threads": 77, "api_follow_chain": False})
+    with TestClient(create_app(settings)) as c:
+        assert c.portal is not None
+        tokens = c.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+        assert tokens == 77
+        assert c.get("/health").status_code == 200
