@@ -327,7 +327,6 @@ class TimeBank:
         wanted = _status(status) if status is not None else None
         scheme_id = self.parts.scheme(scheme).id if scheme is not None else None
         who = parse_address(member, what="member address") if member is not None else None
-        codes: dict[int, str] = {}
         out: list[RequestView] = []
         for request_id in range(self.contract.request_count(), 0, -1):
             r = self.contract.request(request_id)
@@ -337,9 +336,7 @@ class TimeBank:
                 continue
             if who is not None and who not in (r.requester, r.helper):
                 continue
-            if r.scheme_id not in codes:
-                codes[r.scheme_id] = self.parts.scheme_code(r.scheme_id)
-            out.append(self._view(r, viewer, codes[r.scheme_id]))
+            out.append(self._view(r, viewer, self.parts.scheme_code(r.scheme_id)))
             if len(out) >= last:
                 break
         return out

@@ -141,27 +141,24 @@ class ContractClient:
     def _read_many(self, fn: str, args: Sequence[Sequence[Any]]) -> list[Any]:
         """``_read`` of `fn` once per argument list, in JSON-RPC batches: one round trip per 500
         reads instead of one per read (a read that reverts raises ChainError)."""
-        if not args:
-            return []
-        spec = self._function(fn)
-        if spec is not None:
-            types = spec.outputs
-        else:
-            types = tuple(get_abi_output_types(getattr(self.contract.functions, fn)(*args[0]).abi))
-        calls = [(str(self.address), bytes.fromhex(self._encode(fn, *a)[2:])) for a in args]
-        return [self._decoded(fn, types, raw) for raw in batch_calls(self.w3, calls)]
+        return self._read_each([(fn, a) for a in args])
 
     def _read_each(self, reads: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Several reads of this contract, of any functions (`fn`, args), in one round trip."""
+        """Several reads of this contract, of any functions (`fn`, args), in JSON-RPC batches."""
+        if not reads:
+            return []
         calls = [(str(self.address), bytes.fromhex(self._encode(fn, *a)[2:])) for fn, a in reads]
-        out = []
-        for (fn, a), raw in zip(reads, batch_calls(self.w3, calls), strict=True):
-            spec = self._function(fn)
-            if spec is None:
-                out.append(self._read(fn, *a))  # overloaded: web3 picks the function
-            else:
-                out.append(self._decoded(fn, spec.outputs, raw))
-        return out
+        return [
+            self._decoded(fn, self._outputs(fn, a), raw)
+            for (fn, a), raw in zip(reads, batch_calls(self.w3, calls), strict=True)
+        ]
+
+    def _outputs(self, fn: str, args: Sequence[Any]) -> tuple[str, ...]:
+        """The types `fn` returns (an overloaded one: of the function web3 picks for `args`)."""
+        spec = self._function(fn)
+        if spec is not None:
+            return spec.outputs
+        return tuple(get_abi_output_types(getattr(self.contract.functions, fn)(*args).abi))
 
     def _decoded(self, fn: str, types: tuple[str, ...], raw: bytes) -> Any:
         """A read's answer as web3 gives it: addresses checksummed, one value bare, else a list."""

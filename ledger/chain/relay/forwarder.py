@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 _NONCES = "0x" + function_signature_to_4byte_selector("nonces(address)").hex()
 
 
+def _nonces_of(address: str) -> str:
+    """The calldata of the forwarder's ``nonces(address)``."""
+    return _NONCES + "00" * 12 + to_checksum_address(address)[2:].lower()
+
+
 class RelayParts(Protocol):
     """What a relay uses of the chain it relays on (``Ledger`` is one): the connection, the
     transaction sender, the network (its chain id), the build and deployment (the forwarder's ABI
@@ -141,15 +146,14 @@ class Relay:
         }
 
     def nonce(self, address: str) -> int:
-        data = _NONCES + "00" * 12 + to_checksum_address(address)[2:].lower()
-        return int.from_bytes(self.sender.call(self.forwarder.address, data, context="nonces"))
+        answer = self.sender.call(self.forwarder.address, _nonces_of(address), context="nonces")
+        return int.from_bytes(answer)
 
     def _state(self, sender: str, to: str, data: str) -> tuple[int, int, int | ChainError]:
         """In one round trip to the node: `sender`'s forwarder nonce, the chain's clock, and the
         gas of `sender` calling `data` on `to` (or the refusal of that call, not yet raised)."""
-        nonces = _NONCES + "00" * 12 + to_checksum_address(sender)[2:].lower()
         calls: list[tuple[str, list[Any]]] = [
-            ("eth_call", [{"to": self.forwarder.address, "data": nonces}, "latest"]),
+            ("eth_call", [{"to": self.forwarder.address, "data": _nonces_of(sender)}, "latest"]),
             ("eth_getBlockByNumber", ["latest", False]),
             ("eth_estimateGas", [{"from": to_checksum_address(sender), "to": to, "data": data}]),
         ]

@@ -52,7 +52,7 @@ class NodeRpc:
         """Many requests in one round trip (``ledger.chain.connection.rpc_batch``)."""
         return rpc_batch(self.w3, requests)
 
-    def each(self, requests: list[tuple[str, list[Any]]], *, context: str = "") -> list[Any]:
+    def ask(self, requests: list[tuple[str, list[Any]]], *, context: str = "") -> list[Any]:
         """Many requests in one round trip: each one's result, or the error ``request`` would
         raise for it, returned (not raised) so the caller decides which matters first."""
         return [

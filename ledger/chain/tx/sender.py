@@ -171,8 +171,8 @@ class TxSender:
 
     def ask(self, requests: list[tuple[str, list[Any]]], *, context: str = "") -> list[Any]:
         """Several raw requests (method, params) in one round trip: each one's result, or its
-        error (a simulation's revert decoded), returned in its place (``NodeRpc.each``)."""
-        return self._rpc.each(requests, context=context)
+        error (a simulation's revert decoded), returned in its place (``NodeRpc.ask``)."""
+        return self._rpc.ask(requests, context=context)
 
     # --- waiting -------------------------------------------------------------------------------
 
