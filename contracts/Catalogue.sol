@@ -32,8 +32,9 @@ contract Catalogue is ICatalogue, Governed {
 
     mapping(uint256 itemId => Item) private _items;
     /// An order as stored: two words (member | quantity | expiry | status; item | points | the lot
-    /// its points came from) and the fulfilment hash once fulfilled. The order is the points
-    /// ledger's hold too: the ledger keeps only what the catalogue holds in all (see HeldLots).
+    /// its points came from). The order is the points ledger's hold too: the ledger keeps only
+    /// what the catalogue holds in all (see HeldLots). The hash of its fulfilment code is in its
+    /// OrderFulfilled event only: a new storage word would cost a fulfilment 20,000 gas.
     struct StoredOrder {
         address member;
         uint32 quantity;
@@ -42,7 +43,6 @@ contract Catalogue is ICatalogue, Governed {
         uint48 itemId;
         uint88 points;
         uint112 lot;
-        bytes32 fulfilmentHash;
     }
 
     mapping(uint256 orderId => StoredOrder) private _orders;
@@ -191,8 +191,7 @@ contract Catalogue is ICatalogue, Governed {
             status: OrderStatus.Held,
             itemId: uint48(itemId),
             points: uint88(points),
-            lot: uint112(HeldLots.keep(lots, _orderLots, orderId)),
-            fulfilmentHash: bytes32(0)
+            lot: uint112(HeldLots.keep(lots, _orderLots, orderId))
         });
         emit OrderPlaced(orderId, itemId, member, quantity, points, orderId, expiresAt, sender);
     }
@@ -209,7 +208,6 @@ contract Catalogue is ICatalogue, Governed {
         if (block.timestamp >= o.expiresAt) revert CatalogueOrderExpired(orderId, o.expiresAt);
         if (fulfilmentHash == bytes32(0)) revert CatalogueInvalidFulfilment();
         o.status = OrderStatus.Fulfilled;
-        o.fulfilmentHash = fulfilmentHash;
         uint256 points = o.points;
         _points.settleHold(_hold(orderId, o, it.schemeId), address(0), 0, points);
         emit OrderFulfilled(orderId, itemId, sender, points, fulfilmentHash);
@@ -250,8 +248,7 @@ contract Catalogue is ICatalogue, Governed {
             status: o.status,
             itemId: o.itemId,
             points: o.points,
-            holdId: uint64(orderId),
-            fulfilmentHash: o.fulfilmentHash
+            holdId: uint64(orderId)
         });
     }
 

@@ -52,6 +52,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     uint256 private constant FLAGS = LOTS_FLAG | FROZEN_FLAG;
     /// Lot queues start here so that earlier lots can be put before the first one.
     uint256 private constant LOT_BASE = 1 << 31;
+    /// Marks a holder's count in `_held` as written (it stays so at zero).
+    uint256 private constant KEPT = 1 << 255;
 
     IMemberRegistry private immutable _members;
     ISchemeRegistry private immutable _schemes;
@@ -74,7 +76,8 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     /// Points each spending contract holds of each scheme. The holder keeps the record of each hold
     /// (its order or request: owner, amount, the lots the points came from) and gives it back to
     /// settle it; the ledger keeps that no holder settles more than it holds, so a hold costs no
-    /// record of its own here.
+    /// record of its own here. Stored with KEPT set, so that a count back at zero is never an
+    /// empty slot again (filling one costs 20,000 gas; rewriting one 2,900).
     mapping(uint256 schemeId => mapping(address holder => uint256)) private _held;
     mapping(uint256 schemeId => mapping(address account => uint256)) private _frozen;
     /// Expiring lots of an account, oldest expiry first. Key 0 holds the queue: head (32 bits) |
@@ -326,7 +329,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         _requireActive(owner, _members.statusOf(owner));
         lots = _debit(schemeId, owner, amount);
         address holder = _msgSender();
-        _held[schemeId][holder] += amount;
+        _held[schemeId][holder] = (_held[schemeId][holder] + amount) | KEPT;
         emit TransferSingle(holder, owner, address(this), schemeId, amount);
         emit PointsHeld(_holdNumber(ref), schemeId, owner, amount, ref, holder);
     }
@@ -342,11 +345,11 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         uint256 amount = h.amount;
         uint256 holdId = _holdNumber(h.ref);
         address operator = _msgSender();
-        uint256 held = _held[schemeId][operator];
+        uint256 held = _held[schemeId][operator] & ~KEPT;
         if (amount == 0 || amount > held) revert PointsHoldExceeded(holdId, held, amount);
         if (toPayee > amount || toBurn > amount - toPayee) revert PointsHoldExceeded(holdId, amount, toPayee + toBurn);
         uint256 maxBalance = _openToSpend(schemeId).maxBalance;
-        _held[schemeId][operator] = held - amount;
+        _held[schemeId][operator] = (held - amount) | KEPT;
         uint256[] memory lots = h.lots;
         uint256[] memory part;
         if (toBurn != 0) {
@@ -474,13 +477,13 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     /// @notice Points of a scheme held for spending contracts (orders, time-bank requests).
     function heldTotal(uint256 schemeId) public view returns (uint256 total) {
         for (uint256 i = 0; i < _spenders.length; ++i) {
-            total += _held[schemeId][_spenders[i]];
+            total += _held[schemeId][_spenders[i]] & ~KEPT;
         }
     }
 
     /// @notice Points of a scheme that one spending contract holds.
     function heldBy(uint256 schemeId, address holder) external view returns (uint256) {
-        return _held[schemeId][holder];
+        return _held[schemeId][holder] & ~KEPT;
     }
 
     function minted(uint256 schemeId) external view returns (uint256) {

@@ -44,8 +44,6 @@ interface ICatalogue {
         uint96 points;
         /// The order's own id, which numbers its hold in the points ledger's events.
         uint64 holdId;
-        /// Hash of the fulfilment code (a ticket number, a pick-up code), set when fulfilled.
-        bytes32 fulfilmentHash;
     }
 
     event ItemListed(

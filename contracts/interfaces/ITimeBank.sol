@@ -38,7 +38,6 @@ interface ITimeBank {
         /// While the hours are held (accepted or disputed): the request's id, which numbers its hold
         /// in the points ledger's events (0 when nothing is held).
         uint56 holdId;
-        bytes32 detailsHash;
     }
 
     /// @notice `by` is who signed: the member, or their proxy.

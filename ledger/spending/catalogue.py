@@ -173,7 +173,7 @@ class Catalogue(CatalogueItems):
             if int(entry["args"]["expiresAt"]) > now:
                 continue
             order_id = int(entry["args"]["orderId"])
-            if self.contract.order(order_id).status is OrderStatus.HELD:
+            if self.contract.order(order_id, fulfilment=False).status is OrderStatus.HELD:
                 due.append(order_id)
                 if len(due) >= limit:
                     break
@@ -227,15 +227,16 @@ class Catalogue(CatalogueItems):
             filters["itemId"] = items
         event = self.contract.contract.events.OrderPlaced()
         entries = event.get_logs(from_block=self._deploy_block(), argument_filters=filters)
-        out: list[OrderView] = []
+        found: list[Order] = []
         for entry in sorted(entries, key=lambda e: -int(e["args"]["orderId"])):
-            view = self.order(int(entry["args"]["orderId"]))
-            if wanted is not None and view.order.status is not wanted:
+            order = self.contract.order(int(entry["args"]["orderId"]), fulfilment=False)
+            if wanted is not None and order.status is not wanted:
                 continue
-            out.append(view)
-            if len(out) >= last:
+            found.append(order)
+            if len(found) >= last:
                 break
-        return out
+        found = self.contract.with_fulfilment(found, from_block=self._deploy_block())
+        return [OrderView(order=o, item=self.item(o.item_id)) for o in found]
 
     def _deploy_block(self) -> int:
         return self.parts.manifest.contracts["Catalogue"].block

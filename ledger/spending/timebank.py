@@ -212,7 +212,7 @@ class TimeBank:
                     continue
                 link(self.parts.engine, TimeBankDetails, row.id, request_id=found)
                 row.request_id = found
-            if self.contract.request(row.request_id).status is RequestStatus.OPEN:
+            if self.contract.request(row.request_id, details=False).status is RequestStatus.OPEN:
                 return row.request_id
         return None
 
@@ -327,19 +327,22 @@ class TimeBank:
         wanted = _status(status) if status is not None else None
         scheme_id = self.parts.scheme(scheme).id if scheme is not None else None
         who = parse_address(member, what="member address") if member is not None else None
-        out: list[RequestView] = []
+        found: list[TimeBankRequest] = []
         for request_id in range(self.contract.request_count(), 0, -1):
-            r = self.contract.request(request_id)
+            r = self.contract.request(request_id, details=False)
             if wanted is not None and r.status is not wanted:
                 continue
             if scheme_id is not None and r.scheme_id != scheme_id:
                 continue
             if who is not None and who not in (r.requester, r.helper):
                 continue
-            out.append(self._view(r, viewer, self.parts.scheme_code(r.scheme_id)))
-            if len(out) >= last:
+            found.append(r)
+            if len(found) >= last:
                 break
-        return out
+        return [
+            self._view(r, viewer, self.parts.scheme_code(r.scheme_id))
+            for r in self.contract.with_details(found)
+        ]
 
     def history(self, request_id: int) -> list[RequestEvent]:
         """Every event of a request in chain order, with who signed it."""

@@ -287,6 +287,26 @@ def test_a_holder_settles_no_more_than_it_holds(
         spender.settle(h, owner, 0, 0)
 
 
+def test_a_holders_count_back_at_zero_keeps_its_storage_word(
+    chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
+) -> None:
+    """A hold placed after the holder's count of a scheme went back to zero costs what one on a
+    count above zero does: the count's word is rewritten, never filled again (20,000 gas)."""
+    owner = member(chain, scheme.id, 90)
+    first = spender.hold(scheme.id, owner, 30)
+    above_zero = spender.hold(scheme.id, owner, 30)
+    for h in (first, above_zero):
+        spender.settle(h, owner, 0, 0)
+    assert p.held_by(scheme.id, spender.address) == 0
+    result = spender.send("hold", scheme.id, owner, 30, source())
+    assert p.held_by(scheme.id, spender.address) == 30 == p.held_total(scheme.id)
+    assert p.balance_of(owner, scheme.id) == 60
+    gas_after_zero = int(result.receipt["gasUsed"])
+    probe = spender.send("hold", scheme.id, owner, 30, source())
+    gas_above_zero = int(probe.receipt["gasUsed"])
+    assert abs(gas_after_zero - gas_above_zero) < 1_000, (gas_after_zero, gas_above_zero)
+
+
 def test_what_a_hold_returns_to_a_recovered_owner_goes_to_the_successor(
     chain: Ledger, spender: Spender, scheme: Scheme, p: PointsLedgerClient
 ) -> None:

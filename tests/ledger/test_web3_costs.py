@@ -23,7 +23,8 @@ from ledger.chain.contracts.schemes import SchemeRegistryClient
 from ledger.chain.relay import Relay
 from ledger.errors import ChainError, InputError, SoldOut, UnknownScheme
 from ledger.ledger import Ledger
-from tests.catalogue_helpers import list_item, new_shop
+from ledger.spending.catalogue import fulfilment_hash
+from tests.catalogue_helpers import holder, list_item, new_shop
 from tests.factories import new_holder
 
 TRANSFER = {
@@ -212,3 +213,39 @@ def test_a_schemes_code_is_read_once(ledger: Ledger, trips: RoundTrips) -> None:
     assert fresh.code(shop.id) == shop.scheme.code
     assert fresh.code(shop.id) == shop.scheme.code
     assert len(trips.methods) == 1
+
+
+def test_fulfilment_hashes_are_read_from_their_events_once_for_a_list(
+    ledger: Ledger, trips: RoundTrips
+) -> None:
+    """The catalogue keeps a fulfilment code's hash in its OrderFulfilled event only: an order
+    read alone gets it with one log request more, a listed page of orders with one in all."""
+    shop = new_shop(ledger)
+    item = list_item(ledger, shop, price=10).item
+    c = ledger.catalogue
+    member = holder(ledger, shop, 100)
+    ids = [
+        c.redeem(
+            signer=member.account, member=member.address, item_id=item.id, unit_price=10
+        ).order.id
+        for _ in range(3)
+    ]
+    for n, order_id in enumerate(ids[:2]):
+        c.fulfil(merchant=shop.merchant, order_id=order_id, code=f"T-{n}")
+    c.item(item.id)  # the item's details are read once and kept
+    trips.reset()
+    listed = c.orders(item_id=item.id)
+    assert [v.order.id for v in listed] == ids[::-1]
+    assert [v.order.fulfilment_hash for v in listed] == [
+        None,
+        fulfilment_hash(ids[1], "T-1"),
+        fulfilment_hash(ids[0], "T-0"),
+    ]
+    logs = [m for m in trips.methods if m == ["eth_getLogs"]]
+    assert len(logs) == 2  # the orders placed, then the hashes of those fulfilled
+    trips.reset()
+    assert c.order(ids[0]).order.fulfilment_hash == fulfilment_hash(ids[0], "T-0")
+    assert trips.methods.count(["eth_getLogs"]) == 1
+    trips.reset()
+    assert c.order(ids[2]).order.fulfilment_hash is None
+    assert ["eth_getLogs"] not in trips.methods

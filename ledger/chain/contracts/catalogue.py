@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
@@ -48,7 +48,9 @@ class Order:
     hold_id: int
     status: OrderStatus
     expires_at: int
-    fulfilment_hash: bytes | None
+    #: The hash of the fulfilment code, from the order's OrderFulfilled event (the contract keeps
+    #: it in the event only); None until fulfilled.
+    fulfilment_hash: bytes | None = None
 
 
 class CatalogueClient(ContractClient):
@@ -126,13 +128,28 @@ class CatalogueClient(ContractClient):
     def item(self, item_id: int) -> Item:
         return _item(item_id, self._read("item", item_id))
 
-    def order(self, order_id: int) -> Order:
-        return _order(order_id, self._read("order", order_id))
+    def order(self, order_id: int, *, fulfilment: bool = True) -> Order:
+        """An order; without its fulfilment hash (one request fewer) when `fulfilment` is False."""
+        order = _order(order_id, self._read("order", order_id))
+        return self.with_fulfilment([order])[0] if fulfilment else order
 
     def order_and_item(self, order_id: int, item_id: int) -> tuple[Order, Item]:
-        """An order and an item (its own, when the caller knows it) in one round trip."""
+        """An order and an item (its own, when the caller knows it) in one round trip (one more
+        for a fulfilled order's hash)."""
         order, item = self._read_each([("order", (order_id,)), ("item", (item_id,))])
-        return _order(order_id, order), _item(item_id, item)
+        return self.with_fulfilment([_order(order_id, order)])[0], _item(item_id, item)
+
+    def with_fulfilment(self, orders: list[Order], *, from_block: int = 0) -> list[Order]:
+        """The orders with the fulfilment hashes of those fulfilled, read from their
+        OrderFulfilled events in one request."""
+        fulfilled = [o.id for o in orders if o.status is OrderStatus.FULFILLED]
+        if not fulfilled:
+            return orders
+        entries = self.contract.events.OrderFulfilled().get_logs(
+            from_block=from_block, argument_filters={"orderId": fulfilled}
+        )
+        hashes = {int(e["args"]["orderId"]): bytes(e["args"]["fulfilmentHash"]) for e in entries}
+        return [replace(o, fulfilment_hash=hashes.get(o.id)) for o in orders]
 
     def order_lots(self, order_id: int) -> list[Lot]:
         """The expiring lots an order's points came from (they return with them)."""
@@ -166,8 +183,7 @@ def _item(item_id: int, i: Any) -> Item:
 
 
 def _order(order_id: int, o: Any) -> Order:
-    """An ``Order`` from the catalogue's ``order(id)`` struct."""
-    fulfilment = bytes(o[7])
+    """An ``Order`` from the catalogue's ``order(id)`` struct (without its fulfilment hash)."""
     return Order(
         id=order_id,
         member=o[0],
@@ -177,5 +193,4 @@ def _order(order_id: int, o: Any) -> Order:
         item_id=int(o[4]),
         points=int(o[5]),
         hold_id=int(o[6]),
-        fulfilment_hash=None if fulfilment == bytes(32) else fulfilment,
     )

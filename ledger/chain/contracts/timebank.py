@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from web3.types import EventData
@@ -75,7 +75,9 @@ class TimeBankRequest:
     #: Unix time from which nobody can accept it; None: no deadline.
     deadline: int | None
     hold_id: int | None
-    details_hash: str
+    #: The hash of the request's details, from its RequestPosted event (the contract keeps it in
+    #: the event only); empty when read without it.
+    details_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,10 @@ class TimeBankClient(ContractClient):
         """The expiring lots a request's held hours came from (they return with them)."""
         return [unpack_lot(int(v)) for v in self._read("requestLots", request_id)]
 
-    def request(self, request_id: int) -> TimeBankRequest:
+    def request(self, request_id: int, *, details: bool = True) -> TimeBankRequest:
+        """A request; without its details hash (one request fewer) when `details` is False."""
         r = self._read("request", request_id)
-        return TimeBankRequest(
+        request = TimeBankRequest(
             id=request_id,
             requester=r[0],
             scheme_id=int(r[1]),
@@ -151,8 +154,20 @@ class TimeBankClient(ContractClient):
             helper=None if r[5] == ZERO_ADDRESS else r[5],
             deadline=int(r[6]) or None,
             hold_id=int(r[7]) or None,
-            details_hash="0x" + bytes(r[8]).hex(),
         )
+        return self.with_details([request])[0] if details else request
+
+    def with_details(self, requests: list[TimeBankRequest]) -> list[TimeBankRequest]:
+        """The requests with their details hashes, read from their RequestPosted events in one
+        request."""
+        ids = [r.id for r in requests if r.status is not RequestStatus.NONE]
+        if not ids:
+            return requests
+        hashes = {
+            int(e["args"]["requestId"]): "0x" + bytes(e["args"]["detailsHash"]).hex()
+            for e in self.logs("RequestPosted", requestId=ids)
+        }
+        return [replace(r, details_hash=hashes.get(r.id, "")) for r in requests]
 
     def request_count(self) -> int:
         return int(self._read("requestCount"))
