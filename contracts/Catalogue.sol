@@ -331,7 +331,7 @@ contract Catalogue is ICatalogue, Governed {
     }
 
     function _checkRedemption(uint256 schemeId) private view {
-        if (_schemes.spendingTerms(schemeId).flags & FLAG_REDEMPTION == 0) revert CatalogueRedemptionClosed(schemeId);
+        if (_schemes.policyTerms(schemeId).flags & FLAG_REDEMPTION == 0) revert CatalogueRedemptionClosed(schemeId);
     }
 
     /// @dev The member themselves, or a proxy the member registry records for them.

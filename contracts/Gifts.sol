@@ -144,7 +144,7 @@ contract Gifts is IGifts, Governed {
     }
 
     function _requireGifts(uint256 schemeId) private view {
-        if (_schemes.spendingTerms(schemeId).flags & FLAG_GIFTS == 0) revert GiftsNotAllowed(schemeId);
+        if (_schemes.policyTerms(schemeId).flags & FLAG_GIFTS == 0) revert GiftsNotAllowed(schemeId);
     }
 
     /// @dev The sender, if it is `member` or a proxy `member` granted; `member` must be active.

@@ -917,7 +917,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
 
     /// @dev What spending needs of a scheme (its policy); reverts as `_open`.
     function _openToSpend(uint256 schemeId) private view returns (ISchemeRegistry.Policy memory) {
-        ISchemeRegistry.SpendingTerms memory t = _schemes.spendingTerms(schemeId);
+        ISchemeRegistry.PolicyTerms memory t = _schemes.policyTerms(schemeId);
         if (t.paused != 0) revert PointsPaused(t.paused == schemeId ? schemeId : 0);
         return t.policy;
     }

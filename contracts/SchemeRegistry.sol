@@ -53,14 +53,20 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         string unit;
     }
 
-    /// What spending needs of a scheme but its value, in one word.
+    /// What spending needs of a scheme but its value, in one word, so that `policyTerms` is one
+    /// storage read: `state` holds KNOWN, PAUSED (this scheme) and PAUSED_EVERY (every scheme:
+    /// set on each scheme's word by `pause(PAUSED_ALL)`, and on a scheme added while it holds).
     struct StoredTerms {
         uint88 maxBalance;
         uint16 expiryMonths;
         uint128 supplyLimit;
         uint16 flags;
-        bool paused;
+        uint8 state;
     }
+
+    uint8 private constant KNOWN = 1;
+    uint8 private constant PAUSED = 2;
+    uint8 private constant PAUSED_EVERY = 4;
 
     /// The value in force and a scheduled change, in one word.
     struct StoredValue {
@@ -126,7 +132,13 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
             name: name,
             unit: unit
         });
-        _terms[schemeId].flags = uint16(flags);
+        _terms[schemeId] = StoredTerms({
+            maxBalance: 0,
+            expiryMonths: 0,
+            supplyLimit: 0,
+            flags: uint16(flags),
+            state: registry.pausedAll ? KNOWN | PAUSED_EVERY : KNOWN
+        });
         _values[schemeId] = StoredValue(unitValue, uint64(block.number), 0, 0);
         _valueChanges[schemeId].push(ValueChange(uint64(block.number), unitValue));
         emit SchemeAdded(schemeId, code, issuer, name, unit, unitValue, quota, quotaPeriod, flags);
@@ -221,10 +233,12 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         if (schemeId == PAUSED_ALL) {
             if (_registry.pausedAll) revert SchemeAlreadyPaused(schemeId);
             _registry.pausedAll = true;
+            _setEvery(PAUSED_EVERY, true);
         } else {
             _known(schemeId);
-            if (_terms[schemeId].paused) revert SchemeAlreadyPaused(schemeId);
-            _terms[schemeId].paused = true;
+            StoredTerms storage terms = _terms[schemeId];
+            if (terms.state & PAUSED != 0) revert SchemeAlreadyPaused(schemeId);
+            terms.state |= PAUSED;
         }
         emit Paused(schemeId, sender);
     }
@@ -234,9 +248,11 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
         if (schemeId == PAUSED_ALL) {
             if (!_registry.pausedAll) revert SchemeNotPaused(schemeId);
             _registry.pausedAll = false;
+            _setEvery(PAUSED_EVERY, false);
         } else {
-            if (!_terms[schemeId].paused) revert SchemeNotPaused(schemeId);
-            _terms[schemeId].paused = false;
+            StoredTerms storage terms = _terms[schemeId];
+            if (terms.state & PAUSED == 0) revert SchemeNotPaused(schemeId);
+            terms.state &= ~PAUSED;
         }
         emit Unpaused(schemeId, _msgSender());
     }
@@ -272,24 +288,31 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
 
     /// @inheritdoc ISchemeRegistry
     function ledgerTerms(uint256 schemeId) external view returns (LedgerTerms memory t) {
-        bool pausedAll = _known(schemeId);
-        StoredTerms memory terms = _terms[schemeId];
+        (StoredTerms memory terms, uint256 paused) = _spending(schemeId);
         StoredScheme storage s = _schemes[schemeId];
         t.quota = s.quota;
         t.quotaPeriod = s.quotaPeriod;
         t.flags = terms.flags;
-        t.paused = _pausedAs(schemeId, pausedAll, terms.paused);
+        t.paused = paused;
         t.policy = _policy(terms);
     }
 
     /// @inheritdoc ISchemeRegistry
-    /// @dev Three storage reads: `_registry`, `_terms[id]` and `_values[id]`.
+    /// @dev Two storage reads: `_terms[id]` and `_values[id]`.
     function spendingTerms(uint256 schemeId) external view returns (SpendingTerms memory t) {
-        bool pausedAll = _known(schemeId);
-        StoredTerms memory terms = _terms[schemeId];
+        (StoredTerms memory terms, uint256 paused) = _spending(schemeId);
         t.unitValue = _valueAt(schemeId, block.number);
         t.flags = terms.flags;
-        t.paused = _pausedAs(schemeId, pausedAll, terms.paused);
+        t.paused = paused;
+        t.policy = _policy(terms);
+    }
+
+    /// @inheritdoc ISchemeRegistry
+    /// @dev One storage read: `_terms[id]`.
+    function policyTerms(uint256 schemeId) external view returns (PolicyTerms memory t) {
+        (StoredTerms memory terms, uint256 paused) = _spending(schemeId);
+        t.flags = terms.flags;
+        t.paused = paused;
         t.policy = _policy(terms);
     }
 
@@ -300,7 +323,7 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     /// @notice Whether a scheme's points are stopped (by its own pause or every scheme's);
     /// `isPaused(0)`: whether every scheme is.
     function isPaused(uint256 schemeId) external view returns (bool) {
-        return _registry.pausedAll || _terms[schemeId].paused;
+        return _registry.pausedAll || _terms[schemeId].state & PAUSED != 0;
     }
 
     /// @notice The id of a scheme code; reverts for an unknown code.
@@ -327,11 +350,27 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
 
     // --- packed words --------------------------------------------------------------------------
 
-    /// @dev Reverts for an unknown scheme; else whether every scheme is paused (the same word).
-    function _known(uint256 schemeId) private view returns (bool pausedAll) {
-        Registry memory registry = _registry;
-        if (schemeId == 0 || schemeId > registry.count) revert SchemeUnknown(schemeId);
-        return registry.pausedAll;
+    /// @dev Reverts for an unknown scheme.
+    function _known(uint256 schemeId) private view {
+        if (schemeId == 0 || schemeId > _registry.count) revert SchemeUnknown(schemeId);
+    }
+
+    /// @dev A scheme's terms word and its pause as `LedgerTerms.paused`; reverts for an unknown one.
+    function _spending(uint256 schemeId) private view returns (StoredTerms memory terms, uint256 paused) {
+        terms = _terms[schemeId];
+        uint8 state = terms.state;
+        if (state & KNOWN == 0) revert SchemeUnknown(schemeId);
+        if (state & PAUSED_EVERY != 0) paused = type(uint256).max;
+        else if (state & PAUSED != 0) paused = schemeId;
+    }
+
+    /// @dev Sets or clears `bit` in every scheme's terms word.
+    function _setEvery(uint8 bit, bool on) private {
+        uint256 count = _registry.count;
+        for (uint256 id = 1; id <= count; ++id) {
+            StoredTerms storage terms = _terms[id];
+            terms.state = on ? terms.state | bit : terms.state & ~bit;
+        }
     }
 
     function _valueAt(uint256 schemeId, uint256 blockNumber) private view returns (uint64) {
@@ -346,12 +385,6 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
             if (change.fromBlock <= blockNumber) return change.unitValue;
         }
         return 0;
-    }
-
-    /// @dev As `LedgerTerms.paused`: 0, the scheme's id, or type(uint256).max for every scheme.
-    function _pausedAs(uint256 schemeId, bool pausedAll, bool paused) private pure returns (uint256) {
-        if (pausedAll) return type(uint256).max;
-        return paused ? schemeId : 0;
     }
 
     function _policy(StoredTerms memory terms) private pure returns (Policy memory) {

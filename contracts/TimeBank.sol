@@ -77,7 +77,7 @@ contract TimeBank is ITimeBank, Governed {
     ) external returns (uint256 requestId) {
         address sender = _actFor(member);
         _requireActive(member);
-        if (_schemes.spendingTerms(schemeId).flags & FLAG_TIME_BANK == 0) revert TimeBankNotTimeBankScheme(schemeId);
+        if (_schemes.policyTerms(schemeId).flags & FLAG_TIME_BANK == 0) revert TimeBankNotTimeBankScheme(schemeId);
         if (hoursOffered == 0 || hoursOffered > MAX_HOURS) revert TimeBankInvalidHours(hoursOffered, MAX_HOURS);
         if (kind == 0) revert TimeBankInvalidKind(kind);
         if (detailsHash == bytes32(0)) revert TimeBankInvalidDetails();

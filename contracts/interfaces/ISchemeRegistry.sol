@@ -57,6 +57,14 @@ interface ISchemeRegistry {
         Policy policy;
     }
 
+    /// @notice What a spending operation but the exchange needs of a scheme: one storage read.
+    struct PolicyTerms {
+        uint32 flags;
+        /// As `LedgerTerms.paused`: 0, the scheme's id, or type(uint256).max.
+        uint256 paused;
+        Policy policy;
+    }
+
     event SchemeAdded(
         uint256 indexed schemeId,
         bytes32 indexed code,
@@ -137,6 +145,8 @@ interface ISchemeRegistry {
     function ledgerTerms(uint256 schemeId) external view returns (LedgerTerms memory);
     /// @notice The value in force, flags, pause and policy of a scheme: what spending reads.
     function spendingTerms(uint256 schemeId) external view returns (SpendingTerms memory);
+    /// @notice The flags, pause and policy of a scheme: `spendingTerms` without the value.
+    function policyTerms(uint256 schemeId) external view returns (PolicyTerms memory);
     function policyOf(uint256 schemeId) external view returns (Policy memory);
     function isPaused(uint256 schemeId) external view returns (bool);
     function schemeIdOf(bytes32 code) external view returns (uint256);

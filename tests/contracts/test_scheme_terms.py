@@ -1,6 +1,7 @@
 """SchemeRegistry: the terms every spending operation reads in one call (``spendingTerms``: the
-value in force, flags, pause and policy, from three packed storage words), kept in step with the
-council's changes and with the older readers (``unitValueAt``, ``ledgerTerms``, ``policyOf``)."""
+value in force, flags, pause and policy, from two packed storage words; ``policyTerms``: the same
+without the value, from one), kept in step with the council's changes and with the older readers
+(``unitValueAt``, ``ledgerTerms``, ``policyOf``)."""
 
 from __future__ import annotations
 
@@ -45,11 +46,22 @@ def ledger_terms(ledger: Ledger, scheme_id: int) -> tuple[int, int, int, Policy]
     return flags, paused, quota, Policy(*policy)
 
 
+def policy_terms(ledger: Ledger, scheme_id: int) -> tuple[int, int, Policy]:
+    """``policyTerms``' flags, pause and policy: spendingTerms' without the value."""
+    flags, paused, policy = ledger.schemes.contract.functions.policyTerms(scheme_id).call()
+    return flags, paused, Policy(*policy)
+
+
+def without_value(terms: SpendingTerms) -> tuple[int, int, Policy]:
+    return int(terms.flags), terms.paused, terms.policy
+
+
 def test_the_terms_of_a_scheme_as_admitted(ledger: Ledger, scheme: Scheme) -> None:
     terms = ledger.schemes.spending_terms(scheme.id)
 
     assert terms == SpendingTerms(unit_value=1_000, flags=FLAGS, paused=0, policy=Policy())
     assert ledger_terms(ledger, scheme.id) == (int(FLAGS), 0, scheme.quota, Policy())
+    assert policy_terms(ledger, scheme.id) == (int(FLAGS), 0, Policy())
 
 
 def test_the_value_changes_at_its_block_and_not_before(ledger: Ledger, scheme: Scheme) -> None:
@@ -135,8 +147,19 @@ def test_the_pause_of_a_scheme_and_of_every_scheme_shows_in_the_terms(
             assert s.spending_terms(scheme.id).paused == PAUSED_EVERY_SCHEME
             assert s.spending_terms(other.id).paused == PAUSED_EVERY_SCHEME
             assert ledger_terms(ledger, other.id)[1] == PAUSED_EVERY_SCHEME
+            # a scheme admitted while every scheme is paused is paused with them
+            added = new_scheme(ledger)
+            for scheme_id in (scheme.id, other.id, added.id):
+                assert policy_terms(ledger, scheme_id)[1] == PAUSED_EVERY_SCHEME
+            assert s.is_paused(added.id)
         finally:
             govern(ledger, [s.unpause_call(0)])
+        assert [policy_terms(ledger, i)[1] for i in (scheme.id, other.id, added.id)] == [
+            scheme.id,
+            0,
+            0,
+        ]
+        assert not s.is_paused(added.id)
         assert (s.spending_terms(scheme.id).paused, s.spending_terms(other.id).paused) == (
             scheme.id,
             0,
@@ -167,6 +190,7 @@ def test_policy_and_flags_changes_show_in_the_terms_and_leave_the_rest(
             unit_value=1_000, flags=SchemeFlag(31), paused=scheme.id, policy=widest
         )
         assert ledger_terms(ledger, scheme.id) == (31, scheme.id, scheme.quota, widest)
+        assert policy_terms(ledger, scheme.id) == without_value(terms)
         assert (s.policy_of(scheme.id), ledger.scheme(scheme.id).flags) == (widest, SchemeFlag(31))
     finally:
         govern(ledger, [s.unpause_call(scheme.id)])
@@ -177,6 +201,7 @@ def test_policy_and_flags_changes_show_in_the_terms_and_leave_the_rest(
         unit_value=1_000, flags=FLAGS, paused=0, policy=narrow
     )
     assert ledger_terms(ledger, scheme.id) == (int(FLAGS), 0, scheme.quota, narrow)
+    assert policy_terms(ledger, scheme.id) == (int(FLAGS), 0, narrow)
 
 
 def test_the_terms_of_an_unknown_scheme_are_refused(ledger: Ledger) -> None:
@@ -185,3 +210,5 @@ def test_the_terms_of_an_unknown_scheme_are_refused(ledger: Ledger) -> None:
     for scheme_id in (unknown, 0):
         with reverts(UnknownScheme, "SchemeUnknown", {"schemeId": scheme_id}):
             ledger.schemes.spending_terms(scheme_id)
+        with reverts(UnknownScheme, "SchemeUnknown", {"schemeId": scheme_id}):
+            ledger.schemes._read("policyTerms", scheme_id)
