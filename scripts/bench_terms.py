@@ -1,5 +1,6 @@
 """Gas of the scheme terms every spending operation reads from the SchemeRegistry:
-``ledgerTerms(id)``, ``unitValueAt(id, block.number)`` and ``spendingTerms(id)``, each estimated as
+``ledgerTerms(id)``, ``unitValueAt(id, block.number)``, ``spendingTerms(id)`` and ``policyTerms(id)``
+(what spending but the exchange reads), each estimated as
 a call of its own (``eth_estimateGas``: every storage slot cold, as in a transaction's first read).
 
     .venv/bin/python scripts/bench_terms.py [--contracts DIR]
@@ -75,7 +76,7 @@ def mine(ledger: Ledger, blocks: int) -> None:
 
 
 def measure(ledger: Ledger, scheme_id: int) -> dict[str, dict[str, tuple[int, int] | None]]:
-    """Per state of the scheme's value: the estimates of the three reads."""
+    """Per state of the scheme's value: the estimates of the reads."""
 
     def reads() -> dict[str, tuple[int, int] | None]:
         # The estimate runs in the next block: unitValueAt(id, block.number) asks for that one.
@@ -84,6 +85,7 @@ def measure(ledger: Ledger, scheme_id: int) -> dict[str, dict[str, tuple[int, in
             "ledgerTerms": estimated(ledger, "ledgerTerms", scheme_id),
             "unitValueAt(id, block.number)": estimated(ledger, "unitValueAt", scheme_id, now),
             "spendingTerms": estimated(ledger, "spendingTerms", scheme_id),
+            "policyTerms": estimated(ledger, "policyTerms", scheme_id),
         }
 
     def change(unit_value: int) -> int:

@@ -450,3 +450,29 @@ def test_a_binary_consent_without_its_file_name_is_refused_and_nothing_is_grante
         )
     assert not ledger.members.is_proxy(member.address, worker.address)
     assert ledger.proxies.proxies(member.address, include_revoked=True) == []
+
+
+def test_listed_requests_show_their_details_read_from_their_events_in_one_request(
+    ledger: Ledger, scheme: Scheme, worker: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The time bank keeps a request's details hash in its RequestPosted event only: a listed
+    page reads the hashes of all its requests in one log request, and each request's details
+    (kept off chain) show where they match that hash."""
+    requester = elderly(ledger, scheme, 6, worker)
+    ids = [post(ledger, scheme, requester, worker, needs=f"第 {n} 次: 买菜") for n in range(3)]
+    contract = ledger.timebank_contract
+    asked: list[Any] = []
+    logs = contract.logs
+
+    def counting(event: str, **filters: object) -> Any:
+        asked.append((event, filters))
+        return logs(event, **filters)
+
+    monkeypatch.setattr(contract, "logs", counting)
+    listed = ledger.timebank.requests(member=requester.address, viewer=worker.address)
+    assert [v.request.id for v in listed] == ids[::-1]
+    assert [v.needs for v in listed] == [f"第 {n} 次: 买菜" for n in (2, 1, 0)]
+    assert asked == [("RequestPosted", {"requestId": ids[::-1]})]
+    assert all(v.request.details_hash.startswith("0x") for v in listed)
+    assert len({v.request.details_hash for v in listed}) == 3
+    assert contract.request(ids[0], details=False).details_hash == ""
