@@ -30,27 +30,61 @@ contract Catalogue is ICatalogue, Governed {
     IMemberRegistry private immutable _members;
     IPointsLedger private immutable _points;
 
-    mapping(uint256 itemId => Item) private _items;
-    /// An order as stored: two words (member | quantity | expiry | status; item | points | the lot
-    /// its points came from). The order is the points ledger's hold too: the ledger keeps only
-    /// what the catalogue holds in all (see HeldLots). The hash of its fulfilment code is in its
-    /// OrderFulfilled event only: a new storage word would cost a fulfilment 20,000 gas.
-    struct StoredOrder {
-        address member;
-        uint32 quantity;
-        uint40 expiresAt;
-        OrderStatus status;
-        uint48 itemId;
-        uint88 points;
-        uint112 lot;
+    /// An item as stored: Item, with the first order placed at its current price (orders before
+    /// it were placed at one of `_earlierPrices`), in Item's three words.
+    struct StoredItem {
+        uint32 schemeId;
+        address merchant;
+        uint32 stock;
+        uint32 perMember;
+        uint96 price;
+        uint40 availableFrom;
+        uint40 availableUntil;
+        uint32 collectionPeriod;
+        bool delisted;
+        uint40 priceFrom;
+        bytes32 detailsHash;
     }
 
-    mapping(uint256 orderId => StoredOrder) private _orders;
-    /// The lots of an order whose points came from several (HeldLots.LISTED).
+    /// An order as it is read: the fields of its storage word.
+    struct StoredOrder {
+        address member;
+        uint256 itemId;
+        uint256 quantity;
+        uint256 expiresAt;
+        OrderStatus status;
+        /// Whether its points came from expiring lots (kept in `_orderLot`).
+        bool lots;
+    }
+
+    /// Bit offsets of an order's word: member (160) | item (40) | quantity (20) | expiry (32) |
+    /// status (3) | lots (1). An order is one word, so placing it fills one empty storage word
+    /// (20,000 gas); its points are its quantity at the price it was placed at (`_priceAt`).
+    uint256 private constant ITEM_SHIFT = 160;
+    uint256 private constant QUANTITY_SHIFT = 200;
+    uint256 private constant EXPIRY_SHIFT = 220;
+    uint256 private constant STATUS_SHIFT = 252;
+    uint256 private constant LOTS_BIT = 1 << 255;
+
+    /// The item and order counts, in one word.
+    struct Counts {
+        uint128 items;
+        uint128 orders;
+    }
+
+    mapping(uint256 itemId => StoredItem) private _items;
+    /// An item's earlier prices, oldest first: price | the first order placed at it << 96.
+    mapping(uint256 itemId => uint256[]) private _earlierPrices;
+    /// Orders, one word each; the order is the points ledger's hold too: the ledger keeps only
+    /// what the catalogue holds in all (see HeldLots). The hash of its fulfilment code is in its
+    /// OrderFulfilled event only.
+    mapping(uint256 orderId => uint256) private _orders;
+    /// The lot an order's points came from, or HeldLots.LISTED when they came from several
+    /// (listed in `_orderLots`); written only for an order whose points came from expiring lots.
+    mapping(uint256 orderId => uint256) private _orderLot;
     mapping(uint256 orderId => uint256[]) private _orderLots;
     mapping(uint256 itemId => mapping(address member => uint256)) private _taken;
-    uint256 private _itemCount;
-    uint256 private _orderCount;
+    Counts private _counts;
 
     constructor(
         address admin,
@@ -86,8 +120,8 @@ contract Catalogue is ICatalogue, Governed {
             revert CatalogueInvalidPeriod(collectionPeriod);
         }
         if (detailsHash == bytes32(0)) revert CatalogueInvalidDetails();
-        itemId = ++_itemCount;
-        _items[itemId] = Item({
+        itemId = ++_counts.items;
+        _items[itemId] = StoredItem({
             schemeId: uint32(schemeId),
             merchant: sender,
             stock: uint32(stock),
@@ -97,6 +131,7 @@ contract Catalogue is ICatalogue, Governed {
             availableUntil: availableUntil,
             collectionPeriod: collectionPeriod,
             delisted: false,
+            priceFrom: 0,
             detailsHash: detailsHash
         });
         emit ItemListed(
@@ -122,12 +157,17 @@ contract Catalogue is ICatalogue, Governed {
         uint40 availableFrom,
         uint40 availableUntil
     ) external {
-        Item storage it = _item(itemId);
+        StoredItem storage it = _item(itemId);
         address sender = _msgSender();
         if (sender != it.merchant) revert CatalogueUnauthorized(itemId, sender);
         _checkMerchant(it.schemeId, sender);
         if (it.delisted) revert CatalogueDelisted(itemId);
         _checkTerms(price, stock, perMember, availableFrom, availableUntil);
+        if (price != it.price) {
+            // Orders placed so far keep the price they were placed at.
+            _earlierPrices[itemId].push(uint256(it.price) | (uint256(it.priceFrom) << 96));
+            it.priceFrom = uint40(_counts.orders + 1);
+        }
         it.price = uint96(price);
         it.stock = uint32(stock);
         it.perMember = uint32(perMember);
@@ -138,7 +178,7 @@ contract Catalogue is ICatalogue, Governed {
 
     /// @inheritdoc ICatalogue
     function delistItem(uint256 itemId) external {
-        Item storage it = _item(itemId);
+        StoredItem storage it = _item(itemId);
         address sender = _msgSender();
         if (
             sender != it.merchant && sender != _schemes.issuerOf(it.schemeId)
@@ -158,7 +198,7 @@ contract Catalogue is ICatalogue, Governed {
         external
         returns (uint256 orderId)
     {
-        Item storage it = _item(itemId);
+        StoredItem storage it = _item(itemId);
         address sender = _msgSender();
         _checkActsFor(member, sender);
         if (it.delisted) revert CatalogueDelisted(itemId);
@@ -181,73 +221,78 @@ contract Catalogue is ICatalogue, Governed {
 
         it.stock = uint32(stock - quantity);
         _taken[itemId][member] = taken + quantity;
-        orderId = ++_orderCount;
-        uint40 expiresAt = uint40(block.timestamp) + it.collectionPeriod;
+        orderId = ++_counts.orders;
+        uint256 expiresAt = block.timestamp + it.collectionPeriod;
         uint256[] memory lots = _points.hold(schemeId, member, points, bytes32(orderId));
-        _orders[orderId] = StoredOrder({
-            member: member,
-            quantity: uint32(quantity),
-            expiresAt: expiresAt,
-            status: OrderStatus.Held,
-            itemId: uint48(itemId),
-            points: uint88(points),
-            lot: uint112(HeldLots.keep(lots, _orderLots, orderId))
-        });
-        emit OrderPlaced(orderId, itemId, member, quantity, points, orderId, expiresAt, sender);
+        uint256 lot = HeldLots.keep(lots, _orderLots, orderId);
+        if (lot != 0) _orderLot[orderId] = lot;
+        _orders[orderId] = _word(StoredOrder(member, itemId, quantity, expiresAt, OrderStatus.Held, lot != 0));
+        emit OrderPlaced(orderId, itemId, member, quantity, points, orderId, uint40(expiresAt), sender);
     }
 
     /// @inheritdoc ICatalogue
     function fulfil(uint256 orderId, bytes32 fulfilmentHash) external {
-        StoredOrder storage o = _order(orderId);
-        uint256 itemId = o.itemId;
-        Item storage it = _items[itemId];
+        StoredOrder memory o = _order(orderId);
+        StoredItem storage it = _items[o.itemId];
         address sender = _msgSender();
         if (sender != it.merchant) revert CatalogueNotMerchant(it.schemeId, sender);
         _checkMerchant(it.schemeId, sender);
         if (o.status != OrderStatus.Held) revert CatalogueOrderNotHeld(orderId, o.status);
-        if (block.timestamp >= o.expiresAt) revert CatalogueOrderExpired(orderId, o.expiresAt);
+        if (block.timestamp >= o.expiresAt) revert CatalogueOrderExpired(orderId, uint40(o.expiresAt));
         if (fulfilmentHash == bytes32(0)) revert CatalogueInvalidFulfilment();
-        o.status = OrderStatus.Fulfilled;
-        uint256 points = o.points;
-        _points.settleHold(_hold(orderId, o, it.schemeId), address(0), 0, points);
-        emit OrderFulfilled(orderId, itemId, sender, points, fulfilmentHash);
+        _setStatus(orderId, o, OrderStatus.Fulfilled);
+        IPointsLedger.Hold memory h = _hold(orderId, o, it);
+        _points.settleHold(h, address(0), 0, h.amount);
+        emit OrderFulfilled(orderId, o.itemId, sender, h.amount, fulfilmentHash);
     }
 
     /// @inheritdoc ICatalogue
     function cancel(uint256 orderId) external {
-        StoredOrder storage o = _order(orderId);
+        StoredOrder memory o = _order(orderId);
         address sender = _msgSender();
         if (sender != _items[o.itemId].merchant) _checkActsFor(o.member, sender);
         if (o.status != OrderStatus.Held) revert CatalogueOrderNotHeld(orderId, o.status);
-        _release(orderId, o, OrderStatus.Cancelled);
-        emit OrderCancelled(orderId, o.itemId, sender, o.points);
+        uint256 points = _release(orderId, o, OrderStatus.Cancelled);
+        emit OrderCancelled(orderId, o.itemId, sender, points);
     }
 
     /// @inheritdoc ICatalogue
     function expireOrder(uint256 orderId) external {
-        StoredOrder storage o = _order(orderId);
+        StoredOrder memory o = _order(orderId);
         if (o.status != OrderStatus.Held) revert CatalogueOrderNotHeld(orderId, o.status);
-        if (block.timestamp < o.expiresAt) revert CatalogueOrderNotDue(orderId, o.expiresAt);
-        _release(orderId, o, OrderStatus.Expired);
-        emit OrderExpired(orderId, o.itemId, _msgSender(), o.points);
+        if (block.timestamp < o.expiresAt) revert CatalogueOrderNotDue(orderId, uint40(o.expiresAt));
+        uint256 points = _release(orderId, o, OrderStatus.Expired);
+        emit OrderExpired(orderId, o.itemId, _msgSender(), points);
     }
 
     // --- views ---------------------------------------------------------------------------------
 
     function item(uint256 itemId) external view returns (Item memory) {
-        return _item(itemId);
+        StoredItem storage it = _item(itemId);
+        return Item({
+            schemeId: it.schemeId,
+            merchant: it.merchant,
+            stock: it.stock,
+            perMember: it.perMember,
+            price: it.price,
+            availableFrom: it.availableFrom,
+            availableUntil: it.availableUntil,
+            collectionPeriod: it.collectionPeriod,
+            delisted: it.delisted,
+            detailsHash: it.detailsHash
+        });
     }
 
     /// @notice An order; its hold id is its own id (the points ledger numbers a hold by its reference).
     function order(uint256 orderId) external view returns (Order memory) {
-        StoredOrder storage o = _order(orderId);
+        StoredOrder memory o = _order(orderId);
         return Order({
             member: o.member,
-            quantity: o.quantity,
-            expiresAt: o.expiresAt,
+            quantity: uint32(o.quantity),
+            expiresAt: uint40(o.expiresAt),
             status: o.status,
-            itemId: o.itemId,
-            points: o.points,
+            itemId: uint64(o.itemId),
+            points: uint96(_orderPoints(orderId, o, _items[o.itemId])),
             holdId: uint64(orderId)
         });
     }
@@ -255,16 +300,15 @@ contract Catalogue is ICatalogue, Governed {
     /// @notice The expiring lots an order's points came from (expiry month | amount << 24; the rest
     /// never expires): what returns with them if the order is cancelled or expires.
     function orderLots(uint256 orderId) external view returns (uint256[] memory) {
-        StoredOrder storage o = _order(orderId);
-        return HeldLots.load(o.lot, _orderLots, orderId);
+        return _lotsOf(orderId, _order(orderId));
     }
 
     function itemCount() external view returns (uint256) {
-        return _itemCount;
+        return _counts.items;
     }
 
     function orderCount() external view returns (uint256) {
-        return _orderCount;
+        return _counts.orders;
     }
 
     /// @inheritdoc ICatalogue
@@ -286,31 +330,57 @@ contract Catalogue is ICatalogue, Governed {
 
     // --- internals -----------------------------------------------------------------------------
 
-    /// @dev Returns the order's points and gives back its units (stock, the member's count).
-    function _release(uint256 orderId, StoredOrder storage o, OrderStatus status) private {
-        o.status = status;
-        uint256 itemId = o.itemId;
-        uint256 quantity = o.quantity;
-        Item storage it = _items[itemId];
-        uint256 stock = it.stock + quantity;
+    /// @dev Returns the order's points and gives back its units (stock, the member's count);
+    /// returns how many points.
+    function _release(uint256 orderId, StoredOrder memory o, OrderStatus status) private returns (uint256) {
+        _setStatus(orderId, o, status);
+        StoredItem storage it = _items[o.itemId];
+        uint256 stock = it.stock + o.quantity;
         it.stock = stock > type(uint32).max ? type(uint32).max : uint32(stock);
-        _taken[itemId][o.member] -= quantity;
-        _points.settleHold(_hold(orderId, o, it.schemeId), address(0), 0, 0);
+        _taken[o.itemId][o.member] -= o.quantity;
+        IPointsLedger.Hold memory h = _hold(orderId, o, it);
+        _points.settleHold(h, address(0), 0, 0);
+        return h.amount;
     }
 
     /// @dev The order as the points ledger's hold (see IPointsLedger.Hold).
-    function _hold(uint256 orderId, StoredOrder storage o, uint256 schemeId)
+    function _hold(uint256 orderId, StoredOrder memory o, StoredItem storage it)
         private
         view
         returns (IPointsLedger.Hold memory)
     {
         return IPointsLedger.Hold({
-            schemeId: schemeId,
+            schemeId: it.schemeId,
             owner: o.member,
-            amount: o.points,
+            amount: _orderPoints(orderId, o, it),
             ref: bytes32(orderId),
-            lots: HeldLots.load(o.lot, _orderLots, orderId)
+            lots: _lotsOf(orderId, o)
         });
+    }
+
+    /// @dev An order's points: its quantity at the price it was placed at.
+    function _orderPoints(uint256 orderId, StoredOrder memory o, StoredItem storage it) private view returns (uint256) {
+        if (orderId >= it.priceFrom) return o.quantity * it.price;
+        uint256[] storage earlier = _earlierPrices[o.itemId];
+        for (uint256 k = earlier.length; k > 0; --k) {
+            uint256 entry = earlier[k - 1];
+            if (orderId >= entry >> 96) return o.quantity * uint96(entry);
+        }
+        return 0; // unreachable: the first price counts from order 0
+    }
+
+    function _lotsOf(uint256 orderId, StoredOrder memory o) private view returns (uint256[] memory lots) {
+        if (o.lots) lots = HeldLots.load(_orderLot[orderId], _orderLots, orderId);
+    }
+
+    function _word(StoredOrder memory o) private pure returns (uint256) {
+        return uint256(uint160(o.member)) | (o.itemId << ITEM_SHIFT) | (o.quantity << QUANTITY_SHIFT)
+            | (o.expiresAt << EXPIRY_SHIFT) | (uint256(o.status) << STATUS_SHIFT) | (o.lots ? LOTS_BIT : 0);
+    }
+
+    function _setStatus(uint256 orderId, StoredOrder memory o, OrderStatus status) private {
+        o.status = status;
+        _orders[orderId] = _word(o);
     }
 
     function _checkTerms(uint256 price, uint256 stock, uint256 perMember, uint40 availableFrom, uint40 availableUntil)
@@ -339,13 +409,19 @@ contract Catalogue is ICatalogue, Governed {
         if (sender != member && !_members.isProxy(member, sender)) revert CatalogueNotMemberOrProxy(member, sender);
     }
 
-    function _item(uint256 itemId) private view returns (Item storage) {
-        if (itemId == 0 || itemId > _itemCount) revert CatalogueUnknownItem(itemId);
+    function _item(uint256 itemId) private view returns (StoredItem storage) {
+        if (itemId == 0 || itemId > _counts.items) revert CatalogueUnknownItem(itemId);
         return _items[itemId];
     }
 
-    function _order(uint256 orderId) private view returns (StoredOrder storage) {
-        if (orderId == 0 || orderId > _orderCount) revert CatalogueUnknownOrder(orderId);
-        return _orders[orderId];
+    function _order(uint256 orderId) private view returns (StoredOrder memory o) {
+        if (orderId == 0 || orderId > _counts.orders) revert CatalogueUnknownOrder(orderId);
+        uint256 w = _orders[orderId];
+        o.member = address(uint160(w));
+        o.itemId = uint40(w >> ITEM_SHIFT);
+        o.quantity = (w >> QUANTITY_SHIFT) & ((1 << 20) - 1);
+        o.expiresAt = uint32(w >> EXPIRY_SHIFT);
+        o.status = OrderStatus((w >> STATUS_SHIFT) & 7);
+        o.lots = w & LOTS_BIT != 0;
     }
 }

@@ -640,6 +640,37 @@ def test_cancelling_returns_the_points_and_the_units(ledger: Ledger, shop: Shop,
     assert_supply_invariant(ledger, shop.id, [member.address])
 
 
+def test_an_order_keeps_the_price_it_was_placed_at_through_price_changes(
+    ledger: Ledger, shop: Shop
+) -> None:
+    """An order is one storage word that does not hold its points: they are its quantity at the
+    price in force when it was placed, which later price changes do not touch, whether it is
+    then cancelled, fulfilled or only read."""
+    member, item, at_50 = placed(ledger, shop, points=1_000, per_member=10, stock=20)
+    c, p = ledger.catalogue_contract, ledger.points
+    window = {"start": item.available_from, "end": item.available_until}
+    update_directly(ledger, shop.merchant, item.id, **window, price=70, stock=18, per_member=10)
+    at_70 = c.placed_id(redeem(ledger, member.account, member.address, item.id, 3, 70))
+    update_directly(ledger, shop.merchant, item.id, **window, price=70, stock=15, per_member=10)
+    update_directly(ledger, shop.merchant, item.id, **window, price=20, stock=15, per_member=10)
+    at_20 = c.placed_id(redeem(ledger, member.account, member.address, item.id, 1, 20))
+    assert [(c.order(o).quantity, c.order(o).points) for o in (at_50, at_70, at_20)] == [
+        (2, 100),
+        (3, 210),
+        (1, 20),
+    ]
+    assert p.held_by(shop.id, c.address) == 330
+    update_directly(ledger, shop.merchant, item.id, **window, price=90, stock=14, per_member=10)
+    [fulfilled] = events(c, c.fulfil(shop.merchant, at_70, CODE), "OrderFulfilled")
+    assert fulfilled["points"] == 210
+    [cancelled] = events(c, c.cancel(member.account, at_50), "OrderCancelled")
+    assert cancelled["points"] == 100
+    assert c.order(at_20).points == 20
+    assert p.held_by(shop.id, c.address) == 20
+    assert p.balance_of(member.address, shop.id) == 1_000 - 210 - 20
+    assert_supply_invariant(ledger, shop.id, [member.address])
+
+
 def test_cancelling_a_fulfilled_or_cancelled_order_is_refused(ledger: Ledger, shop: Shop) -> None:
     member, item, fulfilled = placed(ledger, shop, quantity=1)
     c = ledger.catalogue_contract
