@@ -145,12 +145,13 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         uint256 count = records.length / RECORD_SIZE;
         mapping(address => uint256) storage accounts = _accounts[schemeId];
         uint256 epochBits = _epochBits();
-        uint256 submittedDay = ServiceTime.dayOf(terms.submittedAt);
+        uint256 onTimeFrom =
+            ServiceTime.firstOnTimeDay(ServiceTime.dayOf(terms.submittedAt), terms.limits.lateWorkingDays);
         BatchTerms memory t = terms;
         Credit memory credit = _creditTerms(schemeId, lt.policy);
         address operator = _msgSender();
         for (uint256 i = 0; i < count;) {
-            (address member, uint256 points) = _payRow(t, accounts, records, i, submittedDay, epochBits, credit);
+            (address member, uint256 points) = _payRow(t, accounts, records, i, onTimeFrom, epochBits, credit);
             if (points != 0) emit TransferSingle(operator, address(0), member, schemeId, points);
             unchecked {
                 total += points;
@@ -580,7 +581,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         mapping(address => uint256) storage accounts,
         bytes calldata records,
         uint256 i,
-        uint256 submittedDay,
+        uint256 onTimeFrom,
         uint256 epochBits,
         Credit memory credit
     ) private returns (address member, uint256 points) {
@@ -588,8 +589,16 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         uint40 end;
         uint8 code;
         (member,, start, end, code) = BatchRecords.read(records, i);
-        points = _checkRow(terms, submittedDay, member, start, end, code, i);
-        uint256 word = accounts[member];
+        points = _checkRow(terms, onTimeFrom, member, start, end, code, i);
+        // The account's slot, found once for the read and the write.
+        uint256 slot;
+        uint256 word;
+        assembly ("memory-safe") {
+            mstore(0, member)
+            mstore(32, accounts.slot)
+            slot := keccak256(0, 64)
+            word := sload(slot)
+        }
         if (word & EPOCH_MASK != epochBits) {
             if (_members.statusOf(member) != IMemberRegistry.MemberStatus.Active) {
                 revert PointsBatchRefused(i, Problem.NotActive, uint160(member));
@@ -604,13 +613,16 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
         uint256 detail;
         (word, problem, detail) = _earn(word, terms.limits, start, end, serviceMinutes, points);
         if (problem != Problem.None) revert PointsBatchRefused(i, problem, detail);
-        accounts[member] = _credit(credit, member, word, points);
+        word = _credit(credit, member, word, points);
+        assembly ("memory-safe") {
+            sstore(slot, word)
+        }
     }
 
     /// @dev The checks on one batch record that need no storage; returns its points.
     function _checkRow(
         BatchTerms memory t,
-        uint256 submittedDay,
+        uint256 onTimeFrom,
         address member,
         uint40 start,
         uint40 end,
@@ -625,7 +637,7 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
                 revert PointsBatchRefused(i, Problem.InvalidTimes, start);
             }
             if (end > t.submittedAt) revert PointsBatchRefused(i, Problem.InFuture, end);
-            if (ServiceTime.workingDaysBetween(ServiceTime.dayOf(end), submittedDay) > t.limits.lateWorkingDays) {
+            if (ServiceTime.dayOf(end) < onTimeFrom) {
                 revert PointsBatchRefused(i, Problem.Late, end);
             }
             // Bounded: minutes <= 1440, points per hour <= 1e6, coefficient <= 1e4.
@@ -664,21 +676,26 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
             uint256 dayPoints = points;
             uint256 weekPoints = points;
             if (day == storedDay) {
-                dayRecords += _get(word, 144, 6);
-                dayMinutes += _get(word, 150, 11);
-                dayPoints += _get(word, 161, 28);
+                dayRecords += (word >> 144) & 0x3f;
+                dayMinutes += (word >> 150) & 0x7ff;
+                dayPoints += (word >> 161) & 0xfffffff;
             }
-            if (ServiceTime.weekOf(day) == ServiceTime.weekOf(storedDay)) weekPoints += _get(word, 189, 36);
+            if (ServiceTime.weekOf(day) == ServiceTime.weekOf(storedDay)) weekPoints += (word >> 189) & 0xfffffffff;
             if (dayRecords > limits.recordsPerDay) return (word, Problem.RecordsPerDay, limits.recordsPerDay);
             if (dayMinutes > limits.minutesPerDay) return (word, Problem.MinutesPerDay, limits.minutesPerDay);
             if (dayPoints > limits.pointsPerDay) return (word, Problem.PointsPerDay, limits.pointsPerDay);
             if (weekPoints > limits.pointsPerWeek) return (word, Problem.PointsPerWeek, limits.pointsPerWeek);
-            return (
-                (word & (BALANCE_MASK | EPOCH_MASK | FLAGS)) | (end << 88) | (day << 128) | (dayRecords << 144)
-                    | (dayMinutes << 150) | (dayPoints << 161) | (weekPoints << 189),
-                Problem.None,
-                0
-            );
+            uint256 updated = word & (BALANCE_MASK | EPOCH_MASK | FLAGS);
+            assembly ("memory-safe") {
+                updated := or(
+                    updated,
+                    or(
+                        or(shl(88, end), shl(128, day)),
+                        or(or(shl(144, dayRecords), shl(150, dayMinutes)), or(shl(161, dayPoints), shl(189, weekPoints)))
+                    )
+                )
+            }
+            return (updated, Problem.None, 0);
         }
     }
 
@@ -703,13 +720,20 @@ contract PointsLedger is IPointsLedger, ERC1155, Governed {
     /// @dev Adds newly created points to an account word, within the maximum balance, as a lot of
     /// the scheme's expiry.
     function _credit(Credit memory c, address account, uint256 word, uint256 amount) private returns (uint256) {
-        uint256 balance = (word & BALANCE_MASK) + amount;
+        // Both at most MAX_BALANCE: the sum fits, and one within the maximum carries into no flag.
+        if (amount > MAX_BALANCE) revert PointsInvalidAmount(amount);
+        uint256 balance;
+        unchecked {
+            balance = (word & BALANCE_MASK) + amount;
+        }
         if (balance > c.maxBalance) revert PointsMaxBalance(account, c.schemeId, balance, c.maxBalance);
         if (c.expiry != 0 && amount != 0) {
             _addLot(_lots[c.schemeId][account], c.expiry, amount);
             word |= LOTS_FLAG;
         }
-        return word + amount;
+        unchecked {
+            return word + amount;
+        }
     }
 
     /// @dev Credits points that already exist (moved or returned) with their lots, within

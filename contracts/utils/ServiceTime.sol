@@ -25,6 +25,24 @@ library ServiceTime {
         return _weekdaysBefore(to + 1) - _weekdaysBefore(from + 1);
     }
 
+    /// @dev The first day whose services are not late when submitted on `submittedDay` with at
+    /// most `lateWorkingDays` working days between (`workingDaysBetween(day, submittedDay) >
+    /// lateWorkingDays` exactly when `day` is earlier), so that a batch compares each record's
+    /// day with one figure.
+    function firstOnTimeDay(uint256 submittedDay, uint256 lateWorkingDays) internal pure returns (uint256) {
+        // workingDaysBetween(day, submittedDay) > lateWorkingDays exactly when
+        // _weekdaysBefore(day + 1) < _weekdaysBefore(submittedDay + 1) - lateWorkingDays. With
+        // e = day + 4, _weekdaysBefore(day + 1) + 3 is 5 * (e / 7) + min(e % 7, 5), which stays
+        // flat across each weekend: the least e that reaches the target is 7 * weeks + rest, or
+        // the Friday before when the target falls on a week's start.
+        uint256 target = _weekdaysBefore(submittedDay + 1) + 3;
+        if (target <= lateWorkingDays) return 0;
+        target -= lateWorkingDays;
+        (uint256 weeks_, uint256 rest) = (target / 5, target % 5);
+        uint256 e = rest == 0 && weeks_ != 0 ? 7 * weeks_ - 2 : 7 * weeks_ + rest;
+        return e < 4 ? 0 : e - 4;
+    }
+
     /// @notice The month number (China Standard Time) of a Unix time: months since January 1970.
     /// @dev The civil-from-days algorithm of Howard Hinnant's date library, for days >= 0.
     function monthOf(uint256 timestamp) internal pure returns (uint256) {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import os
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +30,16 @@ from ledger.ledger import Ledger
 from ledger.values import CST
 from tests.batch_helpers import HEADER, BatchSetup, iso
 from tests.contracts.refusals import reverts
-from tests.earning_helpers import HOUR, clear_of_boundary, last_refusal_id, refusals_since
+from tests.earning_helpers import (
+    CST_OFFSET,
+    DAY,
+    HOUR,
+    clear_of_boundary,
+    day_of,
+    last_refusal_id,
+    now,
+    refusals_since,
+)
 
 
 def test_the_organiser_submits_first_and_a_reviewer_alone_pays_each_chunk_once(
@@ -230,6 +240,46 @@ class TestTheContractRefuses:
 
     def version(self, s: BatchSetup) -> int:
         return s.ledger.rules.current_version(s.scheme.id)
+
+    def test_a_record_past_the_late_limit_is_refused_and_one_on_it_is_paid(
+        self, batch: BatchSetup, tmp_path: Path
+    ) -> None:
+        """The ledger finds the first day whose services are not late once a batch (not per
+        record): a record ending on that day is paid, one ending the day before is refused."""
+        s = batch
+        records = s.ledger.records
+        late = s.ledger.earning.limits(s.scheme.id).late_working_days
+        clear_of_boundary(s.ledger, DAY, offset=CST_OFFSET)  # submitted on the day read here
+        submitted_day = day_of(now(s.ledger))
+        first = submitted_day
+        while records.working_days_between(first - 1, submitted_day) <= late:
+            first -= 1
+        assert records.working_days_between(first - 1, submitted_day) == late + 1
+        [template] = s.plan(
+            s.write(tmp_path / "late.csv", [s.row("lt", s.members[2], s.yesterday + 9 * 3600)])
+        ).rows
+        version = self.version(s)
+        for n, end_day in enumerate((first - 1, first)):
+            start = end_day * DAY - CST_OFFSET + (9 + n) * HOUR
+            packed = replace(
+                template.packed(),
+                start=start,
+                end=start + HOUR,
+                details_hash=secrets.token_bytes(32),
+                evidence_hash=secrets.token_bytes(32),
+            )
+            data = pack_records([packed])
+            batch_id = records.submitted_batch_id(
+                records.submit_batch(s.organiser, s.scheme.id, records_hash(data), 1)
+            )
+            if end_day < first:
+                args = {"index": 0, "problem": 4, "detail": start + HOUR}  # Problem.Late
+                with reverts(EarningRefused, "PointsBatchRefused", args):
+                    records.approve_batch(s.reviewer, batch_id, version, data)
+                assert records.batch(batch_id).status is BatchStatus.SUBMITTED
+            else:
+                records.approve_batch(s.reviewer, batch_id, version, data)
+                assert records.batch(batch_id).status is BatchStatus.APPROVED
 
     def test_the_submitter_approving_their_own_batch(
         self, batch: BatchSetup, tmp_path: Path
