@@ -359,14 +359,20 @@ contract Catalogue is ICatalogue, Governed {
     }
 
     /// @dev An order's points: its quantity at the price it was placed at.
+    /// The earlier prices are searched by halves, so that settling an old order costs a few reads
+    /// however often the merchant changed the price since (it cannot be made too dear to cancel
+    /// or expire, which would keep the member's points held).
     function _orderPoints(uint256 orderId, StoredOrder memory o, StoredItem storage it) private view returns (uint256) {
         if (orderId >= it.priceFrom) return o.quantity * it.price;
         uint256[] storage earlier = _earlierPrices[o.itemId];
-        for (uint256 k = earlier.length; k > 0; --k) {
-            uint256 entry = earlier[k - 1];
-            if (orderId >= entry >> 96) return o.quantity * uint96(entry);
+        // The last entry whose first order is not after `orderId`; the first entry's is 0.
+        (uint256 low, uint256 high) = (0, earlier.length - 1);
+        while (low < high) {
+            uint256 mid = (low + high + 1) / 2;
+            if (earlier[mid] >> 96 <= orderId) low = mid;
+            else high = mid - 1;
         }
-        return 0; // unreachable: the first price counts from order 0
+        return o.quantity * uint96(earlier[low]);
     }
 
     function _lotsOf(uint256 orderId, StoredOrder memory o) private view returns (uint256[] memory lots) {

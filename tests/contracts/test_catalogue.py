@@ -668,6 +668,22 @@ def test_an_order_keeps_the_price_it_was_placed_at_through_price_changes(
     assert c.order(at_20).points == 20
     assert p.held_by(shop.id, c.address) == 20
     assert p.balance_of(member.address, shop.id) == 1_000 - 210 - 20
+    # more price changes, an order at each: every order still finds its own price
+    placed_at = {at_20: 20}
+    for price in (11, 12, 13, 14, 15, 16):
+        update_directly(
+            ledger, shop.merchant, item.id, **window, price=price, stock=10, per_member=20
+        )
+        update_directly(
+            ledger, shop.merchant, item.id, **window, price=price, stock=10, per_member=20
+        )  # same
+        order = c.placed_id(redeem(ledger, member.account, member.address, item.id, 1, price))
+        placed_at[order] = price
+    update_directly(ledger, shop.merchant, item.id, **window, price=99, stock=10, per_member=20)
+    assert {o: c.order(o).points for o in placed_at} == placed_at
+    [cancelled] = events(c, c.cancel(member.account, at_20), "OrderCancelled")
+    assert cancelled["points"] == 20
+    assert p.held_by(shop.id, c.address) == sum(placed_at.values()) - 20
     assert_supply_invariant(ledger, shop.id, [member.address])
 
 
