@@ -223,6 +223,8 @@ contract Catalogue is ICatalogue, Governed {
         _taken[itemId][member] = taken + quantity;
         orderId = ++_counts.orders;
         uint256 expiresAt = block.timestamp + it.collectionPeriod;
+        // The order's word holds the expiry in 32 bits (until the year 2106).
+        if (expiresAt > type(uint32).max) revert CatalogueInvalidPeriod(it.collectionPeriod);
         uint256[] memory lots = _points.hold(schemeId, member, points, bytes32(orderId));
         uint256 lot = HeldLots.keep(lots, _orderLots, orderId);
         if (lot != 0) _orderLot[orderId] = lot;

@@ -8,12 +8,13 @@ import {ISchemeRegistry} from "./interfaces/ISchemeRegistry.sol";
 /// @notice The point schemes of the city and who works for each: admitted, revalued and re-quota'd
 /// only by the council; staffed by each scheme's issuer.
 /// @dev Every spending operation reads a scheme's terms, often from several contracts in one
-/// transaction, so what it needs is packed into three storage words (`spendingTerms` reads those
-/// and nothing else; `ledgerTerms` adds the quota's word). Layouts, from the low bits:
-/// - `_registry`: scheme count (64) | every scheme paused (8): the unknown-id check and the pause
-///   of every scheme in one read.
+/// transaction, so what it needs is packed: `policyTerms` reads one storage word, `spendingTerms`
+/// two (with the value), `ledgerTerms` adds the quota's word. Layouts, from the low bits:
+/// - `_registry`: scheme count (64) | every scheme paused (8).
 /// - `_terms[id]`: policy max balance (88) | expiry months (16) | supply limit (128) | flags (16) |
-///   the scheme paused (8): the only copy of the policy, the flags and the scheme's own pause.
+///   state (8: known, paused on its own, paused with every scheme): the only copy of the policy
+///   and the flags, the unknown-id check and both pauses in one read. Pausing every scheme sets
+///   the bit on each scheme's word (at most MAX_SCHEMES writes, an emergency's cost).
 /// - `_values[id]`: value (64) | its from-block (64) | next value (64) | its from-block (64, 0: none):
 ///   the value in force and a scheduled change; the next value is in force from its block on, and
 ///   becomes the first pair when a later change is set. `_valueChanges[id]` keeps every change for

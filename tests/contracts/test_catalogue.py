@@ -5,7 +5,7 @@ cancelled or expires (the points return). Every refusal names its reason and cha
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -38,6 +38,7 @@ from tests.catalogue_helpers import (
     list_item,
     new_shop,
 )
+from tests.conftest import _start
 from tests.contracts.governance import govern, issue_in_lots
 from tests.contracts.helpers import MAX_BALANCE, events, send, spare
 from tests.contracts.refusals import (
@@ -685,6 +686,34 @@ def test_an_order_keeps_the_price_it_was_placed_at_through_price_changes(
     assert cancelled["points"] == 20
     assert p.held_by(shop.id, c.address) == sum(placed_at.values()) - 20
     assert_supply_invariant(ledger, shop.id, [member.address])
+
+
+@pytest.fixture(scope="module")
+def far_future(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """A deployed ledger on an anvil node of this module's own, whose time can go to 2106."""
+    yield from _start(tmp_path_factory, "anvil")
+
+
+def test_an_order_whose_collection_would_end_after_2106_is_refused(far_future: Ledger) -> None:
+    """An order's word keeps its expiry in 32 bits: a redemption whose collection period would
+    end past 2**32 seconds is refused, and nothing is held or taken."""
+    ledger = far_future
+    shop = new_shop(ledger)
+    member = holder(ledger, shop, 100)
+    start = 2**32 - 3 * DAY
+    ledger.w3.provider.make_request("evm_setNextBlockTimestamp", [start])  # type: ignore[arg-type]
+    ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    short = list_item(ledger, shop, price=10, collection_period=DAY).item
+    long = list_item(ledger, shop, price=10, collection_period=4 * DAY).item
+    args = {"collectionPeriod": 4 * DAY}
+    with refused(ledger, shop, CatalogueInvalid, "CatalogueInvalidPeriod", args, member.address):
+        redeem(ledger, member.account, member.address, long.id, 1, 10)
+    order = ledger.catalogue_contract.placed_id(
+        redeem(ledger, member.account, member.address, short.id, 1, 10)
+    )
+    placed = ledger.catalogue_contract.order(order)
+    assert placed.status is OrderStatus.HELD and placed.expires_at < 2**32
+    assert ledger.points.balance_of(member.address, shop.id) == 90
 
 
 def test_cancelling_a_fulfilled_or_cancelled_order_is_refused(ledger: Ledger, shop: Shop) -> None:
