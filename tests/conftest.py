@@ -11,10 +11,12 @@ only when asked for) and make a database there with ``fresh_database``."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -65,6 +67,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
 # --- the session's chains ------------------------------------------------------------------------
 
 
+def store_check(database: Path) -> str:
+    """SQLite's own check of a store the session's tests shared with the processes they started
+    (API servers, the CLI): "ok" when nothing is damaged."""
+    if not database.exists():
+        return "ok"
+    with contextlib.closing(sqlite3.connect(database)) as check:
+        return "; ".join(str(row[0]) for row in check.execute("PRAGMA integrity_check"))
+
+
 def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledger]:
     """A `kind` node with the contracts deployed, the test probes holding their roles, and a
     registrar and an auditor: a session chain (some contract specifications start their own)."""
@@ -85,6 +96,7 @@ def _start(tmp_path_factory: pytest.TempPathFactory, kind: str) -> Iterator[Ledg
         ]
         ledger.govern(calls, "test bootstrap")
         yield ledger
+        assert store_check(settings.data_dir / "vpl.db") == "ok", "the session's store is damaged"
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ from ledger.ledger import Ledger
 from ledger.real_name import identity_commitment
 from ledger.store import PersonalData
 from tests.factories import id_number, person
+from tests.store_files import read_store_files
 
 
 def fresh_address() -> str:
@@ -273,10 +274,10 @@ def personal_needles(data: PersonalData) -> dict[str, bytes]:
     }
 
 
-def database_files(ledger: Ledger) -> list[Path]:
+def database_path(ledger: Ledger) -> Path:
     database = Path(ledger.settings.data_dir) / "vpl.db"
     assert ledger.settings.resolved_database_url == f"sqlite:///{database}"
-    return [p for p in (database, Path(f"{database}-wal"), Path(f"{database}-shm")) if p.exists()]
+    return database
 
 
 def test_personal_data_is_never_in_plaintext_in_the_database_files_or_the_logs(
@@ -296,9 +297,7 @@ def test_personal_data_is_never_in_plaintext_in_the_database_files_or_the_logs(
         logging.getLogger("test").info("refused: %s (%r)", refused.value, refused.value.details)
         assert ledger.personal_data(address).data == data  # the vault does hold it, sealed
 
-    files = database_files(ledger)
-    assert files, "the store should be an SQLite file"
-    stored = b"".join(p.read_bytes() for p in files)
+    stored = read_store_files(database_path(ledger))
     logged = "\n".join(
         [caplog.text] + [f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records]
     ).encode("utf-8")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from ledger.errors import (
 )
 from ledger.store import PersonalData, Vault, init_db, make_engine, session
 from ledger.store.vault import MemberIdentity
+from tests.store_files import read_store_files, store_paths
 from tests.vault_helpers import (
     NAME,
     PHONE,
@@ -39,6 +44,49 @@ def test_make_engine_creates_the_directory_and_enables_wal_and_foreign_keys(
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def rows_kept_while_another_process_comes_and_goes(
+    db_path: Path, read_files: Callable[[Path], object]
+) -> int:
+    """Rows in a store this process holds open, after `read_files` read its files here and other
+    processes then opened it, wrote and closed it, between this process's own writes."""
+    engine = make_engine(f"sqlite:///{db_path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x BLOB)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (randomblob(3000))")
+    with engine.connect() as held:  # this process's connection, open throughout
+        held.exec_driver_sql("SELECT count(*) FROM t").scalar()
+        read_files(db_path)
+        other = (
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "for _ in range(20): c.execute('INSERT INTO t VALUES (randomblob(3000))')\n"
+            "c.close()"
+        )
+        for _ in range(4):
+            subprocess.run([sys.executable, "-c", other, str(db_path)], check=True)
+            for _ in range(20):
+                held.exec_driver_sql("INSERT INTO t VALUES (randomblob(3000))")
+                held.commit()
+    engine.dispose()
+    with sqlite3.connect(db_path) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        return int(check.execute("SELECT count(*) FROM t").fetchone()[0])
+
+
+def test_reading_the_store_files_in_another_process_loses_no_writes(tmp_path: Path) -> None:
+    """The suite's searches of the store's files read them in a child process: read here, they
+    drop this process's locks on the store, and another process closing it deletes the
+    write-ahead log this process is still writing to (its later rows are lost)."""
+    written = 1 + 4 * 20 + 4 * 20
+
+    def read_here(database: Path) -> None:
+        for path in store_paths(database):
+            path.read_bytes()
+
+    assert rows_kept_while_another_process_comes_and_goes(tmp_path / "here.db", read_here) < written
+    kept = rows_kept_while_another_process_comes_and_goes(tmp_path / "there.db", read_store_files)
+    assert kept == written
 
 
 def test_in_memory_sqlite_keeps_its_tables_across_sessions(key: bytes) -> None:
@@ -181,9 +229,7 @@ def test_personal_data_never_reaches_disk_logs_or_errors(
     for value in secrets:
         assert all(value not in line for line in seen), "personal data in a log line or error"
 
-    files = [p for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)]
-    assert db_path in files
-    raw = b"".join(p.read_bytes() for p in files)
+    raw = read_store_files(db_path)
     assert new_address.encode() in raw, "the grep would find what is written in plaintext"
     for value in secrets:
         assert value.encode("utf-8") not in raw, "personal data written in plaintext"
