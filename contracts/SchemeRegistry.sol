@@ -89,7 +89,7 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     mapping(uint256 schemeId => StoredValue) private _values;
     mapping(uint256 schemeId => ValueChange[]) private _valueChanges;
     mapping(bytes32 code => uint256 schemeId) private _ids;
-    mapping(uint256 schemeId => mapping(bytes32 role => mapping(address account => bool))) private _roles;
+    mapping(uint256 schemeId => mapping(bytes32 role => mapping(address account => bool))) private _schemeRoles;
 
     modifier known(uint256 schemeId) {
         _known(schemeId);
@@ -199,8 +199,8 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     /// @inheritdoc ISchemeRegistry
     function grantSchemeRole(uint256 schemeId, bytes32 role, address account) external known(schemeId) {
         _checkStaffChange(schemeId, role, account);
-        if (!_roles[schemeId][role][account]) {
-            _roles[schemeId][role][account] = true;
+        if (!_schemeRoles[schemeId][role][account]) {
+            _schemeRoles[schemeId][role][account] = true;
             emit SchemeRoleGranted(schemeId, role, account, _msgSender());
         }
     }
@@ -208,8 +208,8 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     /// @inheritdoc ISchemeRegistry
     function revokeSchemeRole(uint256 schemeId, bytes32 role, address account) external known(schemeId) {
         _checkStaffChange(schemeId, role, account);
-        if (_roles[schemeId][role][account]) {
-            _roles[schemeId][role][account] = false;
+        if (_schemeRoles[schemeId][role][account]) {
+            _schemeRoles[schemeId][role][account] = false;
             emit SchemeRoleRevoked(schemeId, role, account, _msgSender());
         }
     }
@@ -346,7 +346,7 @@ contract SchemeRegistry is ISchemeRegistry, Governed {
     }
 
     function hasSchemeRole(uint256 schemeId, bytes32 role, address account) external view returns (bool) {
-        return _roles[schemeId][role][account];
+        return _schemeRoles[schemeId][role][account];
     }
 
     // --- packed words --------------------------------------------------------------------------

@@ -172,8 +172,9 @@ contract ServiceRecords is IServiceRecords, Governed {
             _ledger.earn(schemeId, r.volunteer, service, lim, source);
         } else {
             Record storage old = _records[r.supersedes];
-            _ledger.correct(schemeId, r.volunteer, _service(old, old.points), service, lim, source);
+            IPointsLedger.Service memory replaced = _service(old, old.points);
             old.status = RecordStatus.Superseded;
+            _ledger.correct(schemeId, r.volunteer, replaced, service, lim, source);
             emit RecordSuperseded(r.supersedes, recordId, old.points, points);
         }
         emit RecordApproved(recordId, schemeId, r.volunteer, reviewer, grade, version, points);

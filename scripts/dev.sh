@@ -59,6 +59,17 @@ if [ ! -d node_modules ] || [ "$(cat node_modules/.vpl-stamp 2>/dev/null)" != "$
   echo "$npm_stamp" > node_modules/.vpl-stamp
 fi
 
+# Slither (static analysis of the contracts, tests/test_slither.py) pins web3 7: a venv of its own.
+if [ "${1:-}" = test ]; then
+  slither_stamp=$(stamp scripts/slither-requirements.txt)
+  if [ "$(cat .vpl/slither-venv/.vpl-stamp 2>/dev/null)" != "$slither_stamp" ]; then
+    say "installing Slither into .vpl/slither-venv"
+    quiet python3 -m venv .vpl/slither-venv
+    quiet .vpl/slither-venv/bin/python -m pip install -q -r scripts/slither-requirements.txt
+    echo "$slither_stamp" > .vpl/slither-venv/.vpl-stamp
+  fi
+fi
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
