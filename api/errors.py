@@ -37,6 +37,7 @@ _STATUS: tuple[tuple[type[errors.LedgerError], int], ...] = (
     (errors.WalletLocked, 423),
     (errors.AuthError, 401),
     (errors.TooManyRequests, 429),
+    (errors.RequestInProgress, 409),
     (errors.NotAuthorized, 403),
     (errors.AccessDenied, 403),
     (errors.CertificateInvalid, 422),
@@ -73,6 +74,7 @@ MESSAGES_ZH: dict[str, str] = {
     "exchange_declined": "该积分体系不参与此项通兑。",
     "foreign_code": "部署地址上的合约代码不符。",
     "idempotency_conflict": "该幂等键已用于另一个请求，请使用新的键。",
+    "idempotency_in_progress": "该请求仍在处理中，请稍后用同一个幂等键重试，不要换新键。",
     "insecure_default": "生产环境不能使用开发用密钥。",
     "insufficient_balance": "积分余额不足。",
     "internal_error": "服务器内部错误，请凭请求编号联系管理员。",
@@ -162,7 +164,8 @@ def ledger_error_response(exc: errors.LedgerError, request: Request | None) -> J
         log.error("request %s: %s: %s", _rid(request), exc.code, exc.message)
         details, message = {}, "the service is not available; the operators have been told"
     headers = {}
-    if isinstance(exc, errors.TooManyRequests | errors.WalletLocked | errors.RetryableChainError):
+    retryable = errors.TooManyRequests | errors.WalletLocked | errors.RetryableChainError
+    if isinstance(exc, retryable | errors.RequestInProgress):
         retry = exc.details.get("retry_after")
         headers["Retry-After"] = str(int(retry)) if retry else "5"
     return JSONResponse(

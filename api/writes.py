@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from fastapi.responses import JSONResponse
 from hexbytes import HexBytes
 from pydantic import BaseModel, Field
 from sqlalchemy import update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -49,6 +51,7 @@ from ledger.errors import (
     IdempotencyConflict,
     InputError,
     LedgerError,
+    RequestInProgress,
     SignatureRequired,
 )
 from ledger.identity.auth import Caller
@@ -57,10 +60,15 @@ from ledger.store.sessions import AdminAction, IdempotentRequest
 
 log = logging.getLogger("api.writes")
 
-#: How long a retry waits for the first attempt that is still running.
+#: How long a retry waits for the first attempt that is still running, before it is answered
+#: 409 idempotency_in_progress (send the same request again later).
 WAIT_FOR_FIRST_SECONDS = 60.0
-#: A "running" attempt older than this is taken to have died (its answer never came).
-ABANDONED_AFTER = timedelta(minutes=5)
+#: A running attempt renews its claim on its key this often, while its process lives...
+LEASE_RENEW_SECONDS = 5.0
+#: ... and a claim not renewed for this long is taken to have died with its process (kill -9, a
+#: lost host): a retry takes it over. Taking over is safe even if the first attempt still ran: a
+#: signed request is only ever re-sent, never signed anew, so it runs at most once.
+LEASE = timedelta(seconds=20)
 MAX_KEY_LENGTH = 100
 #: The header on the answer to a signed request that had already run (sent again).
 RELAY_REPLAYED = "Relay-Replayed"
@@ -216,7 +224,8 @@ class Write:
                         db.add(new)
                         db.flush()
                         assert new.id is not None
-                        return new.id, None
+                    LEASES.hold(engine, new.id)
+                    return new.id, None
                 except IntegrityError:
                     continue  # another attempt claimed it a moment ago
             if row.request_hash != self.request_hash:
@@ -230,7 +239,7 @@ class Write:
                     content=json.loads(row.response_json),
                     headers={"Idempotent-Replayed": "true"},
                 )
-            abandoned = row.state == "running" and utcnow() - row.started_at > ABANDONED_AFTER
+            abandoned = row.state == "running" and utcnow() - row.started_at > LEASE
             if row.state == "interrupted" or abandoned:
                 # Take it over, atomically: of several retries at once, one goes on.
                 with session(engine) as db:
@@ -245,12 +254,13 @@ class Write:
                     )
                 if result.rowcount:
                     log.warning("resuming request %s of %s (%s)", self.key, row.caller, row.state)
+                    LEASES.hold(engine, row.id or 0)
                     return row.id or 0, None
                 continue
             if time.monotonic() > deadline:
-                raise IdempotencyConflict(
+                raise RequestInProgress(
                     f"the first request with Idempotency-Key {self.key!r} is still running; "
-                    "retry later to get its answer",
+                    "send the same request with the same key again later to get its answer",
                     retry_after=5,
                 )
             time.sleep(0.05)
@@ -258,6 +268,7 @@ class Write:
     def _finish(self, row_id: int | None, response: JSONResponse | None) -> None:
         if row_id is None:
             return
+        LEASES.release(row_id)
         with session(self.services.ledger.engine) as db:
             row = db.get(IdempotentRequest, row_id)
             if row is None:
@@ -290,6 +301,52 @@ class Write:
                     request_id=str(getattr(self.request.state, "request_id", "")),
                 )
             )
+
+
+class _Leases:
+    """The keys this process's running attempts hold, renewed together by one thread (started
+    with the first): a process that dies stops renewing, and its attempts' retries take over."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, Engine] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, engine: Engine, row_id: int) -> None:
+        with self._lock:
+            self._held[row_id] = engine
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._renew, name="idempotency-leases")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def release(self, row_id: int) -> None:
+        with self._lock:
+            self._held.pop(row_id, None)
+
+    def _renew(self) -> None:
+        while True:
+            time.sleep(LEASE_RENEW_SECONDS)
+            with self._lock:
+                held = dict(self._held)
+            by_engine: dict[Engine, list[int]] = {}
+            for row_id, engine in held.items():
+                by_engine.setdefault(engine, []).append(row_id)
+            for engine, ids in by_engine.items():
+                try:
+                    with session(engine) as db:
+                        db.execute(
+                            update(IdempotentRequest)
+                            .where(col(IdempotentRequest.id).in_(ids))
+                            .where(col(IdempotentRequest.state) == "running")
+                            .values(started_at=utcnow())
+                        )
+                except Exception:  # a store that is down now: try again next round
+                    log.warning("could not renew %d running requests", len(ids), exc_info=True)
+
+
+#: This process's running attempts.
+LEASES = _Leases()
 
 
 @dataclass(frozen=True)

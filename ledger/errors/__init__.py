@@ -71,6 +71,7 @@ index), ``contract`` (contract refusals, each with the Solidity errors it stands
     │   ├── WrongPin                     a custodial wallet's PIN or password is wrong
     │   └── WalletLocked                 too many wrong PINs: locked until a stated time
     ├── TooManyRequests                  over the rate limit (retry after a stated time)
+    ├── RequestInProgress                an Idempotency-Key's first attempt still runs (retry later)
     ├── CertificateInvalid               a certificate that fails verification (reasons listed)
     └── StoreError                       the off-chain store
         ├── VaultKeyError                the vault key is missing or wrong
@@ -153,6 +154,7 @@ from ledger.errors.offchain import (
     NotSignedIn,
     OverlappingService,
     RecordNotFound,
+    RequestInProgress,
     SignInRefused,
     StatusConflict,
     StoreError,
@@ -215,6 +217,7 @@ __all__ = [
     "RecordNotFound",
     "RelayRefused",
     "ReorgTooDeep",
+    "RequestInProgress",
     "RetryableChainError",
     "RetryableIndexerError",
     "SignInRefused",

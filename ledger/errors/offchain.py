@@ -39,6 +39,13 @@ class TooManyRequests(LedgerError):
     code = "too_many_requests"
 
 
+class RequestInProgress(LedgerError):
+    """The first attempt with this Idempotency-Key is still running: the same request sent again
+    after ``details["retry_after"]`` seconds gets its answer (never send it with a new key)."""
+
+    code = "idempotency_in_progress"
+
+
 class CertificateInvalid(LedgerError):
     """A certificate of service that is altered, forged or no longer backed by the chain; the
     message lists every reason (``details["problems"]``)."""

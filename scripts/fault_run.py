@@ -1,0 +1,443 @@
+"""Faults while working: members redeem and give points through the HTTP API, and an organiser
+pays a batch file with the CLI, while the API process, the chain node and the batch run are
+killed and restarted at random moments; then every acknowledged write is checked against the chain.
+
+    .venv/bin/python scripts/fault_run.py [--seconds 120] [--clients 20] [--seed N]
+                                          [--faults api,node,batch] [--json FILE]
+
+Setup (a fresh anvil chain of its own, the spending benchmark's schemes and catalogue): members
+with keys of their own, holding VOL points from batch issuance. The API runs under uvicorn in a
+process of its own.
+
+Workload, for ``--seconds``: each client is a member who, in turn, redeems one unit of an item
+(points held) and gives one point to another member. Each write is signed on the client's side
+(the 428 round trip) and sent with an Idempotency-Key; when the answer is lost (the connection
+broke, the API answered 5xx, or 409 idempotency_in_progress) the client sends the same signed
+request with the same key again, until it has a definite answer: 2xx (acknowledged) or 4xx
+(refused). Meanwhile a batch file paying every member (and ``--batch-members`` more) an hour of
+service is run by ``vpl issue batch`` in a process of its own.
+
+Faults (``--faults``), in turn, at random moments ``--interval`` seconds apart on average:
+``api``, kill -9 of the API process and a new one started on the same port; ``node``, the chain
+node stopped and started again (its state kept); ``batch``, kill -9 of the batch run, which is
+then run again until it finishes.
+
+Checks, after the faults: every acknowledged write is on chain exactly once and nothing else ran
+(each member's orders and gifts on chain are those acknowledged); each write sent again with its
+key answers the same result; each member's available points are what the acknowledged writes and
+the batch leave (issued + paid by the batch - held by orders - given + received); the batch run
+again pays nothing; the event index, synced, reconciles each scheme's supply with the chain; the
+store's anchor verifies. Prints the table (faults injected, operations attempted, acknowledged,
+refused, lost, doubled) and each check; exits 1 when anything was lost or doubled or a check
+failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain.node import LocalNode
+from ledger.chain.node.host import free_port
+from ledger.config import Settings
+from ledger.ledger import Ledger
+from scripts.bench_api import authorization, sign_in, start_api
+from scripts.bench_earning import bench_chain, cst_midnight, write_file
+from scripts.bench_spending import issue, setup
+
+REPO = Path(__file__).resolve().parents[1]
+#: Points each member holds before the run (two batch files of an hour at 50 points).
+START_POINTS = 100
+#: Points the run's batch file pays each member (an hour at 50 points an hour).
+BATCH_POINTS = 50
+FAULTS = ("api", "node", "batch")
+
+
+@dataclass
+class Write:
+    """One logical write and what became of it."""
+
+    kind: str  # "order" or "gift"
+    member: str
+    recipient: str | None
+    key: str
+    url: str = ""
+    body: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    status: int | None = None  # the definite answer's status
+    answer: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class Api:
+    """The API process, on one port across restarts."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = start_api(settings, self.port)
+        self.lock = threading.Lock()
+
+    def kill_and_restart(self) -> None:
+        with self.lock:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+            self.process = start_api(self.settings, self.port)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+
+
+class Batch:
+    """`vpl issue batch` over the run's file, in a process of its own: killed and run again."""
+
+    def __init__(self, settings: Settings, rpc_url: str, path: Path, chunk: int) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
+        self.env["VPL_DEPLOYMENTS_DIR"] = str(settings.resolved_deployments_dir)
+        self.args = [
+            sys.executable, "-m", "scripts.cli", "--data-dir", str(settings.data_dir),
+            "--rpc-url", rpc_url, "--json", "issue", "batch", str(path), "--scheme", "VOL",
+            "--chunk", str(chunk), "--organiser", "issuer-bee",
+        ]  # fmt: skip
+        self.process: subprocess.Popen[str] | None = None
+        self.runs = 0
+        self.outputs: list[str] = []
+
+    def start(self) -> None:
+        self.runs += 1
+        self.process = subprocess.Popen(
+            self.args, env=self.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> bool:
+        """Kill the run if it is still going (and start it again): whether it was."""
+        if not self.running():
+            return False
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.start()
+        return True
+
+    def finish(self, node_up: Callable[[], None]) -> dict[str, Any]:
+        """Run until a run ends well (a run the node's stop broke is run again): its answer."""
+        while True:
+            assert self.process is not None
+            out, err = self.process.communicate(timeout=600)
+            self.outputs.append(out + err)
+            if self.process.returncode == 0:
+                return dict(json.loads(out))
+            node_up()
+            self.start()
+
+
+def error_code(answer: httpx.Response) -> str:
+    try:
+        return str(answer.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return str(answer.status_code)
+
+
+def send(http: httpx.Client, tokens: dict[str, str], account: LocalAccount, w: Write) -> None:
+    """Send `w` until it has a definite answer: sign it after its 428 (once), then the same signed
+    request and key again for as long as the answer is lost."""
+    while w.status is None:
+        w.attempts += 1
+        headers = {"Authorization": f"Bearer {tokens[account.address]}", "Idempotency-Key": w.key}
+        try:
+            if "authorization" not in w.body:
+                first = http.post(w.url, json=w.body, headers=headers)
+                if first.status_code == 428:
+                    w.body["authorization"] = authorization(account, first.json())
+                    continue
+                answer = first
+            else:
+                answer = http.post(w.url, json=w.body, headers=headers)
+        except httpx.TransportError:
+            time.sleep(0.2)
+            continue
+        if answer.status_code == 401:  # signed out by a restart: sign in again, same write
+            tokens[account.address] = sign_in(http, account)
+            continue
+        if answer.status_code >= 500:
+            time.sleep(0.2)
+            continue
+        if answer.status_code == 409 and error_code(answer) == "idempotency_in_progress":
+            time.sleep(float(answer.headers.get("Retry-After", "1")))  # the first attempt runs
+            continue
+        w.status = answer.status_code
+        w.answer = answer.json() if answer.content else {}
+
+
+def client(
+    base: str, account: LocalAccount, members: list[str], item: int, price: int, end: float,
+    tokens: dict[str, str], writes: list[Write], lock: threading.Lock,
+) -> None:  # fmt: skip
+    """A member redeeming one unit and giving one point (to another of `members`), in turn, until
+    `end`."""
+    others = [m for m in members if m != account.address]
+    with httpx.Client(base_url=base, timeout=120) as http:
+        turn = 0
+        while time.monotonic() < end:
+            turn += 1
+            key = str(uuid.uuid4())
+            if turn % 2:
+                w = Write("order", account.address, None, key)
+                w.url = f"/v1/members/{account.address}/orders"
+                w.body = {"item_id": item, "quantity": 1, "unit_price": price}
+            else:
+                recipient = random.choice(others)
+                w = Write("gift", account.address, recipient, key)
+                w.url = f"/v1/members/{account.address}/gifts"
+                w.body = {"scheme": "VOL", "recipient": recipient, "amount": 1}
+            with lock:
+                writes.append(w)
+            send(http, tokens, account, w)
+            time.sleep(random.uniform(0, 0.2))  # a person between two taps
+
+
+class Faults:
+    """Kills and restarts at random moments, `interval` seconds apart on average."""
+
+    def __init__(self, kinds: list[str], api: Api, node: LocalNode, batch: Batch) -> None:
+        self.kinds, self.api, self.node, self.batch = kinds, api, node, batch
+        self.injected: Counter[str] = Counter()
+        self.node_lock = threading.Lock()
+
+    def node_up(self) -> None:
+        with self.node_lock:
+            self.node.start()
+
+    def inject(self, kind: str) -> None:
+        if kind == "api":
+            self.api.kill_and_restart()
+        elif kind == "node":
+            with self.node_lock:
+                self.node.stop()
+                time.sleep(random.uniform(0.5, 2.0))
+                self.node.start()
+        elif kind == "batch" and not self.batch.kill():
+            return  # the run had finished: nothing to kill
+        self.injected[kind] += 1
+
+    def run(self, end: float, interval: float) -> None:
+        """Until `end`: each kind in turn, at random moments."""
+        turn = 0
+        while time.monotonic() < end - 2:
+            time.sleep(random.uniform(0.3, 1.7) * interval)
+            if time.monotonic() < end - 2:
+                self.inject(self.kinds[turn % len(self.kinds)])
+                turn += 1
+
+
+def chain_orders(ledger: Ledger, member: str) -> set[int]:
+    return {o.order.id for o in ledger.catalogue.orders(member=member)}
+
+
+def check(
+    ledger: Ledger, api: Api, writes: list[Write], accounts: list[LocalAccount],
+    tokens: dict[str, str], price: int, batch_again: dict[str, Any],
+) -> tuple[dict[str, int], list[str]]:  # fmt: skip
+    """Lost and doubled writes, and each check's problems (none when all is well)."""
+    problems: list[str] = []
+    lost = doubled = 0
+    gifts_contract = ledger.gifts.contract
+    for account in accounts:
+        mine = [w for w in writes if w.member == account.address and w.acknowledged]
+        acked_orders = {int(w.answer["id"]) for w in mine if w.kind == "order"}
+        on_chain = chain_orders(ledger, account.address)
+        lost += len(acked_orders - on_chain)
+        doubled += len(on_chain - acked_orders)
+        for extra in sorted(on_chain - acked_orders):
+            problems.append(f"order {extra} of {account.address} is on chain, not acknowledged")
+        hashes = Counter(str(w.answer["text_hash"]) for w in mine if w.kind == "gift")
+        given = Counter(
+            "0x" + g.memo_hash.hex() for g in gifts_contract.gifts_of(giver=account.address)
+        )
+        lost += sum((hashes - given).values())
+        doubled += sum((given - hashes).values())
+        for gift_hash in (given - hashes).elements():
+            problems.append(f"gift {gift_hash} of {account.address} is on chain, not acknowledged")
+    # each acknowledged write sent again answers the same result
+    with httpx.Client(base_url=api.base, timeout=120) as http:
+        by_address: dict[str, LocalAccount] = {a.address: a for a in accounts}
+        for w in [w for w in writes if w.acknowledged]:
+            again = Write(w.kind, w.member, w.recipient, w.key, w.url, dict(w.body))
+            send(http, tokens, by_address[w.member], again)
+            same = "id" if w.kind == "order" else "request_id"
+            if not again.acknowledged or again.answer.get(same) != w.answer.get(same):
+                problems.append(
+                    f"{w.kind} {w.key} sent again answered {again.status} {again.answer}"
+                )
+    # each member's available points
+    received = Counter(w.recipient for w in writes if w.kind == "gift" and w.acknowledged)
+    scheme = ledger.scheme("VOL").id
+    for account in accounts:
+        mine = [w for w in writes if w.member == account.address and w.acknowledged]
+        expected = (
+            START_POINTS + BATCH_POINTS
+            - price * sum(1 for w in mine if w.kind == "order")
+            - sum(1 for w in mine if w.kind == "gift")
+            + received[account.address]
+        )  # fmt: skip
+        have = ledger.points.available_of(account.address, scheme)
+        if have != expected:
+            problems.append(f"{account.address} has {have} VOL available, expected {expected}")
+    if batch_again.get("paid"):
+        problems.append(f"the batch run again paid {batch_again['paid']} records")
+    return {"lost": lost, "doubled": doubled}, problems
+
+
+def audit(settings: Settings, rpc_url: str) -> list[str]:
+    """The index synced, each scheme reconciled, the store anchored and verified: the problems."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
+    env["VPL_DEPLOYMENTS_DIR"] = str(settings.resolved_deployments_dir)
+    base = [sys.executable, "-m", "scripts.cli", "--data-dir", str(settings.data_dir),
+            "--rpc-url", rpc_url, "--json"]  # fmt: skip
+    problems = []
+    steps = [["index", "sync"], *[["audit", "reconcile", c] for c in ("VOL", "BEE", "TIME")],
+             ["audit", "anchor"], ["audit", "verify-store"]]  # fmt: skip
+    for step in steps:
+        done = subprocess.run([*base, *step], env=env, cwd=REPO, capture_output=True, text=True)
+        if done.returncode != 0:
+            problems.append(f"vpl {' '.join(step)}: exit {done.returncode}: {done.stdout[-800:]}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument(
+        "--batch-members",
+        type=int,
+        default=400,
+        help="members the batch file pays besides the clients",
+    )
+    parser.add_argument("--batch-chunk", type=int, default=20, help="records per batch chunk")
+    parser.add_argument("--interval", type=float, default=4.0, help="mean seconds between faults")
+    parser.add_argument("--json", type=Path, help="write the outcome here as JSON")
+    args = parser.parse_args(argv)
+    kinds = [k for k in args.faults.split(",") if k]
+    assert set(kinds) <= set(FAULTS), f"faults are {FAULTS}"
+    seed = args.seed if args.seed is not None else random.randrange(10**6)
+    random.seed(seed)
+
+    with bench_chain() as (root, settings, ledger):
+        accounts: list[LocalAccount] = [Account.create() for _ in range(args.clients)]
+        members = [a.address for a in accounts]
+        others = [Account.create().address for _ in range(args.batch_members)]
+        keys = setup(ledger, members + others)
+        today = cst_midnight(ledger)
+        for back in (5, 4):
+            issue(ledger, keys, members, "VOL", today - back * 86400 + 8 * 3600, root)
+        batch_file = root / "batch.csv"
+        write_file(batch_file, members + others, today - 3 * 86400 + 8 * 3600, "faults")
+        item, price = keys["items"]["VOL"]
+        rpc_url = ledger.network.rpc_url
+        ledger.close()  # the API and the CLI have the store from here on
+
+        api = Api(settings)
+        node = LocalNode(settings)
+        batch = Batch(settings, rpc_url, batch_file, args.batch_chunk)
+        faults = Faults(kinds, api, node, batch)
+        writes: list[Write] = []
+        lock = threading.Lock()
+        try:
+            with httpx.Client(base_url=api.base, timeout=60) as http:
+                tokens: dict[str, str] = {a.address: sign_in(http, a) for a in accounts}
+            end = time.monotonic() + args.seconds
+            batch.start()
+            shared = (members, item, price, end, tokens, writes, lock)
+            threads = [
+                threading.Thread(target=client, args=(api.base, a, *shared)) for a in accounts
+            ]
+            for t in threads:
+                t.start()
+            faults.run(end, args.interval)
+            for t in threads:
+                t.join()
+            faults.node_up()
+            batch.finish(faults.node_up)
+            batch.start()  # once more: it must find every record paid
+            batch_again = batch.finish(faults.node_up)
+            ledger = Ledger(settings)
+            counts, problems = check(ledger, api, writes, accounts, tokens, price, batch_again)
+            ledger.close()
+        finally:
+            api.stop()
+        problems += audit(settings, rpc_url)
+
+    attempted = len(writes)
+    acknowledged = sum(w.acknowledged for w in writes)
+    refused = Counter(
+        str(w.answer.get("error", {}).get("code", w.status)) for w in writes if not w.acknowledged
+    )
+    print(f"faults while working: {args.clients} clients, {args.seconds:.0f} s, seed {seed}")
+    print(f"  {'faults injected':24} " + ", ".join(f"{k} x{faults.injected[k]}" for k in kinds))
+    print(f"  {'batch runs':24} {batch.runs} (the last one again after it finished)")
+    print(f"  {'operations attempted':24} {attempted}")
+    print(f"  {'acknowledged':24} {acknowledged}")
+    print(
+        f"  {'refused':24} {sum(refused.values())} "
+        + " ".join(f"{c} x{n}" for c, n in refused.items())
+    )
+    print(f"  {'sent more than once':24} {sum(w.attempts > 2 for w in writes)}")
+    print(f"  {'lost (must be 0)':24} {counts['lost']}")
+    print(f"  {'doubled (must be 0)':24} {counts['doubled']}")
+    for problem in problems:
+        print("  PROBLEM", problem)
+    if not problems:
+        print("  every check passed: replays, balances, the batch, reconciliation, the store")
+    if args.json:
+        outcome = {
+            "seed": seed,
+            "faults": dict(faults.injected),
+            "batch_runs": batch.runs,
+            "attempted": attempted,
+            "acknowledged": acknowledged,
+            "refused": dict(refused),
+            "retried": sum(w.attempts > 2 for w in writes),
+            **counts,
+            "problems": problems,
+            "refusals": [asdict(w) for w in writes if not w.acknowledged],
+        }
+        args.json.write_text(json.dumps(outcome, indent=2), encoding="utf-8")
+    return 1 if problems or counts["lost"] or counts["doubled"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
