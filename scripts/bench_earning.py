@@ -17,6 +17,7 @@ import argparse
 import csv
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +37,11 @@ from ledger.earning.batch.pay import run_batch
 from ledger.earning.batch.plan import plan_batch
 from ledger.ledger import Ledger
 from ledger.values import CST
+
+#: The compiled contracts, kept for the next run on this machine.
+BUILD_CACHE = Path(__file__).resolve().parents[1] / ".vpl" / "build-cache"
+#: The test suite's (tests/chain_helpers.py): a run after the suite compiles nothing.
+TEST_BUILD_CACHE = BUILD_CACHE.with_name("test-build-cache")
 
 HEADER = [
     "record_id",
@@ -166,10 +172,16 @@ def bench_chain(
 @contextmanager
 def compiled_ledger(settings: Settings, *, stop: Callable[[], object]) -> Iterator[Ledger]:
     """A Ledger on the chain just started, the contracts compiled (or loaded from the cache)
-    outside any timing; at the end it closes, and `stop` stops the chain."""
+    outside any timing; at the end it closes, and `stop` stops the chain. The compiled contracts
+    are kept in ``.vpl/build-cache/`` for the next run on this machine, which also takes the test
+    suite's (builds are keyed by a hash of their inputs, so a stale one is never used)."""
+    for kept in (BUILD_CACHE, TEST_BUILD_CACHE):
+        if kept.is_dir():
+            shutil.copytree(kept, settings.build_dir, dirs_exist_ok=True)
     ledger = Ledger(settings)
     try:
         assert ledger.build.artifacts
+        shutil.copytree(settings.build_dir, BUILD_CACHE, dirs_exist_ok=True)
         yield ledger
     finally:
         ledger.close()

@@ -10,7 +10,8 @@ with keys of their own, holding VOL points from batch issuance. The API runs und
 process of its own.
 
 Workload, for ``--seconds``: each client is a member who, in turn, redeems one unit of an item
-(points held) and gives one point to another member. Each write is signed on the client's side
+(points held), gives one point to another member and cancels their oldest held order (the points
+return). Each write is signed on the client's side
 (the 428 round trip) and sent with an Idempotency-Key; when the answer is lost (the connection
 broke, the API answered 5xx, or 409 idempotency_in_progress) the client sends the same signed
 request with the same key again, until it has a definite answer: 2xx (acknowledged) or 4xx
@@ -23,9 +24,10 @@ node stopped and started again (its state kept); ``batch``, kill -9 of the batch
 then run again until it finishes.
 
 Checks, after the faults: every acknowledged write is on chain exactly once and nothing else ran
-(each member's orders and gifts on chain are those acknowledged); each write sent again with its
-key answers the same result; each member's available points are what the acknowledged writes and
-the batch leave (issued + paid by the batch - held by orders - given + received); the batch run
+(each member's orders and gifts on chain are those acknowledged; an acknowledged cancel left its
+order cancelled, every other order is held); each write sent again with its key answers the same
+result; each member's available points are what the acknowledged writes and the batch leave
+(issued + paid by the batch - held by orders + returned by cancels - given + received); the batch run
 again pays nothing; the event index, synced, reconciles each scheme's supply with the chain; the
 store's anchor verifies. Prints the table (faults injected, operations attempted, acknowledged,
 refused, lost, doubled) and each check; exits 1 when anything was lost or doubled or a check
@@ -67,14 +69,14 @@ REPO = Path(__file__).resolve().parents[1]
 START_POINTS = 100
 #: Points the run's batch file pays each member (an hour at 50 points an hour).
 BATCH_POINTS = 50
-FAULTS = ("api", "node", "batch")
+FAULTS = ("batch", "api", "node")
 
 
 @dataclass
 class Write:
     """One logical write and what became of it."""
 
-    kind: str  # "order" or "gift"
+    kind: str  # "order", "cancel" (of an order of the member's) or "gift"
     member: str
     recipient: str | None
     key: str
@@ -204,18 +206,25 @@ def client(
     base: str, account: LocalAccount, members: list[str], item: int, price: int, end: float,
     tokens: dict[str, str], writes: list[Write], lock: threading.Lock,
 ) -> None:  # fmt: skip
-    """A member redeeming one unit and giving one point (to another of `members`), in turn, until
-    `end`."""
+    """A member redeeming one unit, giving one point (to another of `members`) and cancelling their
+    oldest held order, in turn, until `end`."""
     others = [m for m in members if m != account.address]
+    held: list[int] = []  # the member's acknowledged orders not cancelled yet
     with httpx.Client(base_url=base, timeout=120) as http:
         turn = 0
         while time.monotonic() < end:
             turn += 1
             key = str(uuid.uuid4())
-            if turn % 2:
+            if turn % 3 == 1:
                 w = Write("order", account.address, None, key)
                 w.url = f"/v1/members/{account.address}/orders"
                 w.body = {"item_id": item, "quantity": 1, "unit_price": price}
+            elif turn % 3 == 0:
+                if not held:
+                    continue
+                w = Write("cancel", account.address, None, key)
+                w.url = f"/v1/members/{account.address}/orders/{held.pop(0)}/cancel"
+                w.body = {}
             else:
                 recipient = random.choice(others)
                 w = Write("gift", account.address, recipient, key)
@@ -224,6 +233,8 @@ def client(
             with lock:
                 writes.append(w)
             send(http, tokens, account, w)
+            if w.kind == "order" and w.acknowledged:
+                held.append(int(w.answer["id"]))
             time.sleep(random.uniform(0, 0.2))  # a person between two taps
 
 
@@ -255,7 +266,10 @@ class Faults:
         """Until `end`: each kind in turn, at random moments."""
         turn = 0
         while time.monotonic() < end - 2:
-            time.sleep(random.uniform(0.3, 1.7) * interval)
+            # the first soon: the batch run is killed while it pays
+            time.sleep(
+                random.uniform(0.3, 1.7) * interval if turn else random.uniform(0.2, 0.6) * interval
+            )
             if time.monotonic() < end - 2:
                 self.inject(self.kinds[turn % len(self.kinds)])
                 turn += 1
@@ -281,6 +295,11 @@ def check(
         doubled += len(on_chain - acked_orders)
         for extra in sorted(on_chain - acked_orders):
             problems.append(f"order {extra} of {account.address} is on chain, not acknowledged")
+        cancelled = {int(w.answer["id"]) for w in mine if w.kind == "cancel"}
+        for order_id in acked_orders & on_chain:
+            status = ledger.catalogue_contract.order(order_id).status.name.lower()
+            if status != ("cancelled" if order_id in cancelled else "held"):
+                problems.append(f"order {order_id} of {account.address} is {status} on chain")
         hashes = Counter(str(w.answer["text_hash"]) for w in mine if w.kind == "gift")
         given = Counter(
             "0x" + g.memo_hash.hex() for g in gifts_contract.gifts_of(giver=account.address)
@@ -295,7 +314,7 @@ def check(
         for w in [w for w in writes if w.acknowledged]:
             again = Write(w.kind, w.member, w.recipient, w.key, w.url, dict(w.body))
             send(http, tokens, by_address[w.member], again)
-            same = "id" if w.kind == "order" else "request_id"
+            same = "request_id" if w.kind == "gift" else "id"
             if not again.acknowledged or again.answer.get(same) != w.answer.get(same):
                 problems.append(
                     f"{w.kind} {w.key} sent again answered {again.status} {again.answer}"
@@ -308,6 +327,7 @@ def check(
         expected = (
             START_POINTS + BATCH_POINTS
             - price * sum(1 for w in mine if w.kind == "order")
+            + price * sum(1 for w in mine if w.kind == "cancel")
             - sum(1 for w in mine if w.kind == "gift")
             + received[account.address]
         )  # fmt: skip
@@ -347,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         default=400,
         help="members the batch file pays besides the clients",
     )
-    parser.add_argument("--batch-chunk", type=int, default=20, help="records per batch chunk")
+    parser.add_argument("--batch-chunk", type=int, default=5, help="records per batch chunk")
     parser.add_argument("--interval", type=float, default=4.0, help="mean seconds between faults")
     parser.add_argument("--json", type=Path, help="write the outcome here as JSON")
     args = parser.parse_args(argv)
@@ -356,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.randrange(10**6)
     random.seed(seed)
 
+    began = time.monotonic()
+    seconds: dict[str, float] = {}
     with bench_chain() as (root, settings, ledger):
         accounts: list[LocalAccount] = [Account.create() for _ in range(args.clients)]
         members = [a.address for a in accounts]
@@ -379,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with httpx.Client(base_url=api.base, timeout=60) as http:
                 tokens: dict[str, str] = {a.address: sign_in(http, a) for a in accounts}
+            seconds["setup"] = time.monotonic() - began
             end = time.monotonic() + args.seconds
             batch.start()
             shared = (members, item, price, end, tokens, writes, lock)
@@ -394,12 +417,15 @@ def main(argv: list[str] | None = None) -> int:
             batch.finish(faults.node_up)
             batch.start()  # once more: it must find every record paid
             batch_again = batch.finish(faults.node_up)
+            seconds["run"] = time.monotonic() - began - seconds["setup"]
             ledger = Ledger(settings)
             counts, problems = check(ledger, api, writes, accounts, tokens, price, batch_again)
             ledger.close()
         finally:
             api.stop()
+        seconds["checks"] = time.monotonic() - began - seconds["setup"] - seconds["run"]
         problems += audit(settings, rpc_url)
+        seconds["audit"] = time.monotonic() - began - sum(seconds.values())
 
     attempted = len(writes)
     acknowledged = sum(w.acknowledged for w in writes)
@@ -409,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"faults while working: {args.clients} clients, {args.seconds:.0f} s, seed {seed}")
     print(f"  {'faults injected':24} " + ", ".join(f"{k} x{faults.injected[k]}" for k in kinds))
     print(f"  {'batch runs':24} {batch.runs} (the last one again after it finished)")
+    print(f"  {'seconds':24} " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()))
     print(f"  {'operations attempted':24} {attempted}")
     print(f"  {'acknowledged':24} {acknowledged}")
     print(

@@ -18,7 +18,7 @@ def test_nothing_acknowledged_is_lost_or_doubled_while_processes_are_killed(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "faults.json"
-    args = ["--seconds", "24", "--clients", "5", "--batch-members", "150", "--batch-chunk", "5",
+    args = ["--seconds", "24", "--clients", "5", "--batch-members", "300", "--batch-chunk", "5",
             "--interval", "3", "--faults", "batch,api,node", "--json", str(out)]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "scripts/fault_run.py", *args],
