@@ -61,6 +61,7 @@ MESSAGES_ZH: dict[str, str] = {
     "already_registered": "该账户或该居民已注册。",
     "auth_error": "无法确认调用者身份。",
     "authorization_expired": "签名请求或登录消息已过期，请重新获取。",
+    "body_too_large": "请求内容过大。",
     "build_error": "合约编译失败。",
     "certificate_invalid": "证书校验未通过。",
     "chain_error": "与区块链通信出错。",

@@ -1,4 +1,9 @@
-"""Request ids and rate limits, as plain ASGI middleware (cheap on every request).
+"""Request ids, body size limits and rate limits, as plain ASGI middleware (cheap on every
+request).
+
+A request body over its limit is refused with 413 ``body_too_large`` before it is read into
+memory: `UPLOAD_BODY_BYTES` for a batch file upload (its CSV, escaped in JSON), `BODY_BYTES` for
+every other request; a body sent without a length is counted as it arrives.
 
 Rate limits are per client IP address and per signed-in account, over a sliding minute (the
 current and the previous fixed minute, weighted), in this process's memory: behind several API
@@ -17,8 +22,14 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
+from ledger.earning.uploads import MAX_UPLOAD_BYTES
 
 WINDOW = 60.0
+#: The largest body of any request but a batch upload (a certificate page to verify included).
+BODY_BYTES = 1_048_576
+#: The largest body of a batch upload: its file escaped in JSON (``\uXXXX`` doubles Chinese text).
+UPLOAD_BODY_BYTES = 2 * MAX_UPLOAD_BYTES + 65_536
+UPLOAD_PATH = "/v1/issuer/batches"
 
 
 class SlidingWindow:
@@ -79,9 +90,32 @@ class RequestContext:
         if retry is not None:
             await self._too_many(send, request_id, retry)
             return
+        limit = UPLOAD_BODY_BYTES if scope.get("path") == UPLOAD_PATH else BODY_BYTES
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await self._too_large(send, request_id, limit)
+            return
+
+        received = 0
+        started = refused = False
+
+        async def limited_receive() -> Message:
+            # Over the limit: answer 413 now, and tell the application the client went away.
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request" and not refused:
+                received += len(message.get("body", b""))
+                if received > limit and not started:
+                    refused = True
+                    await self._too_large(send, request_id, limit)
+            return {"type": "http.disconnect"} if refused else message
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # answered already
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -89,7 +123,11 @@ class RequestContext:
                 ]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            if not refused:  # the application's own failure, not the body it was refused
+                raise
 
     def _account(self, scope: Scope, token: str) -> str | None:
         app: Any = scope.get("app")
@@ -102,24 +140,34 @@ class RequestContext:
         return str(caller.address) if caller is not None else None
 
     async def _too_many(self, send: Send, request_id: str, retry: float) -> None:
-        body = error_body(
-            "too_many_requests",
-            f"too many requests; retry in {int(retry)} s",
-            {"retry_after": int(retry)},
-            request=None,
-        )
-        body["error"]["request_id"] = request_id
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"retry-after", str(int(retry)).encode()),
-                    (b"x-request-id", request_id.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        message = f"too many requests; retry in {int(retry)} s"
+        details = {"retry_after": int(retry)}
+        extra = [(b"retry-after", str(int(retry)).encode())]
+        await _refuse(send, request_id, 429, "too_many_requests", message, details, extra)
+
+    async def _too_large(self, send: Send, request_id: str, limit: int) -> None:
+        message = f"the request body is larger than {limit} bytes"
+        await _refuse(send, request_id, 413, "body_too_large", message, {"limit": limit}, [])
+
+
+async def _refuse(
+    send: Send,
+    request_id: str,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any],
+    extra: list[tuple[bytes, bytes]],
+) -> None:
+    """Answer with an error before the application saw the request."""
+    body = error_body(code, message, details, request=None)
+    body["error"]["request_id"] = request_id
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *extra,
+        (b"x-request-id", request_id.encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -12,6 +12,7 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.middleware import BODY_BYTES, UPLOAD_BODY_BYTES
 from ledger.ledger import Ledger
 from tests.api.conftest import sign_in
 from tests.factories import new_member, new_scheme
@@ -114,3 +115,61 @@ def test_the_api_serves_as_many_requests_at_once_as_its_setting_says(api_setting
         tokens = c.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
         assert tokens == 77
         assert c.get("/health").status_code == 200
+
+
+# --- bodies too large, or not JSON ---------------------------------------------------------------
+
+
+def gift_url(me: Any) -> str:
+    return f"/v1/members/{me.address}/gifts"
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(client: TestClient) -> None:
+    me = sign_in(client, Account.create())
+    body = b'{"scheme": "' + b"x" * BODY_BYTES + b'"}'
+    sent = client.post(
+        gift_url(me), content=body, headers={**me.headers, "content-type": "application/json"}
+    )
+    assert sent.status_code == 413
+    assert sent.json()["error"]["code"] == "body_too_large"
+    assert sent.json()["error"]["details"] == {"limit": BODY_BYTES}
+    assert sent.headers["x-request-id"]
+
+
+def test_a_body_sent_without_a_length_is_counted_as_it_arrives(client: TestClient) -> None:
+    me = sign_in(client, Account.create())
+    pieces = (b"[" + b"1," * 50_000 for _ in range(12))  # 1.2 MB in chunks, no Content-Length
+    sent = client.post(
+        gift_url(me), content=pieces, headers={**me.headers, "content-type": "application/json"}
+    )
+    assert sent.status_code == 413, sent.text
+    assert sent.json()["error"]["code"] == "body_too_large"
+
+
+def test_a_batch_upload_may_be_larger_than_other_requests(client: TestClient) -> None:
+    """Its CSV file goes up to 5 MB: the body limit lets it through to the endpoint (which needs
+    a signed-in organiser: 401 here, not 413)."""
+    body = b'{"scheme": "VOL", "content": "' + b"a" * (2 * BODY_BYTES) + b'"}'
+    sent = client.post(
+        "/v1/issuer/batches", content=body, headers={"content-type": "application/json"}
+    )
+    assert sent.status_code == 401, sent.text
+    too_big = b'{"content": "' + b"a" * UPLOAD_BODY_BYTES + b'"}'
+    refused = client.post(
+        "/v1/issuer/batches", content=too_big, headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b'{"scheme": "VOL", "recipient": ', b"\xff\xfe", b"[]", b'"x"']
+)
+def test_a_body_that_is_not_the_json_object_asked_for_is_a_422(
+    client: TestClient, body: bytes
+) -> None:
+    me = sign_in(client, Account.create())
+    sent = client.post(
+        gift_url(me), content=body, headers={**me.headers, "content-type": "application/json"}
+    )
+    assert sent.status_code == 422, sent.text
+    assert sent.json()["error"]["code"] == "validation_error"
