@@ -281,9 +281,10 @@ def chain_orders(ledger: Ledger, member: str) -> set[int]:
 
 def check(
     ledger: Ledger, api: Api, writes: list[Write], accounts: list[LocalAccount],
-    tokens: dict[str, str], price: int, batch_again: dict[str, Any],
+    tokens: dict[str, str], price: int, batch_again: dict[str, Any], start: int,
 ) -> tuple[dict[str, int], list[str]]:  # fmt: skip
-    """Lost and doubled writes, and each check's problems (none when all is well)."""
+    """Lost and doubled writes, and each check's problems (none when all is well); each member
+    held `start` points before the writes (the batch's included)."""
     problems: list[str] = []
     lost = doubled = 0
     gifts_contract = ledger.gifts.contract
@@ -325,7 +326,7 @@ def check(
     for account in accounts:
         mine = [w for w in writes if w.member == account.address and w.acknowledged]
         expected = (
-            START_POINTS + BATCH_POINTS
+            start
             - price * sum(1 for w in mine if w.kind == "order")
             + price * sum(1 for w in mine if w.kind == "cancel")
             - sum(1 for w in mine if w.kind == "gift")
@@ -419,7 +420,10 @@ def main(argv: list[str] | None = None) -> int:
             batch_again = batch.finish(faults.node_up)
             seconds["run"] = time.monotonic() - began - seconds["setup"]
             ledger = Ledger(settings)
-            counts, problems = check(ledger, api, writes, accounts, tokens, price, batch_again)
+            start = START_POINTS + BATCH_POINTS
+            counts, problems = check(
+                ledger, api, writes, accounts, tokens, price, batch_again, start
+            )
             ledger.close()
         finally:
             api.stop()
