@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors
@@ -63,6 +64,7 @@ MESSAGES_ZH: dict[str, str] = {
     "authorization_expired": "签名请求或登录消息已过期，请重新获取。",
     "body_too_large": "请求内容过大。",
     "build_error": "合约编译失败。",
+    "store_unavailable": "服务暂时无法保存数据，请稍后用同一个幂等键重试。",
     "certificate_invalid": "证书校验未通过。",
     "chain_error": "与区块链通信出错。",
     "chain_unavailable": "区块链节点暂时不可用，请稍后重试。",
@@ -228,6 +230,24 @@ def install(app: FastAPI) -> None:
             status_code=exc.status_code,
             content=error_body(code, message, request=request),
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _store_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # The store cannot be read or written now: its disk is full, an I/O error, the database
+        # server went away. Logged without the statement or its parameters.
+        reason = exc.orig.args[0] if exc.orig is not None and exc.orig.args else type(exc).__name__
+        log.error("request %s: the store is unavailable: %s", _rid(request), reason)
+        return JSONResponse(
+            status_code=503,
+            content=error_body(
+                "store_unavailable",
+                "the service cannot write its records now; retry shortly (the same request, with "
+                "the same Idempotency-Key)",
+                {"retry_after": 5},
+                request=request,
+            ),
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

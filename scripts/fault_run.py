@@ -21,7 +21,8 @@ service is run by ``vpl issue batch`` in a process of its own.
 Faults (``--faults``), in turn, at random moments ``--interval`` seconds apart on average:
 ``api``, kill -9 of the API process and a new one started on the same port; ``node``, the chain
 node stopped and started again (its state kept); ``batch``, kill -9 of the batch run, which is
-then run again until it finishes.
+then run again until it finishes; ``disk``, the store's disk full for the API for a few seconds (it
+may not make any file bigger than the store's files are: RLIMIT_FSIZE set on the running process).
 
 Checks, after the faults: every acknowledged write is on chain exactly once and nothing else ran
 (each member's orders and gifts on chain are those acknowledged; an acknowledged cancel left its
@@ -40,6 +41,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -69,7 +71,9 @@ REPO = Path(__file__).resolve().parents[1]
 START_POINTS = 100
 #: Points the run's batch file pays each member (an hour at 50 points an hour).
 BATCH_POINTS = 50
-FAULTS = ("batch", "api", "node")
+FAULTS = ("batch", "api", "node", "disk")
+#: Set when a run ends early (a failure of its own): clients stop sending.
+STOPPED = threading.Event()
 
 
 @dataclass
@@ -84,6 +88,8 @@ class Write:
     body: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
     status: int | None = None  # the definite answer's status
+    #: The answers before it, by status (0: the connection broke).
+    transient: list[int] = field(default_factory=list)
     answer: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,6 +112,23 @@ class Api:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
             self.process = start_api(self.settings, self.port)
+
+    def fill_disk(self, seconds: float) -> None:
+        """For `seconds`, the API process may not make a file bigger than the store's files are
+        now (RLIMIT_FSIZE; Python ignores SIGXFSZ, so a write past it fails as on a full disk)."""
+        store = self.settings.data_dir / "vpl.db"
+        parts = [store, store.with_name("vpl.db-wal")]
+        full = max(p.stat().st_size for p in parts if p.exists())
+        with self.lock:
+            pid = self.process.pid
+            # the soft limit only: lifting it again needs no privilege
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (full, resource.RLIM_INFINITY))
+            try:
+                time.sleep(seconds)
+            finally:
+                if self.process.poll() is None:
+                    unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+                    resource.prlimit(pid, resource.RLIMIT_FSIZE, unlimited)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -175,6 +198,8 @@ def send(http: httpx.Client, tokens: dict[str, str], account: LocalAccount, w: W
     """Send `w` until it has a definite answer: sign it after its 428 (once), then the same signed
     request and key again for as long as the answer is lost."""
     while w.status is None:
+        if STOPPED.is_set():
+            raise RuntimeError("the run stopped before this write had an answer")
         w.attempts += 1
         headers = {"Authorization": f"Bearer {tokens[account.address]}", "Idempotency-Key": w.key}
         try:
@@ -187,15 +212,18 @@ def send(http: httpx.Client, tokens: dict[str, str], account: LocalAccount, w: W
             else:
                 answer = http.post(w.url, json=w.body, headers=headers)
         except httpx.TransportError:
+            w.transient.append(0)
             time.sleep(0.2)
             continue
         if answer.status_code == 401:  # signed out by a restart: sign in again, same write
             tokens[account.address] = sign_in(http, account)
             continue
         if answer.status_code >= 500:
+            w.transient.append(answer.status_code)
             time.sleep(0.2)
             continue
         if answer.status_code == 409 and error_code(answer) == "idempotency_in_progress":
+            w.transient.append(409)
             time.sleep(float(answer.headers.get("Retry-After", "1")))  # the first attempt runs
             continue
         w.status = answer.status_code
@@ -260,6 +288,8 @@ class Faults:
                 self.node.start()
         elif kind == "batch" and not self.batch.kill():
             return  # the run had finished: nothing to kill
+        elif kind == "disk":
+            self.api.fill_disk(random.uniform(1.0, 3.0))
         self.injected[kind] += 1
 
     def run(self, end: float, interval: float) -> None:
@@ -277,6 +307,23 @@ class Faults:
 
 def chain_orders(ledger: Ledger, member: str) -> set[int]:
     return {o.order.id for o in ledger.catalogue.orders(member=member)}
+
+
+def lost_trace(ledger: Ledger, w: Write) -> str:
+    """What is known of a write that was acknowledged and is not on chain."""
+    tx_hash = w.answer.get("tx_hash")
+    receipt: Any = None
+    if tx_hash:
+        try:
+            receipt = ledger.w3.eth.get_transaction_receipt(tx_hash)
+        except Exception as exc:  # not found: the answer named a transaction the chain lacks
+            receipt = f"no receipt ({type(exc).__name__})"
+    if isinstance(receipt, dict) or hasattr(receipt, "get"):
+        receipt = f"status {receipt['status']} block {receipt['blockNumber']}"
+    return (
+        f"answer {w.answer}, attempts {w.attempts}, answers before {w.transient}, "
+        f"its transaction {tx_hash}: {receipt}"
+    )
 
 
 def check(
@@ -297,6 +344,9 @@ def check(
         for extra in sorted(on_chain - acked_orders):
             problems.append(f"order {extra} of {account.address} is on chain, not acknowledged")
         cancelled = {int(w.answer["id"]) for w in mine if w.kind == "cancel"}
+        for order_id in acked_orders - on_chain:
+            w = next(w for w in mine if w.kind == "order" and int(w.answer["id"]) == order_id)
+            problems.append(f"order {w.key} acknowledged, not on chain: {lost_trace(ledger, w)}")
         for order_id in acked_orders & on_chain:
             status = ledger.catalogue_contract.order(order_id).status.name.lower()
             if status != ("cancelled" if order_id in cancelled else "held"):
@@ -306,6 +356,9 @@ def check(
             "0x" + g.memo_hash.hex() for g in gifts_contract.gifts_of(giver=account.address)
         )
         lost += sum((hashes - given).values())
+        for gift_hash in (hashes - given).elements():
+            w = next(w for w in mine if w.kind == "gift" and w.answer["text_hash"] == gift_hash)
+            problems.append(f"gift {w.key} acknowledged, not on chain: {lost_trace(ledger, w)}")
         doubled += sum((given - hashes).values())
         for gift_hash in (given - hashes).elements():
             problems.append(f"gift {gift_hash} of {account.address} is on chain, not acknowledged")
@@ -426,7 +479,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             ledger.close()
         finally:
+            STOPPED.set()
             api.stop()
+        STOPPED.clear()
         seconds["checks"] = time.monotonic() - began - seconds["setup"] - seconds["run"]
         problems += audit(settings, rpc_url)
         seconds["audit"] = time.monotonic() - began - sum(seconds.values())
@@ -447,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(f"{c} x{n}" for c, n in refused.items())
     )
     print(f"  {'sent more than once':24} {sum(w.attempts > 2 for w in writes)}")
+    transient = Counter(s for w in writes for s in w.transient)
+    names = {0: "connection lost"}
+    print(f"  {'answers before the last':24} " + ", ".join(
+        f"{names.get(s, s)} x{n}" for s, n in sorted(transient.items())))  # fmt: skip
     print(f"  {'lost (must be 0)':24} {counts['lost']}")
     print(f"  {'doubled (must be 0)':24} {counts['doubled']}")
     for problem in problems:
@@ -462,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
             "acknowledged": acknowledged,
             "refused": dict(refused),
             "retried": sum(w.attempts > 2 for w in writes),
+            "transient": {str(s): n for s, n in transient.items()},
             **counts,
             "problems": problems,
             "refusals": [asdict(w) for w in writes if not w.acknowledged],

@@ -34,7 +34,7 @@ from ledger.ledger import Ledger
 from scripts.bench_api import percentile, sign_in
 from scripts.bench_earning import bench_chain, cst_midnight
 from scripts.bench_spending import issue, setup
-from scripts.fault_run import Api, Write, audit, check, send
+from scripts.fault_run import STOPPED, Api, Write, audit, check, send
 
 Latencies = dict[str, list[tuple[float, int]]]
 
@@ -142,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             counts, problems = check(ledger, api, writes, accounts, tokens, price, {}, 150)
             ledger.close()
         finally:
+            STOPPED.set()
             api.stop()
+        STOPPED.clear()
         problems += audit(settings, rpc_url)
 
     elapsed = args.seconds

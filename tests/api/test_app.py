@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ import pytest
 from anyio import to_thread
 from eth_account import Account
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from api.app import create_app
 from api.middleware import BODY_BYTES, UPLOAD_BODY_BYTES
@@ -173,3 +175,36 @@ def test_a_body_that_is_not_the_json_object_asked_for_is_a_422(
     )
     assert sent.status_code == 422, sent.text
     assert sent.json()["error"]["code"] == "validation_error"
+
+
+# --- the store cannot be written ------------------------------------------------------------------
+
+
+def test_a_store_that_cannot_be_written_is_a_503_to_retry_and_then_works_again(
+    api_settings: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its disk full, an I/O error, the database server gone: the caller is told to retry (not an
+    internal error), and the log names the reason without the statement or its values."""
+    settings = api_settings.model_copy(
+        update={"database_url": f"sqlite:///{tmp_path / 'api.db'}", "api_follow_chain": False}
+    )
+    with TestClient(create_app(settings)) as c:
+        engine = c.app.state.services.ledger.engine  # type: ignore[attr-defined]
+        address = Account.create().address
+
+        def read_only(connection: Any, record: Any, proxy: Any) -> None:
+            connection.execute("PRAGMA query_only = 1")
+
+        event.listen(engine, "checkout", read_only)
+        try:
+            refused = c.post("/v1/auth/challenge", json={"address": address})
+        finally:
+            event.remove(engine, "checkout", read_only)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "store_unavailable"
+        assert refused.headers["Retry-After"] == "5"
+        assert "readonly database" in caplog.text and address not in caplog.text
+        engine.dispose()  # connections made read-only go
+
+        again = c.post("/v1/auth/challenge", json={"address": address})
+        assert again.status_code == 200, again.text

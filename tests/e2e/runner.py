@@ -4,6 +4,8 @@ run answered, and the commands several of them run."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,3 +38,17 @@ def issue_batch(vpl: Vpl, path: Path, scheme: Scheme, *options: str) -> Any:
         vpl("--json", "issue", "batch", str(path), "--scheme", scheme.code, *options,
             "--organiser", "issuer-bee")
     )  # fmt: skip
+
+
+def run_script(script: str, *args: str, out: Path) -> tuple[dict[str, Any], str]:
+    """Run one of scripts/ (a workload that writes its outcome to ``--json``) in a process of its
+    own: the outcome, and what it printed."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, f"scripts/{script}", *args, "--json", str(out)],
+        cwd=root, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert out.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    outcome = json.loads(out.read_text(encoding="utf-8"))
+    outcome["exit_code"] = done.returncode
+    return outcome, done.stdout
