@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,9 @@ RUNTIME = "0x602a60005260206000f3"
 LOG_TOPIC = "0x" + "00" * 31 + "01"
 
 MakeNode = Callable[..., LocalNode]
+#: Restarts under load. Without anvil told to stop mining first, ten restarts lost answered
+#: transactions in two runs out of two (two to three minutes a run); four keep the suite short.
+RESTARTS = 4
 
 
 @pytest.fixture(autouse=True)
@@ -170,6 +174,53 @@ def test_restarted_node_keeps_its_chain(make_node: MakeNode, kind: NodeKind) -> 
     assert rpc(url, "eth_getTransactionReceipt", deployed["transactionHash"])["status"] == "0x1"
     transact(url, {"to": RECIPIENT, "value": hex(1)})
     assert int(rpc(url, "eth_blockNumber"), 16) == 3
+
+
+def test_every_transaction_answered_with_a_receipt_is_kept_across_restarts_under_load(
+    make_node: MakeNode,
+) -> None:
+    """Senders keep sending while the node is stopped and started again: every
+    transaction the node answered with a receipt is still on chain, in the same block. (anvil
+    used to mine blocks while shutting down, after dumping its state: 7 of 1,958 answered
+    transactions were gone after 15 restarts; it is told to stop mining first now.)"""
+    node = make_node("anvil")
+    url = node.start().rpc_url
+    senders = rpc(url, "eth_accounts")[1:5]
+    answered: dict[str, str] = {}  # tx hash -> block hash
+    stopping = threading.Event()
+
+    def send(sender: str) -> None:
+        with httpx.Client(timeout=5) as http:
+
+            def call(method: str, *params: Any) -> Any:
+                body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+                return http.post(url, json=body).json()["result"]
+
+            while not stopping.is_set():
+                try:
+                    tx_hash = call("eth_sendTransaction", {"from": sender, "to": RECIPIENT})
+                    receipt = call("eth_getTransactionReceipt", tx_hash)  # automine: at once
+                    if receipt is not None:
+                        answered[tx_hash] = receipt["blockHash"]
+                except (httpx.HTTPError, KeyError, ValueError):  # the node is down
+                    time.sleep(0.02)
+
+    threads = [threading.Thread(target=send, args=(a,)) for a in senders]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(RESTARTS):
+            time.sleep(0.7)
+            node.stop()
+            node.start()
+    finally:
+        stopping.set()
+        for t in threads:
+            t.join()
+
+    assert len(answered) > 300, "the senders should have kept the node busy"
+    kept = {h: rpc(url, "eth_getTransactionReceipt", h) for h in answered}
+    assert [h for h, r in kept.items() if r is None or r["blockHash"] != answered[h]] == []
 
 
 @pytest.mark.parametrize("kind", KINDS)
