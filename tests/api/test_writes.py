@@ -162,6 +162,8 @@ def test_a_retry_while_the_first_attempt_runs_is_told_to_come_back_and_its_claim
     monkeypatch.setattr(writes, "WAIT_FOR_FIRST_SECONDS", 0.5)
     monkeypatch.setattr(writes, "LEASE_RENEW_SECONDS", 0.2)
     monkeypatch.setattr(writes, "LEASE", timedelta(seconds=1))
+    # leases of this test's own: an earlier test's renewing thread sleeps its 5 s between rounds
+    monkeypatch.setattr(writes, "LEASES", writes._Leases())
     held = held_first_attempt(ledger, client, monkeypatch)
     claimed = running_row(ledger, held.key).started_at
     time.sleep(1.5)  # longer than the lease: only its renewals keep the claim
@@ -187,6 +189,7 @@ def test_a_key_whose_attempt_stopped_renewing_its_claim_is_taken_over_and_runs_o
     lease takes it over and answers with the order the first attempt placed; nothing runs twice
     (the signed request is re-sent, never signed anew), even though here the first attempt was
     not dead after all and answers too."""
+    monkeypatch.setattr(writes, "LEASES", writes._Leases())
     held = held_first_attempt(ledger, client, monkeypatch)
     orders_before = ledger.catalogue_contract.order_count()
     row = running_row(ledger, held.key)
