@@ -27,7 +27,8 @@ from ledger.earning.uploads import MAX_UPLOAD_BYTES
 WINDOW = 60.0
 #: The largest body of any request but a batch upload (a certificate page to verify included).
 BODY_BYTES = 1_048_576
-#: The largest body of a batch upload: its file escaped in JSON (``\uXXXX`` doubles Chinese text).
+#: The largest body of a batch upload: its file escaped in JSON (an escaped Chinese character
+#: takes six bytes instead of three).
 UPLOAD_BODY_BYTES = 2 * MAX_UPLOAD_BYTES + 65_536
 UPLOAD_PATH = "/v1/issuer/batches"
 

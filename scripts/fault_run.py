@@ -312,17 +312,16 @@ def chain_orders(ledger: Ledger, member: str) -> set[int]:
 def lost_trace(ledger: Ledger, w: Write) -> str:
     """What is known of a write that was acknowledged and is not on chain."""
     tx_hash = w.answer.get("tx_hash")
-    receipt: Any = None
+    found = "none named"
     if tx_hash:
         try:
             receipt = ledger.w3.eth.get_transaction_receipt(tx_hash)
+            found = f"status {receipt['status']} block {receipt['blockNumber']}"
         except Exception as exc:  # not found: the answer named a transaction the chain lacks
-            receipt = f"no receipt ({type(exc).__name__})"
-    if isinstance(receipt, dict) or hasattr(receipt, "get"):
-        receipt = f"status {receipt['status']} block {receipt['blockNumber']}"
+            found = f"no receipt ({type(exc).__name__})"
     return (
         f"answer {w.answer}, attempts {w.attempts}, answers before {w.transient}, "
-        f"its transaction {tx_hash}: {receipt}"
+        f"its transaction {tx_hash}: {found}"
     )
 
 
