@@ -18,6 +18,7 @@ from ledger.earning.uploads import Uploads
 from ledger.ledger import Ledger
 from ledger.store import session, utcnow
 from ledger.store.uploads import BatchUpload
+from tests.api import bodies
 from tests.api.conftest import Session, pin_sign_in, sign_in
 from tests.batch_helpers import batch_row, csv_text
 from tests.catalogue_helpers import Shop, holder, list_item
@@ -25,7 +26,6 @@ from tests.earning_helpers import (
     Earning,
     as_typed,
     earning_scheme,
-    evidence,
     funded_member,
     grant,
     now,
@@ -64,19 +64,7 @@ def error(answer: Any) -> dict[str, Any]:
 
 
 def activity_body(e: Earning, ledger: Ledger, **changes: Any) -> dict[str, Any]:
-    t = now(ledger)
-    return {
-        "scheme": e.scheme.code,
-        "name": f"助老送餐 {secrets.token_hex(4)}",
-        "place": "百瑞景社区",
-        "content": "为独居老人送午餐",
-        "organising_unit": "百瑞景社区居委会",
-        "person_in_charge": "王主任",
-        "start": t - 86400,
-        "end": t + 86400,
-        "capacity": 3,
-        **changes,
-    }
+    return bodies.activity(ledger, e.scheme.code, **changes)
 
 
 def test_an_organiser_publishes_an_activity_assigns_a_member_and_cancels_it(
@@ -128,20 +116,7 @@ def test_an_activity_with_bad_times_or_from_a_stranger_is_refused_and_nothing_is
 
 
 def record_body(e: Earning, ledger: Ledger, volunteer: str, **changes: Any) -> dict[str, Any]:
-    t = now(ledger)
-    return {
-        "scheme": e.scheme.code,
-        "volunteer": volunteer,
-        "start": as_typed(t - 3 * HOUR),
-        "end": as_typed(t - HOUR),
-        "content": "为独居老人送午餐",
-        "evidence_hash": evidence(),
-        "activity_name": "助老送餐",
-        "place": "百瑞景社区",
-        "organising_unit": "百瑞景社区居委会",
-        "person_in_charge": "王主任",
-        **changes,
-    }
+    return bodies.record(ledger, e.scheme.code, volunteer, **changes)
 
 
 def submitted_record(ledger: Ledger, e: Earning, organiser: Session) -> dict[str, Any]:
@@ -369,19 +344,7 @@ def test_a_merchant_lists_updates_fulfils_and_delists(
     client: TestClient, ledger: Ledger, shop: Shop
 ) -> None:
     merchant = sign_in(client, shop.merchant)
-    t = now(ledger)
-    body = {
-        "scheme": shop.scheme.code,
-        "kind": "gift",
-        "name": f"大米 {secrets.token_hex(3)}",
-        "description": "五公斤",
-        "merchant_name": "社区超市",
-        "place": "百瑞景社区",
-        "price": 30,
-        "stock": 5,
-        "available_from": t - HOUR,
-        "available_until": t + 30 * 86400,
-    }
+    body = bodies.item(ledger, shop.scheme.code)
     bad = merchant.write("POST", "/v1/issuer/catalogue/items", {**body, "kind": "car"})
     assert bad.status_code == 422 and error(bad)["code"] == "invalid_input"
     listed = merchant.write("POST", "/v1/issuer/catalogue/items", body)
