@@ -262,6 +262,10 @@ class Settings(BaseSettings):
     #: Overrides the network file's node ``steps_tracing`` for a local anvil chain.
     node_steps_tracing: bool | None = None
     database_url: str | None = None
+    #: Bring the store to the code's schema revision when a process opens it (the development
+    #: default). Off in production: the operator runs `vpl db upgrade`, then restarts, and a
+    #: process finding the store at another revision refuses to start.
+    database_auto_upgrade: bool = True
     #: The event index keeps this many newest blocks' hashes to detect reorgs and roll them back.
     index_reorg_depth: int = Field(64, ge=1, le=10_000)
     #: Most blocks asked for in one eth_getLogs request while catching up.

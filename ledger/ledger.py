@@ -252,7 +252,7 @@ class Ledger:
     @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.settings.resolved_database_url)
-        init_db(engine)
+        init_db(engine, upgrade=self.settings.database_auto_upgrade)
         return engine
 
     @cached_property

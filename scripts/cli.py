@@ -50,6 +50,7 @@ from scripts.commands.spending.controls import balance_command, points_app
 from scripts.commands.spending.exchange import clearing_app, exchange_app
 from scripts.commands.spending.gifts import fund_app, gift_command
 from scripts.commands.spending.timebank import timebank_app
+from scripts.commands.store.db import db_app
 from scripts.output import Output, configure_logging, exit_code, line
 from scripts.state import APP_OPTIONS, State, state_of
 
@@ -121,6 +122,7 @@ app.add_typer(timebank_app, name="timebank")
 app.add_typer(proxy_app, name="proxy")
 app.add_typer(index_app, name="index")
 app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
 
 
 @app.callback()

@@ -7,7 +7,6 @@ module on all of them."""
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
 import ledger.store.anchors
 import ledger.store.catalogue
@@ -23,6 +22,13 @@ import ledger.store.uploads
 import ledger.store.vault  # noqa: F401  (each registers its tables)
 
 
-def init_db(engine: Engine) -> None:
-    """Create every table that is not there yet (the vault's included)."""
-    SQLModel.metadata.create_all(engine)
+def init_db(engine: Engine, *, upgrade: bool = True) -> None:
+    """Bring the store to the code's schema revision (creating every table of an empty store, the
+    vault's included) with the migrations of ``ledger.store.migrate``; with ``upgrade=False``,
+    only check that it is there already (ConfigError saying to run ``vpl db upgrade``)."""
+    from ledger.store import migrate
+
+    if upgrade:
+        migrate.upgrade(engine)
+    else:
+        migrate.check(engine)

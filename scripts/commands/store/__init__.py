@@ -1,0 +1,1 @@
+"""``vpl db``: the off-chain store itself (its schema revision)."""
