@@ -32,11 +32,16 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 
 
 def mask(value: str) -> str:
-    """Hide the middle of a value for display: ``1101**********002X``, ``138****5678``, ``张*``."""
+    """Hide the middle of a value for display: ``1101**********002X``, ``138****5678``, ``张*``.
+
+    Of text that is not ASCII (a name, or a line pasted into the wrong field) no more than one
+    character shows at each end: its first few characters may be a whole name."""
     n = len(value)
     if n <= 1:
         return "*" * n
-    if n >= 12:
+    if not value.isascii():
+        keep_head, keep_tail = 1, 1 if n >= 4 else 0
+    elif n >= 12:
         keep_head, keep_tail = 4, 4
     elif n == 11:  # the usual way to show a mobile number
         keep_head, keep_tail = 3, 4

@@ -25,8 +25,9 @@ def parse_address(text: str, *, what: str = "address") -> str:
     """A checksummed address; refuses malformed ones and mixed-case ones with a wrong checksum."""
     value = text.strip() if isinstance(text, str) else ""
     if not _HEX_ADDRESS.match(value):
-        shown = repr(value) if len(value) <= 42 and value.startswith("0x") else repr(mask(value))
-        raise InvalidAddress(f"{what} {shown} is not an address (0x followed by 40 hex digits)")
+        raise InvalidAddress(
+            f"{what} {shown_address(value)} is not an address (0x followed by 40 hex digits)"
+        )
     body = value[2:]
     if body != body.lower() and body != body.upper() and not is_checksum_address(value):
         raise InvalidAddress(
@@ -36,6 +37,12 @@ def parse_address(text: str, *, what: str = "address") -> str:
     if int(body, 16) == 0:
         raise InvalidAddress(f"{what} cannot be the zero address")
     return to_checksum_address(value)
+
+
+def shown_address(value: str) -> str:
+    """A value given for an address, as a message quotes it: as it is when it looks like one (0x,
+    at most 42 characters), else masked (it may be a phone or an ID number typed in its place)."""
+    return repr(value) if len(value) <= 42 and value.startswith("0x") else repr(mask(value))
 
 
 #: The largest value a 64-bit field (unit values, periods in seconds) holds.

@@ -225,6 +225,9 @@ def test_invalid_phone_is_refused_with_a_masked_message(raw: str) -> None:
         ("张三丰", "张**"),
         ("张三", "张*"),
         ("欧阳娜娜", "欧**娜"),
+        # a name with a phone, or a pasted row, shows no whole name (it kept four characters)
+        ("上官丙 13800137705", "上*************5"),
+        ("张三 朝阳区建国路 88 号 13800138000", "张************************0"),
         ("a", "*"),
         ("", ""),
     ],

@@ -8,7 +8,14 @@ import pytest
 from eth_utils import to_checksum_address
 
 from ledger.errors import InputError, InvalidAddress, InvalidAmount, LedgerError
-from ledger.values import MAX_AMOUNT, MAX_UINT64, parse_address, parse_amount, parse_reason
+from ledger.values import (
+    MAX_AMOUNT,
+    MAX_UINT64,
+    parse_address,
+    parse_amount,
+    parse_reason,
+    shown_address,
+)
 
 #: A valid checksummed address (EIP-55 test vector).
 CHECKSUMMED = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -216,6 +223,12 @@ def test_a_64_bit_field_refuses_two_to_the_64() -> None:
         f"quota period {2**64} is larger than the maximum {MAX_UINT64} (2^64 - 1)"
     )
     assert parse_amount(MAX_UINT64, maximum=MAX_UINT64) == MAX_UINT64
+
+
+def test_a_value_given_for_an_address_is_quoted_as_it_is_only_when_it_looks_like_one() -> None:
+    assert shown_address("0x12") == "'0x12'"
+    assert shown_address("13800138000") == "'138****8000'"
+    assert shown_address("上官丙 13800137705") == "'上*************5'"
 
 
 def test_an_id_number_pasted_as_an_address_is_masked_in_the_error() -> None:

@@ -30,7 +30,14 @@ from ledger.earning.details import REQUIRED_DETAILS, service_details
 from ledger.earning.parts import current_rule
 from ledger.errors import InputError, InvalidRows
 from ledger.store.records import details_hash, file_sha256
-from ledger.values import day_of, parse_hash, parse_time, show_time, working_days_between
+from ledger.values import (
+    day_of,
+    parse_hash,
+    parse_time,
+    show_time,
+    shown_address,
+    working_days_between,
+)
 
 
 def plan_batch(
@@ -109,7 +116,9 @@ def plan_batch(
         try:
             volunteer = checksum(values.get("volunteer", ""))
         except ValueError:
-            problems.append(f"volunteer {values.get('volunteer')!r} is not an address")
+            problems.append(
+                f"volunteer {shown_address(values.get('volunteer', ''))} is not an address"
+            )
         if volunteer and volunteer in (organiser, reviewer):
             problems.append(
                 "the volunteer is the organiser or the reviewer of this run (four eyes)"
@@ -211,7 +220,7 @@ def plan_batch(
             try:
                 employer = Web3.to_checksum_address(values["employer"])
             except ValueError:
-                problems.append(f"employer {values['employer']!r} is not an address")
+                problems.append(f"employer {shown_address(values['employer'])} is not an address")
         if problems:
             errors.append(RowError(line, record_id, "; ".join(problems)))
             continue
