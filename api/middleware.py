@@ -5,15 +5,21 @@ A request body over its limit is refused with 413 ``body_too_large`` before it i
 memory: `UPLOAD_BODY_BYTES` for a batch file upload (its CSV, escaped in JSON), `BODY_BYTES` for
 every other request; a body sent without a length is counted as it arrives.
 
+Every answered request is counted in the app's metrics (``api.observability``: by route template
+and status, with its latency) and, with ``log_requests``, logged as one line (request id, route,
+status, latency, account address).
+
 Rate limits are per client IP address and per signed-in account, over a sliding minute (the
 current and the previous fixed minute, weighted), in this process's memory: behind several API
-processes each enforces its own share. Over the limit the answer is 429 ``too_many_requests`` with
-``Retry-After``.
+processes (``VPL_API_PROCESSES``) each enforces its share, the limit divided by their number, so
+that together they never allow more than the limit, however a balancer spreads the requests.
+Over the limit the answer is 429 ``too_many_requests`` with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
 import time
@@ -22,6 +28,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
+from api.observability import access_log
 from ledger.earning.uploads import MAX_UPLOAD_BYTES
 
 WINDOW = 60.0
@@ -64,16 +71,34 @@ class RequestContext:
     """Gives every request an id (``X-Request-ID``, the caller's if it is sane) and applies the
     rate limits."""
 
-    def __init__(self, app: ASGIApp, *, per_ip: int, per_account: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, per_ip: int, per_account: int, log_requests: bool = False
+    ) -> None:
         self.app = app
         self.per_ip = per_ip
         self.per_account = per_account
+        self.log_requests = log_requests
         self.windows = SlidingWindow()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started_at = time.perf_counter()
+        status = 500  # unless an answer starts
+
+        async def counted_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, counted_send)
+        finally:
+            self._observe(scope, status, time.perf_counter() - started_at)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         request_id = given if 0 < len(given) <= 64 and given.isprintable() else secrets.token_hex(8)
@@ -130,9 +155,36 @@ class RequestContext:
             if not refused:  # the application's own failure, not the body it was refused
                 raise
 
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count the request (and log its line): by its route's template, never its path."""
+        services = _services(scope)
+        route = getattr(scope.get("route"), "path", None) or "(no route)"
+        method = str(scope.get("method", ""))
+        if services is not None and services.metrics is not None:
+            services.metrics.observe(method, route, status, seconds)
+        if self.log_requests and access_log.isEnabledFor(logging.INFO):
+            account = None
+            auth = _header(scope, b"authorization")
+            if services is not None and auth.lower().startswith("bearer "):
+                caller = services.cached_caller(auth[7:].strip())
+                account = caller.address if caller is not None else None
+            access_log.info(
+                "%s %s %s",
+                method,
+                route,
+                status,
+                extra={
+                    "request_id": scope.get("state", {}).get("request_id"),
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "latency_ms": round(seconds * 1000, 1),
+                    "account": account,
+                },
+            )
+
     def _account(self, scope: Scope, token: str) -> str | None:
-        app: Any = scope.get("app")
-        services = getattr(getattr(app, "state", None), "services", None)
+        services = _services(scope)
         if services is None or not token:
             return None
         # Only a token seen in the last few seconds (no I/O here): the endpoint's own lookup
@@ -149,6 +201,19 @@ class RequestContext:
     async def _too_large(self, send: Send, request_id: str, limit: int) -> None:
         message = f"the request body is larger than {limit} bytes"
         await _refuse(send, request_id, 413, "body_too_large", message, {"limit": limit}, [])
+
+
+def _services(scope: Scope) -> Any:
+    """The app's services (None before startup)."""
+    app: Any = scope.get("app")
+    return getattr(getattr(app, "state", None), "services", None)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return ""
 
 
 async def _refuse(

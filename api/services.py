@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.audit.index.follow import Indexer
 from ledger.audit.index.pages import HistoryPage
@@ -19,6 +19,10 @@ from ledger.identity.auth import Auth, Caller, token_hash
 from ledger.identity.wallets import Wallets
 from ledger.ledger import Ledger
 from ledger.spending.controls import SchemeBalance
+from ledger.store.lease import Lease
+
+if TYPE_CHECKING:
+    from api.observability import Metrics
 
 #: How long a token's caller is remembered in memory (a revocation elsewhere shows within this).
 CALLER_CACHE_SECONDS = 5.0
@@ -39,6 +43,8 @@ class Services:
     relay: Relay
     uploads: Uploads
     indexer: Indexer
+    #: This process's hold on its relayer key (no other process relays with it meanwhile).
+    relayer_lease: Lease | None = None
     _callers: dict[str, tuple[float, Caller]] = field(default_factory=dict)
     _checks: dict[tuple[str, ...], tuple[float, bool]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -49,6 +55,25 @@ class Services:
     #: The block the event index holds the chain to, as the follower last reported it (None when
     #: no follower runs here: then history pages are read from the store every time).
     indexed_block: int | None = None
+    #: This process follows the chain into the event index now.
+    following: bool = False
+    #: This process's metrics (None: not counted).
+    metrics: Metrics | None = None
+
+    def wrote_outcome(self, outcome: str) -> None:
+        """Count a write's outcome (done, replayed, refused, signature_required, failed)."""
+        if self.metrics is not None:
+            self.metrics.wrote(outcome)
+
+    def relayer_balance(self) -> int | None:
+        """The relayer's balance in wei, where transactions cost fees (None on a zero-fee chain,
+        or when the node does not answer)."""
+        if self.ledger.sender.gas_price == 0:
+            return None
+        try:
+            return int(self.ledger.w3.eth.get_balance(self.relay.relayer.address))
+        except Exception:  # read for a metric: a node that does not answer shows elsewhere
+            return None
 
     def schemes(self, *, check_count: bool = False) -> list[Scheme]:
         """Every scheme, re-read every few seconds (terms change rarely) and at once when

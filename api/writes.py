@@ -178,11 +178,17 @@ class Write:
             keep = not isinstance(exc, SignatureRequired) and 400 <= response.status_code < 500
             keep = keep and response.status_code not in (401, 423, 429)
             self._finish(row_id, response if keep else None)
+            if isinstance(exc, SignatureRequired):
+                outcome = "signature_required"
+            else:
+                outcome = "refused" if response.status_code < 500 else "failed"
+            self.services.wrote_outcome(outcome)
             if audit:
                 self._audit(audit, subject, f"refused: {exc.code}")
             return response
         except BaseException:
             self._finish(row_id, None)
+            self.services.wrote_outcome("failed")
             raise
         if chain:
             self.services.wrote()
@@ -192,6 +198,7 @@ class Write:
             # one that run gave. 200 (not 201) and a header tell it from a new write.
             status_code = 200
             headers[RELAY_REPLAYED] = "true"
+        self.services.wrote_outcome("replayed" if headers else "done")
         response = JSONResponse(
             status_code=status_code, content=jsonable_encoder(result), headers=headers
         )

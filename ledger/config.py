@@ -292,9 +292,25 @@ class Settings(BaseSettings):
     #: Requests per minute per signed-in account, and per client IP address.
     rate_limit_per_account: int = Field(600, ge=1)
     rate_limit_per_ip: int = Field(1_200, ge=1)
+    #: How many API processes serve together: each enforces its share of the rate limits (the
+    #: limit divided by this, rounded up), so that together they allow no more than the limit.
+    api_processes: int = Field(1, ge=1, le=1_000)
     #: The API process follows the chain into the event index (members' history, the explorer).
     api_follow_chain: bool = True
     api_follow_poll_seconds: float = Field(0.5, gt=0, le=60)
+    #: The API counts requests, writes and their latency for /metrics (off: no /metrics).
+    api_metrics: bool = True
+    #: The operators (of the network file, comma-separated) an API process may relay members'
+    #: signed requests with: it takes the first that no other process on the store holds (each
+    #: sender's nonces are counted in its process), and refuses to start if every one is held.
+    relayer: str = Field("relayer", min_length=1)
+    #: The API's log lines: plain text, or one JSON object a line with a line per request.
+    log_format: Literal["text", "json"] = "text"
+    #: /ready answers 503 while the event index is more blocks than this behind the chain...
+    ready_max_index_lag: int = Field(50, ge=0)
+    #: ... or the newest block is older than this (a network sealing blocks every few seconds;
+    #: None on a development node, which mines only when sent a transaction).
+    ready_max_block_age_seconds: float | None = Field(None, gt=0)
     #: How long a relayed request prepared for signing stays valid.
     relay_validity_seconds: int = Field(600, ge=10, le=86_400)
     #: The most signed requests one relayed transaction carries: requests that arrive while one

@@ -51,7 +51,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def start_api(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+def start_api(
+    settings: Settings, port: int, extra: dict[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """The API under uvicorn in a process of its own on `port` (environment `extra` added, and
+    `popen` passed on: where its output goes), once it answers /health."""
     env = {
         **os.environ,
         "VPL_DATA_DIR": str(settings.data_dir),
@@ -65,11 +69,12 @@ def start_api(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     else:  # a network of its own file (the validator network)
         env.update({"VPL_NETWORK": settings.network, "VPL_CONFIG_DIR": str(settings.config_dir)})
         env.pop("VPL_NODE", None)
+    env.update(extra or {})
     command = [
         sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, env=env)
+    process = subprocess.Popen(command, cwd=REPO, env=env, **popen)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

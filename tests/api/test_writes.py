@@ -92,6 +92,17 @@ def test_requests_over_the_limit_per_address_are_refused(limited: TestClient) ->
     assert codes[-1] == 429
 
 
+def test_each_of_several_processes_enforces_its_share_of_the_limit(api_settings: Any) -> None:
+    # three processes behind a balancer: each allows a third (rounded up), so together no more
+    # than the limit
+    settings = api_settings.model_copy(
+        update={"rate_limit_per_ip": 12, "api_processes": 3, "api_follow_chain": False}
+    )
+    with TestClient(create_app(settings)) as one_of_three:
+        codes = [one_of_three.get("/health").status_code for _ in range(6)]
+    assert codes[:4] == [200] * 4 and codes[-1] == 429
+
+
 def test_cors_answers_only_configured_origins(limited: TestClient) -> None:
     asked = {"Access-Control-Request-Method": "POST"}
     ok = limited.options(

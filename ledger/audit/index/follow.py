@@ -39,8 +39,13 @@ from ledger.audit.index.queries import IndexQueries
 from ledger.audit.needs import IndexSource
 from ledger.errors import IndexerError, ReorgTooDeep, RetryableChainError, RetryableIndexerError
 from ledger.store.index import IndexBlock, IndexState
+from ledger.store.lease import Lease
 
 log = logging.getLogger(__name__)
+#: The lease of the one process that follows the chain into a store's index, and how often the
+#: others try to take it (a dead follower is replaced within this).
+FOLLOWER_LEASE = "index-follower"
+LEASE_POLL_SECONDS = 2.0
 #: What the indexer follows (the ``Ledger``, typically; ``Indexer.ledger`` keeps its type).
 L = TypeVar("L", bound=IndexSource)
 
@@ -231,11 +236,27 @@ class Indexer(IndexQueries, Generic[L]):
         poll_seconds: float = 2.0,
         *,
         on_sync: Callable[[SyncReport], None] | None = None,
+        lease: Lease | None = None,
+        on_lead: Callable[[bool], None] | None = None,
     ) -> None:
         """Follow the chain until ``stop()``: sync, wait `poll_seconds`, again. A node that drops
         or a chain that moves under a sync is retried; any other error ends the loop. Once
-        stopped, an Indexer stays stopped (a stop that comes before ``run`` starts counts)."""
+        stopped, an Indexer stays stopped (a stop that comes before ``run`` starts counts).
+
+        With a `lease` (the store's ``index-follower``), only while this process holds it: it is
+        asked before each sync, taken when free (tried every LEASE_POLL_SECONDS), and
+        `on_lead` told each time this process starts or stops following."""
+        leading = False
         while not self._stop.is_set():
+            if lease is not None:
+                now = lease.held() or lease.acquire()
+                if now != leading:
+                    leading = now
+                    if on_lead is not None:
+                        on_lead(now)
+                if not now:
+                    self._stop.wait(LEASE_POLL_SECONDS)
+                    continue
             try:
                 report = self.sync(max_blocks=self.blocks_per_request * 10)
             except (RetryableChainError, RetryableIndexerError) as exc:
@@ -248,7 +269,8 @@ class Indexer(IndexQueries, Generic[L]):
                 self._stop.wait(poll_seconds)
 
     def stop(self) -> None:
-        """Ends ``run`` after the range under way (from another thread or a signal handler)."""
+        """Ends ``run`` after the range under way (from another thread or a signal handler); a
+        lease it held is given up by whoever holds the lease object."""
         self._stop.set()
 
     def reset(self) -> None:

@@ -148,6 +148,11 @@ class Batcher:
         with self._changed:
             return len(self._queue)
 
+    def in_flight(self) -> int:
+        """How many transactions are on their way (sent, not yet mined)."""
+        with self._changed:
+            return self._in_flight
+
     def _budget(self) -> int:
         """The gas one batch may use: half a block's, less the batch's own."""
         now = time.monotonic()

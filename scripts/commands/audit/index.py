@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.audit.index.follow import Indexer, SyncReport
+from ledger.audit.index.follow import FOLLOWER_LEASE, Indexer, SyncReport
 from ledger.audit.index.pages import HistoryPage
+from ledger.store.lease import Lease
 from scripts.export import ExportOption, check_export, maybe_export
 from scripts.jobs import run_until_stopped
 from scripts.output import fields, table
@@ -119,20 +120,33 @@ def run_command(
         float, typer.Option("--poll", min=0.1, help="Seconds between syncs once caught up.")
     ] = 2.0,
 ) -> None:
-    """Follow the chain until Ctrl-C (or SIGTERM), printing each sync that found something."""
+    """Follow the chain until Ctrl-C (or SIGTERM), printing each sync that found something; in
+    one process at a time per store (an API process following the chain counts): while another
+    follows, this one waits to take over."""
     state = state_of(ctx)
     indexer = _indexer(state)
+    lease = Lease(state.ledger.engine, FOLLOWER_LEASE)
 
     def show(r: SyncReport) -> None:
         if r.blocks or r.reorg:
             state.out.result(report_data(r), fields(None, _report_lines(r)))
 
-    run_until_stopped(
-        state.out,
-        f"following the chain every {poll:g} s; Ctrl-C stops",
-        lambda: indexer.run(poll, on_sync=show),
-        indexer.stop,
-    )
+    def led(leading: bool) -> None:
+        state.out.note(
+            "following the chain into the index"
+            if leading
+            else "another process follows the chain into this store; waiting to take over"
+        )
+
+    try:
+        run_until_stopped(
+            state.out,
+            f"following the chain every {poll:g} s; Ctrl-C stops",
+            lambda: indexer.run(poll, on_sync=show, lease=lease, on_lead=led),
+            indexer.stop,
+        )
+    finally:
+        lease.release()
 
 
 @index_app.command("reset")
