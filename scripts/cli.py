@@ -50,6 +50,7 @@ from scripts.commands.spending.controls import balance_command, points_app
 from scripts.commands.spending.exchange import clearing_app, exchange_app
 from scripts.commands.spending.gifts import fund_app, gift_command
 from scripts.commands.spending.timebank import timebank_app
+from scripts.commands.store.backup import backup_command, restore_command
 from scripts.commands.store.db import db_app
 from scripts.output import Output, configure_logging, exit_code, line
 from scripts.state import APP_OPTIONS, State, state_of
@@ -99,6 +100,8 @@ app.command("balance")(balance_command)
 app.command("verify")(verify_command)
 app.command("redeem")(redeem_command)
 app.command("gift")(gift_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.add_typer(chain_app, name="chain")
 app.add_typer(network_app, name="network")
 app.add_typer(council_app, name="council")
