@@ -145,6 +145,32 @@ class Follower:
             self.lease.release()
 
 
+class Keeper:
+    """Checks every few seconds that this process still holds its relayer's lease (``Services.
+    keep_relayer``)."""
+
+    SECONDS = 2.0
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="relayer-lease", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _keep(self) -> None:
+        while not self._stopped.wait(self.SECONDS):
+            try:
+                self.services.keep_relayer()
+            except Exception:  # a database that does not answer yet: the next round asks again
+                log.warning("could not check the relayer's lease; trying again", exc_info=True)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=10)
+
+
 def build_services(settings: Settings) -> Services:
     """The services of one app, connected and checked (the manifest against the chain)."""
     ledger = Ledger(settings)
@@ -206,9 +232,12 @@ def create_app(settings: Settings) -> FastAPI:
         follower = Follower(services, settings.api_follow_poll_seconds)
         if settings.api_follow_chain:
             follower.start()
+        keeper = Keeper(services)
+        keeper.start()
         try:
             yield
         finally:
+            keeper.stop()
             follower.stop()
             if services.relayer_lease is not None:
                 release_shared(services.relayer_lease)

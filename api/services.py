@@ -4,6 +4,7 @@ history, the chain head)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from ledger.audit.index.pages import HistoryPage
 from ledger.chain.contracts import Scheme
 from ledger.chain.relay import Relay
 from ledger.earning.uploads import Uploads
+from ledger.errors import RetryableChainError
 from ledger.identity.auth import Auth, Caller, token_hash
 from ledger.identity.wallets import Wallets
 from ledger.ledger import Ledger
@@ -24,6 +26,7 @@ from ledger.store.lease import Lease
 if TYPE_CHECKING:
     from api.observability import Metrics
 
+log = logging.getLogger("api")
 #: How long a token's caller is remembered in memory (a revocation elsewhere shows within this).
 CALLER_CACHE_SECONDS = 5.0
 #: How long an on-chain role or proxy check is remembered (changes show within this).
@@ -45,6 +48,8 @@ class Services:
     indexer: Indexer
     #: This process's hold on its relayer key (no other process relays with it meanwhile).
     relayer_lease: Lease | None = None
+    #: Another process took the relayer while this one's lease was lost: no more relaying here.
+    relayer_lost: bool = False
     _callers: dict[str, tuple[float, Caller]] = field(default_factory=dict)
     _checks: dict[tuple[str, ...], tuple[float, bool]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,6 +64,30 @@ class Services:
     following: bool = False
     #: This process's metrics (None: not counted).
     metrics: Metrics | None = None
+
+    def keep_relayer(self) -> None:
+        """Make sure this process still holds its relayer's lease (PostgreSQL: the connection
+        holding it may have dropped with a database restart): take it again, or, if another
+        process took it meanwhile, stop relaying (``check_relayer``) rather than share its nonces."""
+        lease = self.relayer_lease
+        if lease is None or self.relayer_lost or lease.held():
+            return
+        if lease.acquire():
+            log.warning("took the relayer's lease again after its database connection dropped")
+            return
+        self.relayer_lost = True
+        log.error(
+            "another process took this process's relayer while its database connection was down: "
+            "this process relays nothing more; restart it"
+        )
+
+    def check_relayer(self) -> None:
+        """RetryableChainError (503) once this process has lost its relayer to another."""
+        if self.relayer_lost:
+            raise RetryableChainError(
+                "this API process lost its relayer to another process and relays nothing; send "
+                "the request again (the balancer sends it to another process)"
+            )
 
     def wrote_outcome(self, outcome: str) -> None:
         """Count a write's outcome (done, replayed, refused, signature_required, failed)."""

@@ -171,6 +171,8 @@ class Write:
         row_id: int | None,
     ) -> JSONResponse:
         try:
+            if chain:
+                self.services.check_relayer()
             signer = self.signer(body, row_id=row_id) if chain else _OffChain(self.caller.address)
             result = action(signer)
         except LedgerError as exc:

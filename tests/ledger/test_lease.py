@@ -4,27 +4,16 @@ the holder is killed (or, on PostgreSQL, its connection cut) another takes it ov
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from ledger.store import make_engine
 from ledger.store.lease import Lease, release_shared, shared_lease
 from tests.conftest import fresh_database
-
-HOLD = """
-import sys, time
-from ledger.store import make_engine
-from ledger.store.lease import Lease
-lease = Lease(make_engine(sys.argv[1]), sys.argv[2])
-print("held" if lease.acquire() else "refused", flush=True)
-time.sleep(120)
-"""
+from tests.lease_helpers import cut_leases, holder
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -37,15 +26,6 @@ def engine(url: str) -> Iterator[Engine]:
     made = make_engine(url)
     yield made
     made.dispose()
-
-
-def holder(url: str, name: str = "index-follower") -> tuple[subprocess.Popen[str], str]:
-    """Another process asking for the lease `name`: it, and what it answered."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLD, url, name], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
 
 
 def test_one_process_at_a_time_holds_a_lease_and_another_takes_it_when_the_holder_dies(
@@ -79,19 +59,10 @@ def test_a_lease_lost_with_its_connection_is_noticed_and_taken_again(
     engine = make_engine(fresh_database("postgresql", tmp_path, request))
     lease = Lease(engine, "index-follower")
     assert lease.acquire()
-    admin = make_engine(postgres_url)
-    with admin.begin() as connection:  # the server drops the holder's connection
-        cut = connection.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
-            )
-        ).scalar()
-    assert cut == 1
+    assert cut_leases(postgres_url, engine) == 1  # the server drops the holder's connection
     assert not lease.held()
     assert lease.acquire() and lease.held()
     lease.release()
-    admin.dispose()
     engine.dispose()
 
 
