@@ -227,16 +227,17 @@ class Catalogue(CatalogueItems):
             filters["itemId"] = items
         event = self.contract.contract.events.OrderPlaced()
         entries = event.get_logs(from_block=self._deploy_block(), argument_filters=filters)
+        ids = sorted((int(e["args"]["orderId"]) for e in entries), reverse=True)
         found: list[Order] = []
-        for entry in sorted(entries, key=lambda e: -int(e["args"]["orderId"])):
-            order = self.contract.order(int(entry["args"]["orderId"]), fulfilment=False)
-            if wanted is not None and order.status is not wanted:
-                continue
-            found.append(order)
+        for first in range(0, len(ids), max(last, 50)):  # read in batches, newest first
+            chunk = self.contract.orders(ids[first : first + max(last, 50)])
+            found += [o for o in chunk if wanted is None or o.status is wanted]
             if len(found) >= last:
                 break
-        found = self.contract.with_fulfilment(found, from_block=self._deploy_block())
-        return [OrderView(order=o, item=self.item(o.item_id)) for o in found]
+        found = self.contract.with_fulfilment(found[:last], from_block=self._deploy_block())
+        item_ids = sorted({o.item_id for o in found})
+        views = {i.id: self._item_view(i) for i in self.contract.items(item_ids)}
+        return [OrderView(order=o, item=views[o.item_id]) for o in found]
 
     def _deploy_block(self) -> int:
         return self.parts.manifest.contracts["Catalogue"].block

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
@@ -127,6 +128,16 @@ class CatalogueClient(ContractClient):
 
     def item(self, item_id: int) -> Item:
         return _item(item_id, self._read("item", item_id))
+
+    def items(self, item_ids: Sequence[int]) -> list[Item]:
+        """Items, in JSON-RPC batches (one round trip for many)."""
+        raws = self._read_each([("item", (i,)) for i in item_ids])
+        return [_item(i, raw) for i, raw in zip(item_ids, raws, strict=True)]
+
+    def orders(self, order_ids: Sequence[int]) -> list[Order]:
+        """Orders without their fulfilment hashes, in JSON-RPC batches."""
+        raws = self._read_each([("order", (i,)) for i in order_ids])
+        return [_order(i, raw) for i, raw in zip(order_ids, raws, strict=True)]
 
     def order(self, order_id: int, *, fulfilment: bool = True) -> Order:
         """An order; without its fulfilment hash (one request fewer) when `fulfilment` is False."""
