@@ -131,8 +131,9 @@ class NetworkConfig(BaseModel):
     node: NodeConfig | None = None
     #: A validator network run here (``vpl network up``) instead of a single development node.
     validators: ValidatorsConfig | None = None
-    #: Further JSON-RPC URLs of the same chain: the client fails over to them, in order, when
-    #: the node at `rpc_url` stops answering.
+    #: Further JSON-RPC URLs of the same chain: the client starts on the node furthest ahead
+    #: (`rpc_url` first on a tie) and fails over to the furthest ahead of the others when the
+    #: node it talks to stops answering (``ledger.chain.connection.ahead_first``).
     rpc_urls: list[str] = []
     mnemonic: str | None = None
     operators: dict[str, OperatorKey]

@@ -1,13 +1,18 @@
 """Faults while working: members redeem and give points through the HTTP API, and an organiser
-pays a batch file with the CLI, while the API process, the chain node and the batch run are
-killed and restarted at random moments; then every acknowledged write is checked against the chain.
+pays a batch file with the CLI, while the API process, the chain's nodes, the store's database
+server and the batch run are killed and restarted at random moments; then every acknowledged
+write is checked against the chain.
 
     .venv/bin/python scripts/fault_run.py [--seconds 120] [--clients 20] [--seed N]
-                                          [--faults api,node,batch] [--json FILE]
+                                          [--chain anvil|network] [--database sqlite|postgres]
+                                          [--faults batch,api,node,disk] [--json FILE]
 
-Setup (a fresh anvil chain of its own, the spending benchmark's schemes and catalogue): members
-with keys of their own, holding VOL points from batch issuance. The API runs under uvicorn in a
-process of its own.
+Setup: a chain of its own, ``--chain anvil`` (one anvil node, instant blocks) or ``--chain
+network`` (three go-ethereum clique validators sealing a block a second, ``ledger.chain
+.validators``; the API and the CLI fail over between their RPC URLs), with the spending
+benchmark's schemes and catalogue; the store on ``--database sqlite`` (a file) or ``postgres`` (a
+PostgreSQL server the run starts itself, ``scripts/pg_server.py``). Members with keys of their
+own hold VOL points from batch issuance. The API runs under uvicorn in a process of its own.
 
 Workload, for ``--seconds``: each client is a member who, in turn, redeems one unit of an item
 (points held), gives one point to another member and cancels their oldest held order (the points
@@ -18,11 +23,20 @@ request with the same key again, until it has a definite answer: 2xx (acknowledg
 (refused). Meanwhile a batch file paying every member (and ``--batch-members`` more) an hour of
 service is run by ``vpl issue batch`` in a process of its own.
 
-Faults (``--faults``), in turn, at random moments ``--interval`` seconds apart on average:
-``api``, kill -9 of the API process and a new one started on the same port; ``node``, the chain
-node stopped and started again (its state kept); ``batch``, kill -9 of the batch run, which is
-then run again until it finishes; ``disk``, the store's disk full for the API for a few seconds (it
-may not make any file bigger than the store's files are: RLIMIT_FSIZE set on the running process).
+Faults (``--faults``; by default every one the chain and the database can take), in turn, at
+random moments ``--interval`` seconds apart on average:
+
+* ``batch``: kill -9 of the batch run, which is then run again until it finishes;
+* ``api``: kill -9 of the API process and a new one started on the same port;
+* ``node`` (anvil): the chain node stopped and started again (its state kept);
+* ``validator`` (network): kill -9 of one validator, any of the three (the one the API and the
+  CLI talk to as well: they fail over), started again a few seconds later; the other two keep
+  sealing;
+* ``disk`` (SQLite): the store's disk full for the API for a few seconds (it may not make any file
+  bigger than the store's files are: RLIMIT_FSIZE set on the running process);
+* ``postgres`` (PostgreSQL): the database server crashed under the API and the CLI, in turn
+  ``pg_ctl stop -m immediate`` or kill -9 of the postmaster, and started again after a moment
+  (crash recovery); every connection the processes held is cut.
 
 Checks, after the faults: every acknowledged write is on chain exactly once and nothing else ran
 (each member's orders and gifts on chain are those acknowledged; an acknowledged cancel left its
@@ -32,12 +46,13 @@ result; each member's available points are what the acknowledged writes and the 
 again pays nothing; the event index, synced, reconciles each scheme's supply with the chain; the
 store's anchor verifies. Prints the table (faults injected, operations attempted, acknowledged,
 refused, lost, doubled) and each check; exits 1 when anything was lost or doubled or a check
-failed.
+failed, 2 when the faults asked for do not fit the chain or the database.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -49,29 +64,46 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from ledger.chain.node import LocalNode
 from ledger.chain.node.host import free_port
+from ledger.chain.validators import ValidatorNetwork
 from ledger.config import Settings
 from ledger.ledger import Ledger
 from scripts.bench_api import authorization, sign_in, start_api
 from scripts.bench_earning import bench_chain, cst_midnight, write_file
+from scripts.bench_network import network_chain
 from scripts.bench_spending import issue, setup
+from scripts.pg_server import PostgresServer, postgres_server
 
 REPO = Path(__file__).resolve().parents[1]
 #: Points each member holds before the run (two batch files of an hour at 50 points).
 START_POINTS = 100
 #: Points the run's batch file pays each member (an hour at 50 points an hour).
 BATCH_POINTS = 50
-FAULTS = ("batch", "api", "node", "disk")
+FAULTS = ("batch", "api", "node", "validator", "disk", "postgres")
+#: The faults only one chain or one database can take: the option and value they need, and what
+#: to say to a run that asks for one without it.
+NEEDS = {
+    "node": ("chain", "anvil", "it stops the one anvil node; on --chain network the fault "
+             "'validator' kills one validator of three"),
+    "validator": ("chain", "network", "it kills a validator of the clique network"),
+    "disk": ("database", "sqlite", "it fills the disk of the SQLite store's files for the API "
+             "process (RLIMIT_FSIZE); with --database postgres the fault 'postgres' crashes the "
+             "database server instead"),
+    "postgres": ("database", "postgres", "it crashes the PostgreSQL server under the API"),
+}  # fmt: skip
+#: Validators of the network (``--chain network``): with three, any two keep sealing.
+VALIDATORS = 3
 #: Set when a run ends early (a failure of its own): clients stop sending.
 STOPPED = threading.Event()
 
@@ -140,19 +172,35 @@ class Api:
                 self.process.wait(timeout=30)
 
 
+def cli(settings: Settings, rpc_url: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """The environment and the command line of a `vpl --json` run on the run's chain and store
+    (on an anvil node: the settings' node, or the one at `rpc_url`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
+    env["VPL_DEPLOYMENTS_DIR"] = str(settings.resolved_deployments_dir)
+    if settings.database_url:
+        env["VPL_DATABASE_URL"] = settings.database_url
+    args = [sys.executable, "-m", "scripts.cli", "--data-dir", str(settings.data_dir), "--json"]
+    if settings.node is not None:  # the anvil node the run started
+        args[-1:-1] = ["--rpc-url", rpc_url or settings.network_config.rpc_url]
+    else:  # the validator network's own file: every node's URL, to fail over between them
+        env.update(VPL_NETWORK=settings.network, VPL_CONFIG_DIR=str(settings.config_dir))
+    return env, args
+
+
 class Batch:
     """`vpl issue batch` over the run's file, in a process of its own: killed and run again."""
 
-    def __init__(self, settings: Settings, rpc_url: str, path: Path, chunk: int) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
-        self.env["VPL_DEPLOYMENTS_DIR"] = str(settings.resolved_deployments_dir)
-        self.args = [
-            sys.executable, "-m", "scripts.cli", "--data-dir", str(settings.data_dir),
-            "--rpc-url", rpc_url, "--json", "issue", "batch", str(path), "--scheme", "VOL",
-            "--chunk", str(chunk), "--organiser", "issuer-bee",
-        ]  # fmt: skip
+    #: Runs that fail by themselves (not killed) before one ends well: then the run gives up.
+    MOST_FAILURES = 20
+
+    def __init__(self, settings: Settings, path: Path, chunk: int) -> None:
+        self.env, command = cli(settings)
+        self.args = [*command, "issue", "batch", str(path), "--scheme", "VOL",
+                     "--chunk", str(chunk), "--organiser", "issuer-bee"]  # fmt: skip
         self.process: subprocess.Popen[str] | None = None
         self.runs = 0
+        self.failed = 0  # runs that ended badly by themselves
+        self.failures: list[str] = []  # what each of them said last
         self.outputs: list[str] = []
 
     def start(self) -> None:
@@ -165,6 +213,17 @@ class Batch:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def revive(self) -> bool:
+        """Start the run again if it failed by itself (a fault under it): whether it had."""
+        if self.process is None or self.process.poll() in (None, 0):
+            return False
+        out, err = self.process.communicate()
+        self.outputs.append(out + err)
+        self.failures.append((out + err)[-1500:])
+        self.failed += 1
+        self.start()
+        return True
+
     def kill(self) -> bool:
         """Kill the run if it is still going (and start it again): whether it was."""
         if not self.running():
@@ -175,16 +234,20 @@ class Batch:
         self.start()
         return True
 
-    def finish(self, node_up: Callable[[], None]) -> dict[str, Any]:
-        """Run until a run ends well (a run the node's stop broke is run again): its answer."""
-        while True:
+    def finish(self, all_up: Callable[[], None]) -> dict[str, Any]:
+        """Run until a run ends well (a run a fault broke is run again, everything up): its
+        answer."""
+        for _ in range(self.MOST_FAILURES):
             assert self.process is not None
             out, err = self.process.communicate(timeout=600)
             self.outputs.append(out + err)
             if self.process.returncode == 0:
                 return dict(json.loads(out))
-            node_up()
+            self.failures.append((out + err)[-1500:])
+            self.failed += 1
+            all_up()
             self.start()
+        raise RuntimeError(f"the batch run failed {self.MOST_FAILURES} times: {self.outputs[-1]}")
 
 
 def error_code(answer: httpx.Response) -> str:
@@ -266,40 +329,139 @@ def client(
             time.sleep(random.uniform(0, 0.2))  # a person between two taps
 
 
+class Nodes(Protocol):
+    """The chain's nodes, as the faults see them."""
+
+    def fault(self) -> str:
+        """Stop one node and start it again: what was done."""
+        ...
+
+    def up(self) -> None:
+        """Every node running."""
+        ...
+
+
+class AnvilNode:
+    """The one anvil node: stopped and started again, its state kept."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.node = LocalNode(settings)
+        self.lock = threading.Lock()
+
+    def fault(self) -> str:
+        with self.lock:
+            self.node.stop()
+            time.sleep(random.uniform(0.5, 2.0))
+            self.node.start()
+        return "node stopped"
+
+    def up(self) -> None:
+        with self.lock:
+            self.node.start()
+
+
+class Validators:
+    """The clique validators: one at a time killed (-9) and started again a few seconds later."""
+
+    def __init__(self, network: ValidatorNetwork) -> None:
+        self.network = network
+        self.lock = threading.Lock()
+
+    def fault(self) -> str:
+        number = random.randint(1, VALIDATORS)
+        with self.lock:
+            self.network.stop_node(number, kill=True)
+            time.sleep(random.uniform(2.0, 5.0))
+            self.network.start_node(number)  # and peered with the others again
+        return f"validator {number} killed"
+
+    def up(self) -> None:
+        with self.lock:
+            for status in self.network.status():
+                if not status.running:
+                    self.network.start_node(status.number)
+
+
+class Postgres:
+    """The store's PostgreSQL server crashed, in turn by ``pg_ctl stop -m immediate`` and by
+    kill -9 of its postmaster, and started again after a moment (crash recovery)."""
+
+    def __init__(self, server: PostgresServer) -> None:
+        self.server = server
+        self.lock = threading.Lock()
+        self.turns = 0
+
+    def fault(self) -> str:
+        with self.lock:
+            self.turns += 1
+            if self.turns % 2:
+                self.server.stop("immediate")
+                time.sleep(random.uniform(0.5, 3.0))
+                self.server.start()
+                return "postgres stopped -m immediate"
+            self.server.kill()
+            time.sleep(random.uniform(0.5, 3.0))
+            self.server.start_after_kill()
+            return "postgres postmaster killed"
+
+    def up(self) -> None:
+        with self.lock:
+            if self.server.postmaster() is None:
+                self.server.start_after_kill()
+
+
 class Faults:
     """Kills and restarts at random moments, `interval` seconds apart on average."""
 
-    def __init__(self, kinds: list[str], api: Api, node: LocalNode, batch: Batch) -> None:
-        self.kinds, self.api, self.node, self.batch = kinds, api, node, batch
+    def __init__(
+        self, kinds: list[str], api: Api, batch: Batch, nodes: Nodes, store: Postgres | None
+    ) -> None:
+        self.kinds, self.api, self.batch, self.nodes, self.store = kinds, api, batch, nodes, store
         self.injected: Counter[str] = Counter()
-        self.node_lock = threading.Lock()
+        #: (seconds into the run, what was done), in order.
+        self.log: list[tuple[float, str]] = []
+        self.began = time.monotonic()
 
-    def node_up(self) -> None:
-        with self.node_lock:
-            self.node.start()
+    def all_up(self) -> None:
+        """The chain's nodes and the database server running."""
+        self.nodes.up()
+        if self.store is not None:
+            self.store.up()
 
     def inject(self, kind: str) -> None:
+        at = time.monotonic() - self.began
         if kind == "api":
             self.api.kill_and_restart()
-        elif kind == "node":
-            with self.node_lock:
-                self.node.stop()
-                time.sleep(random.uniform(0.5, 2.0))
-                self.node.start()
-        elif kind == "batch" and not self.batch.kill():
-            return  # the run had finished: nothing to kill
+            done = "api killed"
+        elif kind in ("node", "validator"):
+            done = self.nodes.fault()
+        elif kind == "batch":
+            if not self.batch.kill():
+                return  # the run had finished: nothing to kill
+            done = "batch killed"
         elif kind == "disk":
-            self.api.fill_disk(random.uniform(1.0, 3.0))
+            seconds = random.uniform(1.0, 3.0)
+            self.api.fill_disk(seconds)
+            done = f"disk full {seconds:.1f} s"
+        else:
+            assert kind == "postgres" and self.store is not None
+            done = self.store.fault()
         self.injected[kind] += 1
+        self.log.append((round(at, 1), done))
+        print(f"fault at {at:.1f} s: {done}", file=sys.stderr, flush=True)
 
     def run(self, end: float, interval: float) -> None:
-        """Until `end`: each kind in turn, at random moments."""
+        """Until `end`: each kind in turn, at random moments `interval` seconds apart on average
+        (after the last one is over); a batch run that failed by itself (under another fault) is
+        started again."""
+        self.began = time.monotonic()
         turn = 0
         while time.monotonic() < end - 2:
             # the first soon: the batch run is killed while it pays
             time.sleep(
                 random.uniform(0.3, 1.7) * interval if turn else random.uniform(0.2, 0.6) * interval
             )
+            self.batch.revive()
             if time.monotonic() < end - 2:
                 self.inject(self.kinds[turn % len(self.kinds)])
                 turn += 1
@@ -392,12 +554,9 @@ def check(
     return {"lost": lost, "doubled": doubled}, problems
 
 
-def audit(settings: Settings, rpc_url: str) -> list[str]:
+def audit(settings: Settings, rpc_url: str | None = None) -> list[str]:
     """The index synced, each scheme reconciled, the store anchored and verified: the problems."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VPL_")}
-    env["VPL_DEPLOYMENTS_DIR"] = str(settings.resolved_deployments_dir)
-    base = [sys.executable, "-m", "scripts.cli", "--data-dir", str(settings.data_dir),
-            "--rpc-url", rpc_url, "--json"]  # fmt: skip
+    env, base = cli(settings, rpc_url)
     problems = []
     steps = [["index", "sync"], *[["audit", "reconcile", c] for c in ("VOL", "BEE", "TIME")],
              ["audit", "anchor"], ["audit", "verify-store"]]  # fmt: skip
@@ -408,12 +567,90 @@ def audit(settings: Settings, rpc_url: str) -> list[str]:
     return problems
 
 
+@contextlib.contextmanager
+def run_store(database: str) -> Iterator[Postgres | None]:
+    """The run's store: SQLite (the data directory's file, None here), or a PostgreSQL server of
+    its own, named in ``VPL_DATABASE_URL`` for every process of the run (this one's Settings, the
+    API's and the CLI's)."""
+    if database == "sqlite":
+        yield None
+        return
+    with postgres_server() as server:
+        os.environ["VPL_DATABASE_URL"] = server.url
+        try:
+            yield Postgres(server)
+        finally:
+            del os.environ["VPL_DATABASE_URL"]
+
+
+@contextlib.contextmanager
+def run_chain(kind: str) -> Iterator[tuple[Path, Settings, Ledger, Nodes]]:
+    """A chain of the run's own, torn down at the end: (its directory, its settings, a Ledger on
+    it, its nodes)."""
+    if kind == "anvil":
+        with bench_chain() as (root, settings, ledger):
+            yield root, settings, ledger, AnvilNode(settings)
+    else:
+        with network_chain(VALIDATORS, 1, None) as (root, network, ledger):
+            yield root, network.settings, ledger, Validators(network)
+
+
+def register(ledger: Ledger, members: list[str]) -> None:
+    """Register members who only the batch file pays (no keys, no proxy)."""
+    registrar = ledger.operator("registrar")
+    for first in range(0, len(members), 200):
+        chunk = members[first : first + 200]
+        ledger.members.register_batch(registrar, chunk, [keccak(text=m) for m in chunk])
+
+
+def fault_kinds(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The faults asked for (by default, every one the chain and the database can take); one
+    they cannot take is refused, saying why."""
+    chosen = {"chain": args.chain, "database": args.database}
+    if args.faults is None:
+        return [k for k in FAULTS if k not in NEEDS or chosen[NEEDS[k][0]] == NEEDS[k][1]]
+    kinds = [k for k in args.faults.split(",") if k]
+    for kind in kinds:
+        if kind not in FAULTS:
+            parser.error(f"no fault {kind!r}: the faults are {', '.join(FAULTS)}")
+        if kind in NEEDS and chosen[NEEDS[kind][0]] != NEEDS[kind][1]:
+            option, value, why = NEEDS[kind]
+            parser.error(
+                f"the fault {kind!r} needs --{option} {value} (this run has --{option} "
+                f"{chosen[option]}): {why}"
+            )
+    if not kinds:
+        parser.error("--faults names no fault")
+    return kinds
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=120.0)
-    parser.add_argument("--clients", type=int, default=20)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 2)[2],
+    )  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=120.0, help="how long the clients write")
+    parser.add_argument("--clients", type=int, default=20, help="members writing at once")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument(
+        "--chain",
+        choices=("anvil", "network"),
+        default="anvil",
+        help="one anvil node, or a network of three clique validators (1 s blocks)",
+    )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the store: a SQLite file, or a PostgreSQL server the run starts itself",
+    )
+    parser.add_argument(
+        "--faults",
+        default=None,
+        help=f"comma-separated, of {', '.join(FAULTS)} (node: anvil only; validator: network "
+        "only; disk: sqlite only; postgres: postgres only); default: every one the chain and "
+        "the database can take",
+    )
     parser.add_argument(
         "--batch-members",
         type=int,
@@ -424,31 +661,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=4.0, help="mean seconds between faults")
     parser.add_argument("--json", type=Path, help="write the outcome here as JSON")
     args = parser.parse_args(argv)
-    kinds = [k for k in args.faults.split(",") if k]
-    assert set(kinds) <= set(FAULTS), f"faults are {FAULTS}"
+    kinds = fault_kinds(parser, args)
     seed = args.seed if args.seed is not None else random.randrange(10**6)
     random.seed(seed)
 
     began = time.monotonic()
     seconds: dict[str, float] = {}
-    with bench_chain() as (root, settings, ledger):
+    with (
+        run_store(args.database) as store,
+        run_chain(args.chain) as (root, settings, ledger, nodes),
+    ):
         accounts: list[LocalAccount] = [Account.create() for _ in range(args.clients)]
         members = [a.address for a in accounts]
         others = [Account.create().address for _ in range(args.batch_members)]
-        keys = setup(ledger, members + others)
+        keys = setup(ledger, members)
+        register(ledger, others)
         today = cst_midnight(ledger)
         for back in (5, 4):
             issue(ledger, keys, members, "VOL", today - back * 86400 + 8 * 3600, root)
         batch_file = root / "batch.csv"
         write_file(batch_file, members + others, today - 3 * 86400 + 8 * 3600, "faults")
         item, price = keys["items"]["VOL"]
-        rpc_url = ledger.network.rpc_url
         ledger.close()  # the API and the CLI have the store from here on
 
         api = Api(settings)
-        node = LocalNode(settings)
-        batch = Batch(settings, rpc_url, batch_file, args.batch_chunk)
-        faults = Faults(kinds, api, node, batch)
+        batch = Batch(settings, batch_file, args.batch_chunk)
+        faults = Faults(kinds, api, batch, nodes, store)
         writes: list[Write] = []
         lock = threading.Lock()
         try:
@@ -466,10 +704,10 @@ def main(argv: list[str] | None = None) -> int:
             faults.run(end, args.interval)
             for t in threads:
                 t.join()
-            faults.node_up()
-            batch.finish(faults.node_up)
+            faults.all_up()
+            batch.finish(faults.all_up)
             batch.start()  # once more: it must find every record paid
-            batch_again = batch.finish(faults.node_up)
+            batch_again = batch.finish(faults.all_up)
             seconds["run"] = time.monotonic() - began - seconds["setup"]
             ledger = Ledger(settings)
             start = START_POINTS + BATCH_POINTS
@@ -482,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
             api.stop()
         STOPPED.clear()
         seconds["checks"] = time.monotonic() - began - seconds["setup"] - seconds["run"]
-        problems += audit(settings, rpc_url)
+        problems += audit(settings)
         seconds["audit"] = time.monotonic() - began - sum(seconds.values())
 
     attempted = len(writes)
@@ -490,9 +728,18 @@ def main(argv: list[str] | None = None) -> int:
     refused = Counter(
         str(w.answer.get("error", {}).get("code", w.status)) for w in writes if not w.acknowledged
     )
-    print(f"faults while working: {args.clients} clients, {args.seconds:.0f} s, seed {seed}")
-    print(f"  {'faults injected':24} " + ", ".join(f"{k} x{faults.injected[k]}" for k in kinds))
-    print(f"  {'batch runs':24} {batch.runs} (the last one again after it finished)")
+    print(
+        f"faults while working: {args.clients} clients, {args.seconds:.0f} s, {args.chain} chain, "
+        f"{args.database} store, seed {seed}"
+    )
+    print(
+        f"  {'faults injected':24} "
+        + ", ".join(f"{k} x{faults.injected[k]}" for k in dict.fromkeys(kinds))
+    )
+    print(
+        f"  {'batch runs':24} {batch.runs} (the last one again after it finished; "
+        f"{batch.failed} failed by themselves under a fault)"
+    )
     print(f"  {'seconds':24} " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()))
     print(f"  {'operations attempted':24} {attempted}")
     print(f"  {'acknowledged':24} {acknowledged}")
@@ -514,8 +761,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         outcome = {
             "seed": seed,
+            "chain": args.chain,
+            "database": args.database,
             "faults": dict(faults.injected),
+            "fault_log": faults.log,
             "batch_runs": batch.runs,
+            "batch_failed": batch.failed,
+            "batch_failures": batch.failures,
             "attempted": attempted,
             "acknowledged": acknowledged,
             "refused": dict(refused),

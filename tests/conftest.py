@@ -12,13 +12,8 @@ only when asked for) and make a database there with ``fresh_database``."""
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
 import secrets
-import shutil
 import sqlite3
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,9 +21,9 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import create_engine, text
 
-from ledger.chain.node.host import free_port
 from ledger.chain.roles import role
 from ledger.ledger import Ledger
+from scripts.pg_server import pg_bin, postgres_server
 from tests.chain_helpers import compile_once, make_settings, own_deployment
 from tests.earning_helpers import Earning, shared_scheme
 from tests.factories import Member, new_member
@@ -170,58 +165,16 @@ def strict(ledger: Ledger) -> Earning:
 # --- PostgreSQL --------------------------------------------------------------------------------
 
 
-def _pg_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    if initdb is None:
-        pytest.fail(
-            "PostgreSQL is not installed (Debian package postgresql): scripts/dev.sh installs it"
-        )
-    return Path(initdb).parent
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server of its own (initdb in a temporary directory, a free port, a socket in
-    that directory), stopped and deleted at the end of the session. As root it runs as the
-    ``postgres`` user (initdb refuses root)."""
-    bin_dir = _pg_bin()
-    root = Path(tempfile.mkdtemp(prefix="vpl-pg-"))
-    data = root / "data"
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
-
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "vpl", "--auth=trust", "-E", "UTF8")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-w",
-        "-l",
-        str(root / "log"),
-        "start",
-    )
+    """A PostgreSQL server of its own (``scripts/pg_server.py``: initdb in a temporary directory,
+    a free port, a socket in that directory), stopped and deleted at the end of the session."""
     try:
-        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "vpl", "vpl")
-        yield f"postgresql+psycopg://vpl@127.0.0.1:{port}/vpl"
-    finally:
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        pg_bin()
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc))
+    with postgres_server() as server:
+        yield server.url
 
 
 def fresh_database(kind: str, tmp: Path, request: pytest.FixtureRequest) -> str:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -75,8 +76,8 @@ class SerialHTTPProvider(AnsweringHTTPProvider):
 
 class FailoverHTTPProvider(AnsweringHTTPProvider):
     """The nodes of one chain, tried in order: a request the current node does not answer (its
-    connection refused or timed out) goes to the next, which stays current from then on; when
-    none answers, RetryableChainError.
+    connection refused or timed out) goes to another, the one furthest ahead of those that answer
+    (``ahead_first``), which stays current from then on; when none answers, RetryableChainError.
 
     The transaction path (``ledger.chain.tx``) re-sends the same signed bytes after a dropped
     connection, asking first whether the node already holds them, so failing over never sends a
@@ -104,9 +105,47 @@ class FailoverHTTPProvider(AnsweringHTTPProvider):
         with self._switch:
             if self.endpoint_uri != failed:
                 return  # another thread moved on already
-            following = self.urls[(self.urls.index(failed) + 1) % len(self.urls)]
+            at = self.urls.index(failed)
+            others = self.urls[at + 1 :] + self.urls[:at]
+            following = ahead_first(others, self.session)[0] if others else failed
             self.endpoint_uri = URI(following)
             log.warning("the node at %s does not answer; failing over to %s", failed, following)
+
+
+def ahead_first(urls: list[str], session: requests.Session | None = None) -> list[str]:
+    """`urls` from the node with the newest block on (the first of them on a tie), then the rest
+    in turn; a node that does not answer counts as furthest behind.
+
+    A validator started again (after a stop or a crash) answers at once, but from the block it
+    stopped at until its sync takes the others' blocks, up to some ten seconds later (geth syncs
+    with fewer peers than it may have every 10 s): a client starting on it, or failing over to
+    it, would read old state, or not find contracts deployed since.
+    """
+    if len(urls) < 2:
+        return list(urls)
+    if session is None:
+        with requests.Session() as own:
+            return ahead_first(urls, own)
+    ask = session
+
+    def head(url: str) -> int:
+        payload: dict[str, Any] = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "eth_blockNumber",
+            "params": [],
+        }
+        try:
+            return int(
+                ask.post(url, json=payload, timeout=(CONNECT_TIMEOUT, 5)).json()["result"], 16
+            )
+        except (*UNANSWERED, requests.exceptions.RequestException, ValueError, KeyError, TypeError):
+            return -1
+
+    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        heads = list(pool.map(head, urls))
+    best = heads.index(max(heads))
+    return urls[best:] + urls[:best]
 
 
 #: Connections kept open to the node per process: one for each thread that may ask at once (the
@@ -143,7 +182,8 @@ def connect(network: NetworkConfig, *, timeout: float = 30.0) -> Web3:
     }
     provider: HTTPProvider
     if network.rpc_urls:
-        provider = FailoverHTTPProvider([network.rpc_url, *network.rpc_urls], **options)
+        urls = ahead_first([network.rpc_url, *network.rpc_urls])
+        provider = FailoverHTTPProvider(urls, **options)
     elif ganache:
         provider = SerialHTTPProvider(network.rpc_url, **options)
     else:

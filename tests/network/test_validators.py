@@ -106,3 +106,64 @@ def test_a_stopped_validator_the_client_used_the_others_go_on_and_it_rejoins(
         what="validator 1 to reconnect to the others",
     )
     assert validator_network.node_status(first).running
+
+
+def test_a_client_started_while_a_validator_catches_up_talks_to_one_at_the_head(
+    validator_network: ValidatorNetwork, network_ledger: Ledger
+) -> None:
+    """A validator killed (-9) and started again answers at once, but from where it stopped
+    until its sync takes the others' blocks, up to some ten seconds later. A client that starts
+    meanwhile (an API process, a CLI run) talks to a validator at the network's head, even when
+    the restarted one is first among its URLs: on the restarted one it would read old state, or
+    not find its contracts at all (the fault run saw the API refuse to start: 'this chain is not
+    the one the manifest was written for')."""
+    first = validator_network.validator(1)
+    assert network_ledger.network.rpc_url == first.rpc_url  # a new client asks validator 1 first
+    validator_network.stop_node(1, kill=True)
+    try:
+        before = max(h or 0 for h in heads(validator_network))
+        wait_until(
+            lambda: max(h or 0 for h in heads(validator_network)) >= before + 3,
+            what="the two remaining validators to seal",
+        )
+    finally:
+        validator_network.start_node(1)
+    behind = validator_network.node_status(first).head or 0
+    head = max(h or 0 for h in heads(validator_network))
+    assert behind < head - 1, "validator 1 caught up at once: the case is not shown"
+
+    client = Ledger(validator_network.settings)
+    try:
+        assert client.w3.eth.block_number >= head
+        assert client.manifest.chain_id == validator_network.settings.network_config.chain_id
+    finally:
+        client.close()
+    wait_until(
+        lambda: (validator_network.node_status(first).head or 0) >= head,
+        what="validator 1 to catch up",
+    )
+
+
+def test_a_validator_killed_keeps_the_chain_it_had_and_starts_again_at_its_head(
+    validator_network: ValidatorNetwork, network_ledger: Ledger
+) -> None:
+    """A validator that crashes (kill -9, or the kernel's OOM killer) comes back
+    with the blocks and state it had, not rewound to where it last stopped cleanly (geth keeps the
+    newest state in memory unless told to write each block's): a validator rewound far seals
+    blocks on its old head, and two of three rewound at once outvote the third with another
+    history (the fault run saw the API find no contracts, and an 8-block reorg)."""
+    registrar = network_ledger.operator("registrar")
+    network_ledger.register_member(
+        registrar=registrar, address=Account.create().address, personal=person()
+    )  # state written since the network started
+    second = validator_network.validator(2)
+    had = validator_network.node_status(second).head or 0
+    validator_network.stop_node(2, kill=True)
+    validator_network.start_node(2)
+
+    assert (validator_network.node_status(second).head or 0) >= had - 1
+    target = max(h or 0 for h in heads(validator_network))
+    wait_until(
+        lambda: (validator_network.node_status(second).head or 0) >= target,
+        what="validator 2 to catch up",
+    )

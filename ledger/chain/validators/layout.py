@@ -253,6 +253,11 @@ class ValidatorLayout:
             "--datadir", str(node.directory),
             "--networkid", str(self.net.chain_id),
             "--syncmode", "full",
+            # each block's state written as it is sealed or imported: geth otherwise keeps the
+            # newest state in memory until a clean stop, and a validator that crashes (kill -9)
+            # comes back rewound to that stop, seals blocks on its old head, and two of three
+            # rewound at once outvote the third with another history
+            "--gcmode", "archive",
             "--port", str(node.p2p_port),
             "--nodiscover",
             "--maxpeers", str(self.config.count + 2),
