@@ -275,8 +275,19 @@ def test_random_operations_by_random_actors_agree_with_the_model(
         phases=[Phase.explicit, Phase.reuse, Phase.generate],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
-    run().runTest()
-    # the model was checked after steps that went through, of every kind, and after refusals
+    # the model was checked after steps that went through, of every kind, and after refusals; a
+    # run of random steps misses one now and then (fulfil never went through, once), and then
+    # another runs, two more at most
     kinds = ("redeem", "cancel", "fulfil", "give", "freeze", "unfreeze")
-    assert all(DONE[k] for k in kinds), DONE
-    assert all(DONE[f"{k} refused"] for k in ("redeem", "cancel", "fulfil", "give")), DONE
+    refusals = ("redeem", "cancel", "fulfil", "give")
+
+    def missing() -> list[str]:
+        return [k for k in kinds if not DONE[k]] + [
+            f"{k} refused" for k in refusals if not DONE[f"{k} refused"]
+        ]
+
+    for _ in range(3):
+        run().runTest()
+        if not missing():
+            break
+    assert not missing(), (missing(), DONE)
