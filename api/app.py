@@ -234,6 +234,7 @@ def create_app(settings: Settings) -> FastAPI:
             follower.start()
         keeper = Keeper(services)
         keeper.start()
+        app.state.keeper = keeper
         try:
             yield
         finally:

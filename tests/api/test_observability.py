@@ -114,7 +114,7 @@ def test_the_chain_the_index_and_the_store_are_read_when_scraped(
     assert samples["vpl_relayer_balance_wei"] > 0
 
 
-def test_ready_answers_503_with_the_reason_while_the_index_lags_or_the_chain_stalls(
+def test_ready_answers_503_with_the_reason_while_the_index_lags(
     api_settings: Any, ledger: Ledger, watched: TestClient, tmp_path: Path
 ) -> None:
     body = wait_ready(watched)
@@ -125,7 +125,6 @@ def test_ready_answers_503_with_the_reason_while_the_index_lags_or_the_chain_sta
             "database_url": f"sqlite:///{tmp_path / 'own.db'}",  # an index of its own
             "api_follow_chain": False,
             "ready_max_index_lag": 1,
-            "ready_max_block_age_seconds": 0.001,
         }
     )
     with TestClient(create_app(strict)) as app:
@@ -136,7 +135,6 @@ def test_ready_answers_503_with_the_reason_while_the_index_lags_or_the_chain_sta
         alive = app.get("/health")
     for answer in (fresh, behind):
         assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
-        assert any("validators are not sealing" in r for r in answer.json()["reasons"])
     assert "the event index has not synced yet" in fresh.json()["reasons"]
     lag = behind.json()["index_lag"]
     assert lag > 1
@@ -147,7 +145,7 @@ def test_ready_answers_503_with_the_reason_while_the_index_lags_or_the_chain_sta
     assert alive.status_code == 200  # alive, though not ready
 
 
-def test_a_node_or_a_database_that_does_not_answer_is_the_reason() -> None:
+def test_a_node_or_a_database_that_does_not_answer_or_a_stalled_chain_is_the_reason() -> None:
     down = Status(
         read_at=0,
         head=None,
@@ -165,6 +163,13 @@ def test_a_node_or_a_database_that_does_not_answer_is_the_reason() -> None:
     assert not_ready(fresh, max_index_lag=50, max_block_age=None) == [
         "the event index has not synced yet"
     ]
+    # the session chain's clock runs ahead of the wall clock (tests move it): its blocks are
+    # never old, so a stalled chain is shown here
+    stalled = Status(0, 10, 45.0, 2, 10, None, None)
+    assert not_ready(stalled, max_index_lag=50, max_block_age=30) == [
+        "the newest block is 45 s old (more than 30 s): the validators are not sealing"
+    ]
+    assert not_ready(stalled, max_index_lag=50, max_block_age=None) == []
 
 
 def test_metrics_off_means_no_metrics(api_settings: Any) -> None:

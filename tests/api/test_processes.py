@@ -67,6 +67,7 @@ def test_a_relayer_lost_with_the_database_connection_is_taken_again_or_given_up(
     settings = api_settings.model_copy(update={"database_url": url, "api_follow_chain": False})
     with TestClient(create_app(settings)) as app:
         services = app.app.state.services  # type: ignore[attr-defined]
+        app.app.state.keeper.stop()  # type: ignore[attr-defined]  # the test takes its turns
         lease = services.relayer_lease
         registrar = sign_in(app, ledger.operator("registrar"))
         engine = services.ledger.engine
