@@ -51,11 +51,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def start_api(
-    settings: Settings, port: int, extra: dict[str, str] | None = None, **popen: Any
-) -> subprocess.Popen[bytes]:
-    """The API under uvicorn in a process of its own on `port` (environment `extra` added, and
-    `popen` passed on: where its output goes), once it answers /health."""
+def api_env(settings: Settings, port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of an API process on `port` for `settings`' chain and store (rate limits
+    out of the way), with `extra` added."""
     env = {
         **os.environ,
         "VPL_DATA_DIR": str(settings.data_dir),
@@ -70,11 +68,24 @@ def start_api(
         env.update({"VPL_NETWORK": settings.network, "VPL_CONFIG_DIR": str(settings.config_dir)})
         env.pop("VPL_NODE", None)
     env.update(extra or {})
-    command = [
+    return env
+
+
+def api_command(port: int) -> list[str]:
+    """uvicorn serving the API on `port` (settings from the environment)."""
+    return [
         sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, env=env, **popen)
+
+
+def start_api(
+    settings: Settings, port: int, extra: dict[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """The API under uvicorn in a process of its own on `port` (environment `extra` added, and
+    `popen` passed on: where its output goes), once it answers /health."""
+    env = api_env(settings, port, extra)
+    process = subprocess.Popen(api_command(port), cwd=REPO, env=env, **popen)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

@@ -51,7 +51,15 @@ from ledger.audit.index.follow import Indexer
 from ledger.chain.node.host import free_port
 from ledger.config import Settings
 from ledger.ledger import Ledger
-from scripts.bench_api import authorization, percentile, sign_in, start_api
+from scripts.bench_api import (
+    REPO,
+    api_command,
+    api_env,
+    authorization,
+    percentile,
+    sign_in,
+    start_api,
+)
 from scripts.bench_earning import bench_chain, cst_midnight
 from scripts.bench_spending import issue, setup
 from scripts.pg_server import postgres_server
@@ -315,14 +323,10 @@ def refused_duplicate(settings: Settings) -> str | None:
     """A third process, finding both relayers held, must refuse to start, saying why; what went
     wrong if it did not."""
     port = free_port()
-    env = {**os.environ, "VPL_DATA_DIR": str(settings.data_dir),
-           "VPL_DEPLOYMENTS_DIR": str(settings.deployments_dir),
-           "VPL_NODE": str(settings.node), "VPL_NODE_PORT": str(settings.node_port),
-           "VPL_RELAYER": ",".join(RELAYERS)}  # fmt: skip
+    env = api_env(settings, port, {"VPL_RELAYER": ",".join(RELAYERS)})
     done = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        api_command(port), cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        check=False,
     )  # fmt: skip
     if done.returncode == 0 or "is in use by another API process" not in done.stderr:
         return f"a process with a relayer in use started or said otherwise: {done.stderr[-500:]}"
