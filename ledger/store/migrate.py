@@ -104,7 +104,11 @@ def pending(engine: Engine) -> list[str]:
     """The revisions an upgrade to head would run, oldest first."""
     at = current(engine)
     ids = [r.id for r in history()]
-    return ids if at is None else ids[ids.index(at) + 1 :] if at in ids else []
+    if at is None:
+        return ids
+    if at not in ids:  # a newer release's revision: nothing this code could run
+        return []
+    return ids[ids.index(at) + 1 :]
 
 
 def upgrade(engine: Engine, revision: str = "head") -> list[str]:
