@@ -62,10 +62,8 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -79,15 +77,25 @@ from ledger.chain.node.host import free_port
 from ledger.chain.validators import ValidatorNetwork
 from ledger.config import Settings
 from ledger.ledger import Ledger
-from scripts.bench_api import authorization, sign_in, start_api
+from scripts.bench_api import sign_in, start_api
 from scripts.bench_earning import bench_chain, cst_midnight, write_file
 from scripts.bench_network import network_chain
 from scripts.bench_spending import issue, setup
+from scripts.fault_workload import (
+    STOPPED,
+    Board,
+    Write,
+    Writers,
+    available,
+    check,
+    member,
+    organiser,
+    registrar,
+    reviewer,
+)
 from scripts.pg_server import PostgresServer, postgres_server
 
 REPO = Path(__file__).resolve().parents[1]
-#: Points each member holds before the run (two batch files of an hour at 50 points).
-START_POINTS = 100
 #: Points the run's batch file pays each member (an hour at 50 points an hour).
 BATCH_POINTS = 50
 FAULTS = ("batch", "api", "node", "validator", "disk", "postgres")
@@ -102,31 +110,11 @@ NEEDS = {
              "database server instead"),
     "postgres": ("database", "postgres", "it crashes the PostgreSQL server under the API"),
 }  # fmt: skip
+#: Members only the organiser's single records pay (not the batch: a volunteer's records are
+#: paid in time order, and the batch and the reviewer pay at once).
+VOLUNTEERS = 100
 #: Validators of the network (``--chain network``): with three, any two keep sealing.
 VALIDATORS = 3
-#: Set when a run ends early (a failure of its own): clients stop sending.
-STOPPED = threading.Event()
-
-
-@dataclass
-class Write:
-    """One logical write and what became of it."""
-
-    kind: str  # "order", "cancel" (of an order of the member's) or "gift"
-    member: str
-    recipient: str | None
-    key: str
-    url: str = ""
-    body: dict[str, Any] = field(default_factory=dict)
-    attempts: int = 0
-    status: int | None = None  # the definite answer's status
-    #: The answers before it, by status (0: the connection broke).
-    transient: list[int] = field(default_factory=list)
-    answer: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def acknowledged(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
 
 
 class Api:
@@ -248,85 +236,6 @@ class Batch:
             all_up()
             self.start()
         raise RuntimeError(f"the batch run failed {self.MOST_FAILURES} times: {self.outputs[-1]}")
-
-
-def error_code(answer: httpx.Response) -> str:
-    try:
-        return str(answer.json()["error"]["code"])
-    except (ValueError, KeyError, TypeError):
-        return str(answer.status_code)
-
-
-def send(http: httpx.Client, tokens: dict[str, str], account: LocalAccount, w: Write) -> None:
-    """Send `w` until it has a definite answer: sign it after its 428 (once), then the same signed
-    request and key again for as long as the answer is lost."""
-    while w.status is None:
-        if STOPPED.is_set():
-            raise RuntimeError("the run stopped before this write had an answer")
-        w.attempts += 1
-        headers = {"Authorization": f"Bearer {tokens[account.address]}", "Idempotency-Key": w.key}
-        try:
-            if "authorization" not in w.body:
-                first = http.post(w.url, json=w.body, headers=headers)
-                if first.status_code == 428:
-                    w.body["authorization"] = authorization(account, first.json())
-                    continue
-                answer = first
-            else:
-                answer = http.post(w.url, json=w.body, headers=headers)
-        except httpx.TransportError:
-            w.transient.append(0)
-            time.sleep(0.2)
-            continue
-        if answer.status_code == 401:  # signed out by a restart: sign in again, same write
-            tokens[account.address] = sign_in(http, account)
-            continue
-        if answer.status_code >= 500:
-            w.transient.append(answer.status_code)
-            time.sleep(0.2)
-            continue
-        if answer.status_code == 409 and error_code(answer) == "idempotency_in_progress":
-            w.transient.append(409)
-            time.sleep(float(answer.headers.get("Retry-After", "1")))  # the first attempt runs
-            continue
-        w.status = answer.status_code
-        w.answer = answer.json() if answer.content else {}
-
-
-def client(
-    base: str, account: LocalAccount, members: list[str], item: int, price: int, end: float,
-    tokens: dict[str, str], writes: list[Write], lock: threading.Lock,
-) -> None:  # fmt: skip
-    """A member redeeming one unit, giving one point (to another of `members`) and cancelling their
-    oldest held order, in turn, until `end`."""
-    others = [m for m in members if m != account.address]
-    held: list[int] = []  # the member's acknowledged orders not cancelled yet
-    with httpx.Client(base_url=base, timeout=120) as http:
-        turn = 0
-        while time.monotonic() < end:
-            turn += 1
-            key = str(uuid.uuid4())
-            if turn % 3 == 1:
-                w = Write("order", account.address, None, key)
-                w.url = f"/v1/members/{account.address}/orders"
-                w.body = {"item_id": item, "quantity": 1, "unit_price": price}
-            elif turn % 3 == 0:
-                if not held:
-                    continue
-                w = Write("cancel", account.address, None, key)
-                w.url = f"/v1/members/{account.address}/orders/{held.pop(0)}/cancel"
-                w.body = {}
-            else:
-                recipient = random.choice(others)
-                w = Write("gift", account.address, recipient, key)
-                w.url = f"/v1/members/{account.address}/gifts"
-                w.body = {"scheme": "VOL", "recipient": recipient, "amount": 1}
-            with lock:
-                writes.append(w)
-            send(http, tokens, account, w)
-            if w.kind == "order" and w.acknowledged:
-                held.append(int(w.answer["id"]))
-            time.sleep(random.uniform(0, 0.2))  # a person between two taps
 
 
 class Nodes(Protocol):
@@ -467,93 +376,6 @@ class Faults:
                 turn += 1
 
 
-def chain_orders(ledger: Ledger, member: str) -> set[int]:
-    return {o.order.id for o in ledger.catalogue.orders(member=member)}
-
-
-def lost_trace(ledger: Ledger, w: Write) -> str:
-    """What is known of a write that was acknowledged and is not on chain."""
-    tx_hash = w.answer.get("tx_hash")
-    found = "none named"
-    if tx_hash:
-        try:
-            receipt = ledger.w3.eth.get_transaction_receipt(tx_hash)
-            found = f"status {receipt['status']} block {receipt['blockNumber']}"
-        except Exception as exc:  # not found: the answer named a transaction the chain lacks
-            found = f"no receipt ({type(exc).__name__})"
-    return (
-        f"answer {w.answer}, attempts {w.attempts}, answers before {w.transient}, "
-        f"its transaction {tx_hash}: {found}"
-    )
-
-
-def check(
-    ledger: Ledger, api: Api, writes: list[Write], accounts: list[LocalAccount],
-    tokens: dict[str, str], price: int, batch_again: dict[str, Any], start: int,
-) -> tuple[dict[str, int], list[str]]:  # fmt: skip
-    """Lost and doubled writes, and each check's problems (none when all is well); each member
-    held `start` points before the writes (the batch's included)."""
-    problems: list[str] = []
-    lost = doubled = 0
-    gifts_contract = ledger.gifts.contract
-    for account in accounts:
-        mine = [w for w in writes if w.member == account.address and w.acknowledged]
-        acked_orders = {int(w.answer["id"]) for w in mine if w.kind == "order"}
-        on_chain = chain_orders(ledger, account.address)
-        lost += len(acked_orders - on_chain)
-        doubled += len(on_chain - acked_orders)
-        for extra in sorted(on_chain - acked_orders):
-            problems.append(f"order {extra} of {account.address} is on chain, not acknowledged")
-        cancelled = {int(w.answer["id"]) for w in mine if w.kind == "cancel"}
-        for order_id in acked_orders - on_chain:
-            w = next(w for w in mine if w.kind == "order" and int(w.answer["id"]) == order_id)
-            problems.append(f"order {w.key} acknowledged, not on chain: {lost_trace(ledger, w)}")
-        for order_id in acked_orders & on_chain:
-            status = ledger.catalogue_contract.order(order_id).status.name.lower()
-            if status != ("cancelled" if order_id in cancelled else "held"):
-                problems.append(f"order {order_id} of {account.address} is {status} on chain")
-        hashes = Counter(str(w.answer["text_hash"]) for w in mine if w.kind == "gift")
-        given = Counter(
-            "0x" + g.memo_hash.hex() for g in gifts_contract.gifts_of(giver=account.address)
-        )
-        lost += sum((hashes - given).values())
-        for gift_hash in (hashes - given).elements():
-            w = next(w for w in mine if w.kind == "gift" and w.answer["text_hash"] == gift_hash)
-            problems.append(f"gift {w.key} acknowledged, not on chain: {lost_trace(ledger, w)}")
-        doubled += sum((given - hashes).values())
-        for gift_hash in (given - hashes).elements():
-            problems.append(f"gift {gift_hash} of {account.address} is on chain, not acknowledged")
-    # each acknowledged write sent again answers the same result
-    with httpx.Client(base_url=api.base, timeout=120) as http:
-        by_address: dict[str, LocalAccount] = {a.address: a for a in accounts}
-        for w in [w for w in writes if w.acknowledged]:
-            again = Write(w.kind, w.member, w.recipient, w.key, w.url, dict(w.body))
-            send(http, tokens, by_address[w.member], again)
-            same = "request_id" if w.kind == "gift" else "id"
-            if not again.acknowledged or again.answer.get(same) != w.answer.get(same):
-                problems.append(
-                    f"{w.kind} {w.key} sent again answered {again.status} {again.answer}"
-                )
-    # each member's available points
-    received = Counter(w.recipient for w in writes if w.kind == "gift" and w.acknowledged)
-    scheme = ledger.scheme("VOL").id
-    for account in accounts:
-        mine = [w for w in writes if w.member == account.address and w.acknowledged]
-        expected = (
-            start
-            - price * sum(1 for w in mine if w.kind == "order")
-            + price * sum(1 for w in mine if w.kind == "cancel")
-            - sum(1 for w in mine if w.kind == "gift")
-            + received[account.address]
-        )  # fmt: skip
-        have = ledger.points.available_of(account.address, scheme)
-        if have != expected:
-            problems.append(f"{account.address} has {have} VOL available, expected {expected}")
-    if batch_again.get("paid"):
-        problems.append(f"the batch run again paid {batch_again['paid']} records")
-    return {"lost": lost, "doubled": doubled}, problems
-
-
 def audit(settings: Settings, rpc_url: str | None = None) -> list[str]:
     """The index synced, each scheme reconciled, the store anchored and verified: the problems."""
     env, base = cli(settings, rpc_url)
@@ -675,30 +497,45 @@ def main(argv: list[str] | None = None) -> int:
         members = [a.address for a in accounts]
         others = [Account.create().address for _ in range(args.batch_members)]
         keys = setup(ledger, members)
-        register(ledger, others)
+        staff = [ledger.operator("registrar"), keys["organiser"], keys["reviewer"]]
+        volunteers = [Account.create().address for _ in range(VOLUNTEERS)]
+        register(ledger, others + volunteers)
         today = cst_midnight(ledger)
-        for back in (5, 4):
-            issue(ledger, keys, members, "VOL", today - back * 86400 + 8 * 3600, root)
+        for code, back, hour in (
+            ("VOL", 5, 8),
+            ("VOL", 4, 8),
+            *[("TIME", b, 14) for b in (5, 4)],
+        ):
+            issue(ledger, keys, members, code, today - back * 86400 + hour * 3600, root)
         batch_file = root / "batch.csv"
         write_file(batch_file, members + others, today - 3 * 86400 + 8 * 3600, "faults")
         item, price = keys["items"]["VOL"]
+        start = available(ledger, members, ("VOL", "BEE", "TIME"))
+        start.update(available(ledger, others + volunteers, ("VOL",)))
+        for paid in [*members, *others]:  # by the run's batch
+            start[(paid, "VOL")] += BATCH_POINTS
         ledger.close()  # the API and the CLI have the store from here on
 
         api = Api(settings)
         batch = Batch(settings, batch_file, args.batch_chunk)
         faults = Faults(kinds, api, batch, nodes, store)
         writes: list[Write] = []
-        lock = threading.Lock()
+        signers: dict[str, LocalAccount] = {a.address: a for a in [*accounts, *staff]}
         try:
             with httpx.Client(base_url=api.base, timeout=60) as http:
-                tokens: dict[str, str] = {a.address: sign_in(http, a) for a in accounts}
+                tokens = {address: sign_in(http, a) for address, a in signers.items()}
             seconds["setup"] = time.monotonic() - began
             end = time.monotonic() + args.seconds
+            writers = Writers(api.base, end, tokens, writes, Board())
             batch.start()
-            shared = (members, item, price, end, tokens, writes, lock)
             threads = [
-                threading.Thread(target=client, args=(api.base, a, *shared)) for a in accounts
-            ]
+                *[threading.Thread(target=member, args=(writers, a, members, item, price))
+                  for a in accounts],
+                threading.Thread(target=registrar, args=(writers, staff[0])),
+                threading.Thread(target=organiser,
+                                 args=(writers, staff[1], volunteers, today - 2 * 86400)),
+                threading.Thread(target=reviewer, args=(writers, staff[2])),
+            ]  # fmt: skip
             for t in threads:
                 t.start()
             faults.run(end, args.interval)
@@ -710,10 +547,9 @@ def main(argv: list[str] | None = None) -> int:
             batch_again = batch.finish(faults.all_up)
             seconds["run"] = time.monotonic() - began - seconds["setup"]
             ledger = Ledger(settings)
-            start = START_POINTS + BATCH_POINTS
-            counts, problems = check(
-                ledger, api, writes, accounts, tokens, price, batch_again, start
-            )
+            counts, problems = check(ledger, api.base, writes, signers, tokens, price, start)
+            if batch_again.get("paid"):
+                problems.append(f"the batch run again paid {batch_again['paid']} records")
             ledger.close()
         finally:
             STOPPED.set()
@@ -754,6 +590,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{names.get(s, s)} x{n}" for s, n in sorted(transient.items())))  # fmt: skip
     print(f"  {'lost (must be 0)':24} {counts['lost']}")
     print(f"  {'doubled (must be 0)':24} {counts['doubled']}")
+    print(f"  {'by kind':24} {'attempted':>9} {'acknowledged':>12} {'lost':>5} {'doubled':>7}")
+    for kind, n in counts["by_kind"].items():
+        print(f"    {kind:22} {n['attempted']:>9} {n['acknowledged']:>12} {n['lost']:>5} "
+              f"{n['doubled']:>7}")  # fmt: skip
     for problem in problems:
         print("  PROBLEM", problem)
     if not problems:
@@ -775,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
             "transient": {str(s): n for s, n in transient.items()},
             **counts,
             "problems": problems,
-            "refusals": [asdict(w) for w in writes if not w.acknowledged],
+            "by_kind": counts["by_kind"],
+            "refusals": [w.shown() for w in writes if not w.acknowledged],
         }
         args.json.write_text(json.dumps(outcome, indent=2), encoding="utf-8")
     return 1 if problems or counts["lost"] or counts["doubled"] else 0

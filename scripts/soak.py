@@ -34,7 +34,8 @@ from ledger.ledger import Ledger
 from scripts.bench_api import percentile, sign_in
 from scripts.bench_earning import bench_chain, cst_midnight
 from scripts.bench_spending import issue, setup
-from scripts.fault_run import STOPPED, Api, Write, audit, check, send
+from scripts.fault_run import Api, audit
+from scripts.fault_workload import STOPPED, Write, available, check, send
 
 Latencies = dict[str, list[tuple[float, int]]]
 
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         for back in (5, 4, 3):  # 150 points each
             issue(ledger, keys, members, "VOL", today - back * 86400 + 8 * 3600, root)
         item, price = keys["items"]["VOL"]
+        start_points = available(ledger, members, ("VOL",))
         rpc_url = ledger.network.rpc_url
         ledger.close()
         api = Api(settings)
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             for t in threads:
                 t.join()
             ledger = Ledger(settings)
-            counts, problems = check(ledger, api, writes, accounts, tokens, price, {}, 150)
+            signers: dict[str, LocalAccount] = {a.address: a for a in accounts}
+            counts, problems = check(ledger, api.base, writes, signers, tokens, price, start_points)
             ledger.close()
         finally:
             STOPPED.set()

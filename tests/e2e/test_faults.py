@@ -1,10 +1,11 @@
-"""The short versions of scripts/fault_run.py: members redeem and give points through the API and
-an organiser pays a batch file with the CLI, while the batch run, the API process, the chain node
-and (on PostgreSQL) the database server are each killed or stopped at random moments; every
-acknowledged write is then on chain exactly once, nothing else ran, retries answer the same,
-balances, the batch, the index and the store all agree. (The long runs: `scripts/fault_run.py
---seconds 600`, with `--database postgres`. The same on the validator network, a validator
-killed: tests/network/test_fault_run.py.)"""
+"""The short versions of scripts/fault_run.py: members redeem, give, exchange and cancel, and post,
+accept and confirm time-bank requests through the API, a registrar registers people, an organiser
+submits records a reviewer approves or rejects, and an organiser pays a batch file with the CLI,
+while the batch run, the API process, the chain node and (on PostgreSQL) the database server are
+each killed or stopped at random moments; every acknowledged write is then on chain exactly once,
+nothing else ran, retries answer the same, balances, the batch, the index and the store all agree.
+(The long runs: `scripts/fault_run.py --seconds 600`, with `--database postgres`. The same on the
+validator network, a validator killed: tests/network/test_fault_run.py.)"""
 
 from __future__ import annotations
 
@@ -14,18 +15,25 @@ from typing import Any
 import pytest
 
 from scripts import fault_run
+from scripts.fault_workload import KINDS
 from tests.e2e.runner import run_script
 
 
-def assert_nothing_lost(outcome: dict[str, Any], printed: str, faults: tuple[str, ...]) -> None:
-    """Nothing lost or doubled, every check passed, writes acknowledged and retried, and each of
-    `faults` injected at least once (the run cannot pass without its faults)."""
+def assert_nothing_lost(
+    outcome: dict[str, Any], printed: str, faults: tuple[str, ...], kinds: tuple[str, ...] = KINDS
+) -> None:
+    """Nothing lost or doubled, every check passed, writes acknowledged and retried, each of
+    `faults` injected at least once (the run cannot pass without its faults) and a write of each
+    of `kinds` acknowledged."""
     assert (outcome["lost"], outcome["doubled"], outcome["problems"]) == (0, 0, []), printed
     assert outcome["exit_code"] == 0, printed
     assert outcome["acknowledged"] > 10 and outcome["retried"] > 0, printed
     assert {k: outcome["faults"].get(k, 0) >= 1 for k in faults} == dict.fromkeys(faults, True), (
         printed
     )
+    by_kind = outcome["by_kind"]
+    acknowledged = {k: by_kind.get(k, {}).get("acknowledged", 0) >= 1 for k in kinds}
+    assert acknowledged == dict.fromkeys(kinds, True), printed
 
 
 def test_nothing_acknowledged_is_lost_or_doubled_while_processes_are_killed(
