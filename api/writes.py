@@ -195,6 +195,8 @@ class Write:
         if chain:
             self.services.wrote()
         headers: dict[str, str] = {}
+        if status_code == 201 and _created(result) is False:
+            status_code = 200  # the thing asked for already existed: nothing was created
         if getattr(signer, "replayed", False):
             # The signed request had already run: nothing new was written, and this answer is the
             # one that run gave. 200 (not 201) and a header tell it from a new write.
@@ -449,3 +451,11 @@ async def get_write(
 
 
 WriteDep = Annotated[Write, Depends(get_write)]
+
+
+def _created(result: object) -> bool | None:
+    """Whether a write's answer says it created what it names (None: it does not say)."""
+    created = (
+        result.get("created") if isinstance(result, dict) else getattr(result, "created", None)
+    )
+    return created if isinstance(created, bool) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,9 @@ class ItemView:
     scheme_code: str
     #: kind, name, description, merchant_name, place (as the store holds them; {} if it does not).
     details: dict[str, Any]
+    #: After listing: whether it listed this item (False: the same details were already listed by
+    #: the merchant, as this item). None when read.
+    created: bool | None = None
 
     @property
     def name(self) -> str:
@@ -128,13 +131,13 @@ class CatalogueItems:
             ).all()
         for row in rows:
             if row.item_id is not None and not self.contract.item(row.item_id).delisted:
-                return self.item(row.item_id)
+                return replace(self.item(row.item_id), created=False)
         pending = next((r for r in rows if r.item_id is None), None)
         if pending is not None:
             found = self._find_listed(merchant.address, digest, pending.from_block)
             if found is not None:
                 self._set_item_id(pending.id, found)
-                return self.item(found)
+                return replace(self.item(found), created=False)
             pending_id = pending.id
         else:
             pending_id = insert(
@@ -165,7 +168,7 @@ class CatalogueItems:
             )
         item_id = self.contract.listed_id(result)
         self._set_item_id(pending_id, item_id)
-        return self.item(item_id)
+        return replace(self.item(item_id), created=True)
 
     def _find_listed(self, merchant: str, digest: bytes, from_block: int) -> int | None:
         """An item this merchant listed with these details that the store does not know yet."""
@@ -300,4 +303,5 @@ def item_data(view: ItemView) -> dict[str, Any]:
         "delisted": i.delisted,
         "details_hash": i.details_hash,
         "details": view.details,
+        **({} if view.created is None else {"created": view.created}),
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,9 @@ class RequestView:
     address: str | None
     address_hidden: bool
     posted_by: str | None
+    #: After a post: whether it made this request (False: the same details were already an open
+    #: request, which is this one). None when read.
+    created: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ class TimeBank:
         digest_hex = "0x" + digest.hex()
         repeat = self._repeat(member, digest_hex)
         if repeat is not None:
-            return self.request(repeat, viewer=actor.address)
+            return replace(self.request(repeat, viewer=actor.address), created=False)
         engine = self.parts.engine
         row_id = insert(
             engine,
@@ -191,7 +194,7 @@ class TimeBank:
             )
         request_id = self.contract.posted_id(result)
         link(engine, TimeBankDetails, row_id, request_id=request_id)
-        return self.request(request_id, viewer=actor.address)
+        return replace(self.request(request_id, viewer=actor.address), created=True)
 
     def _repeat(self, member: str, digest_hex: str) -> int | None:
         """The open request these details already made (a repeated or interrupted post)."""
@@ -429,4 +432,5 @@ def request_data(view: RequestView) -> dict[str, Any]:
         "address_hidden": view.address_hidden,
         "posted_by": view.posted_by,
         "details_hash": r.details_hash,
+        **({} if view.created is None else {"created": view.created}),
     }

@@ -348,8 +348,11 @@ def test_a_merchant_lists_updates_fulfils_and_delists(
     bad = merchant.write("POST", "/v1/issuer/catalogue/items", {**body, "kind": "car"})
     assert bad.status_code == 422 and error(bad)["code"] == "invalid_input"
     listed = merchant.write("POST", "/v1/issuer/catalogue/items", body)
-    assert listed.status_code == 201, listed.text
+    assert listed.status_code == 201 and listed.json()["created"] is True, listed.text
     item_id = listed.json()["id"]
+    again = merchant.write("POST", "/v1/issuer/catalogue/items", body)  # the item listed: named
+    assert again.status_code == 200, again.text
+    assert (again.json()["id"], again.json()["created"]) == (item_id, False)
     updated = merchant.write("PUT", f"/v1/issuer/catalogue/items/{item_id}", {"price": 40})
     assert updated.status_code == 200 and updated.json()["price"] == 40
     member = holder(ledger, shop, 100)
@@ -419,7 +422,7 @@ def test_a_registrar_registers_a_member_shown_masked_freezes_and_records_a_proxy
     assert shown["status"] == "active" and shown["personal"]["masked"] is True
     assert "*" in shown["personal"]["id_number"]
     again = registrar.write("POST", "/v1/issuer/members", body)
-    assert again.status_code == 201 and again.json()["created"] is False
+    assert again.status_code == 200 and again.json()["created"] is False  # nothing new
     url = f"/v1/issuer/members/{address}"
     frozen = registrar.write("POST", f"{url}/freeze", {"reason": 3})
     assert frozen.status_code == 200 and frozen.json()["status"] == "frozen"

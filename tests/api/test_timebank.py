@@ -167,6 +167,26 @@ def test_bad_posts_are_refused_before_anything_is_sent(
     assert ledger.timebank_contract.request_count() == before
 
 
+def test_the_same_request_again_while_it_is_open_is_named_not_created(
+    client: TestClient, ledger: Ledger, scheme: Scheme
+) -> None:
+    """A second post of the same details (a double tap, or a retry without the first's key)
+    answers the open request already posted: 200 and created false, never 201 for a request
+    that was not made; other needs make a new one."""
+    asker = member_holding(ledger, client, scheme.id, 4)
+    first = post(asker, scheme, needs="换灯泡")
+    assert first["created"] is True
+    count = ledger.timebank_contract.request_count()
+    body = {"scheme": scheme.code, "kind": "cleaning", "hours": 2, "needs": "换灯泡",
+            "address": ADDRESS}  # fmt: skip
+    again = asker.write("POST", f"/v1/members/{asker.address}/timebank/requests", body)
+    assert again.status_code == 200, again.text
+    assert (again.json()["id"], again.json()["created"]) == (first["id"], False)
+    assert ledger.timebank_contract.request_count() == count
+    other = post(asker, scheme, needs="换两个灯泡")
+    assert other["created"] is True and other["id"] == count + 1
+
+
 def test_kinds_are_public(client: TestClient) -> None:
     kinds = client.get("/v1/timebank/kinds").json()
     assert "cleaning" in [k["name"] for k in kinds["kinds"]]

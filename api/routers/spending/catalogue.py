@@ -33,6 +33,9 @@ class ItemPublic(BaseModel):
     delisted: bool
     details_hash: Hex
     details: dict[str, Any]
+    created: bool | None = Field(
+        None, description="after listing: false when the same details were already listed"
+    )
 
 
 class OrderPublic(BaseModel):

@@ -44,6 +44,9 @@ class RequestPublic(BaseModel):
     address_hidden: bool
     posted_by: str | None
     details_hash: Hex
+    created: bool | None = Field(
+        None, description="after a post: false when the same details were already an open request"
+    )
 
 
 class KindPublic(BaseModel):
