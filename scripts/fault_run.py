@@ -71,12 +71,15 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from sqlmodel import Session, select
 
 from ledger.chain.node import LocalNode
 from ledger.chain.node.host import free_port
 from ledger.chain.validators import ValidatorNetwork
 from ledger.config import Settings
 from ledger.ledger import Ledger
+from ledger.store import make_engine
+from ledger.store.index import IndexEvent
 from scripts.bench_api import sign_in, start_api
 from scripts.bench_earning import bench_chain, cst_midnight, write_file
 from scripts.bench_network import network_chain
@@ -377,7 +380,9 @@ class Faults:
 
 
 def audit(settings: Settings, rpc_url: str | None = None) -> list[str]:
-    """The index synced, each scheme reconciled, the store anchored and verified: the problems."""
+    """The index synced, each scheme reconciled, the store anchored and verified: the problems.
+    When a scheme does not reconcile, the index is rebuilt from the chain and compared with the
+    one the run's processes kept (``rebuilt_index``)."""
     env, base = cli(settings, rpc_url)
     problems = []
     steps = [["index", "sync"], *[["audit", "reconcile", c] for c in ("VOL", "BEE", "TIME")],
@@ -386,7 +391,43 @@ def audit(settings: Settings, rpc_url: str | None = None) -> list[str]:
         done = subprocess.run([*base, *step], env=env, cwd=REPO, capture_output=True, text=True)
         if done.returncode != 0:
             problems.append(f"vpl {' '.join(step)}: exit {done.returncode}: {done.stdout[-800:]}")
+    if any(p.startswith("vpl audit reconcile") for p in problems):
+        problems += rebuilt_index(settings, rpc_url)
     return problems
+
+
+def index_events(settings: Settings) -> set[tuple[int, int, str, str, str]]:
+    """Every event the store's index holds: (block, log index, transaction, contract, event)."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with Session(engine) as db:
+            rows = db.exec(select(IndexEvent)).all()
+            return {(r.block_number, r.log_index, r.tx_hash, r.contract, r.event) for r in rows}
+    finally:
+        engine.dispose()
+
+
+def rebuilt_index(settings: Settings, rpc_url: str | None = None) -> list[str]:
+    """The index rebuilt from the chain alone, against the one the run kept: the events only one
+    of them holds, and whether the rebuilt one reconciles (if it does, the kept index went wrong
+    under the faults; if not, the chain and the contracts' own counts disagree)."""
+    env, base = cli(settings, rpc_url)
+    kept = index_events(settings)
+    for step in (["index", "reset", "--yes"], ["index", "sync"]):
+        subprocess.run(
+            [*base, *step], env=env, cwd=REPO, capture_output=True, text=True, check=True
+        )
+    rebuilt = index_events(settings)
+    found = [
+        f"the kept index has {len(kept)} events, the one rebuilt from the chain {len(rebuilt)}"
+    ]
+    found += [f"only in the kept index: {e}" for e in sorted(kept - rebuilt)[:20]]
+    found += [f"only in the rebuilt index: {e}" for e in sorted(rebuilt - kept)[:20]]
+    for code in ("VOL", "BEE", "TIME"):
+        done = subprocess.run([*base, "audit", "reconcile", code], env=env, cwd=REPO,
+                              capture_output=True, text=True)  # fmt: skip
+        found.append(f"the rebuilt index reconciles {code}: {done.returncode == 0}")
+    return found
 
 
 @contextlib.contextmanager
