@@ -50,6 +50,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+#: How long a SQLite write waits for another's lock before it fails ("database is locked"). One
+#: process writes at a time; Python's default, 5 s, ran out under 50 clients at once (the soak).
+SQLITE_BUSY_SECONDS = 30.0
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``; for SQLite: parent directory created, WAL and foreign keys enabled."""
     try:
@@ -61,7 +66,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
     database = parsed.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}, "echo": echo}
+    connect = {"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+    kwargs: dict[str, Any] = {"connect_args": connect, "echo": echo}
     if in_memory:
         # One shared connection, or every checkout would see a new empty database.
         kwargs["poolclass"] = StaticPool

@@ -44,6 +44,8 @@ def test_make_engine_creates_the_directory_and_enables_wal_and_foreign_keys(
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        # a write waits 30 s for another's lock (5 s ran out under the soak's 50 clients)
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
 
 
 def rows_kept_while_another_process_comes_and_goes(
