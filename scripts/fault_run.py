@@ -427,7 +427,42 @@ def rebuilt_index(settings: Settings, rpc_url: str | None = None) -> list[str]:
         done = subprocess.run([*base, "audit", "reconcile", code], env=env, cwd=REPO,
                               capture_output=True, text=True)  # fmt: skip
         found.append(f"the rebuilt index reconciles {code}: {done.returncode == 0}")
-    return found
+    return found + logs_against_receipts(settings)
+
+
+def logs_against_receipts(settings: Settings) -> list[str]:
+    """The node's answer to eth_getLogs against the logs in its blocks' receipts, block by block
+    (the index reads the first): the blocks where they differ."""
+    ledger = Ledger(settings)
+    try:
+        w3, manifest = ledger.w3, ledger.manifest
+        ours = [c.address for c in manifest.contracts.values()]
+        lowered = {a.lower() for a in ours}
+        head = w3.eth.block_number
+        by_logs: Counter[int] = Counter()
+        for first in range(manifest.deploy_block, head + 1, 500):
+            query = {"fromBlock": first, "toBlock": min(first + 499, head), "address": ours}
+            by_logs.update(int(entry["blockNumber"]) for entry in w3.eth.get_logs(query))  # type: ignore[arg-type]
+        by_receipts: Counter[int] = Counter()
+        for number in range(manifest.deploy_block, head + 1):
+            receipts = w3.provider.make_request("eth_getBlockReceipts", [hex(number)])["result"]  # type: ignore[arg-type]
+            for receipt in receipts or []:
+                by_receipts[number] += sum(
+                    1 for e in receipt["logs"] if e["address"].lower() in lowered
+                )
+        differ = [
+            n for n in sorted(set(by_logs) | set(by_receipts)) if by_logs[n] != by_receipts[n]
+        ]
+        found = [f"eth_getLogs and the receipts differ in {len(differ)} of {head} blocks"]
+        for number in differ[:10]:
+            block = w3.eth.get_block(number)
+            found.append(
+                f"block {number}: {by_logs[number]} logs by eth_getLogs, {by_receipts[number]} in "
+                f"its receipts; its logsBloom {'empty' if not any(block['logsBloom']) else 'set'}"
+            )
+        return found
+    finally:
+        ledger.close()
 
 
 @contextlib.contextmanager
