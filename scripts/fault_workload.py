@@ -322,12 +322,18 @@ class Tally:
     doubled: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
-    def compare(self, kind: str, acked: Counter[Any], on_chain: Counter[Any], whose: str) -> None:
+    def compare(
+        self, kind: str, acked: Counter[Any], on_chain: Counter[Any], whose: str,
+        sent: dict[Any, Write] | None = None, ledger: Ledger | None = None,
+    ) -> None:  # fmt: skip
         """`acked` against `on_chain` (what names each write, counted): the lost and the
-        doubled."""
+        doubled; a lost one's transaction traced when `sent` names its write."""
         for name in (acked - on_chain).elements():
             self.lost[kind] += 1
-            self.problems.append(f"{kind} {name} of {whose} acknowledged, not on chain")
+            problem = f"{kind} {name} of {whose} acknowledged, not on chain"
+            if sent is not None and ledger is not None and name in sent:
+                problem += f": {trace(ledger, sent[name])}"
+            self.problems.append(problem)
         for name in (on_chain - acked).elements():
             self.doubled[kind] += 1
             self.problems.append(f"{kind} {name} of {whose} on chain, not acknowledged once")
@@ -347,6 +353,27 @@ class Tally:
                 for k in kinds
             },
         }
+
+
+def trace(ledger: Ledger, w: Write) -> str:
+    """What the chain knows of a write acknowledged and not found: its transaction's receipt, and
+    whether the node's eth_getLogs returns that transaction's logs."""
+    tx_hash = w.answer.get("tx_hash")
+    found = "none named"
+    if tx_hash:
+        try:
+            receipt = ledger.w3.eth.get_transaction_receipt(tx_hash)
+        except Exception as exc:  # not found: the answer named a transaction the chain lacks
+            found = f"no receipt ({type(exc).__name__})"
+        else:
+            block = int(receipt["blockNumber"])
+            logs = ledger.w3.eth.get_logs({"fromBlock": block, "toBlock": block})
+            listed = sum(1 for e in logs if e["transactionHash"] == receipt["transactionHash"])
+            found = (f"status {receipt['status']} block {block}, {len(receipt['logs'])} logs in "
+                     f"its receipt, {listed} by eth_getLogs")  # fmt: skip
+    return (
+        f"attempts {w.attempts}, answers before {w.transient}, its transaction {tx_hash}: {found}"
+    )
 
 
 #: Available points before the writes, by (address, scheme code).
@@ -380,23 +407,23 @@ def check_spending(
     for me in members:
         orders = Counter(int(w.answer["id"]) for w in acked(writes, "order", me))
         on_chain = Counter(o.order.id for o in ledger.catalogue.orders(member=me))
-        tally.compare("order", orders, on_chain, me)
+        sent = {int(w.answer["id"]): w for w in acked(writes, "order", me)}
+        tally.compare("order", orders, on_chain, me, sent, ledger)
         cancelled = {int(w.answer["id"]) for w in acked(writes, "cancel", me)}
         for order_id in orders.keys() & on_chain.keys():
             status = ledger.catalogue_contract.order(order_id).status.name.lower()
             if status != ("cancelled" if order_id in cancelled else "held"):
                 tally.problems.append(f"order {order_id} of {me} is {status} on chain")
         given = Counter("0x" + g.memo_hash.hex() for g in gifts.gifts_of(giver=me))
-        tally.compare(
-            "gift",
-            Counter(str(w.answer["text_hash"]) for w in acked(writes, "gift", me)),
-            given,
-            me,
-        )
+        sent_gifts = {str(w.answer["text_hash"]): w for w in acked(writes, "gift", me)}
+        gave = Counter(str(w.answer["text_hash"]) for w in acked(writes, "gift", me))
+        tally.compare("gift", gave, given, me, sent_gifts, ledger)
         mine = exchanged.get_logs(from_block=0, argument_filters={"member": me})
         exchanges = acked(writes, "exchange", me)
-        tally.compare("exchange", Counter(int(w.answer["exchange_id"]) for w in exchanges),
-                      Counter(int(e["args"]["exchangeId"]) for e in mine), me)  # fmt: skip
+        sent_exchanges = {int(w.answer["exchange_id"]): w for w in exchanges}
+        done = Counter(int(w.answer["exchange_id"]) for w in exchanges)
+        logged_exchanges = Counter(int(e["args"]["exchangeId"]) for e in mine)
+        tally.compare("exchange", done, logged_exchanges, me, sent_exchanges, ledger)
         posted = Counter(int(w.answer["id"]) for w in acked(writes, "post", me))
         logged = Counter(
             int(e["args"]["requestId"]) for e in timebank.logs("RequestPosted", requester=me)
