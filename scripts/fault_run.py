@@ -73,6 +73,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import Session, select
 
+from ledger.audit.checks.supply import reconcile
+from ledger.audit.index.follow import Indexer
 from ledger.chain.node import LocalNode
 from ledger.chain.node.host import free_port
 from ledger.chain.validators import ValidatorNetwork
@@ -427,7 +429,40 @@ def rebuilt_index(settings: Settings, rpc_url: str | None = None) -> list[str]:
         done = subprocess.run([*base, "audit", "reconcile", code], env=env, cwd=REPO,
                               capture_output=True, text=True)  # fmt: skip
         found.append(f"the rebuilt index reconciles {code}: {done.returncode == 0}")
-    return found + logs_against_receipts(settings)
+    unbalanced = [c for c in ("VOL", "BEE", "TIME") if f"reconciles {c}: False" in " ".join(found)]
+    return found + logs_against_receipts(settings) + first_unbalanced(settings, unbalanced)
+
+
+def first_unbalanced(settings: Settings, codes: list[str]) -> list[str]:
+    """For each scheme of `codes`, the first block at which the chain's counts and its events
+    disagree (found by halving: once they disagree they stay so), and that block's place."""
+    ledger = Ledger(settings)
+    found = []
+    try:
+        index = Indexer(ledger)
+        w3 = ledger.w3
+        for code in codes:
+            low = ledger.manifest.contracts["PointsLedger"].block  # balanced: nothing yet
+            high = index.synced()[0]
+            while high - low > 1:
+                middle = (low + high) // 2
+                if reconcile(ledger, index, code, block=middle).balanced:
+                    low = middle
+                else:
+                    high = middle
+            block, before = w3.eth.get_block(high), w3.eth.get_block(high - 1)
+            findings = "; ".join(reconcile(ledger, index, code, block=high).findings)
+            found.append(
+                f"{code} first disagrees at block {high} ({findings}): "
+                f"{len(block['transactions'])} transactions, "
+                f"{int(block['timestamp']) - int(before['timestamp'])} s after the block before; "
+                f"its transactions: {[str(t) for t in block['transactions']][:5]}"
+            )
+    except Exception as exc:  # a node that cannot answer for old blocks
+        found.append(f"could not find the first block that disagrees: {exc!r}")
+    finally:
+        ledger.close()
+    return found
 
 
 def logs_against_receipts(settings: Settings) -> list[str]:
