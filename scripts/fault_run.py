@@ -430,7 +430,32 @@ def rebuilt_index(settings: Settings, rpc_url: str | None = None) -> list[str]:
                               capture_output=True, text=True)  # fmt: skip
         found.append(f"the rebuilt index reconciles {code}: {done.returncode == 0}")
     unbalanced = [c for c in ("VOL", "BEE", "TIME") if f"reconciles {c}: False" in " ".join(found)]
-    return found + logs_against_receipts(settings) + first_unbalanced(settings, unbalanced)
+    return [
+        *found,
+        *logs_against_receipts(settings),
+        *first_unbalanced(settings, unbalanced),
+        *nonces_against_history(settings),
+    ]
+
+
+def nonces_against_history(settings: Settings) -> list[str]:
+    """Each sender's nonce in the chain's state against the transactions its blocks hold from
+    it: a node that kept a block's effects but not the block (or the reverse) shows here."""
+    ledger = Ledger(settings)
+    try:
+        w3 = ledger.w3
+        sent: Counter[str] = Counter()
+        for number in range(w3.eth.block_number + 1):
+            for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+                sent[tx["from"]] += 1  # type: ignore[index,call-overload]
+        differ = []
+        for sender, count in sorted(sent.items()):
+            nonce = w3.eth.get_transaction_count(sender)  # type: ignore[arg-type]
+            if nonce != count:
+                differ.append(f"{sender}: nonce {nonce}, {count} transactions in the blocks")
+        return [f"senders whose nonce is not their transactions in the blocks: {differ or 'none'}"]
+    finally:
+        ledger.close()
 
 
 def first_unbalanced(settings: Settings, codes: list[str]) -> list[str]:
