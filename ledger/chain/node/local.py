@@ -17,6 +17,7 @@ import fcntl
 import logging
 import shlex
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -52,8 +53,12 @@ from ledger.chain.node.probe import (
 from ledger.config import NetworkConfig, NodeConfig, Settings
 from ledger.errors import NodeAlreadyRunning, NodeError, NodeNotRunning
 
-#: How long a node that is being stopped may take to answer "stop mining".
+#: How long a node that is being stopped may take to answer "stop mining", and to finish a block.
 STOP_MINING_TIMEOUT_SECONDS = 5.0
+#: Reads of the newest block, QUIET_POLL_SECONDS apart, that must agree before anvil is stopped.
+QUIET_POLLS = 3
+QUIET_POLL_SECONDS = 0.05
+ZERO = "0x" + "00" * 20
 logger = logging.getLogger(__name__)
 
 
@@ -408,10 +413,34 @@ def _identify(record: PidRecord, child: subprocess.Popen[bytes] | None) -> str |
 
 
 def _stop_mining(rpc_url: str) -> None:
-    """Ask anvil to mine no more blocks (automatic and interval mining off); a node that does
-    not answer is stopped all the same."""
+    """Ask anvil to mine no more blocks (automatic and interval mining off), then wait until a
+    block it is still mining is stored. A node that does not answer is stopped all the same."""
     for method, params in (("evm_setAutomine", [False]), ("evm_setIntervalMining", [0])):
         try:
             json_rpc(rpc_url, method, params, STOP_MINING_TIMEOUT_SECONDS)
         except RpcUnavailable as exc:
             logger.warning("could not stop anvil mining before it stops (%s): %s", method, exc)
+            return
+    _wait_until_mined(rpc_url)
+
+
+def _wait_until_mined(rpc_url: str) -> None:
+    """Until the newest block number stays the same over QUIET_POLLS reads of the state, each
+    taken after a block under way has written its accounts (anvil holds its state's lock while
+    it executes a block, and stores the block just after). anvil dumps its state as accounts
+    after blocks: a block under way then went into the accounts but not the blocks, and after a
+    restart the chain's state held transactions, counts and balances its blocks and events did
+    not (the fault run's index found holds the chain's counts lacked). Gives up after
+    STOP_MINING_TIMEOUT_SECONDS."""
+    deadline = time.monotonic() + STOP_MINING_TIMEOUT_SECONDS
+    last, same = None, 0
+    while same < QUIET_POLLS and time.monotonic() < deadline:
+        try:
+            head = json_rpc(rpc_url, "eth_blockNumber", [], STOP_MINING_TIMEOUT_SECONDS)
+            json_rpc(rpc_url, "eth_getBalance", [ZERO, "latest"], STOP_MINING_TIMEOUT_SECONDS)
+        except RpcUnavailable as exc:
+            logger.warning("could not see anvil's newest block before it stops: %s", exc)
+            return
+        same = same + 1 if head == last else 0
+        last = head
+        time.sleep(QUIET_POLL_SECONDS)
