@@ -1,7 +1,7 @@
-"""Faults while working: members redeem and give points through the HTTP API, and an organiser
-pays a batch file with the CLI, while the API process, the chain's nodes, the store's database
-server and the batch run are killed and restarted at random moments; then every acknowledged
-write is checked against the chain.
+"""Faults while working: members, a registrar, an organiser and a reviewer write through the HTTP
+API, and an organiser pays a batch file with the CLI, while the API process, the chain's nodes,
+the store's database server and the batch run are killed and restarted at random moments; then
+every acknowledged write is checked against the chain.
 
     .venv/bin/python scripts/fault_run.py [--seconds 120] [--clients 20] [--seed N]
                                           [--chain anvil|network] [--database sqlite|postgres]
@@ -14,14 +14,15 @@ benchmark's schemes and catalogue; the store on ``--database sqlite`` (a file) o
 PostgreSQL server the run starts itself, ``scripts/pg_server.py``). Members with keys of their
 own hold VOL points from batch issuance. The API runs under uvicorn in a process of its own.
 
-Workload, for ``--seconds``: each client is a member who, in turn, redeems one unit of an item
-(points held), gives one point to another member and cancels their oldest held order (the points
-return). Each write is signed on the client's side
-(the 428 round trip) and sent with an Idempotency-Key; when the answer is lost (the connection
-broke, the API answered 5xx, or 409 idempotency_in_progress) the client sends the same signed
-request with the same key again, until it has a definite answer: 2xx (acknowledged) or 4xx
-(refused). Meanwhile a batch file paying every member (and ``--batch-members`` more) an hour of
-service is run by ``vpl issue batch`` in a process of its own.
+Workload, for ``--seconds`` (``scripts/fault_workload.py``): members with keys of their own
+post, accept and confirm time-bank requests, redeem, give, exchange and cancel; a registrar
+registers people; an organiser submits single records a reviewer approves or rejects. Each write
+is signed on the writer's side (the 428 round trip) and sent with an Idempotency-Key; when the
+answer is lost (the connection broke, the API answered 5xx, or 409 idempotency_in_progress) the
+writer sends the same signed request with the same key again, until it has a definite answer:
+2xx (acknowledged) or 4xx (refused). Meanwhile a batch file paying every member (and
+``--batch-members`` more) an hour of service is run by ``vpl issue batch`` in a process of its
+own.
 
 Faults (``--faults``; by default every one the chain and the database can take), in turn, at
 random moments ``--interval`` seconds apart on average:
@@ -38,15 +39,15 @@ random moments ``--interval`` seconds apart on average:
   ``pg_ctl stop -m immediate`` or kill -9 of the postmaster, and started again after a moment
   (crash recovery); every connection the processes held is cut.
 
-Checks, after the faults: every acknowledged write is on chain exactly once and nothing else ran
-(each member's orders and gifts on chain are those acknowledged; an acknowledged cancel left its
-order cancelled, every other order is held); each write sent again with its key answers the same
-result; each member's available points are what the acknowledged writes and the batch leave
-(issued + paid by the batch - held by orders + returned by cancels - given + received); the batch run
-again pays nothing; the event index, synced, reconciles each scheme's supply with the chain; the
-store's anchor verifies. Prints the table (faults injected, operations attempted, acknowledged,
-refused, lost, doubled) and each check; exits 1 when anything was lost or doubled or a check
-failed, 2 when the faults asked for do not fit the chain or the database.
+Checks, after the faults (``fault_workload.check``): every acknowledged write is on chain exactly
+once and nothing else ran, each kind in a count of its own, in the state its acknowledged steps
+left; each write sent again with its key answers the same result; each member's available VOL, BEE
+and TIME points are what the acknowledged writes and the batch leave; the batch run again pays
+nothing; the event index, synced, reconciles each scheme's supply with the chain and holds exactly
+the events of an index rebuilt from the chain alone; the store's anchor verifies. Prints the table
+(faults injected, operations attempted, acknowledged, refused, lost, doubled) and each check; exits
+1 when anything was lost or doubled or a check failed, 2 when the faults asked for do not fit the
+chain or the database.
 """
 
 from __future__ import annotations
@@ -73,8 +74,6 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlmodel import Session, select
 
-from ledger.audit.checks.supply import reconcile
-from ledger.audit.index.follow import Indexer
 from ledger.chain.node import LocalNode
 from ledger.chain.node.host import free_port
 from ledger.chain.validators import ValidatorNetwork
@@ -382,19 +381,26 @@ class Faults:
 
 
 def audit(settings: Settings, rpc_url: str | None = None) -> list[str]:
-    """The index synced, each scheme reconciled, the store anchored and verified: the problems.
-    When a scheme does not reconcile, the index is rebuilt from the chain and compared with the
-    one the run's processes kept (``rebuilt_index``)."""
+    """The index synced and each scheme reconciled; the index the run's processes kept equal to
+    one rebuilt from the chain alone; the store anchored and verified: the problems. When a
+    scheme does not reconcile, what tells the index from the chain apart (``out_of_step``)."""
     env, base = cli(settings, rpc_url)
+
+    def vpl(*step: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *step], env=env, cwd=REPO, capture_output=True, text=True)
+
     problems = []
-    steps = [["index", "sync"], *[["audit", "reconcile", c] for c in ("VOL", "BEE", "TIME")],
-             ["audit", "anchor"], ["audit", "verify-store"]]  # fmt: skip
-    for step in steps:
-        done = subprocess.run([*base, *step], env=env, cwd=REPO, capture_output=True, text=True)
+    reconciled = [["audit", "reconcile", c] for c in ("VOL", "BEE", "TIME")]
+    for step in [["index", "sync"], *reconciled, "rebuild", ["audit", "anchor"],
+                 ["audit", "verify-store"]]:  # fmt: skip
+        if step == "rebuild":
+            problems += rebuilt_index(settings, vpl)
+            if any(p.startswith("vpl audit reconcile") for p in problems):
+                problems += out_of_step(settings, vpl)
+            continue
+        done = vpl(*step)
         if done.returncode != 0:
             problems.append(f"vpl {' '.join(step)}: exit {done.returncode}: {done.stdout[-800:]}")
-    if any(p.startswith("vpl audit reconcile") for p in problems):
-        problems += rebuilt_index(settings, rpc_url)
     return problems
 
 
@@ -409,33 +415,39 @@ def index_events(settings: Settings) -> set[tuple[int, int, str, str, str]]:
         engine.dispose()
 
 
-def rebuilt_index(settings: Settings, rpc_url: str | None = None) -> list[str]:
-    """The index rebuilt from the chain alone, against the one the run kept: the events only one
-    of them holds, and whether the rebuilt one reconciles (if it does, the kept index went wrong
-    under the faults; if not, the chain and the contracts' own counts disagree)."""
-    env, base = cli(settings, rpc_url)
+Vpl = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def rebuilt_index(settings: Settings, vpl: Vpl) -> list[str]:
+    """The index the run kept against one rebuilt from the chain alone (reset, synced): the
+    events only one of them holds (none when the index equals the chain)."""
     kept = index_events(settings)
     for step in (["index", "reset", "--yes"], ["index", "sync"]):
-        subprocess.run(
-            [*base, *step], env=env, cwd=REPO, capture_output=True, text=True, check=True
-        )
+        done = vpl(*step)
+        if done.returncode != 0:
+            return [f"vpl {' '.join(step)}: exit {done.returncode}: {done.stdout[-800:]}"]
     rebuilt = index_events(settings)
-    found = [
-        f"the kept index has {len(kept)} events, the one rebuilt from the chain {len(rebuilt)}"
-    ]
-    found += [f"only in the kept index: {e}" for e in sorted(kept - rebuilt)[:20]]
-    found += [f"only in the rebuilt index: {e}" for e in sorted(rebuilt - kept)[:20]]
-    for code in ("VOL", "BEE", "TIME"):
-        done = subprocess.run([*base, "audit", "reconcile", code], env=env, cwd=REPO,
-                              capture_output=True, text=True)  # fmt: skip
-        found.append(f"the rebuilt index reconciles {code}: {done.returncode == 0}")
-    unbalanced = [c for c in ("VOL", "BEE", "TIME") if f"reconciles {c}: False" in " ".join(found)]
+    if kept == rebuilt:
+        return []
     return [
-        *found,
-        *logs_against_receipts(settings),
-        *first_unbalanced(settings, unbalanced),
-        *nonces_against_history(settings),
+        f"the index the run kept ({len(kept)} events) is not the one rebuilt from the chain "
+        f"({len(rebuilt)})",
+        *[f"only in the kept index: {e}" for e in sorted(kept - rebuilt)[:20]],
+        *[f"only in the rebuilt index: {e}" for e in sorted(rebuilt - kept)[:20]],
     ]
+
+
+def out_of_step(settings: Settings, vpl: Vpl) -> list[str]:
+    """After a scheme did not reconcile (the index rebuilt by now): whether the rebuilt index
+    reconciles each scheme (if not, the chain's events and its own counts disagree), the node's
+    eth_getLogs against its blocks' receipts, and each sender's nonce against its transactions
+    in the blocks."""
+    found = [
+        f"the index rebuilt from the chain reconciles {code}: "
+        f"{vpl('audit', 'reconcile', code).returncode == 0}"
+        for code in ("VOL", "BEE", "TIME")
+    ]
+    return [*found, *logs_against_receipts(settings), *nonces_against_history(settings)]
 
 
 def nonces_against_history(settings: Settings) -> list[str]:
@@ -456,38 +468,6 @@ def nonces_against_history(settings: Settings) -> list[str]:
         return [f"senders whose nonce is not their transactions in the blocks: {differ or 'none'}"]
     finally:
         ledger.close()
-
-
-def first_unbalanced(settings: Settings, codes: list[str]) -> list[str]:
-    """For each scheme of `codes`, the first block at which the chain's counts and its events
-    disagree (found by halving: once they disagree they stay so), and that block's place."""
-    ledger = Ledger(settings)
-    found = []
-    try:
-        index = Indexer(ledger)
-        w3 = ledger.w3
-        for code in codes:
-            low = ledger.manifest.contracts["PointsLedger"].block  # balanced: nothing yet
-            high = index.synced()[0]
-            while high - low > 1:
-                middle = (low + high) // 2
-                if reconcile(ledger, index, code, block=middle).balanced:
-                    low = middle
-                else:
-                    high = middle
-            block, before = w3.eth.get_block(high), w3.eth.get_block(high - 1)
-            findings = "; ".join(reconcile(ledger, index, code, block=high).findings)
-            found.append(
-                f"{code} first disagrees at block {high} ({findings}): "
-                f"{len(block['transactions'])} transactions, "
-                f"{int(block['timestamp']) - int(before['timestamp'])} s after the block before; "
-                f"its transactions: {[str(t) for t in block['transactions']][:5]}"
-            )
-    except Exception as exc:  # a node that cannot answer for old blocks
-        found.append(f"could not find the first block that disagrees: {exc!r}")
-    finally:
-        ledger.close()
-    return found
 
 
 def logs_against_receipts(settings: Settings) -> list[str]:
