@@ -620,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         for code, back, hour in (
             ("VOL", 5, 8),
             ("VOL", 4, 8),
-            *[("TIME", b, 14) for b in (5, 4)],
+            ("TIME", 5, 14),
         ):
             issue(ledger, keys, members, code, today - back * 86400 + hour * 3600, root)
         batch_file = root / "batch.csv"

@@ -331,21 +331,40 @@ class TimeBank:
         scheme_id = self.parts.scheme(scheme).id if scheme is not None else None
         who = parse_address(member, what="member address") if member is not None else None
         found: list[TimeBankRequest] = []
-        for request_id in range(self.contract.request_count(), 0, -1):
-            r = self.contract.request(request_id, details=False)
-            if wanted is not None and r.status is not wanted:
-                continue
-            if scheme_id is not None and r.scheme_id != scheme_id:
-                continue
-            if who is not None and who not in (r.requester, r.helper):
-                continue
-            found.append(r)
+        ids = self._candidates(who, scheme_id)
+        page = max(last, 50)
+        for first in range(0, len(ids), page):  # read in batches, newest first
+            for r in self.contract.requests(ids[first : first + page]):
+                if wanted is not None and r.status is not wanted:
+                    continue
+                if scheme_id is not None and r.scheme_id != scheme_id:
+                    continue
+                if who is not None and who not in (r.requester, r.helper):
+                    continue
+                found.append(r)
             if len(found) >= last:
                 break
+        found = found[:last]
         return [
             self._view(r, viewer, self.parts.scheme_code(r.scheme_id))
             for r in self.contract.with_details(found)
         ]
+
+    def _candidates(self, member: str | None, scheme_id: int | None) -> list[int]:
+        """The ids of the requests that may be a member's (posted by them, or accepted by them
+        once) or a scheme's, from the events; every id without either; newest first."""
+        if member is None and scheme_id is None:
+            return list(range(self.contract.request_count(), 0, -1))
+        posted: dict[str, object] = {}
+        if member is not None:
+            posted["requester"] = member
+        if scheme_id is not None:
+            posted["schemeId"] = scheme_id
+        ids = {int(e["args"]["requestId"]) for e in self.contract.logs("RequestPosted", **posted)}
+        if member is not None:
+            accepted = self.contract.logs("RequestAccepted", helper=member)
+            ids |= {int(e["args"]["requestId"]) for e in accepted}
+        return sorted(ids, reverse=True)
 
     def history(self, request_id: int) -> list[RequestEvent]:
         """Every event of a request in chain order, with who signed it."""

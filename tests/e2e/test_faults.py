@@ -39,7 +39,7 @@ def assert_nothing_lost(
 def test_nothing_acknowledged_is_lost_or_doubled_while_processes_are_killed(
     tmp_path: Path,
 ) -> None:
-    args = ["--seconds", "24", "--clients", "5", "--batch-members", "300", "--batch-chunk", "5",
+    args = ["--seconds", "24", "--clients", "5", "--batch-members", "200", "--batch-chunk", "5",
             "--interval", "3", "--faults", "batch,node,api"]  # fmt: skip
     outcome, printed = run_script("fault_run.py", *args, out=tmp_path / "faults.json")
     assert_nothing_lost(outcome, printed, ("api", "node", "batch"))

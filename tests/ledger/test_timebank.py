@@ -457,7 +457,8 @@ def test_listed_requests_show_their_details_read_from_their_events_in_one_reques
 ) -> None:
     """The time bank keeps a request's details hash in its RequestPosted event only: a listed
     page reads the hashes of all its requests in one log request, and each request's details
-    (kept off chain) show where they match that hash."""
+    (kept off chain) show where they match that hash. A member's requests are found from their
+    events (posted by them, or accepted by them), not by reading every request on chain."""
     requester = elderly(ledger, scheme, 6, worker)
     ids = [post(ledger, scheme, requester, worker, needs=f"第 {n} 次: 买菜") for n in range(3)]
     contract = ledger.timebank_contract
@@ -472,7 +473,11 @@ def test_listed_requests_show_their_details_read_from_their_events_in_one_reques
     listed = ledger.timebank.requests(member=requester.address, viewer=worker.address)
     assert [v.request.id for v in listed] == ids[::-1]
     assert [v.needs for v in listed] == [f"第 {n} 次: 买菜" for n in (2, 1, 0)]
-    assert asked == [("RequestPosted", {"requestId": ids[::-1]})]
+    assert asked == [
+        ("RequestPosted", {"requester": requester.address}),  # which requests may be theirs
+        ("RequestAccepted", {"helper": requester.address}),
+        ("RequestPosted", {"requestId": ids[::-1]}),  # the page's details hashes, at once
+    ]
     assert all(v.request.details_hash.startswith("0x") for v in listed)
     assert len({v.request.details_hash for v in listed}) == 3
     assert contract.request(ids[0], details=False).details_hash == ""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
+from typing import Any
 
 from web3.types import EventData
 
@@ -143,19 +145,13 @@ class TimeBankClient(ContractClient):
 
     def request(self, request_id: int, *, details: bool = True) -> TimeBankRequest:
         """A request; without its details hash (one request fewer) when `details` is False."""
-        r = self._read("request", request_id)
-        request = TimeBankRequest(
-            id=request_id,
-            requester=r[0],
-            scheme_id=int(r[1]),
-            kind=int(r[2]),
-            status=RequestStatus(r[3]),
-            hours=int(r[4]),
-            helper=None if r[5] == ZERO_ADDRESS else r[5],
-            deadline=int(r[6]) or None,
-            hold_id=int(r[7]) or None,
-        )
+        request = _request(request_id, self._read("request", request_id))
         return self.with_details([request])[0] if details else request
+
+    def requests(self, request_ids: Sequence[int]) -> list[TimeBankRequest]:
+        """Requests without their details hashes, read in JSON-RPC batches."""
+        raw = self._read_many("request", [(i,) for i in request_ids])
+        return [_request(i, r) for i, r in zip(request_ids, raw, strict=True)]
 
     def with_details(self, requests: list[TimeBankRequest]) -> list[TimeBankRequest]:
         """The requests with their details hashes, read from their RequestPosted events in one
@@ -200,3 +196,18 @@ class TimeBankClient(ContractClient):
             )
             for e in self.logs("TimeBankServiceRecorded", **filters)
         ]
+
+
+def _request(request_id: int, r: Sequence[Any]) -> TimeBankRequest:
+    """A request from the contract's ``request`` answer."""
+    return TimeBankRequest(
+        id=request_id,
+        requester=r[0],
+        scheme_id=int(r[1]),
+        kind=int(r[2]),
+        status=RequestStatus(r[3]),
+        hours=int(r[4]),
+        helper=None if r[5] == ZERO_ADDRESS else r[5],
+        deadline=int(r[6]) or None,
+        hold_id=int(r[7]) or None,
+    )
