@@ -389,18 +389,22 @@ def audit(settings: Settings, rpc_url: str | None = None) -> list[str]:
     def vpl(*step: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*base, *step], env=env, cwd=REPO, capture_output=True, text=True)
 
-    problems = []
-    reconciled = [["audit", "reconcile", c] for c in ("VOL", "BEE", "TIME")]
-    for step in [["index", "sync"], *reconciled, "rebuild", ["audit", "anchor"],
-                 ["audit", "verify-store"]]:  # fmt: skip
-        if step == "rebuild":
-            problems += rebuilt_index(settings, vpl)
-            if any(p.startswith("vpl audit reconcile") for p in problems):
-                problems += out_of_step(settings, vpl)
-            continue
+    problems: list[str] = []
+
+    def check(*step: str) -> None:
         done = vpl(*step)
         if done.returncode != 0:
             problems.append(f"vpl {' '.join(step)}: exit {done.returncode}: {done.stdout[-800:]}")
+
+    check("index", "sync")
+    for code in ("VOL", "BEE", "TIME"):
+        check("audit", "reconcile", code)
+    unreconciled = any(p.startswith("vpl audit reconcile") for p in problems)
+    problems += rebuilt_index(settings, vpl)
+    if unreconciled:
+        problems += out_of_step(settings, vpl)
+    check("audit", "anchor")
+    check("audit", "verify-store")
     return problems
 
 

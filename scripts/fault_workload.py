@@ -469,10 +469,10 @@ def check_records(ledger: Ledger, writes: list[Write], tally: Tally) -> Counter[
     """Single records and their reviews: each acknowledged record on chain once, in the state its
     acknowledged review left; the points approved records paid, by (volunteer, "VOL")."""
     change: Counter[tuple[str, str]] = Counter()
-    records = acked(writes, "record")
-    if not any(w.kind == "record" for w in writes):
+    submitter = next((w.member for w in writes if w.kind == "record"), None)
+    if submitter is None:
         return change
-    submitter = writes[[w.kind for w in writes].index("record")].member
+    records = acked(writes, "record")
     on_chain = [ledger.records.record(i) for i in range(1, ledger.records.record_count() + 1)]
     by_evidence = Counter(
         "0x" + r.evidence_hash.hex() for r in on_chain if r.submitter == submitter
